@@ -1,0 +1,130 @@
+/** `torchsave inspect FILE`: a readable tree of what a checkpoint holds, with totals; `--json` for tools. */
+import type { Checkpoint, TorchValue } from "../../torch/index.js";
+import { findParts, numel, walkTensors } from "../../torch/index.js";
+import type { CheckpointPart } from "../../torch/index.js";
+import { openCheckpointFile } from "../../node/index.js";
+import { formatKeyPath } from "../../errors.js";
+import type { Command } from "../command.js";
+import { childrenForTree, describeValue, formatBytes } from "../describe.js";
+
+export const inspectCommand: Command = {
+  name: "inspect",
+  summary: "show the structure of a checkpoint: keys, types, tensor dtypes and shapes, totals",
+  usage: "torchsave inspect FILE [--json] [--depth N] [--items N]",
+  options: { json: { type: "boolean" }, depth: { type: "string" }, items: { type: "string" } },
+  run({ positionals, values, out }) {
+    const file = positionals[0]!;
+    const { checkpoint, close } = openCheckpointFile(file);
+    try {
+      const summary = summarize(checkpoint);
+      if (values.json) {
+        out(JSON.stringify({ file, ...summary }, null, 2));
+        return 0;
+      }
+      out(headline(file, checkpoint));
+      const maxDepth = Number(values.depth ?? 6);
+      const maxItems = Number(values.items ?? 30);
+      printTree(checkpoint.root, out, Number.isFinite(maxDepth) ? maxDepth : 6, Number.isFinite(maxItems) ? maxItems : 30);
+      out("");
+      out(`totals: ${summary.tensors} tensors, ${summary.elements} elements, ${formatBytes(summary.storageBytes)} in ${summary.storages} storages`);
+      const dtypes = Object.entries(summary.dtypes).map(([d, n]) => `${d} ×${n}`).join(", ");
+      if (dtypes) out(`dtypes: ${dtypes}`);
+      for (const line of partsLines(checkpoint.root)) out(line);
+      return 0;
+    } finally {
+      close();
+    }
+  },
+};
+
+function headline(file: string, c: Checkpoint): string {
+  const layout =
+    c.layout === "zip" ? `zip layout (archive "${c.archiveName}")`
+    : c.layout === "legacy" ? "legacy layout (_use_new_zipfile_serialization=False)"
+    : c.layout === "pickle" ? "plain pickle of tensors"
+    : c.layout === "torchscript" ? "TorchScript archive"
+    : "tar layout (torch <= 0.1.9)";
+  const gz = c.compression === "gzip" ? ", gzip-compressed" : "";
+  return `${file}: ${layout}${gz}, pickle protocol ${c.protocol}`;
+}
+
+export function summarize(c: Checkpoint) {
+  const entries = walkTensors(c.root, { into: "all" });
+  const dtypes: Record<string, number> = {};
+  let elements = 0;
+  for (const { tensor } of entries) {
+    dtypes[tensor.dtype] = (dtypes[tensor.dtype] ?? 0) + 1;
+    elements += numel(tensor.shape);
+  }
+  const parts = findParts(c.root);
+  return {
+    layout: c.layout,
+    compression: c.compression,
+    protocol: c.protocol,
+    records: c.records,
+    storages: c.storages.length,
+    storageBytes: c.storages.filter((s) => s.view === undefined).reduce((a, s) => a + s.byteLength, 0),
+    tensors: entries.length,
+    elements,
+    dtypes,
+    parts: Object.fromEntries(
+      Object.entries({ ...parts, rng: undefined, ...Object.fromEntries(Object.entries(parts.rng).map(([k, v]) => [`rng.${k}`, v])) })
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, (v as CheckpointPart).path]),
+    ),
+    tensorList: entries.map(({ path, tensor }) => ({
+      path, dtype: tensor.dtype, shape: tensor.shape, stride: tensor.stride, offset: tensor.storageOffset,
+      device: tensor.device, requiresGrad: tensor.requiresGrad, parameter: tensor.isParameter, layout: tensor.layout,
+      storage: tensor.storage?.key ?? null,
+    })),
+  };
+}
+
+function printTree(root: TorchValue, out: (l: string) => void, maxDepth: number, maxItems: number): void {
+  out(describeValue(root));
+  // Iterative walk (deep files must not overflow the stack); ancestors cut cycles.
+  type Frame = { label: string; value: TorchValue; prefix: string; last: boolean; depth: number; ancestors: Set<object> };
+  const stack: Frame[] = [];
+  const push = (value: TorchValue, prefix: string, depth: number, ancestors: Set<object>) => {
+    const kids = childrenForTree(value);
+    const shown = kids.slice(0, maxItems);
+    const frames: Frame[] = shown.map(([label, v], i) => ({ label, value: v, prefix, last: i === shown.length - 1 && kids.length <= maxItems, depth, ancestors }));
+    if (kids.length > maxItems) frames.push({ label: `… ${kids.length - maxItems} more`, value: undefined as never, prefix, last: true, depth, ancestors });
+    for (let i = frames.length - 1; i >= 0; i--) stack.push(frames[i]!);
+  };
+  push(root, "", 1, new Set([root as object]));
+  while (stack.length > 0) {
+    const f = stack.pop()!;
+    const branch = f.last ? "└─ " : "├─ ";
+    if (f.value === undefined) {
+      out(`${f.prefix}${branch}${f.label}`);
+      continue;
+    }
+    const cyclic = typeof f.value === "object" && f.value !== null && f.ancestors.has(f.value);
+    out(`${f.prefix}${branch}${f.label}: ${cyclic ? "(cycle: refers to an enclosing value)" : describeValue(f.value)}`);
+    if (cyclic || f.depth >= maxDepth || typeof f.value !== "object" || f.value === null) continue;
+    push(f.value, f.prefix + (f.last ? "   " : "│  "), f.depth + 1, new Set(f.ancestors).add(f.value));
+  }
+}
+
+function partsLines(root: TorchValue): string[] {
+  const p = findParts(root);
+  const where = (x?: CheckpointPart) => (x === undefined ? undefined : formatKeyPath(x.path) || "(root)");
+  const lines: string[] = [];
+  const add = (name: string, x?: CheckpointPart) => {
+    const w = where(x);
+    if (w !== undefined) lines.push(`  ${name}: ${w}`);
+  };
+  add("model state_dict", p.model);
+  add("optimizer", p.optimizer);
+  add("lr scheduler", p.scheduler);
+  add("grad scaler", p.scaler);
+  add("torch rng", p.rng.torch);
+  add("cuda rng", p.rng.cuda);
+  add("numpy rng", p.rng.numpy);
+  add("python rng", p.rng.python);
+  add("epoch", p.epoch);
+  add("step", p.step);
+  add("loss", p.loss);
+  return lines.length ? ["parts found:", ...lines] : [];
+}

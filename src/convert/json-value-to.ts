@@ -1,0 +1,270 @@
+/**
+ * Pickle value → lossless JSON (docs/json-format.md). Iterative: a value nested a million deep
+ * converts without growing the JS stack (only host hooks nest, up to {@link MAX_HOST_DEPTH}).
+ *
+ * Two passes. The walk builds the document in pre-order, leaving a placeholder cell for every
+ * object (so a later meeting of the same object becomes a ref placeholder); the second pass visits
+ * the finished document in order, numbers the cells that were met again (`"$id"`, from 0) and
+ * writes `{"$ref": N}` for the refs. Placeholders make host output take part in sharing too.
+ */
+import type {
+  PyBuffer, PyBytes, PyComplex, PyDict, PyExtension, PyFloat, PyGlobal, PyObject, PyPersistentId, PyValue,
+} from "../pickle/value.js";
+import { pyKind } from "../pickle/value.js";
+import { encodeBase64 } from "./base64.js";
+import {
+  convertError, isPlainKey, MAX_HOST_DEPTH, NAN_BITS, pathChild, setOwn,
+  type JsonValue, type PathNode, type ToJsonOptions,
+} from "./json-value-types.js";
+
+/** The first meeting of an object; `refs` counts later meetings. */
+interface Cell {
+  body: JsonValue;
+  refs: number;
+  id: number;
+}
+
+type Slots = Record<string | number, unknown>;
+
+interface Task {
+  readonly value: unknown;
+  readonly parent: Slots;
+  readonly slot: string | number;
+  readonly path: PathNode | undefined;
+}
+
+const OBJECT_VIAS = new Set(["reduce", "newobj", "newobj_ex", "inst", "obj"]);
+
+/**
+ * Describes a pickle value as one JSON document that {@link valueFromJson} turns back into an
+ * identical value, sharing and cycles included.
+ *
+ * @throws ConvertError `type-mismatch` for a value outside the model with no `host` hook (or a hook
+ *   that returned undefined); `invalid-data` for a malformed model value (a non-integer raw number,
+ *   bad `nanBits`, a dict entry that is not a pair, ...); `invalid-argument` when a host hook
+ *   describes a shared value by a non-object or places it before its first occurrence;
+ *   `limit-exceeded` when host hooks nest deeper than {@link MAX_HOST_DEPTH}. Each carries the
+ *   key path of the offending value.
+ */
+export function valueToJson<X = never>(value: PyValue<X>, options: ToJsonOptions<X> = {}): JsonValue {
+  const { host } = options;
+  const cellOf = new Map<object, Cell>(); // value → its cell
+  const cells = new Set<Cell>();
+  const refs = new Map<object, Cell>(); // ref placeholder → the cell it points to
+  const stack: Task[] = [];
+  let hostDepth = 0;
+
+  const drain = (base: number): void => {
+    while (stack.length > base) {
+      const t = stack.pop()!;
+      t.parent[t.slot] = convert(t.value, t.path);
+    }
+  };
+
+  /** Queues children so they are converted in document order (the stack is LIFO). */
+  const queue = (tasks: Task[]): void => {
+    for (let i = tasks.length - 1; i >= 0; i--) stack.push(tasks[i]!);
+  };
+
+  const recurse = (v: PyValue<X>, at: PathNode | undefined): JsonValue => {
+    if (hostDepth >= MAX_HOST_DEPTH) throw convertError("limit-exceeded", `host hooks nest deeper than ${MAX_HOST_DEPTH}`, at);
+    hostDepth++;
+    const holder: Slots = [null];
+    const base = stack.length;
+    stack.push({ value: v, parent: holder, slot: 0, path: at });
+    drain(base);
+    hostDepth--;
+    return holder[0] as JsonValue;
+  };
+
+  const convert = (v: unknown, at: PathNode | undefined): unknown => {
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+        return v;
+      case "number":
+        if (Number.isSafeInteger(v)) return v === 0 ? 0 : v;
+        if (Number.isInteger(v)) return { $int: BigInt(v).toString() };
+        throw convertError("invalid-data", `${v} is not an int; a Python float is a PyFloat`, at);
+      case "bigint":
+        return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : { $int: v.toString() };
+      case "object":
+      case "function":
+        break;
+      default:
+        throw convertError("type-mismatch", `${typeof v} is not a pickle value`, at);
+    }
+    if (v === null) return null;
+    const known = cellOf.get(v);
+    if (known !== undefined) {
+      known.refs++;
+      const ref = {};
+      refs.set(ref, known);
+      return ref;
+    }
+    const cell: Cell = { body: null, refs: 0, id: -1 };
+    cellOf.set(v, cell);
+    cells.add(cell);
+    cell.body = body(v, at);
+    return cell;
+  };
+
+  /** The JSON shell of an object; its children are appended to `tasks` in document order. */
+  const body = (v: object, at: PathNode | undefined): JsonValue => {
+    const tasks: Task[] = [];
+    const out = shell(v, at, tasks);
+    queue(tasks);
+    return out;
+  };
+
+  const shell = (v: object, at: PathNode | undefined, tasks: Task[]): JsonValue => {
+    const kind = pyKind(v);
+    switch (kind) {
+      case "float":
+        return floatJson(v as PyFloat, at);
+      case "complex": {
+        const c = v as PyComplex;
+        return { $complex: [floatPart(c.real, at), floatPart(c.imag, at)] };
+      }
+      case "bytes":
+        return { $bytes: encodeBase64(bytesOf(v as PyBytes, at)) };
+      case "bytearray":
+        return { $bytearray: encodeBase64(bytesOf(v as PyBytes, at)) };
+      case "tuple":
+      case "set":
+      case "frozenset":
+        return { [`$${kind}`]: items((v as { items: unknown }).items, at, tasks) };
+      case "list":
+        return items((v as { items: unknown }).items, at, tasks);
+      case "dict":
+        return dict(v as PyDict<X>, at, tasks);
+      case "global": {
+        const g = v as PyGlobal;
+        if (typeof g.module !== "string" || typeof g.name !== "string") {
+          throw convertError("invalid-data", "a global needs string module and name", at);
+        }
+        return { $global: [g.module, g.name] };
+      }
+      case "object":
+        return object(v as PyObject<X>, at, tasks);
+      case "persid": {
+        const p = v as PyPersistentId<X>;
+        const out: Record<string, JsonValue> = { $persid: null, binary: p.binary === true };
+        tasks.push({ value: p.pid, parent: out, slot: "$persid", path: pathChild(at, "$persid") });
+        return out;
+      }
+      case "buffer": {
+        const b = v as PyBuffer;
+        return { $buffer: encodeBase64(bytesOf(b, at)), readonly: b.readonly === true };
+      }
+      case "ext": {
+        const code = (v as PyExtension).code;
+        if (!Number.isSafeInteger(code)) throw convertError("invalid-data", "an extension code must be an integer", at);
+        return { $ext: code };
+      }
+      default: {
+        if (host === undefined) throw convertError("type-mismatch", "a host value, but no host hook was given", at);
+        const out = host(v as X, (child) => recurse(child, at));
+        if (out === undefined) throw convertError("type-mismatch", "the host hook did not describe this value", at);
+        return out;
+      }
+    }
+  };
+
+  return finish();
+
+  function finish(): JsonValue {
+  /** Pass two: number the shared cells in document order and fill in every placeholder. */
+function resolve(root: Slots, cells: Set<Cell>, refs: Map<object, Cell>): JsonValue {
+  let nextId = 0;
+  const visited = new Set<object>();
+  const todo: [Slots, string | number][] = [[root, 0]];
+  while (todo.length > 0) {
+    const [parent, key] = todo.pop()!;
+    let v = parent[key];
+    if (typeof v !== "object" || v === null) continue;
+    if (cells.has(v as Cell)) {
+      const cell = v as Cell;
+      if (cell.refs === 0) {
+        v = cell.body;
+      } else {
+        cell.id = nextId++;
+        v = withId(cell.body, cell.id);
+      }
+      parent[key] = v;
+      if (typeof v !== "object" || v === null) continue;
+    } else {
+      const target = refs.get(v);
+      if (target !== undefined) {
+        if (target.id < 0) {
+          throw convertError("invalid-argument", "a host hook placed a shared value before its first occurrence", undefined);
+        }
+        parent[key] = { $ref: target.id };
+        continue;
+      }
+    }
+    if (visited.has(v)) continue;
+    visited.add(v);
+    const container = v as Slots;
+    if (Array.isArray(container)) {
+      for (let i = container.length - 1; i >= 0; i--) todo.push([container, i]);
+    } else {
+      const keys = Object.keys(container);
+      for (let i = keys.length - 1; i >= 0; i--) todo.push([container, keys[i]!]);
+    }
+  }
+  return root[0] as JsonValue;
+}
+
+function withId(body: JsonValue, id: number): JsonValue {
+  if (Array.isArray(body)) return { $id: id, $list: body };
+  if (typeof body !== "object" || body === null) {
+    throw convertError("invalid-argument", "a host value met more than once must be described by a JSON object", undefined);
+  }
+  const out: Record<string, JsonValue> = { $id: id };
+  for (const k of Object.keys(body)) setOwn(out, k, body[k]);
+  return out;
+}
+
+function plainKeys(entries: unknown[]): boolean {
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (!Array.isArray(e) || e.length !== 2) return false;
+    const k: unknown = e[0];
+    if (typeof k !== "string" || !isPlainKey(k) || seen.has(k)) return false;
+    seen.add(k);
+  }
+  return true;
+}
+
+function floatJson(f: PyFloat, at: PathNode | undefined): JsonValue {
+  const v = f.value;
+  if (typeof v !== "number") throw convertError("invalid-data", "a float's value must be a number", at);
+  if (f.nanBits === undefined) return { $float: floatPart(v, at) };
+  if (!Number.isNaN(v) || !isNanPattern(f.nanBits)) {
+    throw convertError("invalid-data", "nanBits must be the 16 lowercase hex digits of a NaN", at);
+  }
+  return { $float: "nan", bits: f.nanBits };
+}
+
+function floatPart(v: number, at: PathNode | undefined): JsonValue {
+  if (typeof v !== "number") throw convertError("invalid-data", "a float part must be a number", at);
+  if (Number.isNaN(v)) return "nan";
+  if (v === Infinity) return "inf";
+  if (v === -Infinity) return "-inf";
+  if (Object.is(v, -0)) return "-0.0";
+  return v;
+}
+
+/** True for 16 lowercase hex digits whose exponent is all ones and mantissa non-zero. */
+export function isNanPattern(bits: string): boolean {
+  if (!NAN_BITS.test(bits)) return false;
+  const hi = parseInt(bits.slice(0, 8), 16);
+  const lo = parseInt(bits.slice(8), 16);
+  return (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) !== 0 || lo !== 0);
+}
+
+function bytesOf(b: { data: unknown }, at: PathNode | undefined): Uint8Array {
+  if (!(b.data instanceof Uint8Array)) throw convertError("invalid-data", "bytes data must be a Uint8Array", at);
+  return b.data;
+}

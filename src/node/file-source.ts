@@ -1,0 +1,91 @@
+/** A Node file as a random-access ByteSource: synchronous and asynchronous reads at any offset, > 4 GiB included. */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { open } from "node:fs/promises";
+import type { ByteSource } from "../bytes/source.js";
+import { checkReadRange } from "../bytes/source.js";
+import { CheckpointError } from "../errors.js";
+
+export interface FileSource extends ByteSource {
+  /** Releases the file descriptor. Reads after close fail with code "io". */
+  close(): void;
+}
+
+/** Opens `path` for random access. Reads copy only the requested ranges. */
+export function openFileSource(path: string): FileSource {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw ioError(e, path);
+  }
+  const size = fstatSync(fd).size;
+  const readRange = (offset: number, length: number): Uint8Array => {
+    checkReadRange(size, offset, length, path);
+    if (fd === undefined) throw new CheckpointError("io", "file source is closed", { file: path });
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      let n: number;
+      try {
+        n = readSync(fd, out, done, length - done, offset + done);
+      } catch (e) {
+        throw ioError(e, path);
+      }
+      if (n === 0) throw new CheckpointError("truncated", `file ended at byte ${offset + done} (it shrank while open?)`, { file: path, offset: offset + done });
+      done += n;
+    }
+    return out;
+  };
+  return {
+    size,
+    name: path,
+    readSync: readRange,
+    read: async (offset, length) => readRange(offset, length),
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
+
+/** The same over `fs/promises`, for callers who must not block the event loop. */
+export async function openFileSourceAsync(path: string): Promise<FileSource & { closeAsync(): Promise<void> }> {
+  let handle;
+  try {
+    handle = await open(path, "r");
+  } catch (e) {
+    throw ioError(e, path);
+  }
+  const size = (await handle.stat()).size;
+  let closed = false;
+  return {
+    size,
+    name: path,
+    async read(offset, length) {
+      checkReadRange(size, offset, length, path);
+      if (closed) throw new CheckpointError("io", "file source is closed", { file: path });
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) throw new CheckpointError("truncated", `file ended at byte ${offset + done}`, { file: path, offset: offset + done });
+        done += bytesRead;
+      }
+      return out;
+    },
+    close() {
+      if (!closed) void handle.close();
+      closed = true;
+    },
+    async closeAsync() {
+      if (!closed) await handle.close();
+      closed = true;
+    },
+  };
+}
+
+export function ioError(e: unknown, path: string): CheckpointError {
+  const err = e as NodeJS.ErrnoException;
+  const what = err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a directory" : err.code === "EACCES" ? "permission denied" : String(err.message ?? e);
+  return new CheckpointError("io", what, { file: path, cause: e });
+}

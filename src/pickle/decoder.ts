@@ -1,0 +1,708 @@
+/**
+ * The pickle decoder: CPython's `_Unpickler` stack machine for protocols 0–5, over the lossless
+ * value model. It never imports or calls anything: globals stay {@link PyGlobal} data and calls
+ * stay inert {@link PyObject}s unless a caller-supplied hook (reducers, `findGlobal`,
+ * `persistentLoad`, `build`) says otherwise. It is iterative (no recursion, so a million nested
+ * lists decode) and bounded by {@link DecodeLimits}.
+ */
+import { ByteReader } from "../bytes/reader.js";
+import { decodeLatin1, decodeUtf8, isAscii, TextDecodeFailure } from "../bytes/text.js";
+import { isTorchsaveError, PickleDecodeError, type ErrorCode, type ErrorLocation } from "../errors.js";
+import { dictSetItem, setAddItem, tagOf, type KeyIndexes } from "./decode-keys.js";
+import { memoGet, memoPut, newMemo } from "./decode-memo.js";
+import { addItems, appendItems, buildState, setItems } from "./decode-mutate.js";
+import { pyTypeName } from "./decode-type-name.js";
+import { HIGHEST_PROTOCOL, OPCODES_BY_CODE, type OpcodeInfo } from "./opcodes.js";
+import { BUILTIN_REDUCERS } from "./reducers.js";
+import type {
+  PyBuffer, PyBytes, PyDict, PyExtension, PyFloat, PyGlobal, PyObject, PyObjectVia, PyPersistentId, PyTuple, PyValue,
+} from "./value.js";
+
+/** Bounds on what one decode may build; exceeding one throws `limit-exceeded`. */
+export interface DecodeLimits {
+  /** Items on the stack, counting those below every MARK. Default 10,000,000 (a tuple that long). */
+  maxStack: number;
+  /** Distinct memo entries. Default 10,000,000. */
+  maxMemo: number;
+  /** Nested MARKs open at once. Default 100,000. */
+  maxMarkDepth: number;
+  /** Items one list, tuple, dict (pairs) or set (and an inert object's recorded items) may get. Default 100,000,000. */
+  maxContainerItems: number;
+  /** Longest pickle accepted, in bytes from the start offset. Default 2^53 - 1 (no limit). */
+  maxBytes: number;
+}
+
+/**
+ * The default limits. Memory use is already linear in the input (each opcode adds at most one
+ * stack slot or container item), so these are generous; lower them for untrusted input in a small heap.
+ */
+export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
+  maxStack: 10_000_000,
+  maxMemo: 10_000_000,
+  maxMarkDepth: 100_000,
+  maxContainerItems: 100_000_000,
+  maxBytes: Number.MAX_SAFE_INTEGER,
+});
+
+/** Turns a persistent id (PERSID's text, or BINPERSID's value) into the object it stands for. */
+export type PersistentLoad<X> = (pid: PyValue<X>, ctx: { offset: number; binary: boolean }) => PyValue<X>;
+
+/** What a reducer learns about the call it may stand in for. */
+export interface ReduceContext<X> {
+  /** The global being called (the class for NEWOBJ, NEWOBJ_EX, INST and OBJ). */
+  callable: PyGlobal;
+  /** Which opcode made the call: `reduce` (`f(*args)`), `newobj` (`cls.__new__(cls, *args)`), ... */
+  via: PyObjectVia;
+  /** NEWOBJ_EX's keyword arguments (a dict). */
+  kwargs?: PyValue<X>;
+  /** Byte offset of the opcode (plus `baseOffset`). */
+  offset: number;
+}
+
+export interface Reducer<X> {
+  /** Called for REDUCE/NEWOBJ/NEWOBJ_EX/INST/OBJ whose callable is a global with this key. Return a
+   *  value to stand in for the call's result, or undefined to leave an inert PyObject. */
+  call(args: PyValue<X>, ctx: ReduceContext<X>): PyValue<X> | undefined;
+}
+
+/** Reducers by `"module.name"` (see `globalKey`). Looked up as own properties only. */
+export type ReducerRegistry<X> = Readonly<Record<string, Reducer<X>>>;
+
+export interface DecodeOptions<X = never> {
+  /** Overrides for {@link DEFAULT_DECODE_LIMITS}; each must be a number ≥ 0. */
+  limits?: Partial<DecodeLimits>;
+  /** Default `BUILTIN_REDUCERS`; pass `{}` for a fully inert decode. */
+  reducers?: ReducerRegistry<X>;
+  /** Absent: PERSID/BINPERSID push a {@link PyPersistentId}. */
+  persistentLoad?: PersistentLoad<X>;
+  /** EXT1/2/4 registry (code → global, then through `findGlobal`); an absent code gives a {@link PyExtension}. */
+  extensions?: ReadonlyMap<number, PyGlobal>;
+  /** Protocol-5 out-of-band buffers for NEXT_BUFFER, in order; running out → `missing-buffer`. */
+  buffers?: readonly Uint8Array[];
+  /**
+   * Python 2 `str` (STRING/BINSTRING/SHORT_BINSTRING). Default `"auto"`: a str when the bytes are
+   * valid UTF-8, else {@link PyBytes}. `"bytes"`: always bytes; `"latin1"`: always str, byte = code
+   * point; `"utf-8"`: str, and invalid UTF-8 is `invalid-data`.
+   */
+  strings?: "auto" | "bytes" | "latin1" | "utf-8";
+  /**
+   * Policy hook for GLOBAL, STACK_GLOBAL, INST and registered EXT codes: throw (e.g. a
+   * `disallowed-global` error) to refuse, return a replacement value, or undefined for a {@link PyGlobal}.
+   */
+  findGlobal?: (module: string, name: string, offset: number) => PyValue<X> | undefined;
+  /** BUILD on a host value (X). Absent: such a BUILD is `type-mismatch`. */
+  build?: (target: X, state: PyValue<X>, offset: number) => void;
+  /** Zip entry or record name, for error locations. */
+  entry?: string;
+  /** Added to every offset in errors and hook contexts (a pickle embedded in a larger file). Default 0. */
+  baseOffset?: number;
+}
+
+export interface DecodeResult<X> {
+  value: PyValue<X>;
+  /** Index in the input just after STOP (where a following, concatenated pickle starts). */
+  end: number;
+  /** The PROTO opcode's number; without one, the highest protocol any opcode used needs (0 or 1). */
+  protocol: number;
+}
+
+const STRING_MODES: ReadonlySet<unknown> = new Set(["auto", "bytes", "latin1", "utf-8"]);
+const LIMIT_NAMES = ["maxStack", "maxMemo", "maxMarkDepth", "maxContainerItems", "maxBytes"] as const;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** An error without a location; `locate` adds the failing opcode's. */
+const fail = (code: ErrorCode, reason: string): PickleDecodeError => new PickleDecodeError(code, reason);
+
+/**
+ * Decodes one pickle from the start of `bytes`. Trailing bytes after STOP are ignored (the
+ * validator reports them). Bytes, bytearray and buffer values are views into `bytes`, not copies.
+ *
+ * Dict keys and set members follow Python: an equal key (`1`, `1.0` and `True` are equal) keeps
+ * its first position and takes the latest value. An unhashable key (a list, dict, set, bytearray,
+ * or a tuple holding one) is `type-mismatch`, as Python's `TypeError`. Errors thrown by hooks
+ * propagate unchanged, except that torchsave errors get missing location fields filled in.
+ *
+ * @throws PickleDecodeError with `offset` (the failing opcode's, plus `baseOffset`), `opcode` and
+ *   `entry`: `truncated` (input ends before STOP), `unknown-opcode`, `stack-underflow`,
+ *   `mark-missing`, `memo-missing`, `limit-exceeded`, `invalid-data` (malformed argument, odd
+ *   DICT/SETITEMS, negative PUT, EXT code ≤ 0, non-ASCII PERSID), `type-mismatch` (e.g. APPEND
+ *   onto a dict, STACK_GLOBAL of non-str), `missing-buffer`, `unsupported` (protocol > 5),
+ *   `invalid-argument` (bad options).
+ */
+export function decodePickle<X = never>(bytes: Uint8Array, options: DecodeOptions<X> = {}): PyValue<X> {
+  return decodePickleAt(bytes, 0, options).value;
+}
+
+/**
+ * Decodes the pickle starting at index `start` of `bytes` and says where it ended, for streams of
+ * concatenated pickles (legacy torch files: magic, protocol, sys_info, then the data pickle).
+ * Offsets in errors are indices into `bytes` plus `baseOffset`.
+ * @throws PickleDecodeError as {@link decodePickle}; `invalid-argument` when `start` is not an
+ *   index in `bytes`.
+ */
+export function decodePickleAt<X = never>(bytes: Uint8Array, start: number, options: DecodeOptions<X> = {}): DecodeResult<X> {
+  const baseOffset = options.baseOffset ?? 0;
+  const where = (offset: number): ErrorLocation =>
+    options.entry === undefined ? { offset: baseOffset + offset } : { offset: baseOffset + offset, entry: options.entry };
+  if (!(bytes instanceof Uint8Array)) throw argumentError("bytes must be a Uint8Array", where(0));
+  if (!Number.isSafeInteger(start) || start < 0 || start > bytes.length) {
+    throw argumentError(`start ${String(start)} is not an index in the ${bytes.length}-byte input`, where(0));
+  }
+  if (!Number.isSafeInteger(baseOffset) || baseOffset < 0) throw argumentError("baseOffset must be a non-negative integer", where(0));
+  if (options.strings !== undefined && !STRING_MODES.has(options.strings)) {
+    throw argumentError(`strings must be "auto", "bytes", "latin1" or "utf-8", not ${JSON.stringify(options.strings)}`, where(start));
+  }
+  const limits = resolveLimits(options.limits, where(start));
+  return run(bytes, start, options, limits, baseOffset);
+}
+
+function argumentError(reason: string, where: ErrorLocation): PickleDecodeError {
+  return new PickleDecodeError("invalid-argument", reason, where);
+}
+
+function resolveLimits(partial: Partial<DecodeLimits> | undefined, where: ErrorLocation): Readonly<DecodeLimits> {
+  if (partial === undefined) return DEFAULT_DECODE_LIMITS;
+  const out: DecodeLimits = { ...DEFAULT_DECODE_LIMITS };
+  for (const name of LIMIT_NAMES) {
+    const v = partial[name];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !(v >= 0)) throw argumentError(`limits.${name} must be a number ≥ 0`, where);
+    out[name] = v;
+  }
+  return out;
+}
+
+/** The machine. One function so the hot state (stack, fence, reader) stays in locals. */
+function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, limits: Readonly<DecodeLimits>, baseOffset: number): DecodeResult<X> {
+  // Reading stops at maxBytes: running into that cap surfaces as `truncated`, rewritten below.
+  const cap = Math.min(bytes.length, start + limits.maxBytes);
+  const input = cap < bytes.length ? bytes.subarray(0, cap) : bytes;
+  const reader = new ByteReader(input, options.entry === undefined
+    ? { errorClass: PickleDecodeError, baseOffset }
+    : { errorClass: PickleDecodeError, baseOffset, entry: options.entry });
+  reader.pos = start;
+
+  const { maxStack, maxMemo, maxMarkDepth, maxContainerItems } = limits;
+  const reducers = (options.reducers ?? BUILTIN_REDUCERS) as ReducerRegistry<X>;
+  const { findGlobal, persistentLoad, extensions, buffers } = options;
+  const strings = options.strings ?? "auto";
+
+  // CPython keeps a metastack of lists; one flat stack plus the index where the innermost MARK's
+  // items begin (`fence`) is the same machine without copying (as CPython's C unpickler does).
+  const stack: PyValue<X>[] = [];
+  const marks: number[] = [];
+  let fence = 0;
+  const memo = newMemo<X>();
+  const indexes: KeyIndexes = new WeakMap();
+  let protocol = -1;
+  let opsProtocol = 0;
+  let bufferIndex = 0;
+
+  let opStart = start;
+  let op: OpcodeInfo | undefined;
+  let inHook = false;
+
+  const push = (v: PyValue<X>): void => {
+    if (stack.length >= maxStack) throw fail("limit-exceeded", `stack would exceed maxStack (${maxStack})`);
+    stack.push(v);
+  };
+  const pop = (): PyValue<X> => {
+    if (stack.length <= fence) throw underflow(op);
+    return stack.pop()!;
+  };
+  const top = (): PyValue<X> => {
+    if (stack.length <= fence) throw underflow(op);
+    return stack[stack.length - 1]!;
+  };
+  /** Closes the innermost MARK; returns where its items begin (they stay on the stack). */
+  const closeMark = (): number => {
+    if (marks.length === 0) throw fail("mark-missing", `${op!.name} needs a MARK, but none is open`);
+    const from = fence;
+    fence = marks.pop()!;
+    return from;
+  };
+  /** Closes the innermost MARK and takes its items off the stack as a new array. */
+  const popMark = (): PyValue<X>[] => {
+    const from = closeMark();
+    if (stack.length - from > maxContainerItems) throw fail("limit-exceeded", `${op!.name} would exceed maxContainerItems (${maxContainerItems})`);
+    return stack.splice(from);
+  };
+  /** The object below a closed mark's items (APPENDS, SETITEMS, ADDITEMS). */
+  const belowMark = (from: number): PyValue<X> => {
+    if (from <= fence) throw underflow(op);
+    return stack[from - 1]!;
+  };
+  const offset = (): number => baseOffset + opStart;
+
+  const resolveGlobal = (module: string, name: string): PyValue<X> => {
+    if (findGlobal !== undefined) {
+      inHook = true;
+      const replacement = findGlobal(module, name, offset());
+      inHook = false;
+      if (replacement !== undefined) return replacement;
+    }
+    return { kind: "global", module, name };
+  };
+
+  // Reducer per global object: Python memoizes a global once and GETs it for every call, so
+  // caching by identity skips building and hashing "module.name" on each REDUCE.
+  const reducerOf = new Map<PyGlobal, Reducer<X> | null>();
+  const findReducer = (g: PyGlobal): Reducer<X> | null => {
+    let r = reducerOf.get(g);
+    if (r === undefined) {
+      const key = `${g.module}.${g.name}`;
+      r = Object.prototype.hasOwnProperty.call(reducers, key) ? reducers[key]! : null;
+      reducerOf.set(g, r);
+    }
+    return r;
+  };
+
+  const call = (callable: PyValue<X>, args: PyValue<X>, via: PyObjectVia, kwargs?: PyValue<X>): PyValue<X> => {
+    if (tagOf(callable) === "global") {
+      const g = callable as PyGlobal;
+      const reducer = findReducer(g);
+      if (reducer !== null) {
+        const ctx: ReduceContext<X> = kwargs === undefined ? { callable: g, via, offset: offset() } : { callable: g, via, kwargs, offset: offset() };
+        inHook = true;
+        const out = reducer.call(args, ctx);
+        inHook = false;
+        if (out !== undefined) return out;
+      }
+    }
+    const obj: PyObject<X> = kwargs === undefined
+      ? { kind: "object", via, callable, args }
+      : { kind: "object", via, callable, args, kwargs };
+    return obj;
+  };
+
+  const persistent = (pid: PyValue<X>, binary: boolean): PyValue<X> => {
+    if (persistentLoad === undefined) {
+      const out: PyPersistentId<X> = { kind: "persid", pid, binary };
+      return out;
+    }
+    inHook = true;
+    const out = persistentLoad(pid, { offset: offset(), binary });
+    inHook = false;
+    return out;
+  };
+
+  const memoStore = (index: number | bigint, value: PyValue<X>): void => {
+    memoPut(memo, index, value);
+    if (memo.count > maxMemo) throw fail("limit-exceeded", `memo would exceed maxMemo (${maxMemo}) entries`);
+  };
+
+  try {
+    for (;;) {
+      opStart = reader.pos;
+      if (opStart >= input.length) {
+        op = undefined;
+        throw fail("truncated", "input ended before STOP");
+      }
+      const code = input[opStart]!;
+      op = OPCODES_BY_CODE[code];
+      if (op === undefined) {
+        throw fail("unknown-opcode", `byte 0x${code.toString(16).padStart(2, "0")} is not a pickle opcode`);
+      }
+      if (op.proto > opsProtocol) opsProtocol = op.proto;
+      reader.pos = opStart + 1;
+      const arg: unknown = op.arg.read(reader);
+
+      // One case per opcode, in the table's order.
+      switch (code) {
+        // Integers.
+        case 0x49: // INT
+        case 0x4a: // BININT
+        case 0x4b: // BININT1
+        case 0x4d: // BININT2
+        case 0x4c: // LONG
+        case 0x8a: // LONG1
+        case 0x8b: // LONG4
+          push(arg as number | bigint | boolean);
+          break;
+
+        // Python 2 strings.
+        case 0x53: // STRING
+        case 0x54: // BINSTRING
+        case 0x55: // SHORT_BINSTRING
+          push(python2String(arg as Uint8Array, strings));
+          break;
+
+        // Bytes, bytearray, out-of-band buffers.
+        case 0x42: // BINBYTES
+        case 0x43: // SHORT_BINBYTES
+        case 0x8e: { // BINBYTES8
+          const out: PyBytes = { kind: "bytes", data: arg as Uint8Array };
+          push(out);
+          break;
+        }
+        case 0x96: // BYTEARRAY8
+          push({ kind: "bytearray", data: arg as Uint8Array });
+          break;
+        case 0x97: { // NEXT_BUFFER
+          const data = buffers?.[bufferIndex];
+          if (data === undefined) {
+            throw fail("missing-buffer", buffers === undefined
+              ? "the pickle uses an out-of-band buffer, but no buffers were given"
+              : `the pickle uses more out-of-band buffers than the ${buffers.length} given`);
+          }
+          bufferIndex++;
+          const out: PyBuffer = { kind: "buffer", data, readonly: false };
+          push(out);
+          break;
+        }
+        case 0x98: { // READONLY_BUFFER
+          const buf = top();
+          const kind = tagOf(buf);
+          if (kind === "buffer" || kind === "bytearray") {
+            if (kind === "bytearray" || !(buf as PyBuffer).readonly) {
+              const out: PyBuffer = { kind: "buffer", data: (buf as PyBuffer).data, readonly: true };
+              stack[stack.length - 1] = out;
+            }
+          } else if (kind !== "bytes") {
+            throw fail("type-mismatch", `READONLY_BUFFER needs a buffer, found ${pyTypeName(buf)}`);
+          }
+          break;
+        }
+
+        // None and bools.
+        case 0x4e: // NONE
+          push(null);
+          break;
+        case 0x88: // NEWTRUE
+          push(true);
+          break;
+        case 0x89: // NEWFALSE
+          push(false);
+          break;
+
+        // Unicode strings.
+        case 0x56: // UNICODE
+        case 0x8c: // SHORT_BINUNICODE
+        case 0x58: // BINUNICODE
+        case 0x8d: // BINUNICODE8
+          push(arg as string);
+          break;
+
+        // Floats.
+        case 0x46: { // FLOAT
+          const out: PyFloat = { kind: "float", value: arg as number };
+          push(out);
+          break;
+        }
+        case 0x47: // BINFLOAT
+          push(arg as PyFloat);
+          break;
+
+        // Lists.
+        case 0x5d: // EMPTY_LIST
+          push({ kind: "list", items: [] });
+          break;
+        case 0x61: { // APPEND
+          const value = pop();
+          const target = top();
+          if (tagOf(target) === "list") {
+            const items = (target as { items: PyValue<X>[] }).items;
+            if (items.length >= maxContainerItems) throw fail("limit-exceeded", `list would exceed maxContainerItems (${maxContainerItems})`);
+            items.push(value);
+          } else {
+            appendItems(target, [value], 0, 1, maxContainerItems);
+          }
+          break;
+        }
+        case 0x65: { // APPENDS
+          const from = closeMark();
+          appendItems(belowMark(from), stack, from, stack.length, maxContainerItems);
+          stack.length = from;
+          break;
+        }
+        case 0x6c: // LIST
+          push({ kind: "list", items: popMark() });
+          break;
+
+        // Tuples.
+        case 0x29: // EMPTY_TUPLE
+          push({ kind: "tuple", items: [] });
+          break;
+        case 0x74: // TUPLE
+          push({ kind: "tuple", items: popMark() });
+          break;
+        case 0x85: // TUPLE1
+        case 0x86: // TUPLE2
+        case 0x87: { // TUPLE3
+          const n = code - 0x84;
+          if (stack.length - fence < n) throw underflow(op);
+          push({ kind: "tuple", items: stack.splice(stack.length - n) });
+          break;
+        }
+
+        // Dicts.
+        case 0x7d: // EMPTY_DICT
+          push({ kind: "dict", entries: [] });
+          break;
+        case 0x64: { // DICT
+          const from = closeMark();
+          const dict: PyDict<X> = { kind: "dict", entries: [] };
+          setItems(indexes, dict, stack, from, stack.length, maxContainerItems);
+          stack.length = from;
+          push(dict);
+          break;
+        }
+        case 0x73: { // SETITEM
+          const value = pop();
+          const key = pop();
+          const target = top();
+          if (tagOf(target) === "dict" && (target as PyDict<X>).entries.length < maxContainerItems) {
+            dictSetItem(indexes, target as PyDict<X>, key, value);
+          } else {
+            setItems(indexes, target, [key, value], 0, 2, maxContainerItems);
+          }
+          break;
+        }
+        case 0x75: { // SETITEMS
+          const from = closeMark();
+          setItems(indexes, belowMark(from), stack, from, stack.length, maxContainerItems);
+          stack.length = from;
+          break;
+        }
+
+        // Sets.
+        case 0x8f: // EMPTY_SET
+          push({ kind: "set", items: [] });
+          break;
+        case 0x90: { // ADDITEMS
+          const from = closeMark();
+          addItems(indexes, belowMark(from), stack, from, stack.length, maxContainerItems);
+          stack.length = from;
+          break;
+        }
+        case 0x91: { // FROZENSET
+          const from = closeMark();
+          const items: PyValue<X>[] = [];
+          for (let i = from; i < stack.length; i++) setAddItem(indexes, items, stack[i]!);
+          stack.length = from;
+          push({ kind: "frozenset", items });
+          break;
+        }
+
+        // Stack manipulation.
+        case 0x30: // POP
+          if (stack.length > fence) stack.pop();
+          else if (marks.length > 0) fence = marks.pop()!; // CPython: an empty stack pops the mark
+          else throw underflow(op);
+          break;
+        case 0x32: // DUP
+          push(top());
+          break;
+        case 0x28: // MARK
+          if (marks.length >= maxMarkDepth) throw fail("limit-exceeded", `MARKs would nest deeper than maxMarkDepth (${maxMarkDepth})`);
+          marks.push(fence);
+          fence = stack.length;
+          break;
+        case 0x31: // POP_MARK
+          stack.length = closeMark();
+          break;
+
+        // Memo.
+        case 0x67: // GET
+        case 0x68: // BINGET
+        case 0x6a: { // LONG_BINGET
+          const index = memoIndex(arg as number | bigint | boolean);
+          const value = memoGet(memo, index);
+          if (value === undefined) throw fail("memo-missing", `memo has no entry ${index}`);
+          push(value);
+          break;
+        }
+        case 0x70: // PUT
+        case 0x71: // BINPUT
+        case 0x72: { // LONG_BINPUT
+          const index = memoIndex(arg as number | bigint | boolean);
+          if (index < 0) throw fail("invalid-data", `negative PUT argument ${index}`);
+          memoStore(index, top());
+          break;
+        }
+        case 0x94: // MEMOIZE
+          memoStore(memo.count, top());
+          break;
+
+        // Extension registry.
+        case 0x82: // EXT1
+        case 0x83: // EXT2
+        case 0x84: { // EXT4
+          const extCode = arg as number;
+          if (extCode <= 0) throw fail("invalid-data", `EXT code ${extCode} is not positive`);
+          const g = extensions?.get(extCode);
+          if (g === undefined) {
+            const out: PyExtension = { kind: "ext", code: extCode };
+            push(out);
+          } else {
+            push(resolveGlobal(g.module, g.name));
+          }
+          break;
+        }
+
+        // Globals.
+        case 0x63: { // GLOBAL
+          const [module, name] = arg as readonly [string, string];
+          push(resolveGlobal(module, name));
+          break;
+        }
+        case 0x93: { // STACK_GLOBAL
+          const name = pop();
+          const module = pop();
+          if (typeof module !== "string" || typeof name !== "string") {
+            throw fail("type-mismatch", `STACK_GLOBAL needs two str, found ${pyTypeName(module)} and ${pyTypeName(name)}`);
+          }
+          push(resolveGlobal(module, name));
+          break;
+        }
+
+        // Objects.
+        case 0x52: { // REDUCE
+          const args = pop();
+          const callable = top();
+          stack[stack.length - 1] = call(callable, args, "reduce");
+          break;
+        }
+        case 0x62: { // BUILD
+          const state = pop();
+          const target = top();
+          if (!buildState(indexes, target, state)) {
+            if (options.build === undefined) {
+              throw fail("type-mismatch", `cannot BUILD ${pyTypeName(target)}: no build hook was given`);
+            }
+            inHook = true;
+            options.build(target as X, state, offset());
+            inHook = false;
+          }
+          break;
+        }
+        case 0x69: { // INST
+          const [module, name] = arg as readonly [string, string];
+          const cls = resolveGlobal(module, name);
+          const args: PyTuple<X> = { kind: "tuple", items: popMark() };
+          push(call(cls, args, "inst"));
+          break;
+        }
+        case 0x6f: { // OBJ
+          const items = popMark();
+          if (items.length === 0) throw fail("stack-underflow", "OBJ needs a class above the MARK");
+          const args: PyTuple<X> = { kind: "tuple", items: items.slice(1) };
+          push(call(items[0]!, args, "obj"));
+          break;
+        }
+        case 0x81: { // NEWOBJ
+          const args = pop();
+          const cls = pop();
+          if (tagOf(args) !== "tuple") throw fail("type-mismatch", `NEWOBJ needs an argument tuple, found ${pyTypeName(args)}`);
+          push(call(cls, args, "newobj"));
+          break;
+        }
+        case 0x92: { // NEWOBJ_EX
+          const kwargs = pop();
+          const args = pop();
+          const cls = pop();
+          if (tagOf(args) !== "tuple") throw fail("type-mismatch", `NEWOBJ_EX needs an argument tuple, found ${pyTypeName(args)}`);
+          if (tagOf(kwargs) !== "dict") throw fail("type-mismatch", `NEWOBJ_EX needs a keyword dict, found ${pyTypeName(kwargs)}`);
+          push(call(cls, args, "newobj_ex", kwargs));
+          break;
+        }
+
+        // Machine control.
+        case 0x80: // PROTO
+          if ((arg as number) > HIGHEST_PROTOCOL) throw fail("unsupported", `pickle protocol ${arg as number} is newer than ${HIGHEST_PROTOCOL}`);
+          protocol = arg as number;
+          break;
+        case 0x2e: { // STOP
+          const value = pop(); // anything left below the result is ignored, as CPython does
+          return { value, end: reader.pos, protocol: protocol >= 0 ? protocol : opsProtocol };
+        }
+
+        // Framing: a read-ahead hint, but the frame must fit in the input.
+        case 0x95: // FRAME
+          if ((arg as number) > reader.remaining) {
+            throw fail("truncated", `FRAME declares ${arg as number} bytes, ${reader.remaining} remain`);
+          }
+          break;
+
+        // Persistent ids.
+        case 0x50: { // PERSID
+          const pid = arg as string;
+          if (!/^[\x00-\x7f]*$/.test(pid)) throw fail("invalid-data", "a PERSID persistent id must be ASCII text");
+          push(persistent(pid, false));
+          break;
+        }
+        case 0x51: // BINPERSID
+          push(persistent(pop(), true));
+          break;
+
+        default:
+          throw fail("unsupported", `opcode ${op.name} is in the table but not handled`);
+      }
+    }
+  } catch (e) {
+    throw locate(e, opStart, op, inHook, cap < bytes.length ? limits.maxBytes : undefined, options.entry, baseOffset);
+  }
+}
+
+function underflow(op: OpcodeInfo | undefined): PickleDecodeError {
+  return fail("stack-underflow", `${op?.name ?? "opcode"} needs more items than the stack holds above the last MARK`);
+}
+
+/** A memo index from GET/PUT's text (where Python's `int("01")` is 1) or a binary argument. */
+function memoIndex(arg: number | bigint | boolean): number | bigint {
+  return typeof arg === "boolean" ? (arg ? 1 : 0) : arg;
+}
+
+/** A Python 2 `str` as the `strings` option says. */
+function python2String(data: Uint8Array, mode: "auto" | "bytes" | "latin1" | "utf-8"): string | PyBytes {
+  switch (mode) {
+    case "auto":
+      if (isAscii(data)) return decodeLatin1(data);
+      try {
+        return strictUtf8.decode(data);
+      } catch {
+        return { kind: "bytes", data };
+      }
+    case "bytes":
+      return { kind: "bytes", data };
+    case "latin1":
+      return decodeLatin1(data);
+    case "utf-8":
+      try {
+        return decodeUtf8(data);
+      } catch (e) {
+        if (e instanceof TextDecodeFailure) throw fail("invalid-data", `invalid UTF-8 at byte ${e.index} of a Python 2 string`);
+        throw e;
+      }
+  }
+}
+
+/**
+ * The error to throw for `e`, located at the failing opcode. Hook errors keep their own fields
+ * (only missing ones are filled in) and non-torchsave hook errors pass through untouched; any
+ * other non-torchsave error is an internal failure and is wrapped so nothing else escapes.
+ */
+function locate(
+  e: unknown, opStart: number, op: OpcodeInfo | undefined, fromHook: boolean, maxBytes: number | undefined,
+  entry: string | undefined, baseOffset: number,
+): unknown {
+  const where: { offset: number; opcode?: string; entry?: string } = { offset: baseOffset + opStart };
+  if (op !== undefined) where.opcode = op.name;
+  if (entry !== undefined) where.entry = entry;
+  if (isTorchsaveError(e)) {
+    if (fromHook) {
+      const missing: { offset?: number; opcode?: string; entry?: string } = {};
+      if (e.offset === undefined) missing.offset = where.offset;
+      if (e.opcode === undefined && where.opcode !== undefined) missing.opcode = where.opcode;
+      if (e.entry === undefined && where.entry !== undefined) missing.entry = where.entry;
+      return Object.keys(missing).length === 0 ? e : e.withLocation(missing);
+    }
+    if (e.code === "truncated" && maxBytes !== undefined) {
+      return new PickleDecodeError("limit-exceeded", `the pickle is longer than maxBytes (${maxBytes})`, { ...where, cause: e });
+    }
+    return e.withLocation(where);
+  }
+  if (fromHook) return e;
+  const code = e instanceof RangeError ? "limit-exceeded" : "invalid-data";
+  return new PickleDecodeError(code, `internal failure while decoding: ${String(e)}`, { ...where, cause: e });
+}

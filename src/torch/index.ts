@@ -1,0 +1,21 @@
+// Public surface of the PyTorch layer: read checkpoints of every layout, reach tensors and their bytes.
+export { readCheckpoint, openCheckpoint, openCheckpointSync } from "./read-checkpoint.js";
+export type { Checkpoint, CheckpointLayout, ReadOptions } from "./checkpoint.js";
+export { DEFAULT_MAX_INFLATED_BYTES } from "./checkpoint.js";
+export type { Storage, StorageLocation, Tensor, TensorLayout, Quantization, SparseParts, NdArray, TorchHost, TorchValue } from "./model.js";
+export { isTensor, isStorage, isNdArray } from "./model.js";
+export { tensorBytes, tensorBytesAsync, tensorTypedArray, tensorToFloat32, tensorExtent, isContiguous, numel } from "./tensor-data.js";
+export type { TensorExtent } from "./tensor-data.js";
+export { storageBytesSync, loadStorage } from "./storage-bytes.js";
+export { walkTensors } from "./walk.js";
+export type { TensorEntry, WalkOptions } from "./walk.js";
+export { stripPrefix, addPrefix } from "./prefix.js";
+export { findParts, isStateDict, isOptimizerState, PART_KEYS } from "./parts.js";
+export type { CheckpointParts, CheckpointPart } from "./parts.js";
+export { DTYPES, dtypeByName, dtypeByStorageClass, dtypeBySafetensors, dtypeByNumpy } from "./dtypes.js";
+export type { DTypeInfo, DTypeName } from "./dtypes.js";
+export { detectContainer } from "./detect.js";
+export type { ContainerKind } from "./detect.js";
+export { torchReducers, torchFindGlobal } from "./rebuild.js";
+export { LEGACY_MAGIC } from "./legacy-layout.js";
+export * from "./zip-access.js";

@@ -1,0 +1,123 @@
+/**
+ * Per-entry reads: the local header (torch uses it only to skip the name and extra field) and the
+ * entry's bytes, stored or deflated. Written as {@link ReadPlan}s shared by the sync and async doors.
+ */
+import { inflateSync } from "fflate";
+import type { ReadPlan } from "../bytes/source.js";
+import { CheckpointError } from "../errors.js";
+import { FLAG_DESCRIPTOR, LOCAL_HEADER_SIZE, SIG_LOCAL, u16, u32 } from "./zip-directory.js";
+import type { ZipQuirkCode } from "./zip-quirks.js";
+import type { ZipEntry } from "./zip-reader.js";
+
+/** Options for reading an entry's bytes; every field is optional. */
+export interface ReadEntryOptions {
+  /** Largest inflated size accepted for a deflated entry, in bytes. Default {@link DEFAULT_MAX_INFLATED_SIZE}. */
+  readonly maxInflatedSize?: number;
+}
+
+/** Default {@link ReadEntryOptions.maxInflatedSize}: 1 GiB. Stored entries are not limited (their bytes exist). */
+export const DEFAULT_MAX_INFLATED_SIZE = 1024 * 1024 * 1024;
+
+/** Deflate cannot expand more than 1032:1 (a 258-byte match in 2 bits); a larger claim is a lie. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/** A quirk found in a local header, not yet recorded (the caller records each header's once). */
+export interface LocalQuirk {
+  readonly code: ZipQuirkCode;
+  readonly message: string;
+}
+
+export interface LocalHeader {
+  readonly dataOffset: number;
+  readonly quirks: readonly LocalQuirk[];
+}
+
+/**
+ * Plans reading the entry's local header; returns where its data starts and how the header
+ * disagrees with the central directory.
+ * @throws CheckpointError `bad-archive` when there is no local header at the offset or the data
+ *   would run past the end of the file.
+ */
+export function* readLocalHeader(size: number, entry: ZipEntry, file: string | undefined): ReadPlan<LocalHeader> {
+  const at = entry.localHeaderOffset;
+  const where = { entry: entry.name, ...(file === undefined ? {} : { file }) };
+  // Read the fixed part and, hopefully, the name in one request (they are usually the same length).
+  const length = Math.min(LOCAL_HEADER_SIZE + entry.nameBytes.length, size - at);
+  if (length < LOCAL_HEADER_SIZE) throw new CheckpointError("bad-archive", "local header runs past the end of the file", { offset: at, ...where });
+  const h: Uint8Array = yield { offset: at, length };
+  if (u32(h, 0) !== SIG_LOCAL) throw new CheckpointError("bad-archive", "no local file header where the central directory points", { offset: at, ...where });
+  const flags = u16(h, 6);
+  const method = u16(h, 8);
+  const crc = u32(h, 14);
+  const compressedSize = u32(h, 18);
+  const size_ = u32(h, 22);
+  const nameLength = u16(h, 26);
+  const extraLength = u16(h, 28);
+  const dataOffset = at + LOCAL_HEADER_SIZE + nameLength + extraLength;
+  if (dataOffset > size || entry.compressedSize > size - dataOffset) {
+    throw new CheckpointError("bad-archive", `entry data at ${dataOffset} (${entry.compressedSize} bytes) runs past the end of the file`, { offset: at, ...where });
+  }
+
+  const quirks: LocalQuirk[] = [];
+  const sameName = nameLength === entry.nameBytes.length && entry.nameBytes.every((b, i) => h[LOCAL_HEADER_SIZE + i] === b);
+  if (!sameName) quirks.push({ code: "local-name-mismatch", message: "local header names the entry differently" });
+  if (flags !== entry.flags || method !== entry.method) {
+    quirks.push({ code: "local-header-mismatch", message: `local flags 0x${flags.toString(16)} method ${method}; central directory says 0x${entry.flags.toString(16)} method ${entry.method}` });
+  }
+  // With a data descriptor the local fields are legitimately zero; 0xffffffff defers to a zip64 extra.
+  if ((flags & FLAG_DESCRIPTOR) === 0) {
+    const differs = (local: number, central: number): boolean => local !== 0xffffffff && local !== central;
+    if (differs(compressedSize, entry.compressedSize) || differs(size_, entry.size)) {
+      quirks.push({ code: "local-size-mismatch", message: `local sizes ${compressedSize}/${size_}; central directory says ${entry.compressedSize}/${entry.size}` });
+    }
+    if (crc !== entry.crc32) quirks.push({ code: "local-crc-mismatch", message: `local CRC-32 ${hex(crc)}; central directory says ${hex(entry.crc32)}` });
+  }
+  return { dataOffset, quirks };
+}
+
+/**
+ * Plans reading an entry's bytes once its data offset is known. Stored entries come back as the
+ * source returned them (a view for in-memory sources); deflated ones are inflated into a buffer
+ * of exactly the declared size.
+ * @throws CheckpointError `unsupported` for methods other than stored and deflate; `bad-archive`
+ *   when sizes disagree or the deflate stream is damaged; `limit-exceeded` past maxInflatedSize.
+ */
+export function* readEntryData(entry: ZipEntry, dataOffset: number, file: string | undefined, options: ReadEntryOptions = {}): ReadPlan<Uint8Array> {
+  const where = { offset: dataOffset, entry: entry.name, ...(file === undefined ? {} : { file }) };
+  if (entry.method === 0) {
+    if (entry.compressedSize !== entry.size) {
+      throw new CheckpointError("bad-archive", `stored entry has ${entry.compressedSize} bytes but claims ${entry.size}`, where);
+    }
+    if (entry.size === 0) return new Uint8Array(0);
+    return yield { offset: dataOffset, length: entry.size };
+  }
+  if (entry.method !== 8) {
+    throw new CheckpointError("unsupported", `zip compression method ${entry.method} is not supported (only stored and deflate)`, where);
+  }
+  const max = options.maxInflatedSize ?? DEFAULT_MAX_INFLATED_SIZE;
+  if (entry.size > max) {
+    throw new CheckpointError("limit-exceeded", `entry inflates to ${entry.size} bytes; the limit is ${max}`, where);
+  }
+  if (entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
+    throw new CheckpointError("bad-archive", `entry claims ${entry.size} bytes from ${entry.compressedSize} deflated bytes, more than deflate can produce`, where);
+  }
+  const compressed: Uint8Array = entry.compressedSize === 0 ? new Uint8Array(0) : yield { offset: dataOffset, length: entry.compressedSize };
+  if (entry.size === 0 && entry.compressedSize === 0) return new Uint8Array(0);
+  // One spare byte reveals a stream that inflates to more than declared (fflate stops at the buffer's end).
+  const out = new Uint8Array(entry.size + 1);
+  let inflated: Uint8Array;
+  try {
+    inflated = inflateSync(compressed, { out });
+  } catch (e) {
+    throw new CheckpointError("bad-archive", `damaged deflate stream: ${e instanceof Error ? e.message : String(e)}`, { ...where, cause: e });
+  }
+  if (inflated.length !== entry.size) {
+    const got = inflated.length > entry.size ? "more than" : `${inflated.length}, not`;
+    throw new CheckpointError("bad-archive", `entry inflates to ${got} the ${entry.size} bytes it declares`, where);
+  }
+  return out.subarray(0, entry.size);
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, "0")}`;
+}
