@@ -13,7 +13,7 @@ import type {
 import { pyKind } from "../pickle/value.js";
 import { encodeBase64 } from "./base64.js";
 import {
-  convertError, isPlainKey, MAX_HOST_DEPTH, NAN_BITS, pathChild, setOwn,
+  convertError, isNanPattern, isPlainKey, limitError, MAX_HOST_DEPTH, pathChild, setOwn,
   type JsonValue, type PathNode, type ToJsonOptions,
 } from "./json-value-types.js";
 
@@ -24,7 +24,13 @@ interface Cell {
   id: number;
 }
 
-type Slots = Record<string | number, unknown>;
+/** An array or object whose slots the walk fills in (indexed by number or key). */
+type Slots = object;
+
+const put = (parent: Slots, slot: string | number, v: unknown): void => {
+  (parent as Record<string | number, unknown>)[slot] = v;
+};
+const get = (parent: Slots, slot: string | number): unknown => (parent as Record<string | number, unknown>)[slot];
 
 interface Task {
   readonly value: unknown;
@@ -43,10 +49,19 @@ const OBJECT_VIAS = new Set(["reduce", "newobj", "newobj_ex", "inst", "obj"]);
  *   that returned undefined); `invalid-data` for a malformed model value (a non-integer raw number,
  *   bad `nanBits`, a dict entry that is not a pair, ...); `invalid-argument` when a host hook
  *   describes a shared value by a non-object or places it before its first occurrence;
- *   `limit-exceeded` when host hooks nest deeper than {@link MAX_HOST_DEPTH}. Each carries the
- *   key path of the offending value.
+ *   `limit-exceeded` when host hooks nest deeper than {@link MAX_HOST_DEPTH} (or exhaust the JS
+ *   stack). Each carries the key path of the offending value. Errors a host hook throws pass
+ *   through unchanged.
  */
 export function valueToJson<X = never>(value: PyValue<X>, options: ToJsonOptions<X> = {}): JsonValue {
+  try {
+    return toJson(value, options);
+  } catch (e) {
+    throw limitError(e);
+  }
+}
+
+function toJson<X>(value: PyValue<X>, options: ToJsonOptions<X>): JsonValue {
   const { host } = options;
   const cellOf = new Map<object, Cell>(); // value → its cell
   const cells = new Set<Cell>();
@@ -57,7 +72,7 @@ export function valueToJson<X = never>(value: PyValue<X>, options: ToJsonOptions
   const drain = (base: number): void => {
     while (stack.length > base) {
       const t = stack.pop()!;
-      t.parent[t.slot] = convert(t.value, t.path);
+      put(t.parent, t.slot, convert(t.value, t.path));
     }
   };
 
@@ -74,7 +89,7 @@ export function valueToJson<X = never>(value: PyValue<X>, options: ToJsonOptions
     stack.push({ value: v, parent: holder, slot: 0, path: at });
     drain(base);
     hostDepth--;
-    return holder[0] as JsonValue;
+    return get(holder, 0) as JsonValue;
   };
 
   const convert = (v: unknown, at: PathNode | undefined): unknown => {
@@ -171,49 +186,126 @@ export function valueToJson<X = never>(value: PyValue<X>, options: ToJsonOptions
     }
   };
 
-  return finish();
+  const root: Slots = [null];
+  stack.push({ value, parent: root, slot: 0, path: undefined });
+  drain(0);
+  return resolve(root, cells, refs);
+}
 
-  function finish(): JsonValue {
-  /** Pass two: number the shared cells in document order and fill in every placeholder. */
+/** The array of a list/tuple/set body; one task per item. */
+function items(list: unknown, at: PathNode | undefined, tasks: Task[]): JsonValue[] {
+  if (!Array.isArray(list)) throw convertError("invalid-data", "items must be an array", at);
+  const out: JsonValue[] = new Array<JsonValue>(list.length).fill(null);
+  for (let i = 0; i < list.length; i++) tasks.push({ value: list[i], parent: out, slot: i, path: pathChild(at, i) });
+  return out;
+}
+
+/** `[[k, v], ...]` for dict entries or dictItems; two tasks per pair. */
+function pairs(entries: unknown, at: PathNode | undefined, tasks: Task[]): JsonValue[] {
+  if (!Array.isArray(entries)) throw convertError("invalid-data", "dict entries must be an array", at);
+  const out: JsonValue[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const e: unknown = entries[i];
+    if (!Array.isArray(e) || e.length !== 2) throw convertError("invalid-data", "a dict entry must be a [key, value] pair", pathChild(at, i));
+    const pair: JsonValue[] = [null, null];
+    out.push(pair);
+    const key: unknown = e[0];
+    const keyPath = pathChild(at, typeof key === "string" || typeof key === "number" ? key : i);
+    tasks.push({ value: key, parent: pair, slot: 0, path: keyPath }, { value: e[1], parent: pair, slot: 1, path: keyPath });
+  }
+  return out;
+}
+
+function dict(d: PyDict<unknown>, at: PathNode | undefined, tasks: Task[]): JsonValue {
+  const entries: unknown = d.entries;
+  if (!Array.isArray(entries)) throw convertError("invalid-data", "dict entries must be an array", at);
+  const out: Record<string, JsonValue> = {};
+  if (d.type === undefined && d.state === undefined && plainKeys(entries)) {
+    for (const [k, value] of entries as [string, unknown][]) {
+      setOwn(out, k, null);
+      tasks.push({ value, parent: out, slot: k, path: pathChild(at, k) });
+    }
+    return out;
+  }
+  if (d.type !== undefined) {
+    const t: unknown = d.type;
+    if (pyKind(t) !== "global") throw convertError("invalid-data", "a dict's type must be a global", at);
+    out.$type = [(t as PyGlobal).module, (t as PyGlobal).name];
+  }
+  out.$dict = pairs(entries, at, tasks);
+  if (d.state !== undefined) {
+    out.$state = null;
+    tasks.push({ value: d.state, parent: out, slot: "$state", path: pathChild(at, "$state") });
+  }
+  return out;
+}
+
+function object(o: PyObject<unknown>, at: PathNode | undefined, tasks: Task[]): JsonValue {
+  if (!OBJECT_VIAS.has(o.via)) throw convertError("invalid-data", `unknown object via ${JSON.stringify(o.via)}`, at);
+  const inner: Record<string, JsonValue> = { via: o.via, callable: null, args: null };
+  const field = (key: string, value: unknown): void => {
+    inner[key] = null;
+    tasks.push({ value, parent: inner, slot: key, path: pathChild(at, key) });
+  };
+  field("callable", o.callable);
+  field("args", o.args);
+  if (o.kwargs !== undefined) field("kwargs", o.kwargs);
+  if (o.state !== undefined) field("state", o.state);
+  if (o.listItems !== undefined) inner.listItems = items(o.listItems, pathChild(at, "listItems"), tasks);
+  if (o.dictItems !== undefined) inner.dictItems = pairs(o.dictItems, pathChild(at, "dictItems"), tasks);
+  if (o.setItems !== undefined) inner.setItems = items(o.setItems, pathChild(at, "setItems"), tasks);
+  return { $object: inner };
+}
+
+/** Pass two: number the shared cells in document order and fill in every placeholder. */
 function resolve(root: Slots, cells: Set<Cell>, refs: Map<object, Cell>): JsonValue {
   let nextId = 0;
   const visited = new Set<object>();
   const todo: [Slots, string | number][] = [[root, 0]];
   while (todo.length > 0) {
     const [parent, key] = todo.pop()!;
-    let v = parent[key];
-    if (typeof v !== "object" || v === null) continue;
-    if (cells.has(v as Cell)) {
-      const cell = v as Cell;
-      if (cell.refs === 0) {
-        v = cell.body;
-      } else {
+    let v = get(parent, key);
+    // A host hook may describe its value by what `recurse` returned, so a cell's body can itself
+    // be a placeholder: unwrap until real JSON.
+    for (;;) {
+      if (typeof v !== "object" || v === null) break;
+      const cell = cells.has(v as Cell) ? (v as Cell) : undefined;
+      if (cell !== undefined) {
+        if (cell.refs === 0) {
+          v = cell.body;
+          continue;
+        }
+        if (isPlaceholder(cell.body, cells, refs)) {
+          throw convertError("invalid-argument", "a shared host value must be described by a JSON object", undefined);
+        }
         cell.id = nextId++;
         v = withId(cell.body, cell.id);
+        break;
       }
-      parent[key] = v;
-      if (typeof v !== "object" || v === null) continue;
-    } else {
       const target = refs.get(v);
       if (target !== undefined) {
         if (target.id < 0) {
           throw convertError("invalid-argument", "a host hook placed a shared value before its first occurrence", undefined);
         }
-        parent[key] = { $ref: target.id };
-        continue;
+        v = { $ref: target.id };
       }
+      break;
     }
-    if (visited.has(v)) continue;
+    put(parent, key, v);
+    if (typeof v !== "object" || v === null || visited.has(v)) continue;
     visited.add(v);
-    const container = v as Slots;
-    if (Array.isArray(container)) {
-      for (let i = container.length - 1; i >= 0; i--) todo.push([container, i]);
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) todo.push([v, i]);
     } else {
-      const keys = Object.keys(container);
-      for (let i = keys.length - 1; i >= 0; i--) todo.push([container, keys[i]!]);
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--) todo.push([v, keys[i]!]);
     }
   }
-  return root[0] as JsonValue;
+  return get(root, 0) as JsonValue;
+}
+
+function isPlaceholder(v: unknown, cells: Set<Cell>, refs: Map<object, Cell>): boolean {
+  return typeof v === "object" && v !== null && (cells.has(v as Cell) || refs.has(v));
 }
 
 function withId(body: JsonValue, id: number): JsonValue {
@@ -254,14 +346,6 @@ function floatPart(v: number, at: PathNode | undefined): JsonValue {
   if (v === -Infinity) return "-inf";
   if (Object.is(v, -0)) return "-0.0";
   return v;
-}
-
-/** True for 16 lowercase hex digits whose exponent is all ones and mantissa non-zero. */
-export function isNanPattern(bits: string): boolean {
-  if (!NAN_BITS.test(bits)) return false;
-  const hi = parseInt(bits.slice(0, 8), 16);
-  const lo = parseInt(bits.slice(8), 16);
-  return (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) !== 0 || lo !== 0);
 }
 
 function bytesOf(b: { data: unknown }, at: PathNode | undefined): Uint8Array {

@@ -31,8 +31,11 @@ export interface FromJsonOptions<X> {
   host?: (tag: string, obj: Record<string, JsonValue>, recurse: (j: JsonValue) => PyValue<X>) => PyValue<X> | undefined;
 }
 
-/** How deeply host hooks may nest through `recurse` before `limit-exceeded` (all other walks are iterative). */
-export const MAX_HOST_DEPTH = 1000;
+/**
+ * How deeply host hooks may nest through `recurse` before `limit-exceeded`. Every other walk is
+ * iterative; a host level costs several JS frames, and a torch value nests two or three.
+ */
+export const MAX_HOST_DEPTH = 100;
 
 /** `"$float"`/`"$complex"` strings for values JSON numbers cannot spell. */
 export const FLOAT_SPECIALS: Readonly<Record<string, number>> = Object.freeze({
@@ -40,7 +43,16 @@ export const FLOAT_SPECIALS: Readonly<Record<string, number>> = Object.freeze({
 });
 
 /** The raw bits of a non-canonical NaN, as PyFloat.nanBits keeps them. */
-export const NAN_BITS = /^[0-9a-f]{16}$/;
+const NAN_BITS = /^[0-9a-f]{16}$/;
+
+/** True for 16 lowercase hex digits of a NaN: exponent all ones, mantissa non-zero. */
+export function isNanPattern(bits: string): boolean {
+  if (!NAN_BITS.test(bits)) return false;
+  const hi = parseInt(bits.slice(0, 8), 16);
+  const lo = parseInt(bits.slice(8), 16);
+  return (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) !== 0 || lo !== 0);
+}
+
 
 /** Keys JS objects would reorder (array indices), so a dict with one uses the `"$dict"` pair form. */
 const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
@@ -64,6 +76,14 @@ export function materializePath(node: PathNode | undefined): KeyPath {
 
 export function convertError(code: ErrorCode, reason: string, at: PathNode | undefined, cause?: unknown): ConvertError {
   return new ConvertError(code, reason, cause === undefined ? { path: materializePath(at) } : { path: materializePath(at), cause });
+}
+
+/**
+ * A RangeError out of a conversion (the JS stack or an array length ran out, e.g. inside a deep host
+ * hook) as a typed `limit-exceeded`; anything else passes unchanged.
+ */
+export function limitError(e: unknown): unknown {
+  return e instanceof RangeError ? convertError("limit-exceeded", `ran out of stack or memory: ${e.message}`, undefined, e) : e;
 }
 
 /** Sets an own data property, so a key like `"__proto__"` is data, never the prototype setter. */

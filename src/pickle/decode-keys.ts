@@ -10,10 +10,6 @@ import { pyTypeName } from "./decode-type-name.js";
 
 /** Containers below this size are scanned linearly; an index costs more than it saves. */
 const INDEX_THRESHOLD = 8;
-/** Tuple items that feed the structural hash; equal tuples agree on any prefix, so this stays sound. */
-const HASHED_ITEMS = 16;
-/** Characters of a string item that feed the structural hash. */
-const HASHED_CHARS = 32;
 
 /** Marks a key that has no exact JS Map key and must go through the structural hash. */
 const STRUCTURAL: unique symbol = Symbol("structural");
@@ -22,8 +18,8 @@ const STRUCTURAL: unique symbol = Symbol("structural");
 export interface KeyIndex {
   /** str, int, bool, non-NaN float (as one canonical number or bigint) and identity-hashed objects. */
   readonly exact: Map<unknown, number>;
-  /** bytes, tuple, frozenset, global and complex keys by a coarse hash; equality decides within a bucket. */
-  readonly structural: Map<string, number[]>;
+  /** bytes, tuple, frozenset, global and complex keys by a tree hash; equality decides within a bucket. */
+  readonly structural: Map<number, number[]>;
   /** How many positions the index covers; a different container length means it must be rebuilt. */
   size: number;
 }
@@ -86,7 +82,9 @@ export function keysEqual(a: PyValue<unknown>, b: PyValue<unknown>): boolean {
   const ka = tagOf(a);
   if (ka !== "tuple" && ka !== "frozenset") return pyKeyEquals(a, b);
   const todo: unknown[] = [a, b];
-  let seen: Map<object, Set<object>> | undefined;
+  // Pairs already compared (or being compared): the first partner of each x, then any others.
+  let seen: Map<object, object> | undefined;
+  let more: Map<object, Set<object>> | undefined;
   while (todo.length > 0) {
     const y = todo.pop();
     const x = todo.pop();
@@ -101,10 +99,16 @@ export function keysEqual(a: PyValue<unknown>, b: PyValue<unknown>): boolean {
     const yi = (y as { items: unknown[] }).items;
     if (xi.length !== yi.length) return false;
     seen ??= new Map();
-    let partners = seen.get(x as object);
-    if (partners === undefined) seen.set(x as object, (partners = new Set()));
-    else if (partners.has(y as object)) continue;
-    partners.add(y as object);
+    const first = seen.get(x as object);
+    if (first === undefined) seen.set(x as object, y as object);
+    else if (first === y) continue;
+    else {
+      more ??= new Map();
+      let others = more.get(x as object);
+      if (others === undefined) more.set(x as object, (others = new Set()));
+      else if (others.has(y as object)) continue;
+      others.add(y as object);
+    }
     for (let i = xi.length - 1; i >= 0; i--) todo.push(xi[i], yi[i]);
   }
   return true;
@@ -151,48 +155,76 @@ function exactKey(key: PyValue<unknown>): unknown {
   }
 }
 
-/** A coarse hash for structural keys: equal keys always agree; unequal ones rarely collide. */
-function structuralHash(key: PyValue<unknown>): string {
+/**
+ * A 32-bit hash of a structural key over its whole tree: equal keys always agree, so a bucket
+ * only holds true collisions. Nested tuples are hashed bottom-up without recursion, each shared
+ * sub-tuple once.
+ */
+function structuralHash(key: PyValue<unknown>): number {
   const kind = tagOf(key);
-  if (kind === "tuple" || kind === "frozenset") {
-    const items = (key as { items: PyValue<unknown>[] }).items;
-    let h = `${kind === "tuple" ? "t" : "f"}${items.length}`;
-    const n = Math.min(items.length, HASHED_ITEMS);
-    for (let i = 0; i < n; i++) h += `|${shallowCode(items[i]!)}`;
-    return h;
+  if (kind !== "tuple" && kind !== "frozenset") return leafHash(key);
+  const done = new Map<object, number>();
+  const todo: { items: PyValue<unknown>[]; kind?: unknown }[] = [key as { items: PyValue<unknown>[] }];
+  while (todo.length > 0) {
+    const node = todo[todo.length - 1]!;
+    if (done.has(node)) {
+      todo.pop();
+      continue;
+    }
+    let ready = true;
+    for (const item of node.items) {
+      if (isNested(item) && !done.has(item as object)) {
+        todo.push(item as { items: PyValue<unknown>[] });
+        ready = false;
+      }
+    }
+    if (!ready) continue;
+    todo.pop();
+    let h = mix(node.kind === "tuple" ? 0x345678 : 0x9e3779b9, node.items.length);
+    for (const item of node.items) h = mix(h, isNested(item) ? done.get(item as object)! : leafHash(item));
+    done.set(node, h);
   }
-  return shallowCode(key);
+  return done.get(key as object)!;
 }
 
-/** One item's contribution to a hash, without descending into nested tuples. */
-function shallowCode(v: PyValue<unknown>): string {
-  if (typeof v === "string") return `s${v.length}:${v.slice(0, HASHED_CHARS)}`;
-  const kind = tagOf(v);
-  switch (kind) {
-    case "tuple":
-    case "frozenset":
-      return `${kind === "tuple" ? "t" : "f"}${(v as { items: unknown[] }).items.length}`;
+const isNested = (v: unknown): boolean => {
+  const k = tagOf(v);
+  return k === "tuple" || k === "frozenset";
+};
+
+/** A hash of a non-tuple value consistent with {@link pyKeyEquals} (1, 1.0, True and 1n agree). */
+function leafHash(v: PyValue<unknown>): number {
+  if (typeof v === "string") return hashText(v, 0x73);
+  switch (tagOf(v)) {
     case "bytes":
-    case "bytearray": {
-      const data = (v as { data: Uint8Array }).data;
-      return `b${data.length}:${fnv1a(data)}`;
-    }
+    case "bytearray":
+      return hashBytes((v as { data: Uint8Array }).data);
     case "global":
-      return `g${(v as { module: string }).module}\n${(v as { name: string }).name}`;
+      return hashText(`${(v as { module: string }).module}\n${(v as { name: string }).name}`, 0x67);
     case "complex":
-      return `c${(v as { real: number }).real},${(v as { imag: number }).imag}`;
+      return hashText(`${(v as { real: number }).real},${(v as { imag: number }).imag}`, 0x63);
     default:
       break;
   }
   const exact = exactKey(v);
-  if (typeof exact === "number" || typeof exact === "bigint") return `n${exact}`;
-  return exact === null ? "N" : "o";
+  if (typeof exact === "number" || typeof exact === "bigint") return hashText(String(exact), 0x6e);
+  return exact === null ? 0x4e : 0; // identity-hashed objects all land together; equality decides
 }
 
-function fnv1a(data: Uint8Array): number {
+function mix(h: number, x: number): number {
+  return Math.imul(h ^ x, 0x01000193) ^ (h >>> 15);
+}
+
+function hashText(s: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+function hashBytes(data: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < data.length; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
-  return h >>> 0;
+  return h;
 }
 
 /** Reads the key at a position of a dict's entries or a set's items. */

@@ -59,6 +59,10 @@ export interface ReduceContext<X> {
   offset: number;
 }
 
+/**
+ * Stands in for calls of one global: how `collections.OrderedDict()` becomes a {@link PyDict}, or
+ * how the torch layer turns `torch._utils._rebuild_tensor_v2(...)` into a tensor record.
+ */
 export interface Reducer<X> {
   /** Called for REDUCE/NEWOBJ/NEWOBJ_EX/INST/OBJ whose callable is a global with this key. Return a
    *  value to stand in for the call's result, or undefined to leave an inert PyObject. */
@@ -68,10 +72,15 @@ export interface Reducer<X> {
 /** Reducers by `"module.name"` (see `globalKey`). Looked up as own properties only. */
 export type ReducerRegistry<X> = Readonly<Record<string, Reducer<X>>>;
 
+/**
+ * Options of {@link decodePickle} and {@link decodePickleAt}; every field is optional. Host values
+ * (X) that hooks return must not carry a value-model `kind` tag ("dict", "list", ...): the decoder
+ * tells them apart by that tag.
+ */
 export interface DecodeOptions<X = never> {
   /** Overrides for {@link DEFAULT_DECODE_LIMITS}; each must be a number ≥ 0. */
   limits?: Partial<DecodeLimits>;
-  /** Default `BUILTIN_REDUCERS`; pass `{}` for a fully inert decode. */
+  /** Default `BUILTIN_REDUCERS`; pass `{}` for a fully inert decode, or extend `builtinReducers<X>()`. */
   reducers?: ReducerRegistry<X>;
   /** Absent: PERSID/BINPERSID push a {@link PyPersistentId}. */
   persistentLoad?: PersistentLoad<X>;
@@ -98,11 +107,12 @@ export interface DecodeOptions<X = never> {
   baseOffset?: number;
 }
 
+/** What {@link decodePickleAt} found: the value and where its pickle ended. */
 export interface DecodeResult<X> {
   value: PyValue<X>;
   /** Index in the input just after STOP (where a following, concatenated pickle starts). */
   end: number;
-  /** The PROTO opcode's number; without one, the highest protocol any opcode used needs (0 or 1). */
+  /** The PROTO opcode's number; without one, the lowest protocol that has every opcode used (0 or 1 for CPython's output). */
   protocol: number;
 }
 
@@ -119,8 +129,10 @@ const fail = (code: ErrorCode, reason: string): PickleDecodeError => new PickleD
  *
  * Dict keys and set members follow Python: an equal key (`1`, `1.0` and `True` are equal) keeps
  * its first position and takes the latest value. An unhashable key (a list, dict, set, bytearray,
- * or a tuple holding one) is `type-mismatch`, as Python's `TypeError`. Errors thrown by hooks
- * propagate unchanged, except that torchsave errors get missing location fields filled in.
+ * or a tuple holding one) is `type-mismatch`, as Python's `TypeError`. BUILD stores its state on
+ * the object or dict; a second BUILD merges two plain-dict states into a new dict (as
+ * `__dict__.update`) and otherwise replaces the state. Errors thrown by hooks propagate
+ * unchanged, except that torchsave errors get missing location fields filled in.
  *
  * @throws PickleDecodeError with `offset` (the failing opcode's, plus `baseOffset`), `opcode` and
  *   `entry`: `truncated` (input ends before STOP), `unknown-opcode`, `stack-underflow`,
@@ -225,7 +237,9 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   const popMark = (): PyValue<X>[] => {
     const from = closeMark();
     if (stack.length - from > maxContainerItems) throw fail("limit-exceeded", `${op!.name} would exceed maxContainerItems (${maxContainerItems})`);
-    return stack.splice(from);
+    const items = stack.slice(from);
+    stack.length = from;
+    return items;
   };
   /** The object below a closed mark's items (APPENDS, SETITEMS, ADDITEMS). */
   const belowMark = (from: number): PyValue<X> => {
@@ -426,12 +440,24 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
         case 0x74: // TUPLE
           push({ kind: "tuple", items: popMark() });
           break;
-        case 0x85: // TUPLE1
-        case 0x86: // TUPLE2
+        case 0x85: { // TUPLE1
+          const items = [pop()];
+          stack.push({ kind: "tuple", items });
+          break;
+        }
+        case 0x86: { // TUPLE2
+          if (stack.length - fence < 2) throw underflow(op);
+          const second = stack.pop()!;
+          const items = [stack.pop()!, second];
+          stack.push({ kind: "tuple", items });
+          break;
+        }
         case 0x87: { // TUPLE3
-          const n = code - 0x84;
-          if (stack.length - fence < n) throw underflow(op);
-          push({ kind: "tuple", items: stack.splice(stack.length - n) });
+          if (stack.length - fence < 3) throw underflow(op);
+          const third = stack.pop()!;
+          const second = stack.pop()!;
+          const items = [stack.pop()!, second, third];
+          stack.push({ kind: "tuple", items });
           break;
         }
 
@@ -477,6 +503,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
         }
         case 0x91: { // FROZENSET
           const from = closeMark();
+          if (stack.length - from > maxContainerItems) throw fail("limit-exceeded", `FROZENSET would exceed maxContainerItems (${maxContainerItems})`);
           const items: PyValue<X>[] = [];
           for (let i = from; i < stack.length; i++) setAddItem(indexes, items, stack[i]!);
           stack.length = from;

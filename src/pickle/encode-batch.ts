@@ -36,20 +36,20 @@ function batchOp(batch: Batch, pairs: boolean): OpcodeInfo {
 }
 
 /** Written before item `e` of `n`: the MARK opening a batch. */
-export function beforeItem(st: EncodeState<unknown>, batch: Batch, e: number, n: number): void {
+export function beforeItem(st: EncodeState, batch: Batch, e: number, n: number): void {
   if (batch === Batch.Plain) return;
   if (e % BATCH_SIZE === 0 && !single(batch, e, n)) emit(st, OP.MARK);
 }
 
 /** Written after item `e` of `n`: APPEND/SETITEM, or the opcode closing a full or final batch. */
-export function afterItem(st: EncodeState<unknown>, batch: Batch, pairs: boolean, e: number, n: number): void {
+export function afterItem(st: EncodeState, batch: Batch, pairs: boolean, e: number, n: number): void {
   if (batch === Batch.Plain) return;
   if (single(batch, e, n)) emit(st, singleOp(pairs));
   else if (e % BATCH_SIZE === BATCH_SIZE - 1 || e === n - 1) emit(st, batchOp(batch, pairs));
 }
 
 /** Written after all `n` items: the C pickler's empty trailing batch after a full one (dict, set). */
-export function afterAll(st: EncodeState<unknown>, batch: Batch, pairs: boolean, n: number): void {
+export function afterAll(st: EncodeState, batch: Batch, pairs: boolean, n: number): void {
   if ((batch === Batch.ExactDict || batch === Batch.ExactSet) && n > 0 && n % BATCH_SIZE === 0) {
     emit(st, OP.MARK);
     emit(st, batchOp(batch, pairs));

@@ -11,7 +11,7 @@ const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
 /** `save_long`: BININT1/BININT2/BININT, then LONG1/LONG4 (protocol 2+) or the INT/LONG text forms. */
-export function saveInt(st: EncodeState<unknown>, value: number | bigint): void {
+export function saveInt(st: EncodeState, value: number | bigint): void {
   let v = value;
   if (typeof v === "bigint" && v >= BigInt(INT32_MIN) && v <= BigInt(INT32_MAX)) v = Number(v);
   if (typeof v === "number" && v >= INT32_MIN && v <= INT32_MAX) {
@@ -36,13 +36,13 @@ export function saveInt(st: EncodeState<unknown>, value: number | bigint): void 
 }
 
 /** `save_bool`: NEWTRUE/NEWFALSE from protocol 2, else INT `01`/`00`. */
-export function saveBool(st: EncodeState<unknown>, v: boolean): void {
+export function saveBool(st: EncodeState, v: boolean): void {
   if (st.proto >= 2) emit(st, v ? OP.NEWTRUE : OP.NEWFALSE);
   else emit(st, OP.INT, v);
 }
 
 /** `save_float`: BINFLOAT (keeping a NaN's payload bits) from protocol 1, else FLOAT repr text. */
-export function saveFloat(st: EncodeState<unknown>, f: PyFloat): void {
+export function saveFloat(st: EncodeState, f: PyFloat): void {
   const value = f.value;
   if (typeof value !== "number") throw encodeError(st, "invalid-argument", "a float's value is not a number");
   if (st.proto >= 1) {
@@ -70,11 +70,14 @@ export function utf8Length(s: string): number {
 
 /**
  * `save_unicode`: SHORT_BINUNICODE (protocol 4+, up to 255 bytes), BINUNICODE, BINUNICODE8 (over
- * 4 GiB), or raw-unicode-escape UNICODE at protocol 0; then memoized. `shared` strings are looked up
- * and registered by value; the encoder's own temporary strings (the latin-1 text of bytes written
- * at protocol < 3) are memoized without being shared, as CPython writes each such fresh object.
+ * 4 GiB), or raw-unicode-escape UNICODE at protocol 0; then memoized. Strings are looked up and
+ * registered by value, except `fresh` ones: strings the encoder makes up itself (the latin-1 text of
+ * bytes below protocol 3, the parts of nested global names) take a memo slot but are not shared, as
+ * CPython creates a new object for each.
  */
-export function saveStr(st: EncodeState<unknown>, s: string, shared: boolean): void {
+export function saveStr(st: EncodeState, s: string, fresh: boolean): void {
+  // CPython keeps one object per 0- or 1-character latin-1 string, so even its "fresh" ones are shared.
+  const shared = !fresh || s.length === 0 || (s.length === 1 && s.charCodeAt(0) < 0x100);
   if (shared) {
     const idx = st.strMemo.get(s);
     if (idx !== undefined) {
@@ -96,7 +99,7 @@ export function saveStr(st: EncodeState<unknown>, s: string, shared: boolean): v
 }
 
 /** The bytes opcodes of `_save_bytes_data` (protocol 3+); memoizing is the caller's job. */
-export function writeBytes(st: EncodeState<unknown>, data: Uint8Array): void {
+export function writeBytes(st: EncodeState, data: Uint8Array): void {
   const n = data.length;
   if (n <= 0xff) emit(st, OP.SHORT_BINBYTES, data);
   else if (n <= 0xffffffff) emit(st, OP.BINBYTES, data, n);
@@ -114,7 +117,7 @@ const GETATTR: PyGlobal = { kind: "global", module: "builtins", name: "getattr" 
  * below protocol 3 (`fix_imports`), ASCII below 3 and UTF-8 from 3 (as CPython requires), and never
  * containing a newline (it would end the line early).
  */
-export function globalLine(st: EncodeState<unknown>, module: string, name: string): readonly [string, string] {
+export function globalLine(st: EncodeState, module: string, name: string): readonly [string, string] {
   const pair = st.proto < 3 ? python2Name(module, name) : ([module, name] as const);
   for (const part of pair) {
     if (part.includes("\n")) throw encodeError(st, "unencodable", `global name ${JSON.stringify(part)} contains a newline`);
@@ -129,7 +132,7 @@ export function globalLine(st: EncodeState<unknown>, module: string, name: strin
  * `save_global`: STACK_GLOBAL from protocol 4; below, GLOBAL, or for a nested name (`Outer.Inner`)
  * `getattr(Outer, "Inner")` REDUCE chains as CPython writes them. Globals are memoized by name.
  */
-export function saveGlobal(st: EncodeState<unknown>, g: PyGlobal): void {
+export function saveGlobal(st: EncodeState, g: PyGlobal): void {
   const { module, name } = g;
   if (typeof module !== "string" || typeof name !== "string") {
     throw encodeError(st, "invalid-argument", "a global's module and name must be strings");
@@ -142,9 +145,9 @@ export function saveGlobal(st: EncodeState<unknown>, g: PyGlobal): void {
   }
   if (st.proto >= 4) {
     st.out.boundary();
-    saveStr(st, module, true);
+    saveStr(st, module, false);
     st.out.boundary();
-    saveStr(st, name, true);
+    saveStr(st, name, false);
     emit(st, OP.STACK_GLOBAL);
   } else if (name.includes(".")) {
     saveDottedGlobal(st, module, name);
@@ -156,7 +159,7 @@ export function saveGlobal(st: EncodeState<unknown>, g: PyGlobal): void {
 }
 
 /** Protocol < 4 nested names: `getattr(getattr(Outer, "Inner"), "Deep")`, reusing memoized prefixes. */
-function saveDottedGlobal(st: EncodeState<unknown>, module: string, name: string): void {
+function saveDottedGlobal(st: EncodeState, module: string, name: string): void {
   if (st.allowed !== undefined) {
     throw encodeError(st, "unencodable", `nested global ${module}.${name} needs builtins.getattr, which weights_only refuses`);
   }
@@ -176,7 +179,7 @@ function saveDottedGlobal(st: EncodeState<unknown>, module: string, name: string
   }
   saveGlobal(st, { kind: "global", module, name: prefix(base) });
   for (let level = base + 1; level <= parts.length; level++) {
-    saveStr(st, parts[level - 1]!, false);
+    saveStr(st, parts[level - 1]!, true);
     emit(st, st.proto >= 2 ? OP.TUPLE2 : OP.TUPLE);
     put(st);
     emit(st, OP.REDUCE);

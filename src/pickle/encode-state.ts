@@ -6,7 +6,7 @@
 import { isTorchsaveError, PickleEncodeError, type ErrorCode, type KeyPath } from "../errors.js";
 import type { FramedWriter } from "./encode-output.js";
 import { OPCODES_BY_NAME, type OpcodeInfo } from "./opcodes.js";
-import type { PyBuffer, PyValue } from "./value.js";
+import type { PyBuffer } from "./value.js";
 
 /** A path element as errors report it. */
 export type PathKey = string | number;
@@ -63,12 +63,22 @@ export interface Frame {
   readonly key: PathKey | undefined;
   /** True for containers the encoder made up (the `(list,)` of a protocol-2 set, ...). */
   readonly fresh: boolean;
+  /** The program; usually one of the shared constant programs, so a frame allocates nothing else. */
   readonly ops: readonly Step[];
+  /** Values the `field` steps save (callable, args, kwargs or state, by program). */
+  readonly a: unknown;
+  readonly b: unknown;
+  readonly c: unknown;
+  /** The sequence the `own-seq` step writes, and how. */
+  readonly items: readonly unknown[] | undefined;
+  readonly batch: Batch;
+  readonly pairs: boolean;
+  readonly keyed: boolean;
   /** Index of the next step. */
   pc: number;
-  /** Position inside the current `seq` step (child index). */
+  /** Position inside the current sequence step (child index). */
   i: number;
-  /** A `seq` child finished in a nested frame and its trailing opcode is still to be written. */
+  /** A sequence child finished in a nested frame and its trailing opcode is still to be written. */
   after: boolean;
 }
 
@@ -95,25 +105,34 @@ export type Batch = (typeof Batch)[keyof typeof Batch];
 
 /** One step of a frame's program. */
 export type Step =
+  /** Save a value held by the step (rare shapes: INST/OBJ argument lists, object tails). */
   | { readonly t: "save"; readonly v: unknown; readonly key: PathKey | undefined; readonly pers: boolean }
+  /** Save the frame's `a`, `b` or `c`. */
+  | { readonly t: "field"; readonly field: "a" | "b" | "c"; readonly pers: boolean }
   | { readonly t: "emit"; readonly op: OpcodeInfo; readonly arg?: unknown }
+  /** Save a sequence held by the step with its batching opcodes. */
   | { readonly t: "seq"; readonly items: readonly unknown[]; readonly batch: Batch; readonly pairs: boolean; readonly keyed: boolean }
-  /** After TUPLE's items: TUPLEn/TUPLE + memo, or (the tuple was written meanwhile) POPs + GET. */
-  | { readonly t: "close-tuple"; readonly n: number }
-  /** After FROZENSET's items: FROZENSET + memo, or POP_MARK + GET. */
+  /** Save the frame's own `items`. */
+  | { readonly t: "own-seq" }
+  /** After a tuple's items: TUPLEn/TUPLE + memo, or (the tuple was written meanwhile) POPs + GET. */
+  | { readonly t: "close-tuple" }
+  /** After a frozenset's items: FROZENSET + memo, or POP_MARK + GET. */
   | { readonly t: "close-frozenset" }
   /** After REDUCE/NEWOBJ/…: memo, or (written meanwhile) POP + GET and skip the remaining steps. */
   | { readonly t: "close-object" };
 
-/** Everything one `encodePickle` call works with; created per call (no module state). */
-export interface EncodeState<X> {
+/**
+ * Everything one `encodePickle` call works with; created per call (no module state). Values are
+ * `unknown` here: the public entry point is generic, the machinery does not need to be.
+ */
+export interface EncodeState {
   readonly proto: number;
   readonly out: FramedWriter;
   /** Opcodes allowed in weights-only mode; undefined when unrestricted. */
   readonly allowed: ReadonlySet<number> | undefined;
   readonly maxDepth: number;
-  readonly reduceHost: ((value: X) => PyValue<X>) | undefined;
-  readonly persistentId: ((value: PyValue<X>) => PyValue<X> | undefined) | undefined;
+  readonly reduceHost: ((value: unknown) => unknown) | undefined;
+  readonly persistentId: ((value: unknown) => unknown) | undefined;
   readonly bufferCallback: ((buffer: PyBuffer) => boolean) | undefined;
   /** Memo indices of objects, by identity. */
   readonly memo: Map<object, number>;
@@ -132,7 +151,7 @@ export interface EncodeState<X> {
 }
 
 /** The key path of the value being written. */
-export function currentPath(st: EncodeState<unknown>): KeyPath {
+export function currentPath(st: EncodeState): KeyPath {
   const path: PathKey[] = [];
   for (const f of st.frames) if (f.key !== undefined) path.push(f.key);
   if (st.curKey !== undefined) path.push(st.curKey);
@@ -140,13 +159,13 @@ export function currentPath(st: EncodeState<unknown>): KeyPath {
 }
 
 /** A PickleEncodeError located at the value being written. */
-export function encodeError(st: EncodeState<unknown>, code: ErrorCode, reason: string, cause?: unknown): PickleEncodeError {
+export function encodeError(st: EncodeState, code: ErrorCode, reason: string, cause?: unknown): PickleEncodeError {
   const path = currentPath(st);
   return new PickleEncodeError(code, reason, cause === undefined ? { path } : { path, cause });
 }
 
 /** Calls a caller hook; its errors come back as torchsave errors located at the current value. */
-export function callHook<A, R>(st: EncodeState<unknown>, name: string, fn: (a: A) => R, arg: A): R {
+export function callHook<A, R>(st: EncodeState, name: string, fn: (a: A) => R, arg: A): R {
   try {
     return fn(arg);
   } catch (e) {
@@ -157,7 +176,7 @@ export function callHook<A, R>(st: EncodeState<unknown>, name: string, fn: (a: A
 }
 
 /** Writes one opcode and its argument; `payloadSize` routes large data outside protocol-4 frames. */
-export function emit(st: EncodeState<unknown>, op: OpcodeInfo, arg?: unknown, payloadSize?: number): void {
+export function emit(st: EncodeState, op: OpcodeInfo, arg?: unknown, payloadSize?: number): void {
   if (st.allowed !== undefined && !st.allowed.has(op.code)) {
     throw encodeError(st, "unencodable", `${op.name} is not accepted by torch.load(weights_only=True)`);
   }
@@ -167,7 +186,7 @@ export function emit(st: EncodeState<unknown>, op: OpcodeInfo, arg?: unknown, pa
 }
 
 /** Writes the memo store for the next index and returns that index (not registered anywhere). */
-export function put(st: EncodeState<unknown>): number {
+export function put(st: EncodeState): number {
   const idx = st.memoSize;
   if (idx > 0xffffffff) throw encodeError(st, "limit-exceeded", "more than 2^32 memo entries");
   st.memoSize++;
@@ -178,12 +197,12 @@ export function put(st: EncodeState<unknown>): number {
 }
 
 /** Memoizes an object by identity. */
-export function memoize(st: EncodeState<unknown>, v: object): void {
+export function memoize(st: EncodeState, v: object): void {
   st.memo.set(v, put(st));
 }
 
 /** Writes a memo fetch. */
-export function get(st: EncodeState<unknown>, idx: number): void {
+export function get(st: EncodeState, idx: number): void {
   if (st.proto >= 1) emit(st, idx < 256 ? OP.BINGET : OP.LONG_BINGET, idx);
   else emit(st, OP.GET, idx);
 }

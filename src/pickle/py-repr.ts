@@ -117,6 +117,18 @@ export function pyReprStr(s: string): string {
 
 /** `repr(b)` of a Python `bytes`: `b'...'`, printable ASCII as is, everything else escaped. */
 export function pyReprBytes(b: Uint8Array): string {
+  return "b" + quoteBytes(b, false);
+}
+
+/**
+ * `repr(bytearray(b))`: `bytearray(b'...')`. CPython's bytearray repr differs from bytes in one
+ * detail: it escapes `'` even inside double quotes.
+ */
+export function pyReprByteArray(b: Uint8Array): string {
+  return `bytearray(b${quoteBytes(b, true)})`;
+}
+
+function quoteBytes(b: Uint8Array, alwaysEscapeSingle: boolean): string {
   let hasSingle = false;
   let hasDouble = false;
   for (let i = 0; i < b.length; i++) {
@@ -128,7 +140,7 @@ export function pyReprBytes(b: Uint8Array): string {
   let chunk = "";
   for (let i = 0; i < b.length; i++) {
     const c = b[i]!;
-    if (c === q || c === 0x5c) chunk += "\\" + String.fromCharCode(c);
+    if (c === q || c === 0x5c || (alwaysEscapeSingle && c === 0x27)) chunk += "\\" + String.fromCharCode(c);
     else if (c === 0x09) chunk += "\\t";
     else if (c === 0x0a) chunk += "\\n";
     else if (c === 0x0d) chunk += "\\r";
@@ -142,12 +154,7 @@ export function pyReprBytes(b: Uint8Array): string {
   }
   parts.push(chunk);
   const quote = String.fromCharCode(q);
-  return "b" + quote + parts.join("") + quote;
-}
-
-/** `repr(bytearray(b))`: `bytearray(b'...')`. */
-export function pyReprByteArray(b: Uint8Array): string {
-  return `bytearray(${pyReprBytes(b)})`;
+  return quote + parts.join("") + quote;
 }
 
 /** `repr()` of an int or bool: decimal digits, `True`, `False`. */

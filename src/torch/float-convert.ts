@@ -33,15 +33,16 @@ export function bfloat16ToFloat32(bits: number): number {
 
 /**
  * `x` rounded to float32, then to float16 with round-to-nearest-even; returns the bit pattern.
- * Overflow gives ±Infinity (0x7c00/0xfc00). NaN gives 0x7e00 with the sign kept: NaN payloads are
- * not preserved (c10 does the same), so float16 NaNs do not round-trip bit-exactly.
+ * Overflow gives ±Infinity (0x7c00/0xfc00). Every NaN gives 0x7e00: payloads are not preserved
+ * (c10 does the same) and a JavaScript NaN's sign is not reliably observable, so float16 NaNs do
+ * not round-trip bit-exactly.
  */
 export function float32ToFloat16(x: number): number {
   const u = f32Bits(x);
   const sign = (u >>> 16) & 0x8000;
   const exp = (u >>> 23) & 0xff;
   const man = u & 0x7fffff;
-  if (exp === 0xff) return sign | (man === 0 ? 0x7c00 : 0x7e00);
+  if (exp === 0xff) return man === 0 ? sign | 0x7c00 : 0x7e00;
   const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {

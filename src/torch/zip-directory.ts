@@ -6,7 +6,7 @@
  * followed throws.
  */
 import type { ReadPlan } from "../bytes/source.js";
-import { decodeLatin1, decodeUtf8 } from "../bytes/text.js";
+import { decodeLatin1, decodeUtf8, isAscii } from "../bytes/text.js";
 import { CheckpointError } from "../errors.js";
 import type { ZipEntry } from "./zip-reader.js";
 import { createQuirkSink, type QuirkSink } from "./zip-quirks.js";
@@ -24,12 +24,15 @@ export const DEFAULT_MAX_ZIP_ENTRIES = 1_000_000;
 /** Default {@link ZipOpenOptions.maxDirectoryBytes}: 256 MiB. */
 export const DEFAULT_MAX_DIRECTORY_BYTES = 256 * 1024 * 1024;
 
+/** The local file header signature `PK\x03\x04` as a little-endian u32 (the other record signatures follow). */
 export const SIG_LOCAL = 0x04034b50;
-export const SIG_CENTRAL = 0x02014b50;
-export const SIG_EOCD = 0x06054b50;
-export const SIG_EOCD64 = 0x06064b50;
-export const SIG_EOCD64_LOCATOR = 0x07064b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_EOCD = 0x06054b50;
+const SIG_EOCD64 = 0x06064b50;
+const SIG_EOCD64_LOCATOR = 0x07064b50;
+/** Size of a local file header's fixed part (before the name and extra field). */
 export const LOCAL_HEADER_SIZE = 30;
+const LOCAL_SIGNATURE_BYTES = [0x50, 0x4b, 0x03, 0x04];
 const CENTRAL_HEADER_SIZE = 46;
 const EOCD_SIZE = 22;
 const EOCD64_SIZE = 56;
@@ -39,8 +42,9 @@ const U32_MAX = 0xffffffff;
 const U16_MAX = 0xffff;
 
 // General-purpose flag bits.
+/** Flag bit 3: sizes and CRC follow the data in a descriptor (torch's writer always sets it). */
+export const FLAG_DESCRIPTOR = 0x0008;
 const FLAG_ENCRYPTED = 0x0001;
-const FLAG_DESCRIPTOR = 0x0008;
 const FLAG_PATCH = 0x0020;
 const FLAG_STRONG = 0x0040;
 const FLAG_UTF8 = 0x0800;
@@ -67,13 +71,15 @@ export interface ZipDirectory {
   readonly byFoldedKey: ReadonlyMap<string, ZipEntry>;
 }
 
-/** Little-endian field reads on a directory buffer; u64 beyond 2^53 comes back imprecise but > any size. */
-function u16(b: Uint8Array, at: number): number {
+/** Little-endian u16 at `at` (callers check bounds). */
+export function u16(b: Uint8Array, at: number): number {
   return b[at]! | (b[at + 1]! << 8);
 }
-function u32(b: Uint8Array, at: number): number {
+/** Little-endian u32 at `at` (callers check bounds). */
+export function u32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
+/** Little-endian u64; beyond 2^53 it comes back imprecise but still larger than any file. */
 function u64(b: Uint8Array, at: number): number {
   return u32(b, at + 4) * 0x1_0000_0000 + u32(b, at);
 }
@@ -83,9 +89,9 @@ export function nameKey(bytes: Uint8Array): string {
   return decodeLatin1(bytes);
 }
 
-/** ASCII-only lowercase, as miniz's MZ_TOLOWER. */
+/** ASCII-only lowercase, as miniz's MZ_TOLOWER (toLowerCase would also fold latin-1 letters). */
 export function foldKey(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+  return /[A-Z]/.test(key) ? key.replace(/[A-Z]+/g, (c) => c.toLowerCase()) : key;
 }
 
 /**
@@ -114,8 +120,10 @@ export function* readDirectory(size: number, file: string | undefined, options: 
     }
   }
   if (at < 0) {
-    const head: Uint8Array = size >= 4 ? yield { offset: 0, length: 4 } : new Uint8Array(0);
-    if (head.length === 4 && u32(head, 0) === SIG_LOCAL) {
+    // A file that starts like a local header (or is a prefix of one) lost its end: it was cut short.
+    const headLength = Math.min(size, 4);
+    const head: Uint8Array = headLength === 0 ? new Uint8Array(0) : yield { offset: 0, length: headLength };
+    if (head.every((b, i) => b === LOCAL_SIGNATURE_BYTES[i])) {
       throw new CheckpointError("truncated", "zip archive has no end of central directory record: the file is cut short", { offset: size, ...where });
     }
     throw bad("no end of central directory record in the last 64 KiB: not a zip archive", tailStart);
@@ -181,12 +189,13 @@ export function* readDirectory(size: number, file: string | undefined, options: 
   if ((thisDisk | cdStartDisk) !== 0 && (thisDisk !== 1 || cdStartDisk !== 1)) {
     quirks.add("multi-disk", `disk ${thisDisk}, central directory starts on disk ${cdStartDisk}`, eocdOffset);
   }
-  if (total > maxEntries) {
-    throw new CheckpointError("limit-exceeded", `zip archive lists ${total} entries; the limit is ${maxEntries}`, { offset: eocdOffset, ...where });
-  }
+  // Extent first: a damaged count is "bad-archive"; only a plausible one can exceed the limit.
   if (cdSize < total * CENTRAL_HEADER_SIZE) throw bad(`central directory of ${cdSize} bytes cannot hold ${total} entries`, eocdOffset);
   if (cdOffset > size || cdSize > size - cdOffset) {
     throw bad(`central directory at ${cdOffset} (${cdSize} bytes) runs past the end of the ${size}-byte file`, eocdOffset);
+  }
+  if (total > maxEntries) {
+    throw new CheckpointError("limit-exceeded", `zip archive lists ${total} entries; the limit is ${maxEntries}`, { offset: eocdOffset, ...where });
   }
   if (cdSize > maxDirectoryBytes) {
     throw new CheckpointError("limit-exceeded", `central directory of ${cdSize} bytes exceeds the limit of ${maxDirectoryBytes}`, { offset: cdOffset, ...where });
@@ -198,6 +207,7 @@ export function* readDirectory(size: number, file: string | undefined, options: 
   // 4. The central directory, one header after another.
   const cd: Uint8Array = cdSize === 0 ? new Uint8Array(0) : yield { offset: cdOffset, length: cdSize };
   const entries: ZipEntry[] = [];
+  const keys: string[] = [];
   let p = 0;
   for (let i = 0; i < total; i++) {
     const headerOffset = cdOffset + p;
@@ -213,7 +223,9 @@ export function* readDirectory(size: number, file: string | undefined, options: 
     const method = u16(cd, p + 10);
     const nameBytes = cd.subarray(p + CENTRAL_HEADER_SIZE, p + CENTRAL_HEADER_SIZE + nameLength);
     const extra = cd.subarray(p + CENTRAL_HEADER_SIZE + nameLength, p + CENTRAL_HEADER_SIZE + nameLength + extraLength);
-    const name = decodeName(nameBytes, flags, quirks, headerOffset);
+    const key = nameKey(nameBytes);
+    keys.push(key);
+    const name = decodeName(nameBytes, key, flags, quirks, headerOffset);
     let compressedSize = u32(cd, p + 20);
     let size_ = u32(cd, p + 24);
     let localHeaderOffset = u32(cd, p + 42);
@@ -265,14 +277,14 @@ export function* readDirectory(size: number, file: string | undefined, options: 
   // 5. Names: the archive folder from the first entry (as torch), duplicates, case collisions.
   const byKey = new Map<string, ZipEntry>();
   const byFoldedKey = new Map<string, ZipEntry>();
-  for (const e of entries) {
-    const key = nameKey(e.nameBytes);
+  entries.forEach((e, i) => {
+    const key = keys[i]!;
     const folded = foldKey(key);
     if (byKey.has(key)) quirks.add("duplicate-name", `name ${JSON.stringify(e.name)} appears more than once`, e.centralHeaderOffset, e.name);
     else if (byFoldedKey.has(folded)) quirks.add("case-duplicate", `name ${JSON.stringify(e.name)} differs from another only in case`, e.centralHeaderOffset, e.name);
     if (!byKey.has(key)) byKey.set(key, e);
     if (!byFoldedKey.has(folded)) byFoldedKey.set(folded, e);
-  }
+  });
   let prefix = "";
   let prefixKey = "";
   const first = entries[0];
@@ -286,8 +298,8 @@ export function* readDirectory(size: number, file: string | undefined, options: 
       prefixKey = nameKey(first.nameBytes.subarray(0, slash + 1));
       // The folder name ends at the first "/", which is the same character in latin-1 and UTF-8.
       prefix = first.name.slice(0, first.name.indexOf("/") + 1);
-      for (const e of entries) {
-        if (!nameKey(e.nameBytes).startsWith(prefixKey)) {
+      for (const [i, e] of entries.entries()) {
+        if (!keys[i]!.startsWith(prefixKey)) {
           quirks.add("prefix-mismatch", `entry is outside the archive folder ${JSON.stringify(prefix)}`, e.centralHeaderOffset, e.name);
         }
       }
@@ -307,7 +319,8 @@ export function* readDirectory(size: number, file: string | undefined, options: 
     const next = sorted[i + 1];
     if (next !== undefined && next.localHeaderOffset < end) {
       quirks.add("overlapping-entries", `entry overlaps ${JSON.stringify(next.name)} at ${next.localHeaderOffset}`, e.localHeaderOffset, e.name);
-    } else if (next === undefined && end > cdOffset && e.localHeaderOffset < cdEnd) {
+    }
+    if (e.localHeaderOffset < cdEnd && end > cdOffset) {
       quirks.add("overlapping-entries", "entry overlaps the central directory", e.localHeaderOffset, e.name);
     }
   }
@@ -318,14 +331,14 @@ export function* readDirectory(size: number, file: string | undefined, options: 
   };
 }
 
-function decodeName(bytes: Uint8Array, flags: number, quirks: QuirkSink, offset: number): string {
-  if ((flags & FLAG_UTF8) === 0) return decodeLatin1(bytes);
+/** The entry's name: its latin-1 key unless flagged UTF-8 with non-ASCII bytes (ASCII reads the same either way). */
+function decodeName(bytes: Uint8Array, key: string, flags: number, quirks: QuirkSink, offset: number): string {
+  if ((flags & FLAG_UTF8) === 0 || isAscii(bytes)) return key;
   try {
     return decodeUtf8(bytes);
   } catch {
-    const name = decodeLatin1(bytes);
-    quirks.add("invalid-utf8-name", "name is flagged UTF-8 but is not valid UTF-8", offset, name);
-    return name;
+    quirks.add("invalid-utf8-name", "name is flagged UTF-8 but is not valid UTF-8", offset, key);
+    return key;
   }
 }
 
@@ -350,5 +363,3 @@ function findExtraField(extra: Uint8Array, id: number): Uint8Array | undefined |
   }
   return undefined;
 }
-
-export { FLAG_DESCRIPTOR, u16, u32 };

@@ -59,6 +59,8 @@ export interface ZipArchive {
   get(record: string): ZipEntry | undefined;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 // Per-archive caches live on the archive under a private symbol (no module-level state).
 const STATE = Symbol("torchsave.zip");
 
@@ -103,7 +105,8 @@ function makeArchive(source: ByteSource, dir: ZipDirectory): ZipArchive {
     centralDirectoryOffset: dir.centralDirectoryOffset,
     centralDirectorySize: dir.centralDirectorySize,
     get(record) {
-      const key = dir.prefixKey + nameKey(encodeUtf8(record));
+      // An ASCII record name is its own key; others are compared by their UTF-8 bytes.
+      const key = dir.prefixKey + (ASCII.test(record) ? record : nameKey(encodeUtf8(record)));
       return dir.byKey.get(key) ?? dir.byFoldedKey.get(foldKey(key));
     },
   };

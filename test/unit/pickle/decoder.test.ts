@@ -426,6 +426,7 @@ describe("machine control", () => {
     expect(decodePickleAt(b("\x80\x04N."), 0).protocol).toBe(4);
     expect(decodePickleAt(b("N."), 0).protocol).toBe(0);
     expect(decodePickleAt(b("]."), 0).protocol).toBe(1);
+    expect(decodePickleAt(b("\x8f."), 0).protocol).toBe(4);
     expectError(err("\x80\x06N."), "unsupported", 0, "PROTO");
   });
   it("FRAME is a hint but must fit in the input", () => {
@@ -495,7 +496,7 @@ describe("reducers in context", () => {
     const p0 = "ccollections\nOrderedDict\np0\n(tRp1\nVa\np2\nI1\nsVb\np3\nI2\ns(dp4\nV_metadata\np5\n(dp6\nVx\np7\nI1\nssb.";
     for (const s of [p2, p0]) {
       const v = dec(s) as PyDict<never>;
-      const expected: PyDict<never> = pyDict([["a", 1], ["b", 2]], ORDERED_DICT);
+      const expected = pyDict<never>([["a", 1], ["b", 2]], ORDERED_DICT);
       expected.state = pyDict([["_metadata", pyDict([["x", 1]])]]);
       expect(v).toEqual(expected);
     }
@@ -544,6 +545,9 @@ describe("errors: codes, offsets, opcodes", () => {
     expectError(err("]K\x01aK\x02a.", { limits: { maxContainerItems: 1 } }), "limit-exceeded", 6, "APPEND");
     expectError(err("(K\x01K\x02t.", { limits: { maxContainerItems: 1 } }), "limit-exceeded", 5, "TUPLE");
     expectError(err("}(K\x01K\x02K\x03K\x04u.", { limits: { maxContainerItems: 1 } }), "limit-exceeded", 10, "SETITEMS");
+    expectError(err("(K\x01K\x02\x91.", { limits: { maxContainerItems: 1 } }), "limit-exceeded", 5, "FROZENSET");
+    expectError(err("\x8f(K\x01K\x02\x90.", { limits: { maxContainerItems: 1 } }), "limit-exceeded", 6, "ADDITEMS");
+    expectError(err("(K\x01K\x02K\x03K\x04d.", { limits: { maxContainerItems: 1 } }), "limit-exceeded", 9, "DICT");
     expectError(err("K\x01.", { limits: { maxBytes: 2 } }), "limit-exceeded", 2, undefined);
     expectError(err("X\x05\x00\x00\x00abcde.", { limits: { maxBytes: 6 } }), "limit-exceeded", 0, "BINUNICODE");
     expect(dec("K\x01.", { limits: { maxBytes: 3 } })).toBe(1);

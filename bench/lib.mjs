@@ -1,0 +1,34 @@
+// Shared bench helpers: timing, medians, and whole-process timing of commands.
+import { spawnSync } from "node:child_process";
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median wall time in ms of `fn` over `runs` runs (after one warm-up). */
+export function time(fn, runs = 5) {
+  fn();
+  const out = [];
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint();
+    fn();
+    out.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return median(out);
+}
+
+/** Median wall time in ms of a whole process (spawn to exit). Throws if it fails. */
+export function timeProcess(cmd, args, runs = 5) {
+  const out = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const t = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 30 });
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+    if (i > 0) out.push(ms);
+  }
+  return median(out);
+}
+
+export const fmt = (ms) => `${ms.toFixed(1)} ms`;

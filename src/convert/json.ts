@@ -1,0 +1,212 @@
+/**
+ * The lossless JSON checkpoint format (docs/json-format.md, "Checkpoints"): the JSON value format
+ * plus tensors, storages and numpy arrays. A document is
+ * `{"$torchsave": 1, "storages": [...], "root": <value>}`: every storage once, its bytes in
+ * base64, and tensors naming their storage by key, so sharing and views survive.
+ */
+import { ConvertError, isTorchsaveError } from "../errors.js";
+import type { PyValue } from "../pickle/value.js";
+import type { Storage, TorchHost, TorchValue } from "../torch/index.js";
+import { isNdArray, isStorage, isTensor } from "../torch/index.js";
+import { decodeBase64, encodeBase64 } from "./base64.js";
+import { rootOf, type ConvertInput } from "./input.js";
+import { writeJson } from "./json-pretty.js";
+import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
+import { storageData, storageFromHeader, storageHeader, type StorageHeader } from "./storage-table.js";
+import { ndarrayFromRecord, ndarrayRecord, tensorFromRecord, tensorRecord } from "./torch-records.js";
+import { graphFacts, type GraphFacts } from "./value-graph.js";
+
+/** Version of the document layout, the value of `"$torchsave"`. */
+export const JSON_FORMAT_VERSION = 1;
+
+/** Storage bytes per base64 piece {@link jsonChunks} yields (a multiple of 3, so pieces concatenate). */
+const BASE64_PIECE = 3 * 1024 * 1024;
+
+export interface ToJsonOptions {
+  /** Spaces per nesting level of the root value; 0 writes it on one line. Default 1. */
+  readonly indent?: number;
+}
+
+/**
+ * The JSON document of a checkpoint or value, in pieces (storages base64-encoded a few MB at a
+ * time, so a checkpoint larger than one JS string can be written to a file).
+ * @throws ConvertError (with the key path) for a value outside the model; CheckpointError when a
+ *   storage's bytes cannot be read.
+ */
+export function* jsonChunks(input: ConvertInput, options: ToJsonOptions = {}): Generator<string> {
+  const root = rootOf(input);
+  yield* documentChunks(root, graphFacts(root), options.indent ?? 1, function* (s) {
+    const data = storageData(s);
+    yield ',"data":"';
+    for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64(data.subarray(i, i + BASE64_PIECE));
+    yield '"';
+  });
+}
+
+/**
+ * A checkpoint document's text. `storageFields(s)` writes the fields after a storage's header
+ * (`,"data":"..."` here, `,"entry":"name"` in a safetensors skeleton); views get none.
+ */
+export function* documentChunks(
+  root: TorchValue, facts: GraphFacts, indent: number, storageFields: (s: Storage) => Iterable<string>,
+): Generator<string> {
+  const rootJson = valueToJson<TorchHost>(root, { host: hostToJson(facts) });
+  const nl = indent > 0 ? "\n" : "";
+  yield `{"$torchsave":${indent > 0 ? " " : ""}${JSON_FORMAT_VERSION},${nl}${indent > 0 ? " " : ""}"storages":${indent > 0 ? " " : ""}[`;
+  let first = true;
+  for (const s of facts.storages) {
+    const h = storageHeader(s, facts.keyOf.get(s)!, facts.keyOf);
+    yield `${first ? "" : ","}${nl}${indent > 0 ? "  " : ""}${JSON.stringify(headerJson(h)).slice(0, -1)}`;
+    first = false;
+    if (h.view === undefined) yield* storageFields(s);
+    yield "}";
+  }
+  yield `${first || indent === 0 ? "" : "\n "}],${nl}${indent > 0 ? " " : ""}"root":${indent > 0 ? " " : ""}`;
+  const out: string[] = [];
+  writeJson(rootJson, out, { indent }, 1);
+  yield* out;
+  yield `${nl}}${nl}`;
+}
+
+/**
+ * The whole JSON document as one string (see {@link jsonChunks}).
+ * @throws ConvertError `limit-exceeded` when the document is too long for one JS string.
+ */
+export function toJson(input: ConvertInput, options: ToJsonOptions = {}): string {
+  const pieces = [...jsonChunks(input, options)];
+  try {
+    return pieces.join("");
+  } catch (e) {
+    throw new ConvertError("limit-exceeded", "the JSON document is too long for one JavaScript string; write it with jsonChunks", { cause: e });
+  }
+}
+
+function headerJson(h: StorageHeader): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = { key: h.key, type: [...h.type], dtype: h.dtype, location: h.location, numel: h.numel };
+  if (h.byteOrder !== "little") out.byte_order = h.byteOrder;
+  if (h.view !== undefined) out.view = { root: h.view.root, offset: h.view.offset };
+  return out;
+}
+
+function hostToJson(facts: GraphFacts) {
+  const keyOf = (s: Storage): string => facts.keyOf.get(s)!;
+  return (v: TorchHost, recurse: (x: PyValue<TorchHost>) => JsonValue): JsonValue => {
+    if (isTensor(v)) return { $tensor: recurse(tensorRecord(v, keyOf, facts.omitOrigin.has(v))) };
+    if (isStorage(v)) return { $storage: keyOf(v) };
+    if (isNdArray(v)) return { $ndarray: recurse(ndarrayRecord(v)) };
+    throw new ConvertError("unencodable", "not a value of the torch value model");
+  };
+}
+
+/**
+ * Reads a JSON document back: a torchsave checkpoint document (`"$torchsave"`), or a bare value in
+ * the JSON value format. Storage bytes are fresh copies.
+ * @throws ConvertError `invalid-data` (with the JSON key path) for text that is not such a
+ *   document; `unsupported` for a newer document version.
+ */
+export function fromJson(text: string): TorchValue {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ConvertError("invalid-data", `not JSON: ${(e as Error).message}`, { cause: e });
+  }
+  return fromJsonValue(doc as JsonValue);
+}
+
+/** {@link fromJson} for a document already parsed (e.g. by a streaming JSON parser). */
+export function fromJsonValue(doc: JsonValue): TorchValue {
+  return documentFromJsonValue(doc, "data", (text) => decodeBase64(text));
+}
+
+/**
+ * Reads a checkpoint document whose storages carry their bytes in `field` (a string that `bytes`
+ * turns into the storage's bytes, or undefined when it is not valid). A document without
+ * `"$torchsave"` is read as a bare value (no storages).
+ */
+export function documentFromJsonValue(doc: JsonValue, field: string, bytes: (text: string, key: string) => Uint8Array | undefined): TorchValue {
+  const isDoc = typeof doc === "object" && doc !== null && !Array.isArray(doc) && Object.hasOwn(doc, "$torchsave");
+  if (!isDoc) return valueFromJson<TorchHost>(doc, { host: hostFromJson(new Map()) });
+  const d = doc as Record<string, JsonValue>;
+  if (d.$torchsave !== JSON_FORMAT_VERSION) {
+    throw new ConvertError("unsupported", `torchsave JSON version ${JSON.stringify(d.$torchsave)} (this reads ${JSON_FORMAT_VERSION})`, { path: ["$torchsave"] });
+  }
+  for (const k of Object.keys(d)) {
+    if (k !== "$torchsave" && k !== "storages" && k !== "root") throw new ConvertError("invalid-data", `unexpected key ${JSON.stringify(k)} in a torchsave document`, { path: [k] });
+  }
+  const storages = readStorages(d.storages, field, bytes);
+  if (!Object.hasOwn(d, "root")) throw new ConvertError("invalid-data", "a torchsave document needs \"root\"");
+  return valueFromJson<TorchHost>(d.root!, { host: hostFromJson(storages) });
+}
+
+function readStorages(list: JsonValue | undefined, field: string, bytes: (text: string, key: string) => Uint8Array | undefined): Map<string, Storage> {
+  const byKey = new Map<string, Storage>();
+  if (!Array.isArray(list)) throw new ConvertError("invalid-data", "\"storages\" must be an array", { path: ["storages"] });
+  const allowed = new Set(["key", "type", "dtype", "location", "numel", "byte_order", "view", field]);
+  list.forEach((entry, i) => {
+    const path = ["storages", i];
+    const fail = (reason: string, key?: string) => new ConvertError("invalid-data", reason, { path: key === undefined ? path : [...path, key] });
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw fail("a storage entry must be an object");
+    const e = entry as Record<string, JsonValue>;
+    for (const k of Object.keys(e)) if (!allowed.has(k)) throw fail(`unexpected key ${JSON.stringify(k)}`, k);
+    const str = (k: string): string => {
+      const v = e[k];
+      if (typeof v !== "string") throw fail(`${k} must be a string`, k);
+      return v;
+    };
+    const count = (v: JsonValue | undefined, k: string): number => {
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw fail(`${k} must be an int >= 0`, k);
+      return v;
+    };
+    const type = e.type;
+    if (!Array.isArray(type) || type.length !== 2 || typeof type[0] !== "string" || typeof type[1] !== "string") throw fail("type must be [module, name]", "type");
+    const order = Object.hasOwn(e, "byte_order") ? str("byte_order") : "little";
+    if (order !== "little" && order !== "big") throw fail("byte_order must be \"little\" or \"big\"", "byte_order");
+    let header: StorageHeader = {
+      key: str("key"), type: [type[0], type[1]], dtype: str("dtype") as StorageHeader["dtype"], location: str("location"),
+      numel: count(e.numel, "numel"), byteOrder: order,
+    };
+    if (Object.hasOwn(e, "view")) {
+      const v = e.view;
+      if (typeof v !== "object" || v === null || Array.isArray(v) || typeof v.root !== "string") throw fail("view must be {root, offset}", "view");
+      header = { ...header, view: { root: v.root, offset: count(v.offset, "view.offset") } };
+    }
+    let data: Uint8Array | undefined;
+    if (Object.hasOwn(e, field)) {
+      data = bytes(str(field), header.key);
+      if (data === undefined) throw fail(field === "data" ? "data is not strict base64" : `${field} names nothing`, field);
+    }
+    if (byKey.has(header.key)) throw fail(`storage key ${header.key} is listed twice`, "key");
+    byKey.set(header.key, storageFromHeader(header, data, byKey, path));
+  });
+  return byKey;
+}
+
+function hostFromJson(storages: ReadonlyMap<string, Storage>) {
+  const storage = (key: JsonValue | undefined): Storage => {
+    if (typeof key !== "string") throw new ConvertError("invalid-data", "a $storage names its storage by key (a string)");
+    const s = storages.get(key);
+    if (s === undefined) throw new ConvertError("invalid-data", `storage ${JSON.stringify(key)} is not in the document's storage table`);
+    return s;
+  };
+  return (tag: string, obj: Record<string, JsonValue>, recurse: (j: JsonValue) => PyValue<TorchHost>): PyValue<TorchHost> | undefined => {
+    for (const k of Object.keys(obj)) {
+      if (k !== tag && k !== "$id") throw new ConvertError("invalid-data", `unexpected key ${JSON.stringify(k)} beside ${tag}`);
+    }
+    try {
+      switch (tag) {
+        case "$tensor":
+          return tensorFromRecord(recurse(obj.$tensor!), storage);
+        case "$storage":
+          return storage(obj.$storage);
+        case "$ndarray":
+          return ndarrayFromRecord(recurse(obj.$ndarray!));
+        default:
+          return undefined;
+      }
+    } catch (e) {
+      if (isTorchsaveError(e)) throw e;
+      throw new ConvertError("invalid-data", `bad ${tag}: ${(e as Error).message}`, { cause: e });
+    }
+  };
+}

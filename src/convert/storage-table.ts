@@ -1,0 +1,80 @@
+/**
+ * The storage table of the lossless formats: every storage once, with what `Storage` says about
+ * it, so tensors that share a storage still share it after a round trip. Legacy view storages
+ * (a slice of another storage) are listed as views and carry no bytes of their own.
+ */
+import { ConvertError, type KeyPath } from "../errors.js";
+import type { DTypeName, Storage } from "../torch/index.js";
+import { dtypeByName, dtypeByStorageClass, storageBytesSync } from "../torch/index.js";
+
+/** A storage's description without its bytes. */
+export interface StorageHeader {
+  /** Unique within the document; tensors name their storage by it. */
+  readonly key: string;
+  /** The storage class as pickled: ["torch", "FloatStorage"], ["torch", "UntypedStorage"], ... */
+  readonly type: readonly [string, string];
+  readonly dtype: DTypeName;
+  readonly location: string;
+  /** The numel the file declared (elements for typed storages, bytes for UntypedStorage). */
+  readonly numel: number;
+  readonly byteOrder: "little" | "big";
+  /** Legacy views: the storage this one is a slice of, and where (in elements) it starts. */
+  readonly view?: { readonly root: string; readonly offset: number };
+}
+
+/** The header of `s`, named `key` (views name their root by `keyOf`). */
+export function storageHeader(s: Storage, key: string, keyOf: ReadonlyMap<Storage, string>): StorageHeader {
+  const base = {
+    key, type: [s.storageType.module, s.storageType.name] as const, dtype: s.dtype, location: s.location,
+    numel: s.declaredNumel, byteOrder: s.byteOrder,
+  };
+  if (s.view === undefined) return base;
+  const root = keyOf.get(s.view.root);
+  if (root === undefined) throw new ConvertError("invalid-data", `view storage ${s.key} has a root outside the table`);
+  return { ...base, view: { root, offset: s.view.offset } };
+}
+
+/** Bytes per element of a storage class (1 for UntypedStorage, whose numel counts bytes). */
+export function storageItemSize(type: readonly [string, string]): number | undefined {
+  if (type[1] === "UntypedStorage") return 1;
+  return dtypeByStorageClass(type[1])?.itemSize;
+}
+
+/** The bytes a storage holds, as the table writes them (in the storage's own byte order). */
+export function storageData(s: Storage): Uint8Array {
+  return storageBytesSync(s);
+}
+
+/**
+ * Rebuilds a storage from its header and bytes (views: from their root, found by `byKey`).
+ * The storage keeps `data` as given (no copy).
+ * @throws ConvertError `invalid-data` when the bytes do not match numel × item size, or a view
+ *   reaches outside its root.
+ */
+export function storageFromHeader(
+  h: StorageHeader, data: Uint8Array | undefined, byKey: ReadonlyMap<string, Storage>, path: KeyPath = [],
+): Storage {
+  const fail = (reason: string) => new ConvertError("invalid-data", `storage ${h.key}: ${reason}`, { path });
+  const itemSize = storageItemSize(h.type);
+  if (itemSize === undefined) throw new ConvertError("unsupported", `storage ${h.key}: unknown storage class ${h.type.join(".")}`, { path });
+  if (dtypeByName(h.dtype)?.name !== h.dtype) throw fail(`unknown dtype ${JSON.stringify(h.dtype)}`);
+  const byteLength = h.numel * itemSize;
+  if (!Number.isSafeInteger(byteLength)) throw fail(`numel ${h.numel} is too large`);
+  const base = {
+    kind: "storage" as const, key: h.key, storageType: { kind: "global" as const, module: h.type[0], name: h.type[1] },
+    dtype: h.dtype, location: h.location, declaredNumel: h.numel, byteLength, byteOrder: h.byteOrder,
+  };
+  if (h.view === undefined) {
+    if (data === undefined) throw fail("has no data");
+    if (data.length !== byteLength) throw fail(`holds ${data.length} bytes but numel ${h.numel} needs ${byteLength}`);
+    return { ...base, data };
+  }
+  if (data !== undefined) throw fail("is a view and cannot have data of its own");
+  const root = byKey.get(h.view.root);
+  if (root === undefined) throw fail(`is a view of ${h.view.root}, which is not listed before it`);
+  const start = h.view.offset * itemSize;
+  if (!Number.isSafeInteger(start) || h.view.offset < 0 || start + byteLength > root.byteLength || root.data === undefined) {
+    throw fail(`view [${h.view.offset}, +${h.numel}) reaches outside storage ${root.key}`);
+  }
+  return { ...base, view: { root, offset: h.view.offset }, data: root.data.subarray(start, start + byteLength) };
+}
