@@ -27,16 +27,19 @@ const INLINE_WIDTH = 160;
 const INLINE_DEPTH = 3;
 
 export interface PrettyOptions {
-  /** Spaces per level; 0 writes compact JSON on one line. Default 1. */
+  /** Spaces per level; 0 writes one line. Default 1. */
   readonly indent?: number;
+  /** On one line: "python" (default) separates with ", " and ": " as `json.dumps` does; "tight" with "," and ":". */
+  readonly separators?: "python" | "tight";
 }
 
 /** Writes `value` as JSON text, appending pieces to `out` (join them, or stream them). */
 export function writeJson(value: JsonLike, out: string[], options: PrettyOptions = {}, baseLevel = 0): void {
   const indent = options.indent ?? 1;
   const pad = (level: number) => (indent > 0 ? `\n${" ".repeat(indent * level)}` : "");
-  const colon = indent > 0 ? ": " : ":";
-  const comma = indent > 0 ? "," : ",";
+  const tight = indent === 0 && options.separators === "tight";
+  const colon = tight ? ":" : ": ";
+  const comma = indent > 0 || tight ? "," : ", ";
   type Frame = { readonly close: string; readonly level: number; readonly items: [string | undefined, JsonLike][]; next: number };
   const stack: Frame[] = [];
   const open = (v: JsonLike, level: number): void => {
@@ -53,7 +56,7 @@ export function writeJson(value: JsonLike, out: string[], options: PrettyOptions
       out.push(isArray ? "[]" : "{}");
       return;
     }
-    const inline = inlineText(items, isArray);
+    const inline = indent > 0 ? inlineText(items, isArray) : undefined;
     if (inline !== undefined) {
       out.push(inline);
       return;

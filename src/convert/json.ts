@@ -6,7 +6,7 @@
  */
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyValue } from "../pickle/value.js";
-import type { Storage, TorchHost, TorchValue } from "../torch/index.js";
+import type { Storage, StorageLocation, TorchHost, TorchValue } from "../torch/index.js";
 import { isNdArray, isStorage, isTensor } from "../torch/index.js";
 import { decodeBase64, encodeBase64 } from "./base64.js";
 import { rootOf, type ConvertInput } from "./input.js";
@@ -63,7 +63,7 @@ export function* documentChunks(
   }
   yield `${first || indent === 0 ? "" : "\n "}],${nl}${indent > 0 ? " " : ""}"root":${indent > 0 ? " " : ""}`;
   const out: string[] = [];
-  writeJson(rootJson, out, { indent }, 1);
+  writeJson(rootJson, out, { indent, separators: "tight" }, 1);
   yield* out;
   yield `${nl}}${nl}`;
 }
@@ -124,7 +124,7 @@ export function fromJsonValue(doc: JsonValue): TorchValue {
  * turns into the storage's bytes, or undefined when it is not valid). A document without
  * `"$torchsave"` is read as a bare value (no storages).
  */
-export function documentFromJsonValue(doc: JsonValue, field: string, bytes: (text: string, key: string) => Uint8Array | undefined): TorchValue {
+export function documentFromJsonValue(doc: JsonValue, field: string, bytes: (text: string, key: string) => Uint8Array | StorageLocation | undefined): TorchValue {
   const isDoc = typeof doc === "object" && doc !== null && !Array.isArray(doc) && Object.hasOwn(doc, "$torchsave");
   if (!isDoc) return valueFromJson<TorchHost>(doc, { host: hostFromJson(new Map()) });
   const d = doc as Record<string, JsonValue>;
@@ -139,7 +139,7 @@ export function documentFromJsonValue(doc: JsonValue, field: string, bytes: (tex
   return valueFromJson<TorchHost>(d.root!, { host: hostFromJson(storages) });
 }
 
-function readStorages(list: JsonValue | undefined, field: string, bytes: (text: string, key: string) => Uint8Array | undefined): Map<string, Storage> {
+function readStorages(list: JsonValue | undefined, field: string, bytes: (text: string, key: string) => Uint8Array | StorageLocation | undefined): Map<string, Storage> {
   const byKey = new Map<string, Storage>();
   if (!Array.isArray(list)) throw new ConvertError("invalid-data", "\"storages\" must be an array", { path: ["storages"] });
   const allowed = new Set(["key", "type", "dtype", "location", "numel", "byte_order", "view", field]);
@@ -171,7 +171,7 @@ function readStorages(list: JsonValue | undefined, field: string, bytes: (text: 
       if (typeof v !== "object" || v === null || Array.isArray(v) || typeof v.root !== "string") throw fail("view must be {root, offset}", "view");
       header = { ...header, view: { root: v.root, offset: count(v.offset, "view.offset") } };
     }
-    let data: Uint8Array | undefined;
+    let data: Uint8Array | StorageLocation | undefined;
     if (Object.hasOwn(e, field)) {
       data = bytes(str(field), header.key);
       if (data === undefined) throw fail(field === "data" ? "data is not strict base64" : `${field} names nothing`, field);

@@ -11,7 +11,7 @@ import type { ByteSource } from "../bytes/source.js";
 import { blobSource, bytesSource } from "../bytes/source.js";
 import { ConvertError, isTorchsaveError, type KeyPath } from "../errors.js";
 import { pyDict, pyGlobal } from "../pickle/value.js";
-import type { DTypeInfo, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
+import type { DTypeInfo, Storage, StorageLocation, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { dtypeByName, dtypeBySafetensors, isContiguous, numel, storageBytesSync, walkTensors } from "../torch/index.js";
 import { rootOf, type ConvertInput } from "./input.js";
 import { documentChunks, documentFromJsonValue } from "./json.js";
@@ -79,8 +79,9 @@ export function planSafetensors(input: ConvertInput, options: ToSafetensorsOptio
   const notes: string[] = [];
   const names = new Set<string>();
   const unique = (base: string): string => {
-    let name = base === "" || base === "__metadata__" ? `${base || "tensor"}#1` : base;
-    for (let n = 2; names.has(name); n++) name = `${base}#${n}`;
+    const stem = base === "" ? "tensor" : base;
+    let name = stem === "__metadata__" ? `${stem}#1` : stem;
+    for (let n = 2; names.has(name); n++) name = `${stem}#${n}`;
     names.add(name);
     return name;
   };
@@ -91,9 +92,10 @@ export function planSafetensors(input: ConvertInput, options: ToSafetensorsOptio
     if (s.view !== undefined) continue;
     const tensors = users.get(s) ?? [];
     const views = facts.storages.some((v) => v.view?.root === s);
-    const cover = tensors.length === 1 && !views ? tensors[0]! : undefined;
-    const exact = cover !== undefined && coversExactly(cover, s);
-    if (!exact && options.shared === "refuse" && (tensors.length > 1 || views || tensors.length === 1)) {
+    // The first named tensor that is the whole storage names and shapes the entry (tied weights: the first name).
+    const cover = tensors.find((t) => pathOf.has(t) && coversExactly(t, s));
+    const exact = cover !== undefined;
+    if (options.shared === "refuse" && (tensors.length > 1 || views || (tensors.length === 1 && !exact))) {
       const who = tensors.map(label).join(", ");
       throw new ConvertError("unencodable", tensors.length > 1 || views
         ? `tensors ${who} share one storage; safetensors entries cannot share bytes (use shared: "keep" to store the storage once)`
@@ -102,7 +104,8 @@ export function planSafetensors(input: ConvertInput, options: ToSafetensorsOptio
     const info = dtypeByName(s.dtype)!;
     const code = s.byteOrder === "little" ? info.safetensors : undefined;
     if (exact && code !== undefined && packedShape(cover.shape, info) !== undefined) {
-      const name = unique(pathText(pathOf.get(cover) ?? []) || label(undefined));
+      const path = pathOf.get(cover);
+      const name = unique(path === undefined ? `__storage__/${s.key}` : pathText(path));
       planned.push({ name, dtype: code, shape: packedShape(cover.shape, info)!, byteLength: s.byteLength, storage: s });
       entryOf.set(s, name);
       continue;
@@ -237,10 +240,9 @@ function located<T>(source: ByteSource, run: () => T): T {
 function build(header: SafetensorsHeader, source: ByteSource): SafetensorsValue {
   const { [SAFETENSORS_SKELETON_KEY]: skeleton, ...metadata } = header.metadata;
   const byName = new Map(header.entries.map((e) => [e.name, e] as const));
-  const bytesOf = (name: string): Uint8Array | undefined => {
+  const bytesOf = (name: string): StorageLocation | undefined => {
     const e = byName.get(name);
-    if (e === undefined) return undefined;
-    return source.bytes?.subarray(e.begin, e.end) ?? source.readSync?.(e.begin, e.end - e.begin);
+    return e === undefined ? undefined : { source, offset: e.begin, length: e.end - e.begin, compression: "none", record: name };
   };
   if (skeleton !== undefined) {
     let doc: JsonValue;

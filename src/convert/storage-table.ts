@@ -4,7 +4,7 @@
  * (a slice of another storage) are listed as views and carry no bytes of their own.
  */
 import { ConvertError, type KeyPath } from "../errors.js";
-import type { DTypeName, Storage } from "../torch/index.js";
+import type { DTypeName, Storage, StorageLocation } from "../torch/index.js";
 import { dtypeByName, dtypeByStorageClass, storageBytesSync } from "../torch/index.js";
 
 /** A storage's description without its bytes. */
@@ -46,13 +46,13 @@ export function storageData(s: Storage): Uint8Array {
 }
 
 /**
- * Rebuilds a storage from its header and bytes (views: from their root, found by `byKey`).
- * The storage keeps `data` as given (no copy).
+ * Rebuilds a storage from its header and its bytes, given in memory (kept as is, no copy) or as a
+ * location in a source (read on first access). Views take theirs from the root found by `byKey`.
  * @throws ConvertError `invalid-data` when the bytes do not match numel × item size, or a view
  *   reaches outside its root.
  */
 export function storageFromHeader(
-  h: StorageHeader, data: Uint8Array | undefined, byKey: ReadonlyMap<string, Storage>, path: KeyPath = [],
+  h: StorageHeader, bytes: Uint8Array | StorageLocation | undefined, byKey: ReadonlyMap<string, Storage>, path: KeyPath = [],
 ): Storage {
   const fail = (reason: string) => new ConvertError("invalid-data", `storage ${h.key}: ${reason}`, { path });
   const itemSize = storageItemSize(h.type);
@@ -65,16 +65,24 @@ export function storageFromHeader(
     dtype: h.dtype, location: h.location, declaredNumel: h.numel, byteLength, byteOrder: h.byteOrder,
   };
   if (h.view === undefined) {
-    if (data === undefined) throw fail("has no data");
-    if (data.length !== byteLength) throw fail(`holds ${data.length} bytes but numel ${h.numel} needs ${byteLength}`);
-    return { ...base, data };
+    if (bytes === undefined) throw fail("has no data");
+    if (bytes instanceof Uint8Array) {
+      if (bytes.length !== byteLength) throw fail(`holds ${bytes.length} bytes but numel ${h.numel} needs ${byteLength}`);
+      return { ...base, data: bytes };
+    }
+    if (bytes.length !== byteLength || bytes.compression !== "none") throw fail(`holds ${bytes.length} bytes but numel ${h.numel} needs ${byteLength}`);
+    const inMemory = bytes.source.bytes?.subarray(bytes.offset, bytes.offset + bytes.length);
+    return { ...base, from: bytes, ...(inMemory === undefined ? {} : { data: inMemory }) };
   }
-  if (data !== undefined) throw fail("is a view and cannot have data of its own");
+  if (bytes !== undefined) throw fail("is a view and cannot have data of its own");
   const root = byKey.get(h.view.root);
   if (root === undefined) throw fail(`is a view of ${h.view.root}, which is not listed before it`);
   const start = h.view.offset * itemSize;
-  if (!Number.isSafeInteger(start) || h.view.offset < 0 || start + byteLength > root.byteLength || root.data === undefined) {
+  if (!Number.isSafeInteger(start) || h.view.offset < 0 || start + byteLength > root.byteLength) {
     throw fail(`view [${h.view.offset}, +${h.numel}) reaches outside storage ${root.key}`);
   }
-  return { ...base, view: { root, offset: h.view.offset }, data: root.data.subarray(start, start + byteLength) };
+  const view = { root, offset: h.view.offset };
+  if (root.data !== undefined) return { ...base, view, data: root.data.subarray(start, start + byteLength) };
+  if (root.from === undefined || root.from.compression !== "none") throw fail(`its root ${root.key} has no bytes`);
+  return { ...base, view, from: { ...root.from, offset: root.from.offset + start, length: byteLength } };
 }

@@ -101,6 +101,12 @@ export interface DecodeOptions<X = never> {
   findGlobal?: (module: string, name: string, offset: number) => PyValue<X> | undefined;
   /** BUILD on a host value (X). Absent: such a BUILD is `type-mismatch`. */
   build?: (target: X, state: PyValue<X>, offset: number) => void;
+  /**
+   * Called after every BUILD with the built object and the position just past the opcode. Some
+   * writers (joblib) place raw data in the stream right after a BUILD; return `{ end }` to continue
+   * decoding there, and `value` to put in place of the built object. Undefined: carry on.
+   */
+  afterBuild?: (target: PyValue<X>, input: Uint8Array, pos: number) => { end: number; value?: PyValue<X> } | undefined;
   /** Zip entry or record name, for error locations. */
   entry?: string;
   /** Added to every offset in errors and hook contexts (a pickle embedded in a larger file). Default 0. */
@@ -600,6 +606,18 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
             inHook = true;
             options.build(target as X, state, offset());
             inHook = false;
+          }
+          if (options.afterBuild !== undefined) {
+            inHook = true;
+            const next = options.afterBuild(target, input, reader.pos);
+            inHook = false;
+            if (next !== undefined) {
+              if (!Number.isSafeInteger(next.end) || next.end < reader.pos || next.end > input.length) {
+                throw fail("invalid-data", `afterBuild hook returned position ${next.end} outside ${reader.pos}..${input.length}`);
+              }
+              reader.pos = next.end;
+              if (next.value !== undefined) stack[stack.length - 1] = next.value;
+            }
           }
           break;
         }

@@ -4,7 +4,7 @@
  * JS call stack.
  */
 import { afterAll, afterItem, beforeItem } from "./encode-batch.js";
-import { emit, encodeError, get, OP, type EncodeState, type Frame, type Step } from "./encode-state.js";
+import { emit, encodeError, get, OP, type Batch, type EncodeState, type Frame } from "./encode-state.js";
 import type { OpcodeInfo } from "./opcodes.js";
 import { memoizeValue, pathKeyOf, save } from "./encode-values.js";
 
@@ -29,6 +29,10 @@ function advance(st: EncodeState, f: Frame): boolean {
   while (f.pc < ops.length) {
     const s = ops[f.pc]!;
     switch (s.t) {
+      case "field":
+        f.pc++;
+        if (save(st, s.field === "a" ? f.a : s.field === "b" ? f.b : f.c, undefined, s.pers)) return true;
+        break;
       case "save":
         f.pc++;
         if (save(st, s.v, s.key, s.pers)) return true;
@@ -38,15 +42,20 @@ function advance(st: EncodeState, f: Frame): boolean {
         f.pc++;
         emit(st, s.op, s.arg);
         break;
+      case "own-seq":
+        if (runSeq(st, f, f.items!, f.batch, f.pairs, f.keyed)) return true;
+        f.pc++;
+        f.i = 0;
+        break;
       case "seq":
-        if (runSeq(st, f, s)) return true;
+        if (runSeq(st, f, s.items, s.batch, s.pairs, s.keyed)) return true;
         f.pc++;
         f.i = 0;
         break;
       case "close-tuple":
         st.curKey = undefined;
         f.pc++;
-        closeTuple(st, f, s.n);
+        closeTuple(st, f, f.items!.length);
         break;
       case "close-frozenset":
         st.curKey = undefined;
@@ -64,9 +73,8 @@ function advance(st: EncodeState, f: Frame): boolean {
   return false;
 }
 
-/** Saves the children of a `seq` step with their batching opcodes; true when a child frame was pushed. */
-function runSeq(st: EncodeState, f: Frame, s: Step & { t: "seq" }): boolean {
-  const { items, batch, pairs, keyed } = s;
+/** Saves a sequence's children with their batching opcodes; true when a child frame was pushed. */
+function runSeq(st: EncodeState, f: Frame, items: readonly unknown[], batch: Batch, pairs: boolean, keyed: boolean): boolean {
   const n = items.length;
   const width = pairs ? 2 : 1;
   if (f.after) {
@@ -114,7 +122,7 @@ function closeTuple(st: EncodeState, f: Frame, n: number): void {
   const idx = f.fresh ? undefined : st.memo.get(f.v!);
   if (idx === undefined) {
     emit(st, short ? ([OP.TUPLE1, OP.TUPLE2, OP.TUPLE3] as const)[n - 1]! : OP.TUPLE);
-    memoizeValue(st, f.v!);
+    memoizeValue(st, f.v!, f.fresh);
     return;
   }
   // The tuple contains itself and was written meanwhile: drop this copy, fetch the memoized one.
@@ -132,7 +140,7 @@ function closeWith(st: EncodeState, f: Frame, drop: OpcodeInfo, done: OpcodeInfo
   const idx = f.fresh ? undefined : st.memo.get(f.v!);
   if (idx === undefined) {
     if (done !== undefined) emit(st, done);
-    memoizeValue(st, f.v!);
+    memoizeValue(st, f.v!, f.fresh);
     return false;
   }
   emit(st, drop);

@@ -4,7 +4,7 @@
  */
 import { encodeTwosComplement } from "../bytes/bigint.js";
 import { python2Name } from "./encode-compat.js";
-import { emit, encodeError, get, OP, put, type EncodeState } from "./encode-state.js";
+import { emit, emitOpcode, encodeError, get, OP, put, type EncodeState } from "./encode-state.js";
 import type { PyFloat, PyGlobal } from "./value.js";
 
 const INT32_MIN = -0x80000000;
@@ -87,7 +87,11 @@ export function saveStr(st: EncodeState, s: string, fresh: boolean): void {
   }
   if (st.proto >= 1) {
     const n = utf8Length(s);
-    if (n <= 0xff && st.proto >= 4) emit(st, OP.SHORT_BINUNICODE, s);
+    if (n === s.length) {
+      // ASCII (most dict keys and names): the bytes are the chars, no UTF-8 encoder round trip.
+      if (n <= 0xff && st.proto >= 4) emitOpcode(st, OP.SHORT_BINUNICODE).u8(n).ascii(s);
+      else emitOpcode(st, OP.BINUNICODE, n).u32(n).ascii(s);
+    } else if (n <= 0xff && st.proto >= 4) emit(st, OP.SHORT_BINUNICODE, s);
     else if (n <= 0xffffffff) emit(st, OP.BINUNICODE, s, n);
     else if (st.proto >= 4) emit(st, OP.BINUNICODE8, s, n);
     else throw encodeError(st, "unencodable", "a str over 4 GiB of UTF-8 needs protocol 4 or higher");
@@ -137,9 +141,16 @@ export function saveGlobal(st: EncodeState, g: PyGlobal): void {
   if (typeof module !== "string" || typeof name !== "string") {
     throw encodeError(st, "invalid-argument", "a global's module and name must be strings");
   }
+  // The same PyGlobal object again (common: shared constants) skips building the name key.
+  const seen = st.memo.get(g);
+  if (seen !== undefined) {
+    get(st, seen);
+    return;
+  }
   const key = globalKey(module, name);
   const idx = st.globalMemo.get(key);
   if (idx !== undefined) {
+    st.memo.set(g, idx);
     get(st, idx);
     return;
   }
@@ -155,7 +166,9 @@ export function saveGlobal(st: EncodeState, g: PyGlobal): void {
   } else {
     emit(st, OP.GLOBAL, globalLine(st, module, name));
   }
-  st.globalMemo.set(key, put(st));
+  const memoIdx = put(st);
+  st.globalMemo.set(key, memoIdx);
+  st.memo.set(g, memoIdx);
 }
 
 /** Protocol < 4 nested names: `getattr(getattr(Outer, "Inner"), "Deep")`, reusing memoized prefixes. */

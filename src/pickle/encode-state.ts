@@ -4,6 +4,7 @@
  * with the key path of the value being written.
  */
 import { isTorchsaveError, PickleEncodeError, type ErrorCode, type KeyPath } from "../errors.js";
+import type { ByteWriter } from "../bytes/writer.js";
 import type { FramedWriter } from "./encode-output.js";
 import { OPCODES_BY_NAME, type OpcodeInfo } from "./opcodes.js";
 import type { PyBuffer } from "./value.js";
@@ -177,12 +178,17 @@ export function callHook<A, R>(st: EncodeState, name: string, fn: (a: A) => R, a
 
 /** Writes one opcode and its argument; `payloadSize` routes large data outside protocol-4 frames. */
 export function emit(st: EncodeState, op: OpcodeInfo, arg?: unknown, payloadSize?: number): void {
+  op.arg.write(emitOpcode(st, op, payloadSize), arg);
+}
+
+/** Writes just the opcode byte and returns the writer its argument goes to (for hand-written fast paths). */
+export function emitOpcode(st: EncodeState, op: OpcodeInfo, payloadSize?: number): ByteWriter {
   if (st.allowed !== undefined && !st.allowed.has(op.code)) {
     throw encodeError(st, "unencodable", `${op.name} is not accepted by torch.load(weights_only=True)`);
   }
   const w = payloadSize === undefined ? st.out.sink() : st.out.sinkFor(payloadSize);
   w.u8(op.code);
-  op.arg.write(w, arg);
+  return w;
 }
 
 /** Writes the memo store for the next index and returns that index (not registered anywhere). */

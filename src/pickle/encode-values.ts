@@ -80,13 +80,13 @@ export function save(st: EncodeState, v: unknown, key: PathKey | undefined, pers
 }
 
 function saveObject(st: EncodeState, v: object, key: PathKey | undefined): boolean {
-  if (FRESH in v && !("kind" in v)) {
-    saveStr(st, (v as FreshStr).text, true);
-    return false;
-  }
   const kind = pyKind(v);
   switch (kind) {
     case undefined:
+      if (FRESH in v) {
+        saveStr(st, (v as FreshStr).text, true);
+        return false;
+      }
       return saveHost(st, v, key);
     case "float":
       saveFloat(st, v as PyFloat);
@@ -133,10 +133,48 @@ function saveObject(st: EncodeState, v: object, key: PathKey | undefined): boole
 }
 
 // ---------------------------------------------------------------------------------------------
-// Frames.
+// Frames and their programs.
+
+const field = (f: "a" | "b" | "c", pers = true): Step => ({ t: "field", field: f, pers });
+const emitStep = (op: OpcodeInfo, arg?: unknown): Step => (arg === undefined ? { t: "emit", op } : { t: "emit", op, arg });
+const seq = (items: readonly unknown[], batch: Batch, pairs: boolean, keyed: boolean): Step =>
+  ({ t: "seq", items, batch, pairs, keyed });
+const saveStep = (v: unknown): Step => ({ t: "save", v, key: undefined, pers: true });
+
+const OWN_SEQ: Step = { t: "own-seq" };
+const CLOSE_OBJECT: Step = { t: "close-object" };
+const MARK = emitStep(OP.MARK);
+const BUILD = emitStep(OP.BUILD);
+const REDUCE = emitStep(OP.REDUCE);
+
+// Shared programs: `a`, `b`, `c` and `items` come from the frame, so most frames allocate nothing else.
+const SEQ_OPS: readonly Step[] = [OWN_SEQ];
+const SEQ_STATE_OPS: readonly Step[] = [OWN_SEQ, field("c"), BUILD];
+const TUPLE_SHORT_OPS: readonly Step[] = [OWN_SEQ, { t: "close-tuple" }];
+const TUPLE_MARK_OPS: readonly Step[] = [MARK, OWN_SEQ, { t: "close-tuple" }];
+const FROZENSET_OPS: readonly Step[] = [MARK, OWN_SEQ, { t: "close-frozenset" }];
+const REDUCE_OPS: readonly Step[] = [field("a"), field("b"), REDUCE, CLOSE_OBJECT];
+const REDUCE_STATE_OPS: readonly Step[] = [...REDUCE_OPS, field("c"), BUILD];
+const REDUCE_SEQ_OPS: readonly Step[] = [...REDUCE_OPS, OWN_SEQ];
+const REDUCE_SEQ_STATE_OPS: readonly Step[] = [...REDUCE_OPS, OWN_SEQ, field("c"), BUILD];
+const NEWOBJ_OPS: readonly Step[] = [field("a"), field("b"), emitStep(OP.NEWOBJ), CLOSE_OBJECT];
+const NEWOBJ_STATE_OPS: readonly Step[] = [...NEWOBJ_OPS, field("c"), BUILD];
+const PERSID_OPS: readonly Step[] = [field("a", false), emitStep(OP.BINPERSID)];
+
+interface FrameInit {
+  ops: readonly Step[];
+  fresh?: boolean;
+  a?: unknown;
+  b?: unknown;
+  c?: unknown;
+  items?: readonly unknown[];
+  batch?: Batch;
+  pairs?: boolean;
+  keyed?: boolean;
+}
 
 /** Pushes a frame for `v` (after checking a revisit of an unfinished value can terminate). */
-function pushFrame(st: EncodeState, v: object | undefined, key: PathKey | undefined, ops: Step[]): true {
+function pushFrame(st: EncodeState, v: object | undefined, key: PathKey | undefined, init: FrameInit): true {
   if (st.frames.length >= st.maxDepth) {
     throw encodeError(st, "limit-exceeded", `value nested deeper than maxDepth (${st.maxDepth})`);
   }
@@ -145,8 +183,10 @@ function pushFrame(st: EncodeState, v: object | undefined, key: PathKey | undefi
     if (count !== undefined) checkRevisit(st, v);
     st.active.set(v, (count ?? 0) + 1);
   }
-  const frame: Frame = { v, key, fresh: v !== undefined && isFresh(v), ops, pc: 0, i: 0, after: false };
-  st.frames.push(frame);
+  st.frames.push({
+    v, key, fresh: init.fresh === true, ops: init.ops, a: init.a, b: init.b, c: init.c, items: init.items,
+    batch: init.batch ?? Batch.Plain, pairs: init.pairs === true, keyed: init.keyed === true, pc: 0, i: 0, after: false,
+  });
   st.curKey = undefined;
   return true;
 }
@@ -170,11 +210,6 @@ function checkRevisit(st: EncodeState, v: object): void {
   );
 }
 
-const seq = (items: readonly unknown[], batch: Batch, pairs: boolean, keyed: boolean): Step =>
-  ({ t: "seq", items, batch, pairs, keyed });
-const saveStep = (v: unknown, pers = true): Step => ({ t: "save", v, key: undefined, pers });
-const emitStep = (op: OpcodeInfo, arg?: unknown): Step => (arg === undefined ? { t: "emit", op } : { t: "emit", op, arg });
-
 function checkArray(st: EncodeState, items: unknown, what: string): readonly unknown[] {
   if (!Array.isArray(items)) throw encodeError(st, "invalid-argument", `${what} must be an array`);
   return items;
@@ -185,12 +220,9 @@ function checkData(st: EncodeState, data: unknown, what: string): Uint8Array {
   return data;
 }
 
-/**
- * A REDUCE-style frame: callable, args, REDUCE, memo (or POP + GET when the value was written
- * meanwhile), then the items and BUILD state steps in `tail`.
- */
-function pushReduce(st: EncodeState, v: object, key: PathKey | undefined, callable: unknown, args: unknown, tail: Step[] = []): true {
-  return pushFrame(st, v, key, [saveStep(callable), saveStep(args), emitStep(OP.REDUCE), { t: "close-object" }, ...tail]);
+/** A `callable(*args)` REDUCE frame whose value is memoized after the call. */
+function pushReduce(st: EncodeState, v: object, key: PathKey | undefined, callable: unknown, args: unknown): true {
+  return pushFrame(st, v, key, { ops: REDUCE_OPS, a: callable, b: args });
 }
 
 /** The `(list(items),)` argument CPython builds for set and frozenset below protocol 4. */
@@ -210,10 +242,9 @@ function saveTuple(st: EncodeState, t: PyTuple<unknown>, key: PathKey | undefine
     }
     return false;
   }
-  const ops: Step[] = [];
-  if (!(n <= 3 && st.proto >= 2)) ops.push(emitStep(OP.MARK));
-  ops.push(seq(items, Batch.Plain, false, !isFresh(t)), { t: "close-tuple", n });
-  return pushFrame(st, t, key, ops);
+  const fresh = isFresh(t);
+  const ops = n <= 3 && st.proto >= 2 ? TUPLE_SHORT_OPS : TUPLE_MARK_OPS;
+  return pushFrame(st, t, key, { ops, fresh, items, keyed: !fresh });
 }
 
 function saveList(st: EncodeState, l: PyList<unknown>, key: PathKey | undefined): boolean {
@@ -223,40 +254,40 @@ function saveList(st: EncodeState, l: PyList<unknown>, key: PathKey | undefined)
     emit(st, OP.MARK);
     emit(st, OP.LIST);
   }
-  memoizeValue(st, l);
+  const fresh = isFresh(l);
+  memoizeValue(st, l, fresh);
   if (items.length === 0) return false;
-  return pushFrame(st, l, key, [seq(items, st.proto >= 1 ? Batch.ExactList : Batch.EachItem, false, true)]);
-}
-
-function stateSteps(state: unknown): Step[] {
-  return state === undefined ? [] : [saveStep(state), emitStep(OP.BUILD)];
+  return pushFrame(st, l, key, { ops: SEQ_OPS, fresh, items, batch: st.proto >= 1 ? Batch.ExactList : Batch.EachItem, keyed: true });
 }
 
 function saveDict(st: EncodeState, d: PyDict<unknown>, key: PathKey | undefined): boolean {
   const entries = checkArray(st, d.entries, "dict entries");
+  const state = d.state;
   if (d.type !== undefined) {
-    // A dict subclass (OrderedDict): what its __reduce__ gives, `type(), None, None, iter(items)`.
-    const items = seq(entries, st.proto >= 1 ? Batch.IterDict : Batch.EachItem, true, true);
-    return pushReduce(st, d, key, d.type, EMPTY_TUPLE, [items, ...stateSteps(d.state)]);
+    // A dict subclass (OrderedDict): what its __reduce__ gives, `type(), None/state, None, iter(items)`.
+    const ops = state === undefined ? REDUCE_SEQ_OPS : REDUCE_SEQ_STATE_OPS;
+    const batch = st.proto >= 1 ? Batch.IterDict : Batch.EachItem;
+    return pushFrame(st, d, key, { ops, a: d.type, b: EMPTY_TUPLE, c: state, items: entries, batch, pairs: true, keyed: true });
   }
   if (st.proto >= 1) emit(st, OP.EMPTY_DICT);
   else {
     emit(st, OP.MARK);
     emit(st, OP.DICT);
   }
-  memoizeValue(st, d);
-  if (entries.length === 0 && d.state === undefined) return false;
-  const items = seq(entries, st.proto >= 1 ? Batch.ExactDict : Batch.EachItem, true, true);
-  return pushFrame(st, d, key, [items, ...stateSteps(d.state)]);
+  memoizeValue(st, d, false);
+  if (entries.length === 0 && state === undefined) return false;
+  const ops = state === undefined ? SEQ_OPS : SEQ_STATE_OPS;
+  const batch = st.proto >= 1 ? Batch.ExactDict : Batch.EachItem;
+  return pushFrame(st, d, key, { ops, c: state, items: entries, batch, pairs: true, keyed: true });
 }
 
 function saveSet(st: EncodeState, s: PySet<unknown>, key: PathKey | undefined): boolean {
   const items = checkArray(st, s.items, "set items");
   if (st.proto < 4) return pushReduce(st, s, key, BUILTIN_SET, listArgs(items));
   emit(st, OP.EMPTY_SET);
-  memoizeValue(st, s);
+  memoizeValue(st, s, false);
   if (items.length === 0) return false;
-  return pushFrame(st, s, key, [seq(items, Batch.ExactSet, false, true)]);
+  return pushFrame(st, s, key, { ops: SEQ_OPS, items, batch: Batch.ExactSet, keyed: true });
 }
 
 function saveFrozenSet(st: EncodeState, s: PyFrozenSet<unknown>, key: PathKey | undefined): boolean {
@@ -265,7 +296,7 @@ function saveFrozenSet(st: EncodeState, s: PyFrozenSet<unknown>, key: PathKey | 
     throw encodeError(st, "unencodable", "frozenset needs builtins.frozenset, which torch.load(weights_only=True) refuses");
   }
   if (st.proto < 4) return pushReduce(st, s, key, BUILTIN_FROZENSET, listArgs(items));
-  return pushFrame(st, s, key, [emitStep(OP.MARK), seq(items, Batch.Plain, false, true), { t: "close-frozenset" }]);
+  return pushFrame(st, s, key, { ops: FROZENSET_OPS, items, keyed: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,7 +306,7 @@ function saveBytes(st: EncodeState, b: PyBytes, key: PathKey | undefined): boole
   const data = checkData(st, b.data, "bytes");
   if (st.proto >= 3) {
     writeBytes(st, data);
-    memoizeValue(st, b);
+    memoizeValue(st, b, false);
     return false;
   }
   // Protocol < 3 has no bytes opcode: `bytes()` for b'' (CPython), else `_codecs.encode(latin-1 text, "latin1")`.
@@ -288,7 +319,7 @@ function saveByteArray(st: EncodeState, b: PyByteArray, key: PathKey | undefined
   const data = checkData(st, b.data, "bytearray");
   if (st.proto >= 5) {
     emit(st, OP.BYTEARRAY8, data, data.length);
-    memoizeValue(st, b);
+    memoizeValue(st, b, false);
     return false;
   }
   const args = data.length === 0 ? EMPTY_TUPLE : freshTuple([{ kind: "bytes", data }]);
@@ -307,7 +338,7 @@ function saveBuffer(st: EncodeState, b: PyBuffer): boolean {
   }
   if (b.readonly) writeBytes(st, data);
   else emit(st, OP.BYTEARRAY8, data, data.length);
-  memoizeValue(st, b);
+  memoizeValue(st, b, false);
   return false;
 }
 
@@ -324,20 +355,27 @@ function saveComplex(st: EncodeState, c: PyComplex, key: PathKey | undefined): b
 // Inert objects, persistent ids, extensions, host values.
 
 function saveInertObject(st: EncodeState, o: PyObject<unknown>, key: PathKey | undefined): boolean {
-  const head = objectHead(st, o);
-  const tail: Step[] = [];
+  const { callable, args, state } = o;
+  const plain = o.listItems === undefined && o.dictItems === undefined && o.setItems === undefined;
+  if (plain && (o.via === "reduce" || (o.via === "newobj" && st.proto >= 2))) {
+    // The common shapes (every torch tensor) run a shared program.
+    const ops = o.via === "reduce" ? (state === undefined ? REDUCE_OPS : REDUCE_STATE_OPS) : state === undefined ? NEWOBJ_OPS : NEWOBJ_STATE_OPS;
+    return pushFrame(st, o, key, { ops, a: callable, b: args, c: state });
+  }
+  const ops: Step[] = [...objectHead(st, o), CLOSE_OBJECT];
   if (o.listItems !== undefined) {
-    tail.push(seq(checkArray(st, o.listItems, "listItems"), st.proto >= 1 ? Batch.IterList : Batch.EachItem, false, true));
+    ops.push(seq(checkArray(st, o.listItems, "listItems"), st.proto >= 1 ? Batch.IterList : Batch.EachItem, false, true));
   }
   if (o.dictItems !== undefined) {
-    tail.push(seq(checkArray(st, o.dictItems, "dictItems"), st.proto >= 1 ? Batch.IterDict : Batch.EachItem, true, true));
+    ops.push(seq(checkArray(st, o.dictItems, "dictItems"), st.proto >= 1 ? Batch.IterDict : Batch.EachItem, true, true));
   }
   if (o.setItems !== undefined) {
     const items = checkArray(st, o.setItems, "setItems");
     if (items.length > 0 && st.proto < 4) throw encodeError(st, "unencodable", "an object's set items (ADDITEMS) need protocol 4");
-    if (items.length > 0) tail.push(seq(items, Batch.IterSet, false, true));
+    if (items.length > 0) ops.push(seq(items, Batch.IterSet, false, true));
   }
-  return pushFrame(st, o, key, [...head, { t: "close-object" }, ...tail, ...stateSteps(o.state)]);
+  if (state !== undefined) ops.push(saveStep(state), BUILD);
+  return pushFrame(st, o, key, { ops });
 }
 
 /** The steps that create the object, by how it was built (`via`). */
@@ -345,21 +383,21 @@ function objectHead(st: EncodeState, o: PyObject<unknown>): Step[] {
   const { callable, args } = o;
   switch (o.via) {
     case "reduce":
-      return [saveStep(callable), saveStep(args), emitStep(OP.REDUCE)];
+      return [saveStep(callable), saveStep(args), REDUCE];
     case "newobj":
       if (st.proto >= 2) return [saveStep(callable), saveStep(args), emitStep(OP.NEWOBJ)];
       // What pickle writes for a `copyreg.__newobj__` reduction below protocol 2.
-      return [saveStep(COPYREG_NEWOBJ), saveStep(freshTuple([callable, ...tupleItems(st, args, "NEWOBJ args")])), emitStep(OP.REDUCE)];
+      return [saveStep(COPYREG_NEWOBJ), saveStep(freshTuple([callable, ...tupleItems(st, args, "NEWOBJ args")])), REDUCE];
     case "newobj_ex": {
       if (st.allowed !== undefined) throw encodeError(st, "unencodable", "NEWOBJ_EX has no weights_only form");
       const kwargs = o.kwargs ?? { kind: "dict", entries: [] };
       if (st.proto >= 4) return [saveStep(callable), saveStep(args), saveStep(kwargs), emitStep(OP.NEWOBJ_EX)];
       // Below 4: `copyreg.__newobj_ex__(cls, args, kwargs)`, which does the same call.
-      return [saveStep(COPYREG_NEWOBJ_EX), saveStep(freshTuple([callable, args, kwargs])), emitStep(OP.REDUCE)];
+      return [saveStep(COPYREG_NEWOBJ_EX), saveStep(freshTuple([callable, args, kwargs])), REDUCE];
     }
     case "obj":
       if (st.proto >= 1) {
-        return [emitStep(OP.MARK), saveStep(callable), seq(tupleItems(st, args, "OBJ args"), Batch.Plain, false, true), emitStep(OP.OBJ)];
+        return [MARK, saveStep(callable), seq(tupleItems(st, args, "OBJ args"), Batch.Plain, false, true), emitStep(OP.OBJ)];
       }
       return instHead(st, callable, args); // OBJ is protocol 1; INST does the same at 0.
     case "inst":
@@ -376,7 +414,7 @@ function instHead(st: EncodeState, callable: unknown, args: unknown): Step[] {
     throw encodeError(st, "invalid-argument", "a global's module and name must be strings");
   }
   const items = tupleItems(st, args, "INST args");
-  return [emitStep(OP.MARK), seq(items, Batch.Plain, false, true), emitStep(OP.INST, globalLine(st, g.module, g.name))];
+  return [MARK, seq(items, Batch.Plain, false, true), emitStep(OP.INST, globalLine(st, g.module, g.name))];
 }
 
 function tupleItems(st: EncodeState, args: unknown, what: string): readonly unknown[] {
@@ -397,7 +435,7 @@ function savePersistentId(st: EncodeState, pid: unknown, p: PyPersistentId<unkno
     emit(st, OP.PERSID, pid);
     return false;
   }
-  return pushFrame(st, p, key, [saveStep(pid, false), emitStep(OP.BINPERSID)]);
+  return pushFrame(st, p, key, { ops: PERSID_OPS, a: pid });
 }
 
 function saveExtension(st: EncodeState, x: PyExtension): void {
@@ -447,8 +485,8 @@ function describeHost(v: unknown): string {
 }
 
 /** Memoizes a value; the encoder's own fresh containers take a memo slot but are never looked up. */
-export function memoizeValue(st: EncodeState, v: object): void {
-  if (isFresh(v)) put(st);
+export function memoizeValue(st: EncodeState, v: object, fresh: boolean): void {
+  if (fresh) put(st);
   else memoize(st, v);
 }
 

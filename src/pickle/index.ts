@@ -1,7 +1,7 @@
 // Public surface of the pickle codec: decode, encode, disassemble, and the value model.
 export { decodePickle, decodePickleAt, DEFAULT_DECODE_LIMITS } from "./decoder.js";
-export type { DecodeOptions, DecodeResult, Reducer, ReducerRegistry, PersistentLoad, DecodeLimits } from "./decoder.js";
-export { BUILTIN_REDUCERS } from "./reducers.js";
+export type { DecodeOptions, DecodeResult, Reducer, ReducerRegistry, ReduceContext, PersistentLoad, DecodeLimits } from "./decoder.js";
+export { BUILTIN_REDUCERS, builtinReducers } from "./reducers.js";
 export { encodePickle, DEFAULT_PROTOCOL } from "./encoder.js";
 export type { EncodeOptions } from "./encoder.js";
 export { disassemble, formatDisassembly } from "./disassemble.js";

@@ -207,47 +207,70 @@ export const isPyObject = <X>(v: PyValue<X> | unknown): v is PyObject<X> => pyKi
 export const globalKey = (g: PyGlobal): string => `${g.module}.${g.name}`;
 
 /**
- * Python equality for hashable keys: ints equal across number/bigint, floats equal to ints of the
- * same value (as Python's `1 == 1.0`), tuples element-wise, strings and bytes by content.
+ * Python equality for hashable keys: ints equal across number/bigint, floats and complex equal to
+ * ints of the same value (Python's `1 == 1.0 == 1+0j`), tuples element-wise, frozensets as sets,
+ * strings and bytes by content. Iterative, so deeply nested tuple keys cannot overflow the stack.
  */
 export function pyKeyEquals(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  const na = numericValue(a);
-  const nb = numericValue(b);
-  if (na !== undefined || nb !== undefined) {
-    if (na === undefined || nb === undefined) return false;
-    if (typeof na === "number" && typeof nb === "number") return na === nb;
-    // One side is a bigint: equal only to an integral number of the same value.
-    const x = typeof na === "bigint" ? na : Number.isInteger(na) ? BigInt(na) : undefined;
-    const y = typeof nb === "bigint" ? nb : Number.isInteger(nb) ? BigInt(nb) : undefined;
-    return x !== undefined && x === y;
-  }
-  const ka = pyKind(a);
-  if (ka === undefined || ka !== pyKind(b)) return false;
-  switch (ka) {
-    case "bytes":
-    case "bytearray": {
-      const x = (a as PyBytes).data, y = (b as PyBytes).data;
-      return x.length === y.length && x.every((v, i) => v === y[i]);
+  const work: [unknown, unknown][] = [[a, b]];
+  while (work.length > 0) {
+    const [x, y] = work.pop()!;
+    if (x === y) continue;
+    const nx = numericValue(x);
+    const ny = numericValue(y);
+    if (nx !== undefined || ny !== undefined) {
+      if (nx === undefined || ny === undefined || !numbersEqual(nx, ny)) return false;
+      continue;
     }
-    case "tuple":
-    case "frozenset": {
-      const x = (a as PyTuple).items, y = (b as PyTuple).items;
-      return x.length === y.length && x.every((v, i) => pyKeyEquals(v, y[i]));
+    const kx = pyKind(x);
+    if (kx === undefined || kx !== pyKind(y)) return false;
+    switch (kx) {
+      case "bytes":
+      case "bytearray": {
+        const p = (x as PyBytes).data, q = (y as PyBytes).data;
+        if (p.length !== q.length || !p.every((v, i) => v === q[i])) return false;
+        break;
+      }
+      case "tuple": {
+        const p = (x as PyTuple).items, q = (y as PyTuple).items;
+        if (p.length !== q.length) return false;
+        for (let i = 0; i < p.length; i++) work.push([p[i], q[i]]);
+        break;
+      }
+      case "frozenset": {
+        // Set equality: every member of one has an equal member in the other (members are unique).
+        const p = (x as PyFrozenSet).items, q = (y as PyFrozenSet).items;
+        if (p.length !== q.length || !p.every((m) => q.some((n) => pyKeyEquals(m, n)))) return false;
+        break;
+      }
+      case "complex":
+        if ((x as PyComplex).real !== (y as PyComplex).real || (x as PyComplex).imag !== (y as PyComplex).imag) return false;
+        break;
+      case "global":
+        if ((x as PyGlobal).module !== (y as PyGlobal).module || (x as PyGlobal).name !== (y as PyGlobal).name) return false;
+        break;
+      default:
+        return false;
     }
-    case "global":
-      return (a as PyGlobal).module === (b as PyGlobal).module && (a as PyGlobal).name === (b as PyGlobal).name;
-    case "complex":
-      return (a as PyComplex).real === (b as PyComplex).real && (a as PyComplex).imag === (b as PyComplex).imag;
-    default:
-      return false;
   }
+  return true;
 }
 
+function numbersEqual(a: number | bigint, b: number | bigint): boolean {
+  if (typeof a === "number" && typeof b === "number") return a === b;
+  // One side is a bigint: equal only to an integral number of the same value.
+  const x = typeof a === "bigint" ? a : Number.isInteger(a) ? BigInt(a) : undefined;
+  const y = typeof b === "bigint" ? b : Number.isInteger(b) ? BigInt(b) : undefined;
+  return x !== undefined && x === y;
+}
+
+/** The number a numeric key stands for; complex with a zero imaginary part counts as its real part. */
 function numericValue(v: unknown): number | bigint | undefined {
   if (typeof v === "number" || typeof v === "bigint") return v;
   if (typeof v === "boolean") return v ? 1 : 0;
-  if (pyKind(v) === "float") return (v as PyFloat).value;
+  const kind = pyKind(v);
+  if (kind === "float") return (v as PyFloat).value;
+  if (kind === "complex" && (v as PyComplex).imag === 0) return (v as PyComplex).real;
   return undefined;
 }
 

@@ -205,9 +205,10 @@ const CTOR_DTYPE: Readonly<Record<string, DTypeName>> = {
 /**
  * A contiguous tensor with its own storage. Typed arrays that already hold the dtype's bytes are
  * viewed (float16/bfloat16 as Uint16Array bit patterns, complex as interleaved Float32Array /
- * Float64Array, bool and 1-byte dtypes as Uint8Array); other inputs are converted value by value
+ * Float64Array, and a Uint8Array as the raw stored bytes of any dtype); other inputs are converted value by value
  * (numbers to float16, bfloat16, floats and integers of any width; float8, quantized and sub-byte
- * dtypes take raw bytes only). Packed dtypes (quint4x2, quint2x4, float4_e2m1fn_x2) count bytes.
+ * dtypes take raw bytes only). quint4x2 and quint2x4 shapes count packed values (2 or 4 per
+ * byte); float4_e2m1fn_x2 shapes count bytes, as in torch.
  * @throws CheckpointError `invalid-argument` for a shape that does not match the data, an unknown
  *   dtype, an integer out of the dtype's range, or a ragged nested array.
  */
@@ -282,7 +283,9 @@ function tensorBytesOf(data: TypedArrayInput | NestedNumbers, options: TensorOpt
     const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (holdsRaw(data, info)) {
       if (raw.length % info.itemSize !== 0) throw fail([], `${raw.length} bytes is not a whole number of ${dtype} elements`);
-      return { bytes: options.copy === true ? raw.slice() : raw, dtype, count: raw.length / info.itemSize };
+      // quint4x2/quint2x4 shapes count packed values, several per byte (float4_e2m1fn_x2 counts bytes), as torch and the reader do.
+      const packing = info.kind === "quantized" ? info.packing ?? 1 : 1;
+      return { bytes: options.copy === true ? raw.slice() : raw, dtype, count: (raw.length / info.itemSize) * packing };
     }
     return encodeValues(data as ArrayLike<number | bigint>, info);
   }
@@ -303,7 +306,8 @@ function dtypeOf(name: string): DTypeInfo {
 function holdsRaw(data: TypedArrayInput, info: DTypeInfo): boolean {
   const ctor = data.constructor.name;
   if (info.typedArray !== undefined && info.typedArray === ctor) return true;
-  if (ctor === "Uint8Array" || ctor === "Uint8ClampedArray") return info.itemSize === 1 || info.typedArray === undefined;
+  // Bytes are bytes: a Uint8Array is the stored form of any dtype.
+  if (ctor === "Uint8Array" || ctor === "Uint8ClampedArray") return true;
   if (ctor === "Uint16Array") return info.name === "float16" || info.name === "bfloat16" || info.name === "bits16";
   return false;
 }

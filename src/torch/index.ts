@@ -19,3 +19,10 @@ export type { ContainerKind } from "./detect.js";
 export { torchReducers, torchFindGlobal } from "./rebuild.js";
 export { LEGACY_MAGIC } from "./legacy-layout.js";
 export * from "./zip-access.js";
+export {
+  float16ToFloat32, bfloat16ToFloat32, float32ToFloat16, float32ToBfloat16, toFloat16Bits, toBfloat16Bits,
+  float8E4m3fnToFloat32, float8E5m2ToFloat32, float8E4m3fnuzToFloat32, float8E5m2fnuzToFloat32, float8E8m0fnuToFloat32,
+  float4E2m1fnToFloat32, canConvertToFloat32, toFloat32Array, byteswap,
+} from "./float-convert.js";
+export { crc32 } from "../bytes/crc32.js";
+export type { Crc32Fn } from "../bytes/crc32.js";

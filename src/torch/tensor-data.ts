@@ -49,7 +49,7 @@ export function tensorExtent(t: Tensor): TensorExtent {
   const n = numel(t.shape);
   const contiguous = isContiguous(t.shape, t.stride);
   if (n === 0) return { itemSize: info.itemSize, numel: 0, startByte: 0, endByte: 0, contiguous };
-  const packing = info.packing ?? 1;
+  const packing = tensorPacking(info);
   if (packing > 1) return packedExtent(t, n, packing, contiguous);
   let lo = t.storageOffset;
   let hi = t.storageOffset;
@@ -69,6 +69,14 @@ export function tensorExtent(t: Tensor): TensorExtent {
     );
   }
   return { itemSize: info.itemSize, numel: n, startByte, endByte, contiguous };
+}
+
+/**
+ * Elements per stored byte as tensor shapes count them: quint4x2/quint2x4 shapes count packed
+ * values, while float4_e2m1fn_x2's shape counts bytes (two values each), as in torch.
+ */
+function tensorPacking(info: DTypeInfo): number {
+  return info.kind === "quantized" ? info.packing ?? 1 : 1;
 }
 
 /** Sub-byte dtypes (quint4x2, quint2x4) pack several elements per byte; only contiguous views make sense. */
@@ -125,7 +133,7 @@ function gather(t: Tensor, raw: Uint8Array): Uint8Array {
   const ext = tensorExtent(t);
   const size = info.itemSize;
   if (ext.numel === 0) return new Uint8Array(0);
-  if ((info.packing ?? 1) > 1) return raw.subarray(ext.startByte, ext.endByte);
+  if (tensorPacking(info) > 1) return raw.subarray(ext.startByte, ext.endByte);
   if (ext.contiguous) {
     const start = t.storageOffset * size;
     return littleEndian(storage, raw.subarray(start, start + ext.numel * size), size, swapUnit(info));

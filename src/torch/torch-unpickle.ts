@@ -5,6 +5,7 @@ import type { DecodeResult, PersistentLoad } from "../pickle/decoder.js";
 import type { ReadOptions } from "./checkpoint.js";
 import type { NdArray, TorchHost, TorchValue } from "./model.js";
 import { isNdArray } from "./model.js";
+import { joblibAfterBuild } from "./joblib.js";
 import { buildNdArray } from "./numpy.js";
 import { torchFindGlobal, torchReducers } from "./rebuild.js";
 import type { RebuildHooks } from "./rebuild.js";
@@ -18,6 +19,7 @@ export interface TorchUnpickleOptions extends RebuildHooks {
 export function decodeTorchPickle(bytes: Uint8Array, start: number, read: ReadOptions, opts: TorchUnpickleOptions): DecodeResult<TorchHost> {
   const reducers = { ...(read.reducers ?? {}), ...torchReducers(opts) };
   return decodePickleAt<TorchHost>(bytes, start, {
+    afterBuild: joblibAfterBuild((input, pos) => decodeTorchPickle(input, pos, read, opts)),
     reducers,
     findGlobal: (module, name) => torchFindGlobal(module, name),
     build: (target, state, offset) => {

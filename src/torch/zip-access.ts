@@ -3,3 +3,8 @@ export { detectContainer } from "./detect.js";
 export type { ContainerKind } from "./detect.js";
 export { openZip, openZipSync, readEntry, readEntrySync, entryDataOffset, entryDataOffsetSync } from "./zip-reader.js";
 export type { ZipArchive, ZipEntry, ZipQuirk } from "./zip-reader.js";
+export { scanLocalHeaders, scanLocalHeadersSync } from "./zip-reader.js";
+export { ZIP_QUIRKS, ZIP_QUIRKS_BY_CODE, DEFAULT_MAX_DIRECTORY_BYTES, DEFAULT_MAX_ZIP_ENTRIES, DEFAULT_MAX_INFLATED_SIZE } from "./zip-reader.js";
+export type { ZipOpenOptions, ReadEntryOptions, ZipQuirkCode, ZipQuirkInfo } from "./zip-reader.js";
+export { isTar, readTar, findTarMember } from "./tar-reader.js";
+export type { TarMember } from "./tar-reader.js";

@@ -57,7 +57,6 @@ export const RULES = [
   r("zip-patch-flag", "error", "integrity", "Flag bit 5 (compressed patch data) is set; miniz refuses the entry, Python's zipfile refuses to scan it."),
   r("zip-masked-local-header", "error", "integrity", "Flag bit 13 (masked local header) is set; miniz refuses the archive."),
   r("zip-unknown-flags", "warning", "security", "Reserved general-purpose flag bits are set (tools disagree on such entries)."),
-  r("zip-data-descriptor", "info", "integrity", "Flag bit 3: sizes and CRC follow the data in a descriptor, as torch's writer does. Normal."),
   r("zip-compressed-entry", "info", "integrity", "The entry is deflated; torch writes records stored, and compressed storages cannot be memory-mapped."),
   r("zip-unsupported-method", "error", "integrity", "A compression method other than stored or deflate; the entry cannot be read."),
   r("zip-stored-size-mismatch", "error", "integrity", "A stored entry's compressed and uncompressed sizes differ; miniz refuses the archive."),

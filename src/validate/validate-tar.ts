@@ -76,6 +76,7 @@ function walkStorages(ctx: Ctx, data: Uint8Array, keep: (s: PickleScan) => Pickl
     if (numel < 0n || BigInt(pos + 8) + length > BigInt(data.length)) return fail(`storage ${i}: ${numel} elements run past the member`, pos);
     pos += 8 + Number(length);
   }
+  if (pos >= data.length) return fail("the storage-views pickle after the last storage is missing (torch's loader fails on it)", pos);
   const views = keep(scanAndReport(ctx, data, pos, { record }));
   if (views.complete && views.end < data.length) report(ctx, "pickle-trailing-bytes", `${data.length - views.end} bytes follow the storage views`, { record, byteOffset: views.end });
 }

@@ -32,7 +32,6 @@ export const QUIRK_FINDINGS: Readonly<Record<ZipQuirkCode, FindingCode>> = {
   "patch-flag": "zip-patch-flag",
   "masked-local-header": "zip-masked-local-header",
   "unknown-flags": "zip-unknown-flags",
-  "data-descriptor": "zip-data-descriptor",
   "compressed-entry": "zip-compressed-entry",
   "unsupported-method": "zip-unsupported-method",
   "stored-size-mismatch": "zip-stored-size-mismatch",
@@ -97,7 +96,7 @@ export function inspectZip(ctx: Ctx, source: ByteSource): ZipInspection | undefi
     ? (zip.get("constants.pkl") !== undefined ? "torchscript" : "torch")
     : zip.entries.length > 0 && zip.entries.every((e) => e.name.endsWith(".npy")) ? "npz" : "other";
 
-  reportQuirks(ctx, zip, source);
+  reportQuirks(ctx, zip, source, kind === "torch" || kind === "torchscript");
   if (kind === "torch" || kind === "torchscript") checkTextRecords(ctx, zip);
   const refs = scanRecords(ctx, zip, kind);
   if (kind === "torch" || kind === "torchscript") checkStorageRecords(ctx, zip, refs, kind);
@@ -111,10 +110,14 @@ function located(e: TorchsaveError): { byteOffset?: number; record?: string } {
   return { ...(e.offset === undefined ? {} : { byteOffset: e.offset }), ...(e.entry === undefined ? {} : { record: e.entry }) };
 }
 
-function reportQuirks(ctx: Ctx, zip: ZipArchive, source: ByteSource): void {
+/** Quirks about the archive folder only matter to torch's reader. */
+const TORCH_ONLY_QUIRKS = new Set<ZipQuirkCode>(["no-prefix", "prefix-mismatch"]);
+
+function reportQuirks(ctx: Ctx, zip: ZipArchive, source: ByteSource, torch: boolean): void {
   const starts = zip.entries.map((e) => e.localHeaderOffset).sort((a, b) => a - b);
   const nextStart = (after: number): number => starts.find((s) => s > after) ?? zip.centralDirectoryOffset;
   for (const q of zip.quirks) {
+    if (!torch && TORCH_ONLY_QUIRKS.has(q.code)) continue;
     report(ctx, QUIRK_FINDINGS[q.code], q.message, { byteOffset: q.offset, ...(q.entry === undefined ? {} : { record: q.entry }) });
     // Bytes no entry claims are where polyglots hide their payload.
     let region: [number, number] | undefined;

@@ -30,3 +30,28 @@ describe("scratch json", () => {
     });
   }
 });
+import { toSafetensors, fromSafetensors, planSafetensors } from "../../../src/convert/safetensors.js";
+describe("scratch safetensors", () => {
+  for (const f of files) {
+    it(f, () => {
+      let ck;
+      try { ck = readCheckpoint(new Uint8Array(readFileSync(`${dir}/${f}`))); } catch (e) { return; }
+      const st = toSafetensors(ck.root);
+      const plan = planSafetensors(ck.root);
+      if (plan.notes.length) console.log(f, plan.notes.slice(0, 4));
+      const back = fromSafetensors(st);
+      expect(torchDiff(ck.root, back.root)).toBeUndefined();
+    });
+  }
+  for (const f of readdirSync("/work/shared/corpus/safetensors")) {
+    it("corpus " + f, () => {
+      const b = new Uint8Array(readFileSync(`/work/shared/corpus/safetensors/${f}`));
+      try {
+        const v = fromSafetensors(b);
+        console.log(f, v.header.entries.map((e) => `${e.name}:${e.dtype}[${e.shape}]`).join(" "), JSON.stringify(v.metadata).slice(0, 100));
+        const again = fromSafetensors(toSafetensors(v.root));
+        expect(torchDiff(v.root, again.root)).toBeUndefined();
+      } catch (e) { console.log("FAIL", f, String(e)); throw e; }
+    });
+  }
+});

@@ -1,0 +1,539 @@
+/**
+ * Plain JSON, as training loops write it with `json.dump`: tensors as nested lists of numbers
+ * (`tensor.tolist()`), floats as JSON numbers, dicts as objects. For people and tools that want
+ * numbers; lossy by nature (docs/formats.md lists what is lost). The import reads such dumps back,
+ * turning every rectangular list of numbers into a tensor (dtype inferred as torch.tensor would,
+ * or given).
+ */
+import { ConvertError, type KeyPath } from "../errors.js";
+import type { PyDict, PyFloat, PyGlobal, PyObject } from "../pickle/value.js";
+import { pyDict, pyFloat, pyGlobal, pyKind, pyList } from "../pickle/value.js";
+import { floatRepr } from "../pickle/py-float.js";
+import type { DTypeInfo, DTypeName, NdArray, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
+import { dtypeByName, dtypeByNumpy, isNdArray, isStorage, isTensor, numel, storageBytesSync, tensorBytes, tensorToFloat32 } from "../torch/index.js";
+import { float32ToBfloat16, float32ToFloat16 } from "../torch/float-convert.js";
+import { encodeBase64 } from "./base64.js";
+import { rootOf, type ConvertInput } from "./input.js";
+import { parseJsonText, type ParsedJson } from "./json-parse.js";
+import { rawJson, writeJson, type JsonLike } from "./json-pretty.js";
+import { canonicalOrigin } from "./torch-records.js";
+
+export interface ToPlainJsonOptions {
+  /** Spaces per level; 0 writes one line (as `json.dumps` without indent). Default 1. */
+  readonly indent?: number;
+  /**
+   * How NaN and ±Infinity are written: "python" (default) as `NaN`/`Infinity`/`-Infinity`, the
+   * tokens Python's `json.dump` writes and reads; "null" as `null`, for strict JSON tools.
+   */
+  readonly nonFinite?: "python" | "null";
+  /** Most JSON values written (shared objects are written again each time they are met). Default 100,000,000. */
+  readonly maxValues?: number;
+}
+
+const DEFAULT_MAX_VALUES = 100_000_000;
+
+/**
+ * Plain JSON text of a checkpoint or value.
+ * @throws ConvertError `unencodable` for a cycle, `unsupported` for tensors whose elements have no
+ *   number form (bits, sub-byte ints, packed quantized), `limit-exceeded` past `maxValues`.
+ */
+export function toPlainJson(input: ConvertInput, options: ToPlainJsonOptions = {}): string {
+  const out: string[] = [];
+  writeJson(toPlainJsonValue(input, options), out, { indent: options.indent ?? 1 });
+  out.push("\n");
+  return out.join("");
+}
+
+/** The plain JSON value (with exact number tokens) before it is written as text. */
+export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOptions = {}): JsonLike {
+  const python = (options.nonFinite ?? "python") === "python";
+  const budget = { left: options.maxValues ?? DEFAULT_MAX_VALUES };
+  const num = (x: number): JsonLike => {
+    if (Number.isFinite(x)) return rawJson(floatRepr(x));
+    if (!python) return null;
+    return rawJson(Number.isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
+  };
+  const onPath = new Set<object>();
+  const path: (string | number)[] = [];
+  const spend = (n: number) => {
+    budget.left -= n;
+    if (budget.left < 0) throw new ConvertError("limit-exceeded", `more than ${options.maxValues ?? DEFAULT_MAX_VALUES} JSON values (shared objects are repeated in plain JSON)`, { path: [...path] });
+  };
+  // Recursion is bounded by the depth limit below; plain JSON of a deeper value is not useful.
+  const convert = (v: TorchValue, depth: number): JsonLike => {
+    spend(1);
+    if (depth > 10_000) throw new ConvertError("limit-exceeded", "values nest deeper than 10,000 levels", { path: [...path] });
+    switch (typeof v) {
+      case "boolean":
+      case "string":
+        return v;
+      case "number":
+      case "bigint":
+        return rawJson(String(v));
+      default:
+        break;
+    }
+    if (v === null) return null;
+    if (onPath.has(v)) throw new ConvertError("unencodable", "plain JSON cannot hold a cycle (use the lossless JSON format)", { path: [...path] });
+    onPath.add(v);
+    try {
+      return object(v, depth);
+    } finally {
+      onPath.delete(v);
+    }
+  };
+  const child = (key: string | number, v: TorchValue, depth: number): JsonLike => {
+    path.push(key);
+    const out = convert(v, depth + 1);
+    path.pop();
+    return out;
+  };
+  const object = (v: object, depth: number): JsonLike => {
+    const kind = pyKind(v);
+    switch (kind) {
+      case "float":
+        return num((v as PyFloat).value);
+      case "complex":
+        return [num((v as { real: number }).real), num((v as { imag: number }).imag)];
+      case "bytes":
+      case "bytearray":
+      case "buffer":
+        return encodeBase64((v as { data: Uint8Array }).data);
+      case "list":
+      case "tuple":
+      case "set":
+      case "frozenset":
+        return (v as { items: TorchValue[] }).items.map((x, i) => child(i, x, depth));
+      case "dict": {
+        const out: Record<string, JsonLike> = {};
+        for (const [k, x] of (v as PyDict<TorchHost>).entries) {
+          const key = keyText(k);
+          Object.defineProperty(out, key, { value: child(key, x, depth), enumerable: true, writable: true, configurable: true });
+        }
+        return out;
+      }
+      case "global":
+        return `${(v as PyGlobal).module}.${(v as PyGlobal).name}`;
+      case "object": {
+        const o = v as PyObject<TorchHost>;
+        const out: Record<string, JsonLike> = { __class__: pyKind(o.callable) === "global" ? `${(o.callable as PyGlobal).module}.${(o.callable as PyGlobal).name}` : child("callable", o.callable, depth) };
+        out.args = child("args", o.args, depth);
+        if (o.kwargs !== undefined) out.kwargs = child("kwargs", o.kwargs, depth);
+        if (o.state !== undefined) out.state = child("state", o.state, depth);
+        if (o.listItems !== undefined) out.items = o.listItems.map((x, i) => child(i, x, depth));
+        if (o.dictItems !== undefined) out.dict = child("dict", pyDict(o.dictItems), depth);
+        if (o.setItems !== undefined) out.set = o.setItems.map((x, i) => child(i, x, depth));
+        return out;
+      }
+      case "persid":
+        return { __persistent_id__: child("pid", (v as { pid: TorchValue }).pid, depth) };
+      case "ext":
+        return { __extension__: (v as { code: number }).code };
+      default:
+        break;
+    }
+    if (isTensor(v)) return tensorJson(v, depth);
+    if (isNdArray(v)) return ndarrayJson(v);
+    if (isStorage(v)) return nest(elements(storageBytesSync(v), dtypeInfo(v.dtype), num), [v.byteLength / dtypeInfo(v.dtype).itemSize]);
+    throw new ConvertError("unencodable", "not a value of the torch value model", { path: [...path] });
+  };
+  const tensorJson = (t: Tensor, depth: number): JsonLike => {
+    if (t.sparse !== undefined) {
+      const s = t.sparse;
+      const out: Record<string, JsonLike> = { layout: t.layout, size: s.size.map((d) => rawJson(String(d))) };
+      for (const [k, part] of [["indices", s.indices], ["compressed_indices", s.compressedIndices], ["plain_indices", s.plainIndices], ["values", s.values]] as const) {
+        if (part !== undefined) out[k] = child(k, part, depth);
+      }
+      return out;
+    }
+    if (t.storage === undefined) return { dtype: t.dtype, shape: t.shape.map((d) => rawJson(String(d))), device: t.device };
+    const info = dtypeInfo(t.dtype);
+    spend(numel(t.shape));
+    const values = t.quantization === undefined ? elements(tensorBytes(t), info, num) : dequantized(t, info, num);
+    return nest(values, t.shape);
+  };
+  const ndarrayJson = (a: NdArray): JsonLike => {
+    if (a.items !== undefined) return nest(a.items.map((x, i) => child(i, x, 0)), a.shape);
+    const found = a.dtype === undefined ? undefined : dtypeByNumpy(a.descr);
+    if (found === undefined || a.data === undefined) {
+      throw new ConvertError("unsupported", `numpy array ${a.descr} has no plain JSON form`, { path: [...path] });
+    }
+    const size = found.dtype.itemSize;
+    const bytes = found.littleEndian || size === 1 ? a.data : swap(a.data, found.dtype.kind === "complex" ? size / 2 : size);
+    spend(bytes.length / size);
+    const flat = elements(bytes, found.dtype, num);
+    return nest(a.fortranOrder ? fromFortran(flat, a.shape) : flat, a.shape);
+  };
+  return convert(rootOf(input), 0);
+}
+
+/** Python's json.dumps spelling of a dict key: str as is; int, float, bool, None as text; others as their JSON. */
+function keyText(k: TorchValue): string {
+  if (typeof k === "string") return k;
+  if (typeof k === "number" || typeof k === "bigint") return String(k);
+  if (typeof k === "boolean") return k ? "true" : "false";
+  if (k === null) return "null";
+  if (pyKind(k) === "float") {
+    const x = (k as PyFloat).value;
+    return Number.isNaN(x) ? "NaN" : x === Infinity ? "Infinity" : x === -Infinity ? "-Infinity" : floatRepr(x);
+  }
+  const out: string[] = [];
+  writeJson(toPlainJsonValue(k, { indent: 0 }), out, { indent: 0 });
+  return out.join("");
+}
+
+function dtypeInfo(name: string): DTypeInfo {
+  const info = dtypeByName(name);
+  if (info === undefined) throw new ConvertError("unsupported", `unknown dtype ${name}`);
+  return info;
+}
+
+function swap(bytes: Uint8Array, unit: number): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i += unit) for (let k = 0; k < unit; k++) out[i + k] = bytes[i + unit - 1 - k]!;
+  return out;
+}
+
+/** The elements of little-endian bytes of `info`, as `tolist()` gives them (complex as [re, im]). */
+function elements(bytes: Uint8Array, info: DTypeInfo, num: (x: number) => JsonLike): JsonLike[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = bytes.length / info.itemSize;
+  const out: JsonLike[] = new Array<JsonLike>(n);
+  const ints = (get: (i: number) => number | bigint) => {
+    for (let i = 0; i < n; i++) out[i] = rawJson(String(get(i)));
+    return out;
+  };
+  switch (info.name) {
+    case "bool":
+      for (let i = 0; i < n; i++) out[i] = bytes[i] !== 0;
+      return out;
+    case "uint8":
+      return ints((i) => bytes[i]!);
+    case "int8":
+      return ints((i) => view.getInt8(i));
+    case "int16":
+      return ints((i) => view.getInt16(2 * i, true));
+    case "uint16":
+      return ints((i) => view.getUint16(2 * i, true));
+    case "int32":
+      return ints((i) => view.getInt32(4 * i, true));
+    case "uint32":
+      return ints((i) => view.getUint32(4 * i, true));
+    case "int64":
+      return ints((i) => view.getBigInt64(8 * i, true));
+    case "uint64":
+      return ints((i) => view.getBigUint64(8 * i, true));
+    case "float64":
+      for (let i = 0; i < n; i++) out[i] = num(view.getFloat64(8 * i, true));
+      return out;
+    case "complex128":
+      for (let i = 0; i < n; i++) out[i] = [num(view.getFloat64(16 * i, true)), num(view.getFloat64(16 * i + 8, true))];
+      return out;
+    default:
+      break;
+  }
+  if (info.kind === "float" || info.kind === "complex") {
+    // Every narrower float is exactly a float32 (tolist() gives the same Python float).
+    const f = tensorToFloat32Values(bytes, info);
+    if (info.kind === "complex") {
+      const pairs: JsonLike[] = new Array<JsonLike>(f.length / 2);
+      for (let i = 0; i < pairs.length; i++) pairs[i] = [num(f[2 * i]!), num(f[2 * i + 1]!)];
+      return pairs;
+    }
+    return Array.from(f, (x) => num(x));
+  }
+  throw new ConvertError("unsupported", `${info.name} elements have no plain JSON form`);
+}
+
+function tensorToFloat32Values(bytes: Uint8Array, info: DTypeInfo): Float32Array {
+  const t: Tensor = {
+    kind: "tensor", dtype: info.name, shape: [bytes.length / info.itemSize], stride: [1], storageOffset: 0,
+    storage: { kind: "storage", key: "", storageType: pyGlobal("torch", "UntypedStorage"), dtype: info.name, location: "cpu", declaredNumel: bytes.length, byteLength: bytes.length, byteOrder: "little", data: bytes },
+    device: "cpu", requiresGrad: false, isParameter: false, layout: "strided",
+  };
+  return tensorToFloat32(t);
+}
+
+/** `qtensor.tolist()`: (q - zero_point) * scale, rounded to float32 as torch's dequantize does. */
+function dequantized(t: Tensor, info: DTypeInfo, num: (x: number) => JsonLike): JsonLike[] {
+  const q = t.quantization!;
+  if (info.underlying === undefined || info.packing !== undefined) throw new ConvertError("unsupported", `${info.name} elements have no plain JSON form`);
+  const raw = numbers(tensorBytes(t), dtypeInfo(info.underlying));
+  if ("scale" in q) return raw.map((x) => num(Math.fround((x - q.zeroPoint) * q.scale)));
+  const scales = numbers(tensorBytes(q.scales), dtypeInfo(q.scales.dtype));
+  const zps = numbers(tensorBytes(q.zeroPoints), dtypeInfo(q.zeroPoints.dtype));
+  const inner = t.shape.slice(q.axis + 1).reduce((a, b) => a * b, 1);
+  const channels = t.shape[q.axis] ?? 1;
+  return raw.map((x, i) => {
+    const c = Math.floor(i / inner) % channels;
+    return num(Math.fround((x - zps[c]!) * scales[c]!));
+  });
+}
+
+/** Elements as JS numbers: exact for floats up to 64 bits and ints up to 32 bits, nearest for 64-bit ints. */
+function numbers(bytes: Uint8Array, info: DTypeInfo): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = bytes.length / info.itemSize;
+  const get: Partial<Record<DTypeName, (i: number) => number>> = {
+    float64: (i) => view.getFloat64(8 * i, true), int8: (i) => view.getInt8(i), uint8: (i) => view.getUint8(i),
+    int16: (i) => view.getInt16(2 * i, true), uint16: (i) => view.getUint16(2 * i, true), int32: (i) => view.getInt32(4 * i, true),
+    uint32: (i) => view.getUint32(4 * i, true), int64: (i) => Number(view.getBigInt64(8 * i, true)), uint64: (i) => Number(view.getBigUint64(8 * i, true)),
+  };
+  const read = get[info.name];
+  if (read !== undefined) return Array.from({ length: n }, (_, i) => read(i));
+  if (info.kind === "float") return Array.from(tensorToFloat32Values(bytes, info));
+  throw new ConvertError("unsupported", `${info.name} quantization parameters are not numbers`);
+}
+
+/** Column-major (Fortran) elements reordered to row-major. */
+function fromFortran<T>(flat: T[], shape: readonly number[]): T[] {
+  const n = flat.length;
+  const out: T[] = new Array<T>(n);
+  const index = new Array<number>(shape.length).fill(0);
+  for (let k = 0; k < n; k++) {
+    let at = 0;
+    for (let d = shape.length - 1; d >= 0; d--) at = at * shape[d]! + index[d]!;
+    out[k] = flat[at]!;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++index[d]! < shape[d]!) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** Nests a flat row-major list into the shape (a 0-d tensor is its one element). */
+function nest(flat: JsonLike[], shape: readonly number[]): JsonLike {
+  if (shape.length === 0) return flat[0] ?? null;
+  let level: JsonLike[] = flat;
+  for (let d = shape.length - 1; d >= 1; d--) {
+    const size = shape[d]!;
+    const next: JsonLike[] = [];
+    const groups = size === 0 ? level.length === 0 ? shape.slice(0, d).reduce((a, b) => a * b, 1) : 0 : level.length / size;
+    for (let g = 0; g < groups; g++) next.push(level.slice(g * size, g * size + size));
+    level = next;
+  }
+  return level;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import.
+
+/** dtypes the plain JSON import can produce. */
+export const PLAIN_JSON_DTYPES: readonly DTypeName[] = [
+  "float64", "float32", "float16", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool",
+];
+
+export interface FromPlainJsonOptions {
+  /** The dtype of every tensor made (default: inferred like `torch.tensor`: bool, int64 or float32). */
+  readonly dtype?: DTypeName;
+  /**
+   * Which lists become tensors: called for each rectangular, non-empty list of numbers or bools
+   * with its key path and shape. Default: all of them.
+   */
+  readonly isTensor?: (path: KeyPath, shape: readonly number[]) => boolean;
+}
+
+interface Shape {
+  readonly dims: number[];
+  /** "bool" when every leaf is a bool, "int" when every leaf is an int, else "float". */
+  readonly kind: "bool" | "int" | "float";
+}
+
+/**
+ * Reads plain JSON: objects become dicts (keys in document order; a repeated key keeps its first
+ * place and its last value, as Python's json does), numbers ints or floats by their spelling, and
+ * rectangular lists of numbers tensors.
+ * @throws ConvertError `invalid-data` for text that is not JSON (with the character offset) or
+ *   values a dtype cannot hold (with the key path); `invalid-argument` for an unsupported dtype.
+ */
+export function fromPlainJson(text: string, options: FromPlainJsonOptions = {}): TorchValue {
+  if (options.dtype !== undefined && !PLAIN_JSON_DTYPES.includes(options.dtype)) {
+    throw new ConvertError("invalid-argument", `plain JSON import makes ${PLAIN_JSON_DTYPES.join(", ")} tensors, not ${options.dtype}`);
+  }
+  const parsed = parseJsonText(text);
+  const shapes = shapesOf(parsed);
+  let storages = 0;
+  const wantTensor = options.isTensor ?? (() => true);
+  // Top-down, iteratively: a tensor-shaped list is turned into a tensor, anything else converted in place.
+  type Task = { readonly node: ParsedJson; readonly path: (string | number)[]; readonly put: (v: TorchValue) => void };
+  let result: TorchValue = null;
+  const stack: Task[] = [{ node: parsed, path: [], put: (v) => (result = v) }];
+  while (stack.length > 0) {
+    const { node, path, put } = stack.pop()!;
+    if (node === null || typeof node === "boolean" || typeof node === "string") {
+      put(node);
+      continue;
+    }
+    if (node.t === "num") {
+      put(numberValue(node.text, path));
+      continue;
+    }
+    const shape = shapes.get(node);
+    if (node.t === "arr" && shape !== undefined && wantTensor(path, shape.dims)) {
+      put(makeTensor(node, shape, options.dtype, String(storages++), path));
+      continue;
+    }
+    if (node.t === "arr") {
+      const items: TorchValue[] = new Array<TorchValue>(node.items.length).fill(null);
+      put(pyList(items));
+      node.items.forEach((x, i) => stack.push({ node: x, path: [...path, i], put: (v) => (items[i] = v) }));
+      continue;
+    }
+    const dict = pyDict<TorchHost>();
+    put(dict);
+    const index = new Map<string, number>();
+    for (const [k, x] of node.entries) {
+      let at = index.get(k);
+      if (at === undefined) {
+        at = dict.entries.length;
+        index.set(k, at);
+        dict.entries.push([k, null]);
+      }
+      const slot = at;
+      stack.push({ node: x, path: [...path, k], put: (v) => (dict.entries[slot]![1] = v) });
+    }
+  }
+  return result;
+}
+
+/** The shape and leaf kind of every list that can be a tensor (rectangular, non-empty, numbers or bools). */
+function shapesOf(root: ParsedJson): Map<ParsedJson & object, Shape> {
+  const out = new Map<ParsedJson & object, Shape>();
+  // Post-order without recursion: children are pushed after their parent and handled first.
+  const order: Extract<ParsedJson, { t: "arr" }>[] = [];
+  const stack: ParsedJson[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n === null || typeof n !== "object" || n.t === "num") continue;
+    if (n.t === "arr") {
+      order.push(n);
+      for (const x of n.items) stack.push(x);
+    } else for (const [, x] of n.entries) stack.push(x);
+  }
+  for (let i = order.length - 1; i >= 0; i--) {
+    const arr = order[i]!;
+    if (arr.items.length === 0) continue;
+    let dims: number[] | undefined;
+    let kind: Shape["kind"] = "bool";
+    let ok = true;
+    for (const x of arr.items) {
+      let d: number[];
+      let k: Shape["kind"];
+      if (typeof x === "boolean") {
+        d = [];
+        k = "bool";
+      } else if (x !== null && typeof x === "object" && x.t === "num") {
+        d = [];
+        k = isIntText(x.text) ? "int" : "float";
+      } else {
+        const s = x !== null && typeof x === "object" ? out.get(x) : undefined;
+        if (s === undefined) {
+          ok = false;
+          break;
+        }
+        d = s.dims;
+        k = s.kind;
+      }
+      if (dims === undefined) dims = d;
+      else if (dims.length !== d.length || dims.some((v, j) => v !== d[j])) {
+        ok = false;
+        break;
+      }
+      kind = kind === "float" || k === "float" ? "float" : kind === "int" || k === "int" ? "int" : "bool";
+    }
+    if (ok && dims !== undefined) out.set(arr, { dims: [arr.items.length, ...dims], kind });
+  }
+  return out;
+}
+
+const isIntText = (text: string): boolean => /^-?\d+$/.test(text);
+
+function numberValue(text: string, path: KeyPath): TorchValue {
+  if (isIntText(text)) {
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : BigInt(text);
+  }
+  const x = text === "NaN" ? NaN : text === "Infinity" ? Infinity : text === "-Infinity" ? -Infinity : Number(text);
+  if (Number.isNaN(x) && text !== "NaN") throw new ConvertError("invalid-data", `bad number ${text}`, { path });
+  return pyFloat(x);
+}
+
+/** Leaves in row-major order. */
+function leaves(node: ParsedJson): (boolean | string)[] {
+  const out: (boolean | string)[] = [];
+  const stack: ParsedJson[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (typeof n === "boolean") out.push(n);
+    else if (n !== null && typeof n === "object" && n.t === "num") out.push(n.text);
+    else if (n !== null && typeof n === "object" && n.t === "arr") for (let i = n.items.length - 1; i >= 0; i--) stack.push(n.items[i]!);
+  }
+  return out;
+}
+
+function makeTensor(node: ParsedJson, shape: Shape, dtype: DTypeName | undefined, key: string, path: KeyPath): Tensor {
+  const name: DTypeName = dtype ?? (shape.kind === "bool" ? "bool" : shape.kind === "int" ? "int64" : "float32");
+  const info = dtypeByName(name)!;
+  const values = leaves(node);
+  const data = encodeElements(values, info, path);
+  const typed = info.storageClass !== undefined;
+  const storage: Storage = {
+    kind: "storage", key, storageType: pyGlobal("torch", typed ? info.storageClass! : "UntypedStorage"), dtype: info.name,
+    location: "cpu", declaredNumel: typed ? values.length : data.length, byteLength: data.length, byteOrder: "little", data,
+  };
+  const stride = new Array<number>(shape.dims.length);
+  let step = 1;
+  for (let i = shape.dims.length - 1; i >= 0; i--) {
+    stride[i] = step;
+    step *= shape.dims[i]!;
+  }
+  const t: Tensor = {
+    kind: "tensor", dtype: info.name, shape: [...shape.dims], stride, storageOffset: 0, storage, device: "cpu",
+    requiresGrad: false, isParameter: false, layout: "strided",
+  };
+  return { ...t, origin: canonicalOrigin(t)! };
+}
+
+/** Little-endian bytes of the leaves as `info`, converting as `torch.tensor(data, dtype=...)` does. */
+function encodeElements(values: (boolean | string)[], info: DTypeInfo, path: KeyPath): Uint8Array {
+  const n = values.length;
+  const out = new Uint8Array(n * info.itemSize);
+  const view = new DataView(out.buffer);
+  const fail = (v: boolean | string, why: string) => new ConvertError("invalid-data", `${String(v)} ${why} as ${info.name}`, { path });
+  const asNumber = (v: boolean | string): number => (typeof v === "boolean" ? (v ? 1 : 0) : v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : Number(v));
+  const asInt = (v: boolean | string, lo: bigint, hi: bigint): bigint => {
+    if (typeof v === "boolean") return v ? 1n : 0n;
+    let b: bigint;
+    if (isIntText(v)) b = BigInt(v);
+    else {
+      const x = asNumber(v);
+      if (!Number.isFinite(x)) throw fail(v, "cannot be stored");
+      b = BigInt(Math.trunc(x));
+    }
+    if (b < lo || b > hi) throw fail(v, "is out of range");
+    return b;
+  };
+  const range = (bits: number, signed: boolean): [bigint, bigint] =>
+    signed ? [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n] : [0n, (1n << BigInt(bits)) - 1n];
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    switch (info.name) {
+      case "float64": view.setFloat64(8 * i, asNumber(v), true); break;
+      case "float32": view.setFloat32(4 * i, asNumber(v), true); break;
+      case "float16": view.setUint16(2 * i, float32ToFloat16(asNumber(v)), true); break;
+      case "bfloat16": view.setUint16(2 * i, float32ToBfloat16(asNumber(v)), true); break;
+      case "bool": out[i] = asNumber(v) !== 0 ? 1 : 0; break;
+      case "int8": view.setInt8(i, Number(asInt(v, ...range(8, true)))); break;
+      case "uint8": view.setUint8(i, Number(asInt(v, ...range(8, false)))); break;
+      case "int16": view.setInt16(2 * i, Number(asInt(v, ...range(16, true))), true); break;
+      case "uint16": view.setUint16(2 * i, Number(asInt(v, ...range(16, false))), true); break;
+      case "int32": view.setInt32(4 * i, Number(asInt(v, ...range(32, true))), true); break;
+      case "uint32": view.setUint32(4 * i, Number(asInt(v, ...range(32, false))), true); break;
+      case "int64": view.setBigInt64(8 * i, asInt(v, ...range(64, true)), true); break;
+      case "uint64": view.setBigUint64(8 * i, asInt(v, ...range(64, false)), true); break;
+      default: throw new ConvertError("invalid-argument", `plain JSON import cannot make ${info.name} tensors`);
+    }
+  }
+  return out;
+}

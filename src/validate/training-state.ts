@@ -1,0 +1,125 @@
+/**
+ * Training-state sanity: which parts a resume needs are present (model, optimizer, LR scheduler,
+ * GradScaler, RNG states, epoch/step, loss), whether the optimizer's state matches the model's
+ * parameters in count and shape, and whether the model was saved with a "module." prefix.
+ */
+import type { KeyPath } from "../errors.js";
+import { dictGet, pyKind, type PyDict, type PyList } from "../pickle/value.js";
+import { dtypeByName } from "../torch/dtypes.js";
+import type { Tensor, TorchHost, TorchValue } from "../torch/model.js";
+import { isTensor } from "../torch/model.js";
+import { findParts, isOptimizerState, type CheckpointPart } from "../torch/parts.js";
+import { report, type Ctx } from "./context.js";
+
+/** State_dict entries that are buffers, not parameters (BatchNorm's running statistics). */
+const BUFFER_NAME = /(^|\.)(running_mean|running_var|num_batches_tracked)$/;
+
+export function checkTrainingState(ctx: Ctx, root: TorchValue): void {
+  const parts = findParts(root);
+  const wholeModule = parts.model === undefined && pyKind(root) === "object";
+  if (wholeModule) return; // a whole pickled nn.Module: its parts are object attributes, not a training checkpoint
+  const looksLikeTraining = parts.model !== undefined || parts.optimizer !== undefined;
+  if (!looksLikeTraining) return;
+
+  const found = (what: string, part: CheckpointPart | undefined): void => {
+    if (part === undefined) report(ctx, "resume-part-missing", `no ${what}: resuming from this file loses it`);
+    else report(ctx, "resume-part-found", `${what} at ${part.path.length === 0 ? "the root" : formatPath(part.path)}`, { keyPath: part.path });
+  };
+  found("model state_dict", parts.model);
+  found("optimizer state", parts.optimizer);
+  found("LR scheduler state", parts.scheduler);
+  found("GradScaler state", parts.scaler);
+  found("torch RNG state", parts.rng.torch);
+  found("CUDA RNG state", parts.rng.cuda);
+  found("numpy RNG state", parts.rng.numpy);
+  found("Python RNG state", parts.rng.python);
+  found("epoch", parts.epoch);
+  found("step", parts.step);
+  found("loss", parts.loss);
+
+  const model = parts.model === undefined ? undefined : stateDictOf(parts.model.value);
+  if (model !== undefined && parts.model !== undefined) {
+    const keys = model.entries.map(([k]) => k).filter((k): k is string => typeof k === "string");
+    if (keys.length > 0 && keys.every((k) => k.startsWith("module."))) {
+      report(ctx, "module-prefix", `all ${keys.length} keys start with "module." (saved from DataParallel/DistributedDataParallel)`, { keyPath: parts.model.path });
+    }
+  }
+  if (model !== undefined && parts.optimizer !== undefined) {
+    const optimizers = optimizerStates(parts.optimizer);
+    const params = model.entries.filter(([k, v]) => typeof k === "string" && isTensor(v) && isTrainable(k, v)) as [string, Tensor][];
+    for (const { path, state } of optimizers) checkOptimizer(ctx, path, state, params, optimizers.length);
+  }
+}
+
+function formatPath(path: KeyPath): string {
+  return path.map((k) => (typeof k === "number" ? `[${k}]` : `[${JSON.stringify(k)}]`)).join("");
+}
+
+/** A dict of tensors (possibly wrapped: Lightning's "state_dict", a whole-model dict). */
+function stateDictOf(v: TorchValue): PyDict<TorchHost> | undefined {
+  if (pyKind(v) !== "dict") return undefined;
+  const d = v as PyDict<TorchHost>;
+  return d.entries.some(([, x]) => isTensor(x)) ? d : undefined;
+}
+
+/** Floating-point tensors that are not known buffers: what an optimizer's param_groups list. */
+function isTrainable(key: string, t: Tensor): boolean {
+  const kind = dtypeByName(t.dtype)?.kind;
+  return (kind === "float" || kind === "complex") && !BUFFER_NAME.test(key);
+}
+
+/** The optimizer state dict(s): one dict, or a list of them (Lightning's "optimizer_states"). */
+function optimizerStates(part: CheckpointPart): { path: KeyPath; state: PyDict<TorchHost> }[] {
+  if (isOptimizerState(part.value)) return [{ path: part.path, state: part.value as PyDict<TorchHost> }];
+  if (pyKind(part.value) === "list" || pyKind(part.value) === "tuple") {
+    return (part.value as PyList<TorchHost>).items
+      .map((v, i) => ({ path: [...part.path, i], state: v as PyDict<TorchHost> }))
+      .filter((o) => isOptimizerState(o.state));
+  }
+  return [];
+}
+
+function checkOptimizer(ctx: Ctx, path: KeyPath, opt: PyDict<TorchHost>, params: [string, Tensor][], optimizerCount: number): void {
+  const groups = dictGet(opt, "param_groups");
+  const ids: (number | bigint)[] = [];
+  if (pyKind(groups) === "list") {
+    for (const g of (groups as PyList<TorchHost>).items) {
+      if (pyKind(g) !== "dict") continue;
+      const list = dictGet(g as PyDict<TorchHost>, "params");
+      if (pyKind(list) !== "list") continue;
+      for (const id of (list as PyList<TorchHost>).items) if (typeof id === "number" || typeof id === "bigint") ids.push(id);
+    }
+  }
+  const listed = new Set(ids.map(String));
+  // With several optimizers each owns a part of the model; only a single optimizer must cover it all.
+  if (optimizerCount === 1 && ids.length !== params.length) {
+    report(ctx, "optimizer-param-count", `param_groups list ${ids.length} parameters; the model state_dict has ${params.length} floating-point tensors that are not BatchNorm buffers`, { keyPath: [...path, "param_groups"] });
+  } else if (optimizerCount > 1 && ids.length > params.length) {
+    report(ctx, "optimizer-param-count", `param_groups list ${ids.length} parameters, more than the model's ${params.length}`, { keyPath: [...path, "param_groups"] });
+  }
+  const state = dictGet(opt, "state");
+  if (pyKind(state) !== "dict") return;
+  const shapes = new Set(params.map(([, t]) => t.shape.join("x")));
+  const inOrder = optimizerCount === 1 && ids.length === params.length;
+  const position = new Map(ids.map((id, i) => [String(id), i]));
+  for (const [id, entry] of (state as PyDict<TorchHost>).entries) {
+    if ((typeof id === "number" || typeof id === "bigint") && !listed.has(String(id))) {
+      report(ctx, "optimizer-state-orphan", `state is kept for parameter ${String(id)}, which no param_group lists`, { keyPath: [...path, "state", Number(id)] });
+    }
+    if (pyKind(entry) !== "dict") continue;
+    const index = position.get(String(id));
+    const expected = inOrder && index !== undefined ? params[index] : undefined;
+    for (const [name, value] of (entry as PyDict<TorchHost>).entries) {
+      if (!isTensor(value) || value.shape.length === 0 || typeof name !== "string" || name === "step") continue;
+      const shape = value.shape.join("x");
+      const keyPath: KeyPath = [...path, "state", typeof id === "bigint" ? Number(id) : (id as number), name];
+      if (expected !== undefined) {
+        if (shape !== expected[1].shape.join("x")) {
+          report(ctx, "optimizer-shape-mismatch", `${name} has shape [${value.shape.join(", ")}]; parameter ${String(id)} (${expected[0]}) has [${expected[1].shape.join(", ")}]`, { keyPath });
+        }
+      } else if (!shapes.has(shape)) {
+        report(ctx, "optimizer-shape-mismatch", `${name} has shape [${value.shape.join(", ")}], which no model parameter has`, { keyPath });
+      }
+    }
+  }
+}
