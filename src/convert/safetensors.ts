@@ -161,7 +161,11 @@ function packedShape(shape: readonly number[], info: DTypeInfo): number[] | unde
  * storage at a time, so a large checkpoint streams to a file with bounded memory.
  */
 export function* safetensorsChunks(input: ConvertInput, options: ToSafetensorsOptions = {}): Generator<Uint8Array> {
-  const plan = planSafetensors(input, options);
+  yield* planChunks(planSafetensors(input, options));
+}
+
+/** The chunks of a file already planned (the header first). */
+export function* planChunks(plan: SafetensorsPlan): Generator<Uint8Array> {
   yield plan.header;
   for (const e of plan.entries) {
     const data = storageBytesSync(e.storage);

@@ -104,7 +104,7 @@ export function toTorchValue(input: BuildInput, options: BuildOptions = {}): Tor
   const ordered = options.dicts === "ordered";
   const done = new Map<object, TorchValue>();
   const tasks: (() => void)[] = [];
-  const convert = (v: BuildInput, path: KeyPath): TorchValue => {
+  const convert = (v: BuildInput, at: Link): TorchValue => {
     if (v === null || v === undefined) return null;
     switch (typeof v) {
       case "boolean":
@@ -117,59 +117,68 @@ export function toTorchValue(input: BuildInput, options: BuildOptions = {}): Tor
       case "object":
         break;
       default:
-        throw fail(path, `a ${typeof v} cannot be pickled`);
+        throw fail(pathOf(at), `a ${typeof v} cannot be pickled`);
     }
     const seen = done.get(v);
     if (seen !== undefined) return seen;
     if (isTypedArray(v)) return remember(v, tensor(v));
     if (isTensor(v) || isStorage(v) || isNdArray(v) || pyKind(v) !== undefined) return v as TorchValue;
-    if (WRAP in v) return wrapper(v as BuildWrapper, path);
+    if (WRAP in v) return wrapper(v as BuildWrapper, at);
     if (Array.isArray(v)) {
       const items: PyValue<TorchHost>[] = [];
       const out = remember(v, { kind: "list", items });
-      (v as readonly BuildInput[]).forEach((x, i) => tasks.push(() => items.push(convert(x, [...path, i]))));
+      (v as readonly BuildInput[]).forEach((x, i) => tasks.push(() => items.push(convert(x, { parent: at, step: i }))));
       return out;
     }
-    if (v instanceof Map) return dict(v, [...v], path, ordered);
+    if (v instanceof Map) return dict(v, [...v], at, ordered);
     const proto = Object.getPrototypeOf(v) as unknown;
-    if (proto === Object.prototype || proto === null) return dict(v, Object.entries(v), path, ordered);
-    throw fail(path, `a ${(v as object).constructor?.name ?? "object"} is not a plain object, array, Map or typed array`);
+    if (proto === Object.prototype || proto === null) return dict(v, Object.entries(v), at, ordered);
+    throw fail(pathOf(at), `a ${(v as object).constructor?.name ?? "object"} is not a plain object, array, Map or typed array`);
   };
   const remember = <T extends TorchValue>(key: object, value: T): T => {
     done.set(key, value);
     return value;
   };
-  const dict = (key: object, entries: readonly (readonly [BuildInput, BuildInput])[], path: KeyPath, asOrdered: boolean): PyDict<TorchHost> => {
+  const dict = (key: object, entries: readonly (readonly [BuildInput, BuildInput])[], at: Link, asOrdered: boolean): PyDict<TorchHost> => {
     const out: PyDict<TorchHost> = asOrdered ? { kind: "dict", entries: [], type: ORDERED_DICT } : { kind: "dict", entries: [] };
     remember(key, out);
     entries.forEach(([k, x], i) => {
-      const step = typeof k === "string" || typeof k === "number" ? k : i;
+      const here: Link = { parent: at, step: typeof k === "string" || typeof k === "number" ? k : i };
       tasks.push(() => {
-        const pk = convert(k, [...path, step]);
-        if (!isHashable(pk)) throw fail([...path, step], "dict keys must be hashable (str, int, float, bool, None, bytes, tuple)");
-        out.entries.push([pk, convert(x, [...path, step])]);
+        const pk = convert(k, here);
+        if (!isHashable(pk)) throw fail(pathOf(here), "dict keys must be hashable (str, int, float, bool, None, bytes, tuple)");
+        out.entries.push([pk, convert(x, here)]);
       });
     });
     return out;
   };
-  const wrapper = (w: BuildWrapper, path: KeyPath): TorchValue => {
+  const wrapper = (w: BuildWrapper, at: Link): TorchValue => {
     const kind = w[WRAP];
-    if (kind === "ordered") return dict(w, w.items as readonly (readonly [BuildInput, BuildInput])[], path, true);
+    if (kind === "ordered") return dict(w, w.items as readonly (readonly [BuildInput, BuildInput])[], at, true);
     const items: PyValue<TorchHost>[] = [];
     const out = remember(w, { kind, items } as TorchValue);
-    (w.items as readonly BuildInput[]).forEach((x, i) => tasks.push(() => items.push(convert(x, [...path, i]))));
+    (w.items as readonly BuildInput[]).forEach((x, i) => tasks.push(() => items.push(convert(x, { parent: at, step: i }))));
     return out;
   };
-  const root = convert(input, []);
-  // Children are filled breadth-first from a queue, so deep nesting never grows the JS stack.
+  const root = convert(input, undefined);
+  // Children are filled from a queue, so deep nesting never grows the JS stack.
   for (let i = 0; i < tasks.length; i++) {
     tasks[i]!();
-    if (i > 65536) {
+    if (i >= 65536) {
       tasks.splice(0, i + 1);
       i = -1;
     }
   }
   return root;
+}
+
+/** A key path kept as links to the parent, materialized only for an error message. */
+type Link = { readonly parent: Link; readonly step: string | number } | undefined;
+
+function pathOf(link: Link): KeyPath {
+  const out: (string | number)[] = [];
+  for (let l = link; l !== undefined; l = l.parent) out.push(l.step);
+  return out.reverse();
 }
 
 /**

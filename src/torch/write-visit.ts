@@ -11,8 +11,23 @@ import { pyKind } from "../pickle/value.js";
 import type { NdArray, Storage, Tensor, TorchHost, TorchValue } from "./model.js";
 import { isNdArray, isStorage, isTensor } from "./model.js";
 
-/** Called once per value; return false to skip its children. `path` names how it was reached first. */
-export type GraphVisitor = (value: TorchValue, path: KeyPath) => boolean | void;
+/**
+ * Called once per value; return false to skip its children. `path()` names how it was reached
+ * first (built on demand: paths are kept as parent links, so deep graphs cost linear memory).
+ */
+export type GraphVisitor = (value: TorchValue, path: () => KeyPath) => boolean | void;
+
+/** A path as a chain of steps back to the root. */
+interface PathLink {
+  readonly parent: PathLink | undefined;
+  readonly steps: readonly (string | number)[];
+}
+
+function materialize(link: PathLink | undefined): KeyPath {
+  const parts: (readonly (string | number)[])[] = [];
+  for (let l = link; l !== undefined; l = l.parent) parts.push(l.steps);
+  return parts.reverse().flat();
+}
 
 /**
  * Visits `root` and everything reachable from it, depth first in insertion order. Paths use dict
@@ -22,18 +37,18 @@ export type GraphVisitor = (value: TorchValue, path: KeyPath) => boolean | void;
  */
 export function visitGraph(root: TorchValue, visit: GraphVisitor): void {
   const seen = new Set<object>();
-  const stack: { value: TorchValue; path: KeyPath }[] = [{ value: root, path: [] }];
+  const stack: { value: TorchValue; link: PathLink | undefined }[] = [{ value: root, link: undefined }];
   while (stack.length > 0) {
-    const { value, path } = stack.pop()!;
+    const { value, link } = stack.pop()!;
     if (typeof value === "object" && value !== null) {
       if (seen.has(value)) continue;
       seen.add(value);
     }
-    if (visit(value, path) === false) continue;
+    if (visit(value, () => materialize(link)) === false) continue;
     const children = childrenOf(value);
     for (let i = children.length - 1; i >= 0; i--) {
-      const [step, child] = children[i]!;
-      stack.push({ value: child, path: [...path, ...step] });
+      const [steps, child] = children[i]!;
+      stack.push({ value: child, link: { parent: link, steps } });
     }
   }
 }

@@ -69,17 +69,17 @@ const LONG1_MAX_BITS = 255 * 8 - 1;
  */
 export function checkWeightsOnly(root: TorchValue, lower: (host: TorchHost) => TorchValue): void {
   const lowered = new Map<object, TorchValue>();
-  const fail = (path: KeyPath, why: string): never => {
-    throw new PickleEncodeError("unencodable", `torch.load(weights_only=True) would refuse this: ${why}`, { path });
+  const fail = (path: () => KeyPath, why: string): never => {
+    throw new PickleEncodeError("unencodable", `torch.load(weights_only=True) would refuse this: ${why}`, { path: path() });
   };
-  const check = (value: TorchValue, path: KeyPath): boolean | void => {
+  const check = (value: TorchValue, path: () => KeyPath): boolean | void => {
     if (isStorage(value)) return false; // a persistent id ("storage", ...): always allowed
     if (isTensor(value) || isNdArray(value)) {
       // Check the call the writer emits instead of the host value's own fields.
       if (!lowered.has(value)) {
         const l = lower(value);
         lowered.set(value, l);
-        visitGraph(l, (v, p) => check(v, [...path, ...p]));
+        visitGraph(l, (v, p) => check(v, () => [...path(), ...p()]));
       }
       return false;
     }
@@ -121,7 +121,7 @@ export function checkWeightsOnly(root: TorchValue, lower: (host: TorchHost) => T
   visitGraph(root, check);
 }
 
-function checkObject(o: PyObject<TorchHost>, path: KeyPath, fail: (path: KeyPath, why: string) => never): void {
+function checkObject(o: PyObject<TorchHost>, path: () => KeyPath, fail: (path: () => KeyPath, why: string) => never): void {
   if (o.via !== "reduce" && o.via !== "newobj") fail(path, `an object built by ${o.via.toUpperCase()}`);
   if (pyKind(o.callable) !== "global") fail(path, "a call of something that is not a global");
   const g = o.callable as PyGlobal;

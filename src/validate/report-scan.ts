@@ -4,7 +4,7 @@
  * pickles (validated in turn, to a bounded depth), several pickles in one stream, trailing bytes,
  * and pickles carved out of bytes where the format has none (polyglots).
  */
-import { classifyGlobal } from "./classify-global.js";
+import { classifyGlobal, type GlobalVerdict } from "./classify-global.js";
 import { recordName, report, nestedContext, type Ctx } from "./context.js";
 import type { FindingLocation } from "./finding.js";
 import { looksLikePickle, scanPickle, type PickleScan } from "./scan-pickle.js";
@@ -53,7 +53,7 @@ export function reportScan(ctx: Ctx, bytes: Uint8Array, scan: PickleScan, option
       if (!existing.spellings.includes(g.spelling)) existing.spellings.push(g.spelling);
       continue;
     }
-    const verdict = classifyGlobal(g.module, g.name);
+    const verdict = boundMethodGetattr(scan, classifyGlobal(g.module, g.name));
     ctx.imports.set(mapKey, {
       module: g.module, name: g.name, key: verdict.key, class: verdict.class, reason: verdict.reason,
       ...(verdict.kind === undefined ? {} : { kind: verdict.kind }),
@@ -115,6 +115,25 @@ export function reportScan(ctx: Ctx, bytes: Uint8Array, scan: PickleScan, option
     }
     ctx.validateNested(nestedContext(ctx, recordName(ctx, nestedRecord)!), n.data, n.format);
   }
+}
+
+/**
+ * builtins.getattr is how Python pickles a bound method: `getattr(instance, "method")`. When every
+ * getattr call in the pickle takes an object the pickle itself built (from a class that is not
+ * dangerous) and a literal non-dunder name, and no getattr result is ever called, it reaches
+ * nothing the classes do not already reach: it is reported as unknown, not dangerous.
+ */
+function boundMethodGetattr(scan: PickleScan, verdict: GlobalVerdict): GlobalVerdict {
+  if (verdict.key !== "builtins.getattr" || scan.getattrCalls.length === 0 || scan.getattrResultCalls.length > 0) return verdict;
+  const ok = scan.getattrCalls.every((c) => c.boundMethod && c.ownerClass !== undefined && classifyGlobal(...splitKey(c.ownerClass)).class !== "dangerous");
+  if (!ok) return verdict;
+  const owners = [...new Set(scan.getattrCalls.map((c) => c.ownerClass))].join(", ");
+  return { class: "unknown", key: verdict.key, reason: `used only to reference methods of objects the pickle builds (${owners}), as Python pickles bound methods; those classes need their code` };
+}
+
+function splitKey(key: string): [string, string] {
+  const dot = key.lastIndexOf(".");
+  return dot < 0 ? ["", key] : [key.slice(0, dot), key.slice(dot + 1)];
 }
 
 /** Reports that the opcode budget ran out (once per run). */

@@ -138,7 +138,7 @@ export const RULES = [
   r("optimizer-shape-mismatch", "warning", "training", "An optimizer state tensor (exp_avg, momentum_buffer, ...) has a shape no matching model parameter has."),
   r("optimizer-state-orphan", "warning", "training", "Optimizer state is kept for a parameter index that no param_group lists."),
   r("resume-part-found", "info", "training", "A part a training resume needs was found (model, optimizer, scheduler, GradScaler, RNG states, epoch/step, loss), with its key path."),
-  r("resume-part-missing", "info", "training", "A part a training resume needs is absent: resuming from this file loses it."),
+  r("resume-part-missing", "info", "training", "Parts a training resume needs that are absent, listed in one finding: resuming from this file loses them."),
   r("module-prefix", "info", "training", "Every key of the model state_dict starts with \"module.\" (saved from DataParallel/DDP); `stripPrefix` removes it."),
 ] as const;
 

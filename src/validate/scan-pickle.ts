@@ -107,6 +107,13 @@ export interface PickleScan {
   readonly otherPersistentIds: { offset: number; tag: string | undefined }[];
   readonly nested: NestedBytes[];
   readonly extensions: { offset: number; code: number }[];
+  /**
+   * Every call of builtins.getattr: `boundMethod` when it takes an object this pickle built and a
+   * literal, non-dunder name (how Python pickles a bound method), with the object's class.
+   */
+  readonly getattrCalls: { offset: number; boundMethod: boolean; ownerClass: string | undefined }[];
+  /** Offsets where the result of a getattr call is itself called. */
+  readonly getattrResultCalls: number[];
   /** STACK_GLOBAL operands that are not strings (Python raises there). */
   readonly typeConfusion: ScanProblem[];
   /** STACK_GLOBAL operands computed at load time (unknowable without running the pickle). */
@@ -187,6 +194,8 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
   const extensions: { offset: number; code: number }[] = [];
   const typeConfusion: ScanProblem[] = [];
   const unresolved: ScanProblem[] = [];
+  const getattrCalls: PickleScan["getattrCalls"] = [];
+  const getattrResultCalls: number[] = [];
   let gets = 0, puts = 0, dups = 0, maxMarkDepth = 0, ops = 0, protocol = -1;
   let error: ScanError | undefined;
   let opStart = reader.pos;
@@ -256,6 +265,14 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
   };
   const call = (callable: Desc, args: Desc, via: CallVia): Desc => {
     const by = callable.t === "global" ? callable.key : undefined;
+    if (callable.t === "obj" && callable.by === "builtins.getattr") getattrResultCalls.push(at());
+    if (by === "builtins.getattr") {
+      const items = args.t === "tuple" ? args.items : undefined;
+      const owner = items?.[0];
+      const attr = items?.[1];
+      const boundMethod = via === "REDUCE" && items?.length === 2 && owner?.t === "obj" && owner.by !== undefined && attr?.t === "str" && !/^__.*__$/.test(attr.v);
+      getattrCalls.push({ offset: at(), boundMethod, ownerClass: owner?.t === "obj" ? owner.by : undefined });
+    }
     if (by !== undefined && args.t === "tuple" && args.items !== undefined) {
       const [first, second] = args.items;
       // Protocol 2 spells bytes as _codecs.encode(str, "latin1").
@@ -522,7 +539,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
 
   return {
     start: base + start, end: base + (complete ? reader.pos : opStart), complete, protocol, error, globals, opcodes, events,
-    eventsTruncated, storageRefs, otherPersistentIds, nested, extensions, typeConfusion, unresolved, gets, puts, dups,
+    eventsTruncated, storageRefs, otherPersistentIds, nested, extensions, getattrCalls, getattrResultCalls, typeConfusion, unresolved, gets, puts, dups,
     maxMarkDepth, ops, result, limitReached,
   };
 }

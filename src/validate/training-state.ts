@@ -11,6 +11,15 @@ import { isTensor } from "../torch/model.js";
 import { findParts, isOptimizerState, type CheckpointPart } from "../torch/parts.js";
 import { report, type Ctx } from "./context.js";
 
+/**
+ * Optimizer state entries shaped like their parameter (torch.optim's per-parameter buffers).
+ * Others (LBFGS's flat d/prev_flat_grad, scalars like step, eta, mu) have their own shapes.
+ */
+const PER_PARAM_STATE = new Set([
+  "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "square_avg", "acc_delta", "sum", "exp_inf", "ax",
+  "prev", "step_size", "grad_avg",
+]);
+
 /** State_dict entries that are buffers, not parameters (BatchNorm's running statistics). */
 const BUFFER_NAME = /(^|\.)(running_mean|running_var|num_batches_tracked)$/;
 
@@ -21,21 +30,17 @@ export function checkTrainingState(ctx: Ctx, root: TorchValue): void {
   const looksLikeTraining = parts.model !== undefined || parts.optimizer !== undefined;
   if (!looksLikeTraining) return;
 
-  const found = (what: string, part: CheckpointPart | undefined): void => {
-    if (part === undefined) report(ctx, "resume-part-missing", `no ${what}: resuming from this file loses it`);
-    else report(ctx, "resume-part-found", `${what} at ${part.path.length === 0 ? "the root" : formatPath(part.path)}`, { keyPath: part.path });
-  };
-  found("model state_dict", parts.model);
-  found("optimizer state", parts.optimizer);
-  found("LR scheduler state", parts.scheduler);
-  found("GradScaler state", parts.scaler);
-  found("torch RNG state", parts.rng.torch);
-  found("CUDA RNG state", parts.rng.cuda);
-  found("numpy RNG state", parts.rng.numpy);
-  found("Python RNG state", parts.rng.python);
-  found("epoch", parts.epoch);
-  found("step", parts.step);
-  found("loss", parts.loss);
+  const listed: [string, CheckpointPart | undefined][] = [
+    ["model state_dict", parts.model], ["optimizer state", parts.optimizer], ["LR scheduler state", parts.scheduler],
+    ["GradScaler state", parts.scaler], ["torch RNG state", parts.rng.torch], ["CUDA RNG state", parts.rng.cuda],
+    ["numpy RNG state", parts.rng.numpy], ["Python RNG state", parts.rng.python], ["epoch", parts.epoch], ["step", parts.step],
+    ["loss", parts.loss],
+  ];
+  for (const [what, part] of listed) {
+    if (part !== undefined) report(ctx, "resume-part-found", `${what} at ${part.path.length === 0 ? "the root" : formatPath(part.path)}`, { keyPath: part.path });
+  }
+  const missing = listed.filter(([, part]) => part === undefined).map(([what]) => what);
+  if (missing.length > 0) report(ctx, "resume-part-missing", `resuming from this file loses: ${missing.join(", ")}`);
 
   const model = parts.model === undefined ? undefined : stateDictOf(parts.model.value);
   if (model !== undefined && parts.model !== undefined) {
@@ -110,7 +115,7 @@ function checkOptimizer(ctx: Ctx, path: KeyPath, opt: PyDict<TorchHost>, params:
     const index = position.get(String(id));
     const expected = inOrder && index !== undefined ? params[index] : undefined;
     for (const [name, value] of (entry as PyDict<TorchHost>).entries) {
-      if (!isTensor(value) || value.shape.length === 0 || typeof name !== "string" || name === "step") continue;
+      if (!isTensor(value) || value.shape.length === 0 || typeof name !== "string" || !PER_PARAM_STATE.has(name)) continue;
       const shape = value.shape.join("x");
       const keyPath: KeyPath = [...path, "state", typeof id === "bigint" ? Number(id) : (id as number), name];
       if (expected !== undefined) {

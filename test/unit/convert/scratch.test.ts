@@ -55,3 +55,17 @@ describe("scratch safetensors", () => {
     });
   }
 });
+import { toPickle } from "../../../src/convert/pickle-plain.js";
+describe("scratch pickle", () => {
+  for (const f of files) {
+    it(f, () => {
+      let ck;
+      try { ck = readCheckpoint(new Uint8Array(readFileSync(`${dir}/${f}`))); } catch (e) { return; }
+      let p;
+      try { p = toPickle(ck.root); } catch (e) { console.log("ENCODE FAIL", f, String(e)); return; }
+      const back = readCheckpoint(p);
+      expect(back.layout).toBe("pickle");
+      expect(torchDiff(ck.root, back.root, { storageKeys: false, origins: false })).toBeUndefined();
+    });
+  }
+});

@@ -1,0 +1,223 @@
+/**
+ * Any supported file in, any format out: the input format is detected from content (never the
+ * name), optional rewrites run (a caller's transform such as sanitize, `module.` prefixes, storage
+ * locations), and the value is written in the requested format, optionally gzipped. The CLI's
+ * `convert` command is this plus files.
+ */
+import type { ByteSource } from "../bytes/source.js";
+import { bytesSource } from "../bytes/source.js";
+import { decodeUtf8 } from "../bytes/text.js";
+import { ConvertError, isTorchsaveError } from "../errors.js";
+import type { Checkpoint, DTypeName, ReadOptions, TorchValue } from "../torch/index.js";
+import { addPrefix, detectContainer, openCheckpointSync, stripPrefix } from "../torch/index.js";
+import type { LocationMap } from "../torch/map-location.js";
+import { mapLocation } from "../torch/map-location.js";
+import { checkpointChunks } from "../torch/write-checkpoint.js";
+import type { WriteOptions } from "../torch/write-options.js";
+import type { ConvertFormat } from "./formats.js";
+import { gunzip, gzipChunks, isGzip, type GzipOptions } from "./gzip.js";
+import { fromJson, jsonChunks, type ToJsonOptions } from "./json.js";
+import { fromMsgpack, msgpackChunks, type MsgpackOptions } from "./msgpack.js";
+import { toPickle, type ToPickleOptions } from "./pickle-plain.js";
+import { fromPlainJson, toPlainJson, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
+import { planChunks, planSafetensors, readSafetensorsSync, type ToSafetensorsOptions } from "./safetensors.js";
+import { graphFacts } from "./value-graph.js";
+
+/** What an input turned out to be. */
+export type InputFormat =
+  | "zip" | "legacy" | "pickle" | "tar" | "torchscript" | "npy" | "npz"
+  | "safetensors" | "json" | "json-plain" | "msgpack";
+
+export interface ReadAnyOptions {
+  /** Read JSON as this (default: a torchsave document when it starts with `{"$torchsave"`, plain JSON otherwise). */
+  readonly jsonAs?: "json" | "json-plain";
+  /** dtype of tensors made from plain JSON lists (default inferred). */
+  readonly dtype?: DTypeName;
+  /** Passed to the checkpoint reader (limits, reducers, `maxInflatedBytes`, `name`). */
+  readonly read?: ReadOptions;
+}
+
+export interface ReadAnyResult {
+  readonly root: TorchValue;
+  readonly format: InputFormat;
+  /** True when the input was gzip-compressed around the format. */
+  readonly gzip: boolean;
+  /** The checkpoint, for torch layouts (records, archive name, protocol). */
+  readonly checkpoint?: Checkpoint;
+  /** safetensors `__metadata__` (without the skeleton). */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+const HEAD = 1024;
+
+/**
+ * Reads any supported input from a source: torch checkpoints of every layout (lazily: storages
+ * are read when written out), safetensors (lazily), lossless or plain JSON, msgpack, and gzip
+ * around any of them.
+ * @throws ConvertError `unsupported` for content that is none of these; the format readers'
+ *   errors (CheckpointError, PickleDecodeError, ConvertError) with their locations.
+ */
+export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): ReadAnyResult {
+  const read = (o: number, n: number): Uint8Array => source.bytes?.subarray(o, o + n) ?? source.readSync!(o, n);
+  if (source.bytes === undefined && source.readSync === undefined) throw new ConvertError("invalid-argument", "readAnySync needs a source that reads synchronously");
+  const head = read(0, Math.min(HEAD, source.size));
+  const kind = detectContainer(head, source.size);
+  const readOptions: ReadOptions = { ...(source.name === undefined ? {} : { name: source.name }), ...(options.read ?? {}) };
+  switch (kind) {
+    case "gzip": {
+      const inner = gunzip(read(0, source.size), options.read?.maxInflatedBytes === undefined ? {} : { maxBytes: options.read.maxInflatedBytes });
+      if (isGzip(inner)) throw new ConvertError("unsupported", "gzip inside gzip is not read (a decompression bomb pattern)");
+      const result = readAnySync(bytesSource(inner, source.name), options);
+      return { ...result, gzip: true };
+    }
+    case "safetensors": {
+      const v = readSafetensorsSync(source);
+      return { root: v.root, format: "safetensors", gzip: false, metadata: v.metadata };
+    }
+    case "msgpack":
+      return { root: fromMsgpack(read(0, source.size)), format: "msgpack", gzip: false };
+    case "json": {
+      const text = textOf(read(0, source.size));
+      const lossless = options.jsonAs === undefined ? /^\s*\{\s*"\$torchsave"\s*:/.test(text.slice(0, 64)) : options.jsonAs === "json";
+      if (lossless) return { root: fromJson(text), format: "json", gzip: false };
+      const plain: FromPlainJsonOptions = options.dtype === undefined ? {} : { dtype: options.dtype };
+      return { root: fromPlainJson(text, plain), format: "json-plain", gzip: false };
+    }
+    case "unknown":
+      throw new ConvertError("unsupported", "the input is no format torchsave reads (torch checkpoint, safetensors, JSON, msgpack, gzip)", { offset: 0, ...(source.name === undefined ? {} : { file: source.name }) });
+    default: {
+      const checkpoint = openCheckpointSync(source, readOptions);
+      return { root: checkpoint.root, format: checkpoint.layout, gzip: checkpoint.compression === "gzip", checkpoint };
+    }
+  }
+}
+
+function textOf(bytes: Uint8Array): string {
+  const body = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  try {
+    return decodeUtf8(body);
+  } catch (e) {
+    throw new ConvertError("invalid-data", "JSON input is not UTF-8", { cause: e });
+  }
+}
+
+export interface ConvertOptions extends ReadAnyOptions {
+  /** The output format. */
+  readonly to: ConvertFormat;
+  /** gzip the output. Default false. */
+  readonly gzip?: boolean | GzipOptions;
+  /** Applied first (e.g. validate's `sanitize`): returns the value to write. */
+  readonly transform?: (root: TorchValue) => TorchValue;
+  /** Remove this prefix from the keys of state_dicts (`stripPrefix`). */
+  readonly stripPrefix?: string;
+  /** Add this prefix to the keys of state_dicts (`addPrefix`). */
+  readonly addPrefix?: string;
+  /** Rewrite storage locations (`mapLocation`), e.g. "cpu". Changes the value read in place. */
+  readonly mapLocation?: LocationMap;
+  readonly json?: ToJsonOptions;
+  readonly plainJson?: ToPlainJsonOptions;
+  readonly msgpack?: MsgpackOptions;
+  readonly safetensors?: ToSafetensorsOptions;
+  readonly pickle?: ToPickleOptions;
+  /** For "pt"/"pt-legacy" (the layout is set by the format). */
+  readonly write?: Omit<WriteOptions, "layout">;
+}
+
+/** The converted output, as chunks to write, and what the conversion wants the user to know. */
+export interface ConvertPlan {
+  readonly input: ReadAnyResult;
+  /** The value written (after transform, prefixes and locations). */
+  readonly root: TorchValue;
+  /** Output chunks; storages are read as the iteration reaches them. */
+  readonly chunks: Iterable<Uint8Array>;
+  /** Sum of the storage bytes the output carries (for progress). */
+  readonly storageBytes: number;
+  readonly notes: string[];
+}
+
+/**
+ * Reads `source`, applies the rewrites, and prepares the output (encoding errors surface here or
+ * while iterating the chunks).
+ */
+export function planConversion(source: ByteSource, options: ConvertOptions): ConvertPlan {
+  const input = readAnySync(source, options);
+  const notes: string[] = [];
+  let root = input.root;
+  if (options.transform !== undefined) root = options.transform(root);
+  if (options.stripPrefix !== undefined) {
+    const r = stripPrefix(root, options.stripPrefix);
+    root = r.value;
+    notes.push(`strip-prefix ${JSON.stringify(options.stripPrefix)}: ${r.keys} keys in ${r.dicts} dicts`);
+  }
+  if (options.addPrefix !== undefined) {
+    const r = addPrefix(root, options.addPrefix);
+    root = r.value;
+    notes.push(`add-prefix ${JSON.stringify(options.addPrefix)}: ${r.keys} keys in ${r.dicts} dicts`);
+  }
+  if (options.mapLocation !== undefined) {
+    const r = mapLocation(root, options.mapLocation);
+    notes.push(`map-location: ${r.storages} storages, ${r.tensors} tensors moved`);
+  }
+  const storageBytes = graphFacts(root).storages.reduce((n, s) => n + (s.view === undefined ? s.byteLength : 0), 0);
+  let chunks = encode(root, options, notes);
+  if (options.gzip !== undefined && options.gzip !== false) chunks = gzipChunks(chunks, options.gzip === true ? {} : options.gzip);
+  return { input, root, chunks, storageBytes, notes };
+}
+
+function encode(root: TorchValue, options: ConvertOptions, notes: string[]): Iterable<Uint8Array> {
+  const utf8 = new TextEncoder();
+  switch (options.to) {
+    case "json":
+      return mapIter(jsonChunks(root, options.json), (s) => utf8.encode(s));
+    case "json-plain":
+      return [utf8.encode(toPlainJson(root, options.plainJson))];
+    case "msgpack":
+      return msgpackChunks(root, options.msgpack);
+    case "safetensors": {
+      const plan = planSafetensors(root, options.safetensors);
+      notes.push(...plan.notes);
+      return planChunks(plan);
+    }
+    case "pickle":
+      return [toPickle(root, options.pickle)];
+    case "pt":
+    case "pt-legacy":
+      return writeTorch(root, { ...(options.write ?? {}), layout: options.to === "pt" ? "zip" : "legacy" }, notes);
+  }
+}
+
+/**
+ * torch.save output, kept loadable with `weights_only=True` when the value allows it; when it
+ * does not (a whole pickled module, custom classes), written without that restriction and noted.
+ */
+function writeTorch(root: TorchValue, options: WriteOptions, notes: string[]): Iterable<Uint8Array> {
+  if (options.weightsOnly !== undefined || (options.protocol ?? 2) !== 2) return checkpointChunks(root, options);
+  try {
+    return checkpointChunks(root, { ...options, weightsOnly: true });
+  } catch (e) {
+    if (!isTorchsaveError(e) || e.code !== "unencodable") throw e;
+    notes.push(`not loadable with torch.load(weights_only=True): ${e.reason}`);
+    return checkpointChunks(root, { ...options, weightsOnly: false });
+  }
+}
+
+function* mapIter<T, U>(it: Iterable<T>, f: (x: T) => U): Generator<U> {
+  for (const x of it) yield f(x);
+}
+
+/**
+ * Converts a whole input held in memory.
+ * @throws as {@link readAnySync} and the chosen writer.
+ */
+export function convertBytes(input: Uint8Array, options: ConvertOptions): Uint8Array {
+  const plan = planConversion(bytesSource(input), options);
+  const chunks = [...plan.chunks];
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+// Lazy reads: only the directory and the pickle are read when a checkpoint opens; tensor bytes
+// come on demand, from asynchronous sources too, and equal what an in-memory read gives.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { blobSource, callbackSource } from "../../../src/bytes/source.js";
+import { openCheckpoint, readCheckpoint, tensorBytes, tensorBytesAsync, walkTensors } from "../../../src/torch/index.js";
+import { REPO } from "../../helpers/corpus.js";
+
+const fixture = (name: string) => new Uint8Array(readFileSync(join(REPO, "fixtures/torch", name)));
+
+/** An async-only source that records every range read from it. */
+function trackedSource(bytes: Uint8Array) {
+  const reads: [number, number][] = [];
+  const source = callbackSource(bytes.length, async (offset, length) => {
+    reads.push([offset, length]);
+    return bytes.slice(offset, offset + length);
+  });
+  return { source, reads, bytesRead: () => reads.reduce((a, [, n]) => a + n, 0) };
+}
+
+describe("openCheckpoint over an asynchronous source", () => {
+  for (const name of ["full-checkpoint.pt", "full-checkpoint.legacy.pt", "views.legacy.pt", "zip64.pt", "deflated.pt", "big-endian.pt"]) {
+    it(`${name}: same tensors as an in-memory read`, async () => {
+      const bytes = fixture(name);
+      const eager = walkTensors(readCheckpoint(bytes).root).map((e) => tensorBytes(e.tensor));
+      const { source } = trackedSource(bytes);
+      const lazy = await openCheckpoint(source);
+      const got = [];
+      for (const e of walkTensors(lazy.root)) got.push(await tensorBytesAsync(e.tensor));
+      expect(got).toEqual(eager);
+    });
+  }
+
+  it("reads no tensor data until asked (zip)", async () => {
+    const bytes = fixture("full-checkpoint.pt");
+    const t = trackedSource(bytes);
+    const lazy = await openCheckpoint(t.source);
+    expect(lazy.storages.every((s) => s.data === undefined)).toBe(true);
+    // Apart from the end-of-file read that finds the zip directory, no read touches a storage's bytes.
+    const ranges = lazy.storages.map((s) => [s.from!.offset, s.from!.offset + s.from!.length] as const);
+    const overlaps = (reads: [number, number][]) =>
+      reads.filter(([o, n]) => o + n !== bytes.length && ranges.some(([a, b]) => o < b && a < o + n && b > a));
+    expect(overlaps(t.reads)).toEqual([]);
+    const first = walkTensors(lazy.root)[0]!.tensor;
+    const before = t.reads.length;
+    await tensorBytesAsync(first);
+    expect(t.reads.slice(before)).toEqual([[first.storage!.from!.offset, first.storage!.byteLength]]);
+  });
+
+  it("a sync accessor on an unloaded async storage says what to do", async () => {
+    const { source } = trackedSource(fixture("parameters.pt"));
+    const lazy = await openCheckpoint(source);
+    expect(() => tensorBytes(walkTensors(lazy.root)[0]!.tensor)).toThrow(/await loadStorage/);
+  });
+
+  it("reads a Blob", async () => {
+    const bytes = fixture("tied-weights.pt");
+    const ckpt = await openCheckpoint(blobSource(new Blob([bytes])));
+    const eager = readCheckpoint(bytes);
+    const a = await Promise.all(walkTensors(ckpt.root).map((e) => tensorBytesAsync(e.tensor)));
+    expect(a).toEqual(walkTensors(eager.root).map((e) => tensorBytes(e.tensor)));
+  });
+});
+
+describe("zero-copy", () => {
+  it("a contiguous little-endian tensor's bytes are a view into the input", () => {
+    const bytes = fixture("parameters.pt");
+    const t = walkTensors(readCheckpoint(bytes).root)[0]!.tensor;
+    const view = tensorBytes(t);
+    expect(view.buffer).toBe(bytes.buffer);
+  });
+});
