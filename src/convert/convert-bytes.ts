@@ -16,7 +16,7 @@ import { checkpointChunks } from "../torch/write-checkpoint.js";
 import type { WriteOptions } from "../torch/write-options.js";
 import type { ConvertFormat } from "./formats.js";
 import { gunzip, gzipChunks, isGzip, type GzipOptions } from "./gzip.js";
-import { fromJson, jsonChunks, type ToJsonOptions } from "./json.js";
+import { fromJson, jsonChunks, type JsonOptions } from "./json.js";
 import { fromMsgpack, msgpackChunks, type MsgpackOptions } from "./msgpack.js";
 import { toPickle, type ToPickleOptions } from "./pickle-plain.js";
 import { fromPlainJson, toPlainJson, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
@@ -114,7 +114,7 @@ export interface ConvertOptions extends ReadAnyOptions {
   readonly addPrefix?: string;
   /** Rewrite storage locations (`mapLocation`), e.g. "cpu". Changes the value read in place. */
   readonly mapLocation?: LocationMap;
-  readonly json?: ToJsonOptions;
+  readonly json?: JsonOptions;
   readonly plainJson?: ToPlainJsonOptions;
   readonly msgpack?: MsgpackOptions;
   readonly safetensors?: ToSafetensorsOptions;

@@ -1,4 +1,5 @@
 /** What the `toX` converters accept: a checkpoint as read, or any value of the torch value model. */
+import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { Checkpoint, TorchValue } from "../torch/index.js";
 
 export type ConvertInput = Checkpoint | TorchValue;
@@ -17,3 +18,18 @@ export function rootOf(input: ConvertInput): TorchValue {
 const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const hasLoneSurrogate = (s: string): boolean => LONE.test(s);
+
+/**
+ * Runs a reader so that only torchsave errors leave it: a JS error from malformed input (a
+ * TypeError, or a RangeError such as an exhausted stack) becomes a ConvertError.
+ */
+export function guarded<T>(what: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (isTorchsaveError(e)) throw e;
+    const message = (e as Error)?.message ?? String(e);
+    const deep = e instanceof RangeError && /call stack/i.test(message);
+    throw new ConvertError(deep ? "limit-exceeded" : "invalid-data", deep ? `${what}: nested too deeply` : `${what}: ${message}`, { cause: e });
+  }
+}

@@ -9,7 +9,7 @@ import type { PyValue } from "../pickle/value.js";
 import type { Storage, StorageLocation, TorchHost, TorchValue } from "../torch/index.js";
 import { isNdArray, isStorage, isTensor } from "../torch/index.js";
 import { decodeBase64, encodeBase64 } from "./base64.js";
-import { rootOf, type ConvertInput } from "./input.js";
+import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { writeJson } from "./json-pretty.js";
 import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
 import { storageData, storageFromHeader, storageHeader, type StorageHeader } from "./storage-table.js";
@@ -22,7 +22,7 @@ export const JSON_FORMAT_VERSION = 1;
 /** Storage bytes per base64 piece {@link jsonChunks} yields (a multiple of 3, so pieces concatenate). */
 const BASE64_PIECE = 3 * 1024 * 1024;
 
-export interface ToJsonOptions {
+export interface JsonOptions {
   /** Spaces per nesting level of the root value; 0 writes it on one line. Default 1. */
   readonly indent?: number;
 }
@@ -33,7 +33,7 @@ export interface ToJsonOptions {
  * @throws ConvertError (with the key path) for a value outside the model; CheckpointError when a
  *   storage's bytes cannot be read.
  */
-export function* jsonChunks(input: ConvertInput, options: ToJsonOptions = {}): Generator<string> {
+export function* jsonChunks(input: ConvertInput, options: JsonOptions = {}): Generator<string> {
   const root = rootOf(input);
   yield* documentChunks(root, graphFacts(root), options.indent ?? 1, function* (s) {
     const data = storageData(s);
@@ -72,7 +72,7 @@ export function* documentChunks(
  * The whole JSON document as one string (see {@link jsonChunks}).
  * @throws ConvertError `limit-exceeded` when the document is too long for one JS string.
  */
-export function toJson(input: ConvertInput, options: ToJsonOptions = {}): string {
+export function toJson(input: ConvertInput, options: JsonOptions = {}): string {
   const pieces = [...jsonChunks(input, options)];
   try {
     return pieces.join("");
@@ -116,7 +116,7 @@ export function fromJson(text: string): TorchValue {
 
 /** {@link fromJson} for a document already parsed (e.g. by a streaming JSON parser). */
 export function fromJsonValue(doc: JsonValue): TorchValue {
-  return documentFromJsonValue(doc, "data", (text) => decodeBase64(text));
+  return guarded("JSON", () => documentFromJsonValue(doc, "data", (text) => decodeBase64(text)));
 }
 
 /**

@@ -12,7 +12,7 @@ import type { PyBuffer, PyDict, PyFloat, PyGlobal, PyObject, PyObjectVia } from 
 import { pyKind } from "../pickle/value.js";
 import type { Storage, TorchHost, TorchValue } from "../torch/index.js";
 import { isNdArray, isStorage, isTensor } from "../torch/index.js";
-import { hasLoneSurrogate, rootOf, type ConvertInput } from "./input.js";
+import { guarded, hasLoneSurrogate, rootOf, type ConvertInput } from "./input.js";
 import { MSGPACK_EXT } from "./msgpack-ext.js";
 import { MsgpackReader, MsgpackWriter, type MsgpackItem } from "./msgpack-wire.js";
 import { storageData, storageFromHeader, storageHeader, type StorageHeader } from "./storage-table.js";
@@ -68,7 +68,7 @@ export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}
   }
   str(w, "root");
   const enc = new Encoder(w, facts, options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH);
-  enc.value(root, 0);
+  guarded("msgpack", () => enc.value(root, 0));
   yield w.drain();
 }
 
@@ -338,12 +338,7 @@ function hexBytes(hex: string, fail: () => Error): Uint8Array {
  *   of this format, `truncated` when it ends early, `limit-exceeded` past `maxDepth`.
  */
 export function fromMsgpack(bytes: Uint8Array, options: MsgpackOptions = {}): TorchValue {
-  try {
-    return new Decoder(bytes, options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH).document();
-  } catch (e) {
-    if (isTorchsaveError(e)) throw e;
-    throw new ConvertError("invalid-data", `malformed msgpack document: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-  }
+  return guarded("msgpack", () => new Decoder(bytes, options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH).document());
 }
 
 class Decoder {

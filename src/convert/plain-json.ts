@@ -13,7 +13,7 @@ import type { DTypeInfo, DTypeName, NdArray, Storage, Tensor, TorchHost, TorchVa
 import { dtypeByName, dtypeByNumpy, isNdArray, isStorage, isTensor, numel, storageBytesSync, tensorBytes, tensorToFloat32 } from "../torch/index.js";
 import { float32ToBfloat16, float32ToFloat16 } from "../torch/float-convert.js";
 import { encodeBase64 } from "./base64.js";
-import { rootOf, type ConvertInput } from "./input.js";
+import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { parseJsonText, type ParsedJson } from "./json-parse.js";
 import { rawJson, writeJson, type JsonLike } from "./json-pretty.js";
 import { canonicalOrigin } from "./torch-records.js";
@@ -28,9 +28,13 @@ export interface ToPlainJsonOptions {
   readonly nonFinite?: "python" | "null";
   /** Most JSON values written (shared objects are written again each time they are met). Default 100,000,000. */
   readonly maxValues?: number;
+  /** Deepest nesting written before `limit-exceeded`. Default {@link DEFAULT_PLAIN_JSON_MAX_DEPTH}. */
+  readonly maxDepth?: number;
 }
 
 const DEFAULT_MAX_VALUES = 100_000_000;
+/** Default {@link ToPlainJsonOptions.maxDepth}. */
+export const DEFAULT_PLAIN_JSON_MAX_DEPTH = 1000;
 
 /**
  * Plain JSON text of a checkpoint or value.
@@ -47,6 +51,7 @@ export function toPlainJson(input: ConvertInput, options: ToPlainJsonOptions = {
 /** The plain JSON value (with exact number tokens) before it is written as text. */
 export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOptions = {}): JsonLike {
   const python = (options.nonFinite ?? "python") === "python";
+  const maxDepth = options.maxDepth ?? DEFAULT_PLAIN_JSON_MAX_DEPTH;
   const budget = { left: options.maxValues ?? DEFAULT_MAX_VALUES };
   const num = (x: number): JsonLike => {
     if (Number.isFinite(x)) return rawJson(floatRepr(x));
@@ -59,10 +64,10 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
     budget.left -= n;
     if (budget.left < 0) throw new ConvertError("limit-exceeded", `more than ${options.maxValues ?? DEFAULT_MAX_VALUES} JSON values (shared objects are repeated in plain JSON)`, { path: [...path] });
   };
-  // Recursion is bounded by the depth limit below; plain JSON of a deeper value is not useful.
+  // Recursion is bounded by maxDepth; plain JSON of a deeper value is not useful.
   const convert = (v: TorchValue, depth: number): JsonLike => {
     spend(1);
-    if (depth > 10_000) throw new ConvertError("limit-exceeded", "values nest deeper than 10,000 levels", { path: [...path] });
+    if (depth > maxDepth) throw new ConvertError("limit-exceeded", `values nest deeper than ${maxDepth} levels (maxDepth)`, { path: [...path] });
     switch (typeof v) {
       case "boolean":
       case "string":
@@ -164,7 +169,7 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
     const flat = elements(bytes, found.dtype, num);
     return nest(a.fortranOrder ? fromFortran(flat, a.shape) : flat, a.shape);
   };
-  return convert(rootOf(input), 0);
+  return guarded("plain JSON", () => convert(rootOf(input), 0));
 }
 
 /** Python's json.dumps spelling of a dict key: str as is; int, float, bool, None as text; others as their JSON. */
@@ -351,6 +356,10 @@ export function fromPlainJson(text: string, options: FromPlainJsonOptions = {}):
   if (options.dtype !== undefined && !PLAIN_JSON_DTYPES.includes(options.dtype)) {
     throw new ConvertError("invalid-argument", `plain JSON import makes ${PLAIN_JSON_DTYPES.join(", ")} tensors, not ${options.dtype}`);
   }
+  return guarded("plain JSON", () => importPlain(text, options));
+}
+
+function importPlain(text: string, options: FromPlainJsonOptions): TorchValue {
   const parsed = parseJsonText(text);
   const shapes = shapesOf(parsed);
   let storages = 0;

@@ -44,7 +44,33 @@ function fileOptions(path: string, options: WriteOptions): WriteOptions {
  *   `io` with `file` for file-system failures.
  */
 export async function writeCheckpointFile(path: string, root: TorchValue, options: WriteOptions = {}): Promise<void> {
-  await writeFileAtomic(path, checkpointChunksAsync(root, fileOptions(path, options)));
+  await writeFileAtomic(path, readAhead(checkpointChunksAsync(root, fileOptions(path, options))));
+}
+
+/**
+ * Passes chunks through, producing the next one (reading it, computing its CRC) while the
+ * consumer's write of the current one runs on libuv's thread pool, instead of one after the
+ * other. At most one chunk is produced ahead.
+ */
+export async function* readAhead(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<Uint8Array>> = it.next();
+  let finished = false;
+  try {
+    for (;;) {
+      const r = await pending;
+      if (r.done === true) {
+        finished = true;
+        return;
+      }
+      // setImmediate lets the consumer issue its write first; the next chunk is made meanwhile.
+      pending = new Promise<void>((res) => setImmediate(res)).then(() => it.next());
+      pending.catch(() => undefined); // surfaced by the await above, or dropped if the consumer stops
+      yield r.value;
+    }
+  } finally {
+    if (!finished) await it.return?.(undefined);
+  }
 }
 
 /** {@link writeCheckpointFile}, synchronously (storages must be readable synchronously). */

@@ -6,7 +6,7 @@
  * by value. Returns a description of the first difference, or undefined when equal.
  */
 import type { TorchValue } from "../../../src/torch/index.js";
-import { storageBytesSync } from "../../../src/torch/index.js";
+import { storageBytesSync, tensorBytes } from "../../../src/torch/index.js";
 import { formatKeyPath } from "../../../src/errors.js";
 
 export interface EqualOptions {
@@ -14,6 +14,12 @@ export interface EqualOptions {
   readonly storageKeys?: boolean;
   /** Compare tensor/ndarray `origin` (default true). */
   readonly origins?: boolean;
+  /**
+   * "exact" (default): every field, storages included. "logical": what torch.load gives back —
+   * tensors by dtype, shape, flags and their contiguous bytes (`tensorBytes`), not by storage
+   * layout (writers may re-key storages, rewrite legacy views as offsets, swap byte order).
+   */
+  readonly tensors?: "exact" | "logical";
 }
 
 const VALUE_KINDS = new Set(["float", "complex", "global", "ext", "bytes"]);
@@ -23,7 +29,8 @@ export function torchDiff(a: TorchValue, b: TorchValue, options: EqualOptions = 
   const ba = new Map<object, object>();
   const path: (string | number)[] = [];
   const storageKeys = options.storageKeys ?? true;
-  const origins = options.origins ?? true;
+  const logical = options.tensors === "logical";
+  const origins = (options.origins ?? true) && !logical;
   let steps = 0;
 
   const at = (msg: string) => `${formatKeyPath(path) || "(root)"}: ${msg}`;
@@ -129,6 +136,17 @@ export function torchDiff(a: TorchValue, b: TorchValue, options: EqualOptions = 
       case "bytearray":
         return bytesDiff(xo.data as Uint8Array, yo.data as Uint8Array, "bytearray");
       case "tensor":
+        if (logical) {
+          return (
+            ints(xo.shape as number[], yo.shape as number[], "shape") ??
+            fields(xo, yo, ["dtype", "device", "requiresGrad", "isParameter", "layout", "subclass", "state"]) ??
+            quant(xo.quantization, yo.quantization) ??
+            sparse(xo.sparse, yo.sparse) ??
+            (xo.storage === undefined || yo.storage === undefined
+              ? (xo.storage === yo.storage ? undefined : at("storage on one side only"))
+              : bytesDiff(tensorBytes(x as never), tensorBytes(y as never), "tensor bytes"))
+          );
+        }
         return (
           ints(xo.shape as number[], yo.shape as number[], "shape") ??
           ints(xo.stride as number[], yo.stride as number[], "stride") ??
@@ -138,6 +156,7 @@ export function torchDiff(a: TorchValue, b: TorchValue, options: EqualOptions = 
           (origins ? sub("origin", xo.origin, yo.origin) : undefined)
         );
       case "storage": {
+        if (logical) return fields(xo, yo, ["dtype"]) ?? bytesDiff(storageBytesSync(x as never), storageBytesSync(y as never), "storage bytes");
         const names = ["storageType", "dtype", "location", "declaredNumel", "byteLength", "byteOrder", ...(storageKeys ? ["key"] : [])];
         const d = fields(xo, yo, names);
         if (d !== undefined) return d;
