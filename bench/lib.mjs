@@ -1,5 +1,12 @@
 // Shared bench helpers: timing, medians, and whole-process timing of commands.
 import { spawnSync } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The built library to measure: ../dist, or TORCHSAVE_DIST (to compare two builds side by side). */
+export const distDir = process.env.TORCHSAVE_DIST !== undefined
+  ? resolve(process.env.TORCHSAVE_DIST)
+  : join(dirname(fileURLToPath(import.meta.url)), "../dist");
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

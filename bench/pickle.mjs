@@ -5,10 +5,10 @@ import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodePickle, encodePickle } from "../dist/pickle/index.js";
-import { fmt, time } from "./lib.mjs";
+import { distDir, fmt, time } from "./lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const { decodePickle, encodePickle } = await import(join(distDir, "pickle/index.js"));
 const file = join(here, "out/adamw-20k.pkl");
 const bytes = new Uint8Array(readFileSync(file));
 const decodeOpts = { reducers: {}, persistentLoad: (pid) => pid };
@@ -19,9 +19,15 @@ const oursEncode = time(() => encodePickle(value, { protocol: 2 }), 9);
 const py = `
 import pickle, io, time, statistics
 data = open(${JSON.stringify(file)}, "rb").read()
+class G:
+    # A trivial callable standing in for each global; a top-level class so pickle.dumps can write it back.
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+    def __call__(self, *a, **k):
+        return (self.module, self.name, a)
 class U(pickle.Unpickler):
     def find_class(self, module, name):
-        return lambda *a, **k: (module, name, a)
+        return G(module, name)
     def persistent_load(self, pid):
         return pid
 def run():

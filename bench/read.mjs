@@ -3,12 +3,12 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readCheckpoint, walkTensors, tensorBytes } from "../dist/index.js";
-import { fmt, time, timeProcess } from "./lib.mjs";
+import { distDir, fmt, time, timeProcess } from "./lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "out");
-const dist = join(here, "../dist");
+const dist = distDir;
+const { readCheckpoint, walkTensors, tensorBytes } = await import(join(dist, "index.js"));
 const big = join(out, "big.pt");
 const adamw = join(out, "adamw-20k.pt");
 

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       best.torch = Math.min(best.torch, torch);
     }
   }
-  console.log(`best of 3 (s): ${JSON.stringify(best, (_, v: number) => Number(v.toFixed(2)))}`);
+  console.log(`best of 3 (s): ${Object.entries(best).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
   if (Number.isFinite(best.torch)) {
     console.log(`ratio torch.save / writeCheckpointFile (atomic, fsync): ${(best.torch / best.async).toFixed(2)}`);
     console.log(`ratio torch.save / plain streaming write (no fsync, like torch.save): ${(best.torch / best.plain).toFixed(2)}`);

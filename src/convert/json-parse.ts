@@ -88,7 +88,8 @@ export function parseJsonText(text: string): ParsedJson {
     if (text[i] !== '"') throw fail("expected a key");
     stack[stack.length - 1]!.key = string();
     space();
-    if (text[i++] !== ":") throw fail("expected ':'");
+    if (text[i] !== ":") throw fail("expected ':'");
+    i++;
   };
 
   let expectValue = true;

@@ -14,12 +14,29 @@ export interface RawJson {
   readonly [RAW_JSON]: string;
 }
 
-/** A JSON value that may contain {@link RawJson} tokens. */
-export type JsonLike = JsonValue | RawJson | JsonLike[] | { [k: string]: JsonLike };
+/** Marks an {@link OrderedJson} object. */
+export const ORDERED_JSON: unique symbol = Symbol("torchsave.orderedJson");
+
+/** A JSON object as key/value pairs written in this order (a JS object would put index-like keys first). */
+export interface OrderedJson {
+  readonly [ORDERED_JSON]: readonly (readonly [string, JsonLike])[];
+}
+
+/** A JSON value that may contain {@link RawJson} tokens and {@link OrderedJson} objects. */
+export type JsonLike = JsonValue | RawJson | OrderedJson | JsonLike[] | { [k: string]: JsonLike };
 
 export const rawJson = (text: string): RawJson => ({ [RAW_JSON]: text });
+export const orderedJson = (pairs: readonly (readonly [string, JsonLike])[]): OrderedJson => ({ [ORDERED_JSON]: pairs });
 
 const isRaw = (v: unknown): v is RawJson => typeof v === "object" && v !== null && RAW_JSON in v;
+const isOrdered = (v: unknown): v is OrderedJson => typeof v === "object" && v !== null && ORDERED_JSON in v;
+
+/** The key/value pairs of an object (undefined keys for array items). */
+function itemsOf(v: JsonLike): [string | undefined, JsonLike][] {
+  if (Array.isArray(v)) return v.map((x) => [undefined, x]);
+  if (isOrdered(v)) return v[ORDERED_JSON].map(([k, x]) => [k, x]);
+  return Object.keys(v as object).map((k) => [k, (v as Record<string, JsonLike>)[k]!]);
+}
 
 /** How wide a one-line container may be before it is broken over lines. */
 const INLINE_WIDTH = 160;
@@ -40,7 +57,8 @@ export function writeJson(value: JsonLike, out: string[], options: PrettyOptions
   const tight = indent === 0 && options.separators === "tight";
   const colon = tight ? ":" : ": ";
   const comma = indent > 0 || tight ? "," : ", ";
-  type Frame = { readonly close: string; readonly level: number; readonly items: [string | undefined, JsonLike][]; next: number };
+  /** `tail` frames hold one child written on the opening line, and close without a line break. */
+  type Frame = { readonly close: string; readonly level: number; readonly items: [string | undefined, JsonLike][]; next: number; readonly tail: boolean };
   const stack: Frame[] = [];
   const open = (v: JsonLike, level: number): void => {
     const scalar = scalarText(v);
@@ -49,9 +67,7 @@ export function writeJson(value: JsonLike, out: string[], options: PrettyOptions
       return;
     }
     const isArray = Array.isArray(v);
-    const items: [string | undefined, JsonLike][] = isArray
-      ? (v as JsonLike[]).map((x) => [undefined, x])
-      : Object.keys(v as object).map((k) => [k, (v as Record<string, JsonLike>)[k]!]);
+    const items = itemsOf(v);
     if (items.length === 0) {
       out.push(isArray ? "[]" : "{}");
       return;
@@ -61,21 +77,30 @@ export function writeJson(value: JsonLike, out: string[], options: PrettyOptions
       out.push(inline);
       return;
     }
+    // A few scalars then one container (`["fc.weight", {...}]`), or a one-key object
+    // (`{"$tensor": {...}}`): the scalars stay on the opening line and the container follows them.
+    const head = items.slice(0, -1);
+    if (indent > 0 && head.length <= 4 && (isArray || items.length === 1) && head.every(([, x]) => scalarText(x) !== undefined)) {
+      const [lastKey, last] = items[items.length - 1]!;
+      out.push(`${isArray ? "[" : "{"}${head.map(([, x]) => `${scalarText(x)!}, `).join("")}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`);
+      stack.push({ close: isArray ? "]" : "}", level, items: [[undefined, last]], next: 0, tail: true });
+      return;
+    }
     out.push(isArray ? "[" : "{");
-    stack.push({ close: isArray ? "]" : "}", level, items, next: 0 });
+    stack.push({ close: isArray ? "]" : "}", level, items, next: 0, tail: false });
   };
   open(value, baseLevel);
   while (stack.length > 0) {
     const f = stack[stack.length - 1]!;
     if (f.next === f.items.length) {
       stack.pop();
-      out.push(`${pad(f.level)}${f.close}`);
+      out.push(f.tail ? f.close : `${pad(f.level)}${f.close}`);
       continue;
     }
     const [key, v] = f.items[f.next]!;
-    out.push(`${f.next > 0 ? comma : ""}${pad(f.level + 1)}${key === undefined ? "" : `${JSON.stringify(key)}${colon}`}`);
+    if (!f.tail) out.push(`${f.next > 0 ? comma : ""}${pad(f.level + 1)}${key === undefined ? "" : `${JSON.stringify(key)}${colon}`}`);
     f.next++;
-    open(v, f.level + 1);
+    open(v, f.tail ? f.level : f.level + 1);
   }
 }
 
@@ -111,13 +136,10 @@ function inlineValue(v: JsonLike, budget: { left: number }, depth: number): stri
     return budget.left < 0 ? undefined : scalar;
   }
   if (depth >= INLINE_DEPTH) return undefined;
-  if (Array.isArray(v)) {
-    if (v.length > INLINE_WIDTH / 2) return undefined;
-    return inlineItems(v.map((x) => [undefined, x]), true, budget, depth + 1);
-  }
-  const keys = Object.keys(v as object);
-  if (keys.length > INLINE_WIDTH / 4) return undefined;
-  return inlineItems(keys.map((k) => [k, (v as Record<string, JsonLike>)[k]!]), false, budget, depth + 1);
+  const isArray = Array.isArray(v);
+  const count = isArray ? (v as JsonLike[]).length : isOrdered(v) ? v[ORDERED_JSON].length : Object.keys(v as object).length;
+  if (count > INLINE_WIDTH / (isArray ? 2 : 4)) return undefined;
+  return inlineItems(itemsOf(v), isArray, budget, depth + 1);
 }
 
 function scalarText(v: JsonLike): string | undefined {

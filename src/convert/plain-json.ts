@@ -15,7 +15,7 @@ import { float32ToBfloat16, float32ToFloat16 } from "../torch/float-convert.js";
 import { encodeBase64 } from "./base64.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { parseJsonText, type ParsedJson } from "./json-parse.js";
-import { rawJson, writeJson, type JsonLike } from "./json-pretty.js";
+import { orderedJson, rawJson, writeJson, type JsonLike } from "./json-pretty.js";
 import { canonicalOrigin } from "./torch-records.js";
 
 export interface ToPlainJsonOptions {
@@ -109,14 +109,12 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
       case "set":
       case "frozenset":
         return (v as { items: TorchValue[] }).items.map((x, i) => child(i, x, depth));
-      case "dict": {
-        const out: Record<string, JsonLike> = {};
-        for (const [k, x] of (v as PyDict<TorchHost>).entries) {
+      case "dict":
+        // Pairs, not a JS object: JS would move index-like keys ("1", "10") to the front.
+        return orderedJson((v as PyDict<TorchHost>).entries.map(([k, x]) => {
           const key = keyText(k);
-          Object.defineProperty(out, key, { value: child(key, x, depth), enumerable: true, writable: true, configurable: true });
-        }
-        return out;
-      }
+          return [key, child(key, x, depth)];
+        }));
       case "global":
         return `${(v as PyGlobal).module}.${(v as PyGlobal).name}`;
       case "object": {
@@ -386,12 +384,14 @@ function importPlain(text: string, options: FromPlainJsonOptions): TorchValue {
     if (node.t === "arr") {
       const items: TorchValue[] = new Array<TorchValue>(node.items.length).fill(null);
       put(pyList(items));
-      node.items.forEach((x, i) => stack.push({ node: x, path: [...path, i], put: (v) => (items[i] = v) }));
+      // Pushed last to first, so values (and storage keys) are made in document order.
+      for (let i = node.items.length - 1; i >= 0; i--) stack.push({ node: node.items[i]!, path: [...path, i], put: (v) => (items[i] = v) });
       continue;
     }
     const dict = pyDict<TorchHost>();
     put(dict);
     const index = new Map<string, number>();
+    const tasks: Task[] = [];
     for (const [k, x] of node.entries) {
       let at = index.get(k);
       if (at === undefined) {
@@ -400,8 +400,9 @@ function importPlain(text: string, options: FromPlainJsonOptions): TorchValue {
         dict.entries.push([k, null]);
       }
       const slot = at;
-      stack.push({ node: x, path: [...path, k], put: (v) => (dict.entries[slot]![1] = v) });
+      tasks.push({ node: x, path: [...path, k], put: (v) => (dict.entries[slot]![1] = v) });
     }
+    for (let i = tasks.length - 1; i >= 0; i--) stack.push(tasks[i]!);
   }
   return result;
 }

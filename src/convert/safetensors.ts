@@ -103,11 +103,13 @@ export function planSafetensors(input: ConvertInput, options: ToSafetensorsOptio
     }
     const info = dtypeByName(s.dtype)!;
     const code = s.byteOrder === "little" ? info.safetensors : undefined;
+    const sharing = tensors.length > 1 || views ? ` shared by ${tensors.map(label).join(", ")}` : "";
     if (exact && code !== undefined && packedShape(cover.shape, info) !== undefined) {
       const path = pathOf.get(cover);
       const name = unique(path === undefined ? `__storage__/${s.key}` : pathText(path));
       planned.push({ name, dtype: code, shape: packedShape(cover.shape, info)!, byteLength: s.byteLength, storage: s });
       entryOf.set(s, name);
+      if (sharing !== "") notes.push(`${name}: one storage${sharing}, stored once`);
       continue;
     }
     const first = tensors.find((t) => pathOf.has(t));
@@ -123,7 +125,7 @@ export function planSafetensors(input: ConvertInput, options: ToSafetensorsOptio
       planned.push({ name, dtype: "U8", shape: [s.byteLength], byteLength: s.byteLength, storage: s });
       notes.push(`${name}: storage ${why}; stored as raw U8 bytes (torchsave restores the dtype)`);
     }
-    if (tensors.length > 1 || views) notes.push(`${name}: one storage shared by ${tensors.map(label).join(", ")}`);
+    if (sharing !== "") notes.push(`${name}: one storage${sharing}, stored once`);
     entryOf.set(s, name);
   }
   // Largest elements first, so every entry starts aligned to its element size.

@@ -47,7 +47,7 @@ export function saveFloat(st: EncodeState, f: PyFloat): void {
   if (typeof value !== "number") throw encodeError(st, "invalid-argument", "a float's value is not a number");
   if (st.proto >= 1) {
     // nanBits only describes NaNs; anything else is written from the value.
-    emit(st, OP.BINFLOAT, { kind: "float", value });
+    emit(st, OP.BINFLOAT, f.nanBits === undefined || Number.isNaN(value) ? f : { kind: "float", value });
   } else {
     emit(st, OP.FLOAT, value);
   }

@@ -53,7 +53,7 @@ export function reportScan(ctx: Ctx, bytes: Uint8Array, scan: PickleScan, option
       if (!existing.spellings.includes(g.spelling)) existing.spellings.push(g.spelling);
       continue;
     }
-    const verdict = boundMethodGetattr(scan, classifyGlobal(g.module, g.name));
+    const verdict = provenPattern(scan, classifyGlobal(g.module, g.name));
     ctx.imports.set(mapKey, {
       module: g.module, name: g.name, key: verdict.key, class: verdict.class, reason: verdict.reason,
       ...(verdict.kind === undefined ? {} : { kind: verdict.kind }),
@@ -118,17 +118,30 @@ export function reportScan(ctx: Ctx, bytes: Uint8Array, scan: PickleScan, option
 }
 
 /**
- * builtins.getattr is how Python pickles a bound method: `getattr(instance, "method")`. When every
- * getattr call in the pickle takes an object the pickle itself built (from a class that is not
- * dangerous) and a literal non-dunder name, and no getattr result is ever called, it reaches
- * nothing the classes do not already reach: it is reported as unknown, not dangerous.
+ * Two imports scanners flag are also how CPython itself pickles ordinary objects, and are proven
+ * benign here when every use in the pickle follows that pattern:
+ * - builtins.getattr: `getattr(instance, "method")` is a bound method (the instance built by this
+ *   pickle, a literal non-dunder name), and `getattr(C, "__new__")` is protocol 2-3's way to reach
+ *   C's constructor; neither result may be called directly;
+ * - functools.partial: `partial(getattr(C, "__new__"), ...)` is copyreg's protocol 2-3
+ *   spelling of NEWOBJ_EX (the class it creates is another import, classified on its own).
+ * The classes involved must not be dangerous; they are classified on their own (usually unknown).
+ * Any other use keeps the import dangerous.
  */
-function boundMethodGetattr(scan: PickleScan, verdict: GlobalVerdict): GlobalVerdict {
-  if (verdict.key !== "builtins.getattr" || scan.getattrCalls.length === 0 || scan.getattrResultCalls.length > 0) return verdict;
-  const ok = scan.getattrCalls.every((c) => c.boundMethod && c.ownerClass !== undefined && classifyGlobal(...splitKey(c.ownerClass)).class !== "dangerous");
-  if (!ok) return verdict;
-  const owners = [...new Set(scan.getattrCalls.map((c) => c.ownerClass))].join(", ");
-  return { class: "unknown", key: verdict.key, reason: `used only to reference methods of objects the pickle builds (${owners}), as Python pickles bound methods; those classes need their code` };
+function provenPattern(scan: PickleScan, verdict: GlobalVerdict): GlobalVerdict {
+  const notDangerous = (key: string | undefined): boolean => key !== undefined && classifyGlobal(...splitKey(key)).class !== "dangerous";
+  if (verdict.key === "builtins.getattr") {
+    if (scan.getattrCalls.length === 0 || scan.getattrResultCalls.length > 0) return verdict;
+    if (!scan.getattrCalls.every((c) => c.boundMethod && notDangerous(c.ownerClass))) return verdict;
+    const owners = [...new Set(scan.getattrCalls.map((c) => c.ownerClass))].join(", ");
+    return { class: "unknown", key: verdict.key, reason: `used only as Python pickles bound methods and constructors of ${owners}; those classes need their code` };
+  }
+  if (verdict.key === "functools.partial") {
+    if (scan.partialCalls.length === 0 || !scan.partialCalls.every((c) => notDangerous(c.newOf))) return verdict;
+    const classes = [...new Set(scan.partialCalls.map((c) => c.newOf))].join(", ");
+    return { class: "unknown", key: verdict.key, reason: `used only as copyreg's protocol 2-3 spelling of NEWOBJ_EX (wrapping ${classes}.__new__); the classes it creates need their code` };
+  }
+  return verdict;
 }
 
 function splitKey(key: string): [string, string] {

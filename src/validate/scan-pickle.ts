@@ -22,7 +22,7 @@ export type Desc =
   | { readonly t: "int"; readonly v: number | bigint }
   | { readonly t: "tuple"; readonly items: readonly Desc[] | undefined }
   | { readonly t: "global"; readonly module: string; readonly name: string; readonly key: string }
-  | { readonly t: "obj"; readonly by: string | undefined; readonly via: CallVia }
+  | { readonly t: "obj"; readonly by: string | undefined; readonly via: CallVia; readonly newOf?: string }
   | { readonly t: "ext"; readonly code: number }
   | { readonly t: "float" | "bool" | "none" | "list" | "dict" | "set" | "frozenset" | "bytearray" | "buffer" | "persid" | "unknown" };
 
@@ -112,6 +112,12 @@ export interface PickleScan {
    * literal, non-dunder name (how Python pickles a bound method), with the object's class.
    */
   readonly getattrCalls: { offset: number; boundMethod: boolean; ownerClass: string | undefined }[];
+  /**
+   * Every call of functools.partial: `newOf` names C when it wraps `getattr(C, "__new__")`, as
+   * copyreg's protocol 2/3 spelling of NEWOBJ_EX does (`partial(object.__new__)`, the class and
+   * arguments following as arguments or BUILD state).
+   */
+  readonly partialCalls: { offset: number; newOf: string | undefined }[];
   /** Offsets where the result of a getattr call is itself called. */
   readonly getattrResultCalls: number[];
   /** STACK_GLOBAL operands that are not strings (Python raises there). */
@@ -196,6 +202,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
   const unresolved: ScanProblem[] = [];
   const getattrCalls: PickleScan["getattrCalls"] = [];
   const getattrResultCalls: number[] = [];
+  const partialCalls: PickleScan["partialCalls"] = [];
   let gets = 0, puts = 0, dups = 0, maxMarkDepth = 0, ops = 0, protocol = -1;
   let error: ScanError | undefined;
   let opStart = reader.pos;
@@ -265,13 +272,22 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
   };
   const call = (callable: Desc, args: Desc, via: CallVia): Desc => {
     const by = callable.t === "global" ? callable.key : undefined;
-    if (callable.t === "obj" && callable.by === "builtins.getattr") getattrResultCalls.push(at());
+    if (callable.t === "obj" && callable.by === "builtins.getattr" && callable.newOf === undefined) getattrResultCalls.push(at());
     if (by === "builtins.getattr") {
       const items = args.t === "tuple" ? args.items : undefined;
       const owner = items?.[0];
       const attr = items?.[1];
       const boundMethod = via === "REDUCE" && items?.length === 2 && owner?.t === "obj" && owner.by !== undefined && attr?.t === "str" && !/^__.*__$/.test(attr.v);
-      getattrCalls.push({ offset: at(), boundMethod, ownerClass: owner?.t === "obj" ? owner.by : undefined });
+      // getattr(C, "__new__") on a class global is how protocols 2-3 spell object creation.
+      const newOf = via === "REDUCE" && items?.length === 2 && owner?.t === "global" && attr?.t === "str" && attr.v === "__new__" ? owner.key : undefined;
+      getattrCalls.push({ offset: at(), boundMethod: boundMethod || newOf !== undefined, ownerClass: owner?.t === "obj" ? owner.by : newOf });
+      if (newOf !== undefined) return { t: "obj", by, via, newOf };
+    }
+    if (by === "functools.partial") {
+      const items = args.t === "tuple" ? args.items : undefined;
+      const fn = items?.[0];
+      // The class to create comes next, as an argument or (protocol 2) in the partial's BUILD state.
+      partialCalls.push({ offset: at(), newOf: fn?.t === "obj" ? fn.newOf : undefined });
     }
     if (by !== undefined && args.t === "tuple" && args.items !== undefined) {
       const [first, second] = args.items;
@@ -539,7 +555,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
 
   return {
     start: base + start, end: base + (complete ? reader.pos : opStart), complete, protocol, error, globals, opcodes, events,
-    eventsTruncated, storageRefs, otherPersistentIds, nested, extensions, getattrCalls, getattrResultCalls, typeConfusion, unresolved, gets, puts, dups,
+    eventsTruncated, storageRefs, otherPersistentIds, nested, extensions, getattrCalls, getattrResultCalls, partialCalls, typeConfusion, unresolved, gets, puts, dups,
     maxMarkDepth, ops, result, limitReached,
   };
 }

@@ -14,6 +14,7 @@ import { openCheckpointSync } from "../torch/read-checkpoint.js";
 import { createContext, recordName, report, type Ctx, type ImportedGlobal, type TensorValueStats, type ValidateOptions } from "./context.js";
 import { countSeverities, type Finding, type SeverityCounts } from "./finding.js";
 import { carve, scanStream } from "./report-scan.js";
+import { scanPickle } from "./scan-pickle.js";
 import { checkTrainingState } from "./training-state.js";
 import { inspectGzip } from "./validate-gzip.js";
 import { inspectLegacy } from "./validate-legacy.js";
@@ -184,11 +185,21 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
       refuseWeightsOnly(ctx, `${container} is not a torch.save file`);
       report(ctx, "not-a-checkpoint", `a ${container} file: it holds no pickle, so nothing in it can execute code (convert it with \`torchsave convert\`)`);
       return result;
-    default:
+    default: {
       refuseWeightsOnly(ctx, "not a torch.save file");
+      // Detection reads only the head: a protocol 0 pickle whose first string is longer than
+      // that looks like nothing. A walk to STOP from the first byte settles it.
+      const bytes = whole(source);
+      const probe = scanPickle(bytes, 0, { maxOps: Math.min(ctx.budget.opsLeft, 10_000_000) });
+      if (probe.complete && probe.error === undefined) {
+        // The reader detects from the head too, so the object graph is not rebuilt here.
+        guard(ctx, () => scanStream(ctx, bytes, 0, { persistentIds: "any" }));
+        return { ...result, container: "pickle" };
+      }
       report(ctx, "unknown-format", "not a container torchsave recognises; searched the bytes for embedded pickles");
-      guard(ctx, () => carve(ctx, whole(source), 0, source.size, undefined));
+      guard(ctx, () => carve(ctx, bytes, 0, source.size, undefined));
       return result;
+    }
   }
   if (container === "zip" && (zip === undefined || zip.kind === "npz" || zip.kind === "other")) {
     if (zip !== undefined) guard(ctx, () => streamZipRecords(ctx, zip!.zip, undefined));

@@ -52,3 +52,8 @@ export function thrown(f: () => unknown): { code: string; name: string; path: re
   }
   throw new Error("expected a throw");
 }
+
+/** Byte equality that stays fast for large arrays (vitest's deep equality walks element by element). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+}

@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { validateCommand } from "../../../src/cli/commands/validate.js";
+import { UsageError } from "../../../src/cli/errors.js";
+import { REPO } from "../../helpers/corpus.js";
+import { callPickle } from "./pickle-asm.js";
+
+const dir = mkdtempSync(join(tmpdir(), "torchsave-validate-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const clean = join(REPO, "fixtures/torch/protocol-2.pt");
+const warned = join(REPO, "fixtures/torch/whole-module.pt");
+const evil = join(dir, "evil.pkl");
+writeFileSync(evil, callPickle("os", "system", "id"));
+
+async function run(args: string[], values: Record<string, string | boolean> = {}) {
+  const lines: string[] = [];
+  const code = await validateCommand.run({ positionals: args, values, out: (l) => lines.push(l), err: (l) => lines.push(l), interactive: false });
+  return { code, text: lines.join("\n") };
+}
+
+describe("torchsave validate", () => {
+  it("exits 0 on a clean checkpoint and prints a summary", async () => {
+    const { code, text } = await run([clean]);
+    expect(code).toBe(0);
+    expect(text).toMatch(/protocol-2\.pt: ok \(zip, \d+ bytes\): 0 error\(s\), 0 warning\(s\)/);
+    expect(text).toMatch(/imports collections\.OrderedDict \(allowed\)/);
+  });
+
+  it("exits 1 on a dangerous import, one line per finding with its location", async () => {
+    const { code, text } = await run([evil]);
+    expect(code).toBe(1);
+    expect(text).toContain(`${evil}: error global-dangerous at byte 2: imports os.system`);
+    expect(text).toMatch(/FAILED/);
+  });
+
+  it("fails on warnings only with --strict", async () => {
+    expect((await run([warned])).code).toBe(0);
+    expect((await run([warned], { strict: true })).code).toBe(1);
+  });
+
+  it("answers --weights-only for the chosen torch version", async () => {
+    const current = await run([clean], { "weights-only": true });
+    expect(current.text).toMatch(/torch\.load\(weights_only=True\) \(torch current\): accepted/);
+    const old = await run([join(REPO, "fixtures/torch/optim-adam.pt")], { "weights-only": true, torch: "1.13" });
+    expect(old.code).toBe(1);
+    expect(old.text).toMatch(/weights-only-opcode .*BINFLOAT/);
+    await expect(run([clean], { torch: "3.0" })).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it("exits 2 when a file cannot be read, after checking the others", async () => {
+    const { code, text } = await run([clean, join(dir, "missing.pt")]);
+    expect(code).toBe(2);
+    expect(text).toMatch(/missing\.pt: error unreadable: no such file/);
+    expect(text).toMatch(/2 files: 1 failed, 1 ok/);
+  });
+
+  it("prints one JSON document with --json", async () => {
+    const { code, text } = await run([clean, evil], { json: true });
+    expect(code).toBe(1);
+    const doc = JSON.parse(text) as { failOn: string; files: { file: string; findings: { code: string }[] }[] };
+    expect(doc.failOn).toBe("error");
+    expect(doc.files.map((f) => f.file)).toEqual([clean, evil]);
+    expect(doc.files[1]!.findings.map((f) => f.code)).toContain("global-dangerous");
+  });
+});
