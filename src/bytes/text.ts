@@ -12,6 +12,29 @@ export class TextDecodeFailure {
   constructor(readonly index: number) {}
 }
 
+/** Up to this length, {@link decodeAsciiRange} copies codes into a plain array (faster than a subarray view). */
+const SHORT_TEXT = 64;
+
+/**
+ * The text of `bytes[start..end)` when every byte is ASCII, else undefined. Reads in place (no
+ * subarray). `scratch` is a caller-owned array reused between calls (one per decode), so short
+ * strings cost one string allocation and nothing else.
+ */
+export function decodeAsciiRange(bytes: Uint8Array, start: number, end: number, scratch: number[]): string | undefined {
+  const n = end - start;
+  if (n <= SHORT_TEXT) {
+    scratch.length = n;
+    for (let i = 0; i < n; i++) {
+      const b = bytes[start + i]!;
+      if (b >= 0x80) return undefined;
+      scratch[i] = b;
+    }
+    return String.fromCharCode.apply(null, scratch);
+  }
+  for (let i = start; i < end; i++) if (bytes[i]! >= 0x80) return undefined;
+  return strictUtf8.decode(bytes.subarray(start, end));
+}
+
 /** Decodes UTF-8, accepting encoded lone surrogates as Python's `surrogatepass` does. */
 export function decodeUtf8(bytes: Uint8Array): string {
   // ASCII-only strings dominate pickles (dict keys, names); skip TextDecoder's call overhead for short ones.

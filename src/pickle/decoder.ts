@@ -6,12 +6,13 @@
  * lists decode) and bounded by {@link DecodeLimits}.
  */
 import { ByteReader } from "../bytes/reader.js";
-import { decodeLatin1, decodeUtf8, isAscii, TextDecodeFailure } from "../bytes/text.js";
+import { decodeAsciiRange, decodeLatin1, decodeUtf8, isAscii, TextDecodeFailure } from "../bytes/text.js";
 import { isTorchsaveError, PickleDecodeError, type ErrorCode, type ErrorLocation } from "../errors.js";
 import { dictSetItem, setAddItem, tagOf, type KeyIndexes } from "./decode-keys.js";
 import { memoGet, memoPut, newMemo } from "./decode-memo.js";
 import { addItems, appendItems, buildState, setItems } from "./decode-mutate.js";
 import { pyTypeName } from "./decode-type-name.js";
+import { none as NO_ARGUMENT } from "./args.js";
 import { HIGHEST_PROTOCOL, OPCODES_BY_CODE, type OpcodeInfo } from "./opcodes.js";
 import { BUILTIN_REDUCERS } from "./reducers.js";
 import type {
@@ -311,21 +312,135 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
     if (memo.count > maxMemo) throw fail("limit-exceeded", `memo would exceed maxMemo (${maxMemo}) entries`);
   };
 
+  // The memo as Python writes it (dense from 0) is served inline; anything else goes through memoPut/memoGet.
+  const dense = memo.dense;
+  /** BINPUT/LONG_BINPUT: memo[index] = top of stack. */
+  const putTop = (index: number): void => {
+    if (stack.length <= fence) throw underflow(op);
+    const value = stack[stack.length - 1]!;
+    if (index < dense.length) dense[index] = value;
+    else if (index === dense.length && memo.sparse === undefined) {
+      dense.push(value);
+      if (++memo.count > maxMemo) throw fail("limit-exceeded", `memo would exceed maxMemo (${maxMemo}) entries`);
+    } else {
+      memoStore(index, value);
+    }
+  };
+  /** BINGET/LONG_BINGET: push memo[index]. */
+  const pushMemo = (index: number): void => {
+    const value = index < dense.length ? dense[index] : memoGet(memo, index);
+    if (value === undefined) throw fail("memo-missing", `memo has no entry ${index}`);
+    push(value);
+  };
+
+  const len = input.length;
+  // Short strings are built from this array (reused by every string of this decode).
+  const scratch: number[] = [];
+  let pos = start;
+
   try {
     for (;;) {
-      opStart = reader.pos;
-      if (opStart >= input.length) {
+      opStart = pos;
+      if (pos >= len) {
         op = undefined;
         throw fail("truncated", "input ended before STOP");
       }
-      const code = input[opStart]!;
+      const code = input[pos]!;
       op = OPCODES_BY_CODE[code];
       if (op === undefined) {
         throw fail("unknown-opcode", `byte 0x${code.toString(16).padStart(2, "0")} is not a pickle opcode`);
       }
       if (op.proto > opsProtocol) opsProtocol = op.proto;
-      reader.pos = opStart + 1;
-      const arg: unknown = op.arg.read(reader);
+
+      // Fast paths for the opcodes that dominate real pickles (memo traffic, small ints, ASCII
+      // strings): their arguments are read in place. Each does exactly what the table-driven path
+      // below does, and falls through to it (`break`) whenever the argument is not in reach or not
+      // the simple case, so every error still comes from one place.
+      switch (code) {
+        case 0x71: // BINPUT
+          if (len - pos > 1) {
+            putTop(input[pos + 1]!);
+            pos += 2;
+            continue;
+          }
+          break;
+        case 0x72: // LONG_BINPUT
+          if (len - pos > 4) {
+            putTop((input[pos + 1]! | (input[pos + 2]! << 8) | (input[pos + 3]! << 16) | (input[pos + 4]! << 24)) >>> 0);
+            pos += 5;
+            continue;
+          }
+          break;
+        case 0x68: // BINGET
+          if (len - pos > 1) {
+            pushMemo(input[pos + 1]!);
+            pos += 2;
+            continue;
+          }
+          break;
+        case 0x6a: // LONG_BINGET
+          if (len - pos > 4) {
+            pushMemo((input[pos + 1]! | (input[pos + 2]! << 8) | (input[pos + 3]! << 16) | (input[pos + 4]! << 24)) >>> 0);
+            pos += 5;
+            continue;
+          }
+          break;
+        case 0x4b: // BININT1
+          if (len - pos > 1) {
+            push(input[pos + 1]!);
+            pos += 2;
+            continue;
+          }
+          break;
+        case 0x4d: // BININT2
+          if (len - pos > 2) {
+            push(input[pos + 1]! | (input[pos + 2]! << 8));
+            pos += 3;
+            continue;
+          }
+          break;
+        case 0x4a: // BININT
+          if (len - pos > 4) {
+            push(input[pos + 1]! | (input[pos + 2]! << 8) | (input[pos + 3]! << 16) | (input[pos + 4]! << 24));
+            pos += 5;
+            continue;
+          }
+          break;
+        case 0x58: // BINUNICODE
+          if (len - pos > 4) {
+            const n = (input[pos + 1]! | (input[pos + 2]! << 8) | (input[pos + 3]! << 16) | (input[pos + 4]! << 24)) >>> 0;
+            const from = pos + 5;
+            if (n <= len - from) {
+              const text = decodeAsciiRange(input, from, from + n, scratch);
+              if (text !== undefined) {
+                push(text);
+                pos = from + n;
+                continue;
+              }
+            }
+          }
+          break;
+        case 0x8c: // SHORT_BINUNICODE
+        case 0x55: // SHORT_BINSTRING (ASCII reads the same in every `strings` mode but "bytes")
+          if (len - pos > 1 && (code === 0x8c || strings !== "bytes")) {
+            const n = input[pos + 1]!;
+            const from = pos + 2;
+            if (n <= len - from) {
+              const text = decodeAsciiRange(input, from, from + n, scratch);
+              if (text !== undefined) {
+                push(text);
+                pos = from + n;
+                continue;
+              }
+            }
+          }
+          break;
+        default:
+          break;
+      }
+
+      reader.pos = pos + 1;
+      const arg: unknown = op.arg === NO_ARGUMENT ? undefined : op.arg.read(reader);
 
       // One case per opcode, in the table's order.
       switch (code) {
@@ -683,6 +798,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
         default:
           throw fail("unsupported", `opcode ${op.name} is in the table but not handled`);
       }
+      pos = reader.pos;
     }
   } catch (e) {
     throw locate(e, opStart, op, inHook, cap < bytes.length ? limits.maxBytes : undefined, options.entry, baseOffset);

@@ -66,7 +66,7 @@ function advance(st: EncodeState, f: Frame): boolean {
         st.curKey = undefined;
         f.pc++;
         // Written meanwhile (it contains itself): CPython drops this copy and fetches the memoized one.
-        closeWith(st, f, OP.POP, undefined);
+        if (closeWith(st, f, OP.POP, undefined)) f.pc = ops.length;
         break;
     }
   }

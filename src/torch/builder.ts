@@ -83,6 +83,7 @@ export function asOrderedDict(entries: ReadonlyMap<BuildInput, BuildInput> | { r
   return { [WRAP]: "ordered", items };
 }
 
+/** Options of {@link toTorchValue}. */
 export interface BuildOptions {
   /** What plain objects and Maps become: "dict" (default) or "ordered" (`collections.OrderedDict`). */
   readonly dicts?: "dict" | "ordered";
@@ -189,6 +190,7 @@ export function stateDict(entries: ReadonlyMap<string, BuildInput> | { readonly 
   return toTorchValue(asOrderedDict(entries)) as PyDict<TorchHost>;
 }
 
+/** Options of {@link tensor} and {@link parameter}; every field optional. */
 export interface TensorOptions {
   /** Default: `[n]` for a typed array of n elements; inferred for nested arrays. */
   readonly shape?: readonly number[];

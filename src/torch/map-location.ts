@@ -14,6 +14,7 @@ import { visitGraph } from "./write-visit.js";
  */
 export type LocationMap = string | Readonly<Record<string, string>> | ((location: string) => string);
 
+/** What {@link mapLocation} changed. */
 export interface MapLocationResult {
   /** The same root, changed in place. */
   readonly value: TorchValue;

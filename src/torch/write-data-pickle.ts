@@ -7,6 +7,7 @@ import { torchPickleHooks } from "./write-pickle-tensor.js";
 import type { ResolvedWriteOptions } from "./write-options.js";
 import { checkWeightsOnly } from "./write-weights-only.js";
 
+/** A checkpoint's main pickle and the storage records it refers to. */
 export interface DataPickle {
   readonly bytes: Uint8Array;
   /** Storages in key order ("0", "1", ...: the order the pickle first meets them). */

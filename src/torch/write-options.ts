@@ -10,6 +10,7 @@ export const DEFAULT_WRITE_PROTOCOL = 2;
 /** The archive folder torch uses when saving to a stream. */
 export const DEFAULT_ARCHIVE_NAME = "archive";
 
+/** Options of `writeCheckpoint`, `checkpointChunks` and `checkpointChunksAsync`; every field optional. */
 export interface WriteOptions {
   /** "zip" (torch >= 1.6, the default) or "legacy" (`_use_new_zipfile_serialization=False`). */
   readonly layout?: "zip" | "legacy";

@@ -11,20 +11,24 @@
  *   `_rebuild_from_type_v2` for subclasses and tensors with attributes, `_rebuild_qtensor`,
  *   `_rebuild_sparse_tensor`, `_rebuild_meta_tensor_no_storage`, `_rebuild_wrapper_subclass`;
  * - storages: persistent id `("storage", type, key, location, numel)` (legacy layout: plus a
- *   `None` view), keys "0", "1", ... in the order the pickle first meets them, as torch numbers them.
+ *   view, `None` or `(view_key, offset, numel)`), keys "0", "1", ... in the order the pickle first
+ *   meets them, as torch numbers them.
  *
  * A tensor or array read from a file carries the call that built it (`origin`). When that call,
  * read again, still describes the tensor exactly, it is written back as it came (keeping
  * `torch.Size` wrappers, torch 1.13's `_rebuild_sparse_csr_tensor`, hooks and metadata); otherwise
- * the call is made afresh from the tensor's fields. Legacy view storages are rewritten as offsets
- * into their root storage, so sharing survives in the zip layout.
+ * the call is made afresh from the tensor's fields.
+ *
+ * A legacy view storage (a slice of another storage, which only the legacy layout can express)
+ * keeps its view in the legacy layout; the zip layout writes it as a record of its own, as
+ * torch.save does after loading such a file, so offsets stay as they were.
  */
-import { CheckpointError, PickleEncodeError } from "../errors.js";
+import { PickleEncodeError } from "../errors.js";
 import type { ReduceContext } from "../pickle/decoder.js";
 import type { PyGlobal, PyObject, PyValue } from "../pickle/value.js";
 import { globalKey, isPyGlobal, pyBytes, pyDict, pyFloat, pyKind, pyTuple } from "../pickle/value.js";
 import { dtypeByName } from "./dtypes.js";
-import type { DTypeInfo, DTypeName } from "./dtypes.js";
+import type { DTypeName } from "./dtypes.js";
 import type { NdArray, Storage, Tensor, TorchHost, TorchValue } from "./model.js";
 import { isNdArray, isStorage, isTensor } from "./model.js";
 import { torchReducers } from "./rebuild.js";
@@ -44,6 +48,7 @@ export interface StorageRecord {
   readonly byteLength: number;
 }
 
+/** The hooks {@link torchPickleHooks} makes for `encodePickle`, and the storages they collect. */
 export interface TorchPickleHooks {
   /** For `encodePickle`: what a tensor, storage or array is pickled as. Cached per object. */
   readonly reduceHost: (host: TorchHost) => PyValue<TorchHost>;
@@ -53,17 +58,12 @@ export interface TorchPickleHooks {
   readonly records: StorageRecord[];
 }
 
+/** Options of {@link torchPickleHooks}. */
 export interface TorchPickleOptions {
   /** "legacy" adds the `None` view to persistent ids and refuses untyped storages. */
   readonly layout: "zip" | "legacy";
   /** Prefer calls torch's weights-only unpickler accepts when a kept `origin` uses one it refuses. */
   readonly weightsOnly: boolean;
-}
-
-/** Where a tensor's bytes are written: a root storage and the element offset into it. */
-interface Placement {
-  readonly storage: Storage;
-  readonly offset: number;
 }
 
 type Call = PyObject<TorchHost>;
@@ -104,55 +104,61 @@ export function torchPickleHooks(root: TorchValue, options: TorchPickleOptions):
 
   const records: StorageRecord[] = [];
   const recordOf = new Map<Storage, StorageRecord>();
-  const persistentId = (value: PyValue<TorchHost>): PyValue<TorchHost> | undefined => {
-    if (!isStorage(value)) return undefined;
-    let rec = recordOf.get(value);
+  const viewKeys = new Map<Storage, string>();
+  let nextKey = 0;
+  const record = (s: Storage): StorageRecord => {
+    let rec = recordOf.get(s);
     if (rec === undefined) {
-      const typed = isTyped(value);
+      const typed = isTyped(s);
       if (!typed && options.layout === "legacy") {
-        throw new PickleEncodeError("unencodable", `the legacy layout has no untyped storages (storage of ${value.dtype}); use the zip layout`);
+        throw new PickleEncodeError("unencodable", `the legacy layout has no untyped storages (storage of ${s.dtype}); use the zip layout`);
       }
-      const elementSize = typed ? dtypeByName(value.dtype)!.itemSize : 1;
-      rec = { key: String(records.length), storage: value, typed, elementSize, numel: value.byteLength / elementSize, byteLength: value.byteLength };
-      recordOf.set(value, rec);
+      const elementSize = typed ? dtypeByName(s.dtype)!.itemSize : 1;
+      rec = { key: String(nextKey++), storage: s, typed, elementSize, numel: s.byteLength / elementSize, byteLength: s.byteLength };
+      recordOf.set(s, rec);
       records.push(rec);
     }
-    const type = rec.typed ? G("torch", dtypeByName(value.dtype)!.storageClass!) : G("torch.storage", "UntypedStorage");
-    const items: PyValue<TorchHost>[] = ["storage", type, rec.key, value.location, rec.numel];
-    if (options.layout === "legacy") items.push(null);
+    return rec;
+  };
+  const persistentId = (value: PyValue<TorchHost>): PyValue<TorchHost> | undefined => {
+    if (!isStorage(value)) return undefined;
+    const view = options.layout === "legacy" ? legacyView(value) : undefined;
+    const rec = record(view?.root ?? value);
+    const s = rec.storage;
+    const type = rec.typed ? G("torch", dtypeByName(s.dtype)!.storageClass!) : G("torch.storage", "UntypedStorage");
+    const items: PyValue<TorchHost>[] = ["storage", type, rec.key, s.location, rec.numel];
+    if (options.layout === "legacy") {
+      let viewItem: PyValue<TorchHost> = null;
+      if (view !== undefined) {
+        let key = viewKeys.get(value);
+        if (key === undefined) viewKeys.set(value, (key = String(nextKey++)));
+        viewItem = pyTuple([key, view.offset, value.byteLength / rec.elementSize]);
+      }
+      items.push(viewItem);
+    }
     return pyTuple(items);
   };
 
-  const placement = (t: Tensor): Placement => {
-    const s = t.storage!;
-    const view = s.view;
-    // A legacy view storage of the same dtype becomes an offset into its root, keeping the sharing.
-    if (view !== undefined && view.root.dtype === s.dtype && view.root.view === undefined) {
-      return { storage: view.root, offset: t.storageOffset + view.offset };
-    }
-    return { storage: s, offset: t.storageOffset };
-  };
-
-  const stridedArgs = (t: Tensor, p: Placement): PyValue<TorchHost>[] => [
-    p.storage, p.offset, pyTuple([...t.shape]), pyTuple([...t.stride]),
+  const stridedArgs = (t: Tensor): PyValue<TorchHost>[] => [
+    t.storage!, t.storageOffset, pyTuple([...t.shape]), pyTuple([...t.stride]),
   ];
 
   /** The plain (non-Parameter, no attributes) call for a storage-backed tensor. */
   const plainCall = (t: Tensor, requiresGrad: boolean): Call => {
-    const p = placement(t);
+    const s = t.storage!;
     const q = t.quantization;
     if (q !== undefined) {
       const qparams: PyValue<TorchHost>[] =
         "scale" in q ? [G("torch", q.scheme), pyFloat(q.scale), q.zeroPoint] : [G("torch", q.scheme), q.scales, q.zeroPoints, q.axis];
-      return call(G("torch._utils", "_rebuild_qtensor"), [...stridedArgs(t, p), pyTuple(qparams), requiresGrad, hooks()]);
+      return call(G("torch._utils", "_rebuild_qtensor"), [...stridedArgs(t), pyTuple(qparams), requiresGrad, hooks()]);
     }
-    if (isTyped(p.storage) && t.dtype === p.storage.dtype) {
-      return call(G("torch._utils", "_rebuild_tensor_v2"), [...stridedArgs(t, p), requiresGrad, hooks()]);
+    if (isTyped(s) && t.dtype === s.dtype) {
+      return call(G("torch._utils", "_rebuild_tensor_v2"), [...stridedArgs(t), requiresGrad, hooks()]);
     }
     if (options.layout === "legacy") {
-      throw new PickleEncodeError("unencodable", `the legacy layout cannot hold a ${t.dtype} tensor on a ${p.storage.dtype} storage; use the zip layout`);
+      throw new PickleEncodeError("unencodable", `the legacy layout cannot hold a ${t.dtype} tensor on a ${s.dtype} storage; use the zip layout`);
     }
-    return call(G("torch._utils", "_rebuild_tensor_v3"), [...stridedArgs(t, p), requiresGrad, hooks(), dtypeGlobal(t.dtype)]);
+    return call(G("torch._utils", "_rebuild_tensor_v3"), [...stridedArgs(t), requiresGrad, hooks(), dtypeGlobal(t.dtype)]);
   };
 
   /** A plain tensor over the same bytes: the `data` of a Parameter, the CPU copy of an xla tensor. */
@@ -227,9 +233,8 @@ export function torchPickleHooks(root: TorchValue, options: TorchPickleOptions):
     const origin = t.origin;
     if (origin !== undefined && isPyGlobal(origin.callable)) {
       const family = storageFamily(origin);
-      const p = t.storage === undefined ? undefined : placement(t);
-      const consistent =
-        p === undefined || (p.storage === t.storage && (family === undefined || family === (isTyped(p.storage) ? "typed" : "untyped")));
+      const s = t.storage;
+      const consistent = s === undefined || family === undefined || family === (isTyped(s) ? "typed" : "untyped");
       const allowed = !options.weightsOnly || isWeightsOnlyGlobal(origin.callable);
       if (consistent && allowed && sameTensor(reinterpret(origin), t)) return origin;
     }
@@ -251,12 +256,18 @@ export function torchPickleHooks(root: TorchValue, options: TorchPickleOptions):
   return { reduceHost, persistentId, records };
 }
 
-/** Dtypes of every tensor viewing each storage (through legacy views too), anywhere in the graph. */
+/** A legacy view storage the legacy layout can write as a view: a slice of a root of the same dtype. */
+function legacyView(s: Storage): { root: Storage; offset: number } | undefined {
+  const v = s.view;
+  return v !== undefined && v.root.view === undefined && v.root.dtype === s.dtype ? v : undefined;
+}
+
+/** Dtypes of every tensor viewing each storage, anywhere in the graph. */
 function scanDtypes(root: TorchValue): Map<Storage, Set<DTypeName>> {
   const out = new Map<Storage, Set<DTypeName>>();
   visitGraph(root, (v) => {
     if (!isTensor(v) || v.storage === undefined) return;
-    const s = v.storage.view !== undefined && v.storage.view.root.dtype === v.storage.dtype ? v.storage.view.root : v.storage;
+    const s = v.storage;
     let set = out.get(s);
     if (set === undefined) out.set(s, (set = new Set()));
     set.add(v.dtype);
@@ -390,11 +401,4 @@ function lowerArray(a: NdArray, G: (module: string, name: string) => PyGlobal): 
 
 function unencodableTensor(what: string): PickleEncodeError {
   return new PickleEncodeError("unencodable", `cannot write ${what}`);
-}
-
-/** The dtype row of a storage, or a typed error. */
-export function storageDtype(s: Storage): DTypeInfo {
-  const info = dtypeByName(s.dtype);
-  if (info === undefined) throw new CheckpointError("unsupported", `storage ${s.key} has unknown dtype ${s.dtype}`);
-  return info;
 }

@@ -41,6 +41,7 @@ const FLAGS = 0x0808;
 /** miniz writes no data descriptor (and clears bit 3) for an empty record. */
 const FLAGS_EMPTY = 0x0800;
 
+/** Options of {@link newZipWriteState} and {@link zipRecordsSync}; every field optional. */
 export interface ZipWriterOptions {
   /** Payload alignment in bytes, 1 to {@link MAX_ZIP_ALIGNMENT}. Default {@link DEFAULT_ZIP_ALIGNMENT}. */
   readonly alignment?: number;

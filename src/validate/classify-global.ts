@@ -14,8 +14,10 @@ import { DANGEROUS_MODULE_NAMES, findDangerous, type DangerKind, type ScannerSou
 import { PLAIN_DATA_BY_KEY } from "./plain-data-globals.js";
 import { WEIGHTS_ONLY_ALLOWED } from "./weights-only-policy.js";
 
+/** What loading an imported global means, from harmless to code execution. */
 export type GlobalClass = "allowed" | "plain-data" | "loader" | "unknown" | "dangerous";
 
+/** The class of one global, with the reason and (when dangerous) its sources. */
 export interface GlobalVerdict {
   readonly class: GlobalClass;
   /** "module.name" in its Python 3 spelling (what the verdict is about). */

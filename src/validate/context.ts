@@ -7,7 +7,7 @@ import type { Crc32Fn } from "../bytes/crc32.js";
 import { crc32 } from "../bytes/crc32.js";
 import type { KeyPath } from "../errors.js";
 import type { DecodeLimits } from "../pickle/decoder.js";
-import type { DTypeName } from "../torch/dtypes.js";
+import type { DTypeName } from "../torch/index.js";
 import type { GlobalClass } from "./classify-global.js";
 import type { DangerKind, ScannerSource } from "./dangerous-globals.js";
 import { createFindingSink, DEFAULT_MAX_FINDINGS_PER_CODE, type FindingLocation, type FindingSink } from "./finding.js";
@@ -39,7 +39,7 @@ export interface ValidateOptions {
   readonly maxFindingsPerCode?: number;
   /** Opcodes the security scan walks in total. Default 50 million. */
   readonly maxScanOps?: number;
-  /** Largest size a gzip input or a deflated record is inflated to. Default 4 GiB. */
+  /** Largest size a gzip input or a deflated record is inflated to. Default 2 GiB. */
   readonly maxInflatedBytes?: number;
   /** Largest non-contiguous tensor gathered for the NaN scan. Default 256 MiB. */
   readonly maxGatherBytes?: number;
@@ -47,13 +47,14 @@ export interface ValidateOptions {
   readonly limits?: Partial<DecodeLimits>;
 }
 
-/** Default {@link ValidateOptions.maxInflatedBytes}: 4 GiB. */
-export const DEFAULT_VALIDATE_MAX_INFLATED = 4 * 2 ** 30;
+/** Default {@link ValidateOptions.maxInflatedBytes}: 2 GiB (the inflated bytes are held in memory). */
+export const DEFAULT_VALIDATE_MAX_INFLATED = 2 * 2 ** 30;
 /** Default {@link ValidateOptions.maxNestedDepth}. */
 export const DEFAULT_MAX_NESTED_DEPTH = 3;
 /** Default {@link ValidateOptions.maxGatherBytes}: 256 MiB. */
 export const DEFAULT_MAX_GATHER_BYTES = 256 * 2 ** 20;
 
+/** {@link ValidateOptions} with every default applied. */
 export interface ResolvedOptions {
   readonly name: string | undefined;
   readonly weightsOnly: WeightsOnlyVersion | undefined;
@@ -102,6 +103,7 @@ export interface TensorValueStats {
 /** Validates bytes found inside the file (a nested pickle or torch file) into a nested context. */
 export type NestedValidator = (ctx: Ctx, bytes: Uint8Array, format: "torch-file" | "pickle") => void;
 
+/** The shared state of one validation run (see the module comment). */
 export interface Ctx {
   readonly options: ResolvedOptions;
   /** How nested content is validated (injected by the entry point, to keep the modules acyclic). */
@@ -121,6 +123,7 @@ export interface Ctx {
   weightsOnlyFormat: WeightsOnlyBlocker | undefined;
 }
 
+/** Applies the documented defaults to {@link ValidateOptions}. */
 export function resolveOptions(options: ValidateOptions): ResolvedOptions {
   const wo = options.weightsOnly;
   return {
@@ -137,6 +140,7 @@ export function resolveOptions(options: ValidateOptions): ResolvedOptions {
   };
 }
 
+/** A fresh context for one run; `validateNested` is how nested content is validated. */
 export function createContext(options: ValidateOptions, validateNested: NestedValidator): Ctx {
   return {
     options: resolveOptions(options),

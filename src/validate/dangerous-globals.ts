@@ -29,8 +29,10 @@ export type DangerKind =
   /** Controls the interpreter or process (exit, signals, threads, exit hooks). */
   | "process";
 
+/** Who flags a global: the three scanners, torch's own blocklist, or torchsave (see docs/security.md). */
 export type ScannerSource = "picklescan" | "modelscan" | "fickling" | "torch" | "torchsave";
 
+/** One row of the dangerous-globals table. */
 export interface DangerousGlobal {
   /** Python 3 module path. */
   readonly module: string;
@@ -54,6 +56,7 @@ const DANGEROUS_BUILTINS = [
   "__spec__", "help", "exit", "quit",
 ];
 
+/** The table, grouped by what the globals do; docs/security.md renders it. */
 export const DANGEROUS_GLOBALS: readonly DangerousGlobal[] = [
   // Builtins (Python 2's __builtin__ maps here first).
   d("builtins", DANGEROUS_BUILTINS, "code", [P, M, F], "eval/exec/compile run code; getattr/__import__/vars reach anything; open touches files (fickling blocks every builtin outside its SAFE_BUILTINS)"),

@@ -23,6 +23,7 @@ export interface FindingLocation {
   readonly keyPath?: KeyPath;
 }
 
+/** One thing the validator found: how much it matters, what it is, and where. */
 export interface Finding {
   readonly severity: Severity;
   readonly code: FindingCode;
@@ -79,6 +80,7 @@ export interface SeverityCounts {
   readonly info: number;
 }
 
+/** How many findings of each severity. */
 export function countSeverities(findings: readonly Finding[]): SeverityCounts {
   let error = 0, warning = 0, info = 0;
   for (const f of findings) {

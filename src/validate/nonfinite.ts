@@ -4,7 +4,7 @@
  * chunks, so a storage is scanned while it streams past for its CRC. Every float dtype torch has
  * is covered: float64/32/16, bfloat16, complex (each part counted), and the float8 formats.
  */
-import type { DTypeName } from "../torch/dtypes.js";
+import type { DTypeName } from "../torch/index.js";
 
 /** Counts so far. For complex dtypes each real and imaginary part counts as one value. */
 export interface NonFiniteCounts {

@@ -25,6 +25,7 @@ export const SAFE_BUILTINS: readonly string[] = [
   "object", "callable", "format",
 ];
 
+/** The plain-data table. */
 export const PLAIN_DATA_GLOBALS: readonly PlainDataGlobal[] = [
   ...NUMPY_MODULES.flatMap((m) => [
     p(`${m}._reconstruct`, "a numpy array", true),

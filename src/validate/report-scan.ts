@@ -12,6 +12,7 @@ import { looksLikePickle, scanPickle, type PickleScan } from "./scan-pickle.js";
 /** How persistent ids are judged: torch zip data.pkl, a legacy main pickle, or any other pickle. */
 export type PersistentIdContext = "zip" | "legacy" | "tar" | "any";
 
+/** Where a scanned pickle lives and how its persistent ids are judged. */
 export interface ScanOptions {
   /** The record the pickle lives in (offsets below are relative to it). */
   readonly record?: string;
@@ -160,6 +161,7 @@ function recordOf(record: string | undefined): { record?: string } {
   return record === undefined ? {} : { record };
 }
 
+/** The pickles of a stream and where the last one ended. */
 export interface StreamResult {
   readonly scans: PickleScan[];
   /** Where the last pickle ended. */
@@ -213,6 +215,7 @@ function startsPickle(b: Uint8Array, at: number): boolean {
 
 /** Most carving attempts per region, and most bytes searched. */
 const MAX_CARVE_ATTEMPTS = 10_000;
+/** Most bytes of one region searched for embedded pickles: 256 MiB. */
 export const MAX_CARVE_BYTES = 256 * 2 ** 20;
 const GLOBAL_LINE = /^[A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n/;
 

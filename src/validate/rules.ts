@@ -5,8 +5,10 @@
  */
 import type { Severity } from "./finding.js";
 
+/** Which part of the validation a rule belongs to (docs/validate.md groups by it). */
 export type RuleCategory = "input" | "integrity" | "security" | "weights-only" | "training" | "report";
 
+/** One row of the rules table. */
 export interface RuleInfo {
   readonly code: string;
   readonly severity: Severity;
@@ -17,6 +19,7 @@ export interface RuleInfo {
 const r = <C extends string>(code: C, severity: Severity, category: RuleCategory, doc: string) =>
   ({ code, severity, category, doc }) as const;
 
+/** Every finding code, grouped by what it checks. */
 export const RULES = [
   // The input as a whole.
   r("unreadable", "error", "input", "The input could not be read at all (missing file, I/O failure, an asynchronous source too large to buffer)."),

@@ -9,10 +9,9 @@
  */
 import type { KeyPath } from "../errors.js";
 import { pyKind, type PyDict, type PyFrozenSet, type PyGlobal, type PyObject, type PyValue } from "../pickle/value.js";
-import { dtypeByName, type DTypeInfo } from "../torch/dtypes.js";
 import { bfloat16ToFloat32, byteswap, float16ToFloat32 } from "../torch/float-convert.js";
-import type { NdArray, Storage, Tensor, TorchHost, TorchValue } from "../torch/model.js";
-import { isNdArray, isStorage, isTensor } from "../torch/model.js";
+import { dtypeByName, isNdArray, isStorage, isTensor } from "../torch/index.js";
+import type { DTypeInfo, NdArray, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { numpyDescr } from "../torch/numpy.js";
 import { classifyGlobal } from "./classify-global.js";
 import { python3Name } from "./compat-names.js";
@@ -34,12 +33,14 @@ export interface SanitizeRefusal {
   readonly reason: string;
 }
 
+/** The rewritten value and what was changed or refused. */
 export interface SanitizeResult {
   readonly value: TorchValue;
   readonly changes: readonly SanitizeChange[];
   readonly refused: readonly SanitizeRefusal[];
 }
 
+/** Options for {@link sanitize}; every field is optional. */
 export interface SanitizeOptions {
   /** Deepest nesting rewritten; deeper values are refused. Default 10,000. */
   readonly maxDepth?: number;

@@ -12,7 +12,6 @@ import { ByteReader } from "../bytes/reader.js";
 import { decodeLatin1 } from "../bytes/text.js";
 import { isTorchsaveError } from "../errors.js";
 import { OPCODES_BY_CODE } from "../pickle/opcodes.js";
-import type { PyFloat } from "../pickle/value.js";
 import { python3Name } from "./compat-names.js";
 
 /** What the emulation knows about a stack value. */
@@ -26,11 +25,13 @@ export type Desc =
   | { readonly t: "ext"; readonly code: number }
   | { readonly t: "float" | "bool" | "none" | "list" | "dict" | "set" | "frozenset" | "bytearray" | "buffer" | "persid" | "unknown" };
 
+/** The opcode that made a call. */
 export type CallVia = "REDUCE" | "NEWOBJ" | "NEWOBJ_EX" | "INST" | "OBJ";
 
 /** How a global's module and name reached the importing opcode. */
 export type GlobalSpelling = "literal" | "memo" | "computed";
 
+/** One import: which global, where, by which opcode, spelled how. */
 export interface GlobalUse {
   readonly module: string;
   readonly name: string;
@@ -70,6 +71,7 @@ export interface NestedBytes {
   readonly format: "torch-file" | "pickle";
 }
 
+/** A suspicious spot in a pickle, with a message. */
 export interface ScanProblem {
   readonly offset: number;
   readonly message: string;
@@ -85,6 +87,7 @@ export interface ScanError {
   readonly opcode: string | undefined;
 }
 
+/** Everything one walk of a pickle learned. */
 export interface PickleScan {
   /** Where the walk started (plus `baseOffset`). */
   readonly start: number;
@@ -136,6 +139,7 @@ export interface PickleScan {
   readonly limitReached: boolean;
 }
 
+/** Options for {@link scanPickle}; every field is optional. */
 export interface ScanPickleOptions {
   /** Added to every offset recorded (a pickle inside a larger file). Default 0. */
   readonly baseOffset?: number;
@@ -386,7 +390,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
       case "NONE": push(T.none); break;
       case "NEWTRUE": case "NEWFALSE": push(T.bool); break;
       case "UNICODE": case "SHORT_BINUNICODE": case "BINUNICODE": case "BINUNICODE8": push({ t: "str", v: arg as string }); break;
-      case "FLOAT": case "BINFLOAT": void (arg as number | PyFloat); push(T.float); break;
+      case "FLOAT": case "BINFLOAT": push(T.float); break;
       case "EMPTY_LIST": push(T.list); break;
       case "APPEND": {
         pop();

@@ -5,10 +5,8 @@
  */
 import type { KeyPath } from "../errors.js";
 import { dictGet, pyKind, type PyDict, type PyList } from "../pickle/value.js";
-import { dtypeByName } from "../torch/dtypes.js";
-import type { Tensor, TorchHost, TorchValue } from "../torch/model.js";
-import { isTensor } from "../torch/model.js";
-import { findParts, isOptimizerState, type CheckpointPart } from "../torch/parts.js";
+import { dtypeByName, findParts, isOptimizerState, isTensor } from "../torch/index.js";
+import type { CheckpointPart, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { report, type Ctx } from "./context.js";
 
 /**
@@ -23,6 +21,10 @@ const PER_PARAM_STATE = new Set([
 /** State_dict entries that are buffers, not parameters (BatchNorm's running statistics). */
 const BUFFER_NAME = /(^|\.)(running_mean|running_var|num_batches_tracked)$/;
 
+/**
+ * Reports the resume parts found and missing, optimizer/model mismatches and the "module." prefix
+ * of a checkpoint's root value. Silent for values that are not training checkpoints.
+ */
 export function checkTrainingState(ctx: Ctx, root: TorchValue): void {
   const parts = findParts(root);
   const wholeModule = parts.model === undefined && pyKind(root) === "object";

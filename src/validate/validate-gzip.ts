@@ -8,7 +8,7 @@ import type { ByteSource } from "../bytes/source.js";
 import { report, type Ctx } from "./context.js";
 import { STREAM_CHUNK } from "./value-scan.js";
 
-const FTEXT_FHCRC = 0x02, FEXTRA = 0x04, FNAME = 0x08, FCOMMENT = 0x10;
+const FHCRC = 0x02, FEXTRA = 0x04, FNAME = 0x08, FCOMMENT = 0x10;
 
 /** Where the deflate data starts, or a reason the header is malformed. */
 function headerEnd(head: Uint8Array): number | string {
@@ -26,7 +26,7 @@ function headerEnd(head: Uint8Array): number | string {
     if (p >= head.length) return "the gzip file name or comment is not terminated";
     p++;
   }
-  if (flags & FTEXT_FHCRC) p += 2;
+  if (flags & FHCRC) p += 2;
   return p > head.length ? "the gzip header is cut short" : p;
 }
 

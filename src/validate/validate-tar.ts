@@ -5,7 +5,7 @@
  */
 import type { ByteSource } from "../bytes/source.js";
 import { isTorchsaveError } from "../errors.js";
-import { dtypeByStorageClass } from "../torch/dtypes.js";
+import { dtypeByStorageClass } from "../torch/index.js";
 import { readTar, type TarMember } from "../torch/tar-reader.js";
 import { report, type Ctx } from "./context.js";
 import { scanAndReport, scanStream } from "./report-scan.js";
@@ -14,6 +14,7 @@ import type { PickleScan } from "./scan-pickle.js";
 /** Largest tar checkpoint read into memory (they are from 2017 and small). */
 const MAX_TAR_BYTES = 2 ** 31;
 
+/** Checks a tar checkpoint's members and scans every pickle in them. */
 export function inspectTar(ctx: Ctx, source: ByteSource): void {
   if (source.size > MAX_TAR_BYTES) {
     report(ctx, "validation-limit", `a ${source.size}-byte tar archive is larger than the ${MAX_TAR_BYTES} read into memory`);

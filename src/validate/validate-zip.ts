@@ -10,9 +10,9 @@ import { Inflate } from "fflate";
 import type { ByteSource } from "../bytes/source.js";
 import { decodeLatin1 } from "../bytes/text.js";
 import { CheckpointError, isTorchsaveError, type TorchsaveError } from "../errors.js";
-import { dtypeByStorageClass } from "../torch/dtypes.js";
 import type { ZipQuirkCode } from "../torch/zip-quirks.js";
-import { entryDataOffsetSync, openZipSync, readEntrySync, scanLocalHeadersSync, type ZipArchive, type ZipEntry } from "../torch/zip-reader.js";
+import { dtypeByStorageClass, entryDataOffsetSync, openZipSync, readEntrySync, type ZipArchive, type ZipEntry } from "../torch/index.js";
+import { scanLocalHeadersSync } from "../torch/zip-reader.js";
 import { recordName, report, type Ctx } from "./context.js";
 import type { FindingCode } from "./rules.js";
 import { carve, MAX_CARVE_BYTES, scanStream } from "./report-scan.js";
@@ -67,6 +67,7 @@ const PICKLE_NAME = /\.(pkl|pickle|debug_pkl|pk|joblib|dat|data)$/i;
 const FLAG_ENCRYPTED = 0x0001;
 const FLAG_STRONG = 0x0040;
 
+/** An opened archive and what kind of zip it is. */
 export interface ZipInspection {
   readonly zip: ZipArchive;
   /** "torch" when data.pkl exists, "torchscript" with constants.pkl too, "npz" for numpy, else "other". */
@@ -101,7 +102,10 @@ export function inspectZip(ctx: Ctx, source: ByteSource): ZipInspection | undefi
   const refs = scanRecords(ctx, zip, kind);
   if (kind === "torch" || kind === "torchscript") checkStorageRecords(ctx, zip, refs, kind);
   if (kind === "other" && zip.entries.length > 0) {
-    report(ctx, "not-a-checkpoint", "a zip archive without data.pkl (not a torch.save file); its pickle-like members were scanned");
+    // Torch's own records without data.pkl: a checkpoint that lost its pickle, not some other zip.
+    const torchLike = zip.prefix !== "" && zip.entries.some((e) => /^(version|\.data\/version|byteorder|data\/[^/]+)$/.test(relative(zip, e)));
+    if (torchLike) report(ctx, "record-missing", `${zip.prefix}data.pkl is missing: torch.load cannot read this archive`, { record: `${zip.prefix}data.pkl` });
+    else report(ctx, "not-a-checkpoint", "a zip archive without data.pkl (not a torch.save file); its pickle-like members were scanned");
   }
   return { zip, kind };
 }

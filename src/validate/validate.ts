@@ -8,12 +8,11 @@
  */
 import { blobSource, bytesSource, type BlobLike, type ByteSource } from "../bytes/source.js";
 import { isTorchsaveError, type TorchsaveError } from "../errors.js";
-import type { Checkpoint, CheckpointLayout } from "../torch/checkpoint.js";
-import { detectContainer, type ContainerKind } from "../torch/detect.js";
-import { openCheckpointSync } from "../torch/read-checkpoint.js";
+import { detectContainer, openCheckpointSync } from "../torch/index.js";
+import type { Checkpoint, CheckpointLayout, ContainerKind } from "../torch/index.js";
 import { createContext, recordName, report, type Ctx, type ImportedGlobal, type TensorValueStats, type ValidateOptions } from "./context.js";
 import { countSeverities, type Finding, type SeverityCounts } from "./finding.js";
-import { carve, scanStream } from "./report-scan.js";
+import { carve, MAX_CARVE_BYTES, scanStream } from "./report-scan.js";
 import { scanPickle } from "./scan-pickle.js";
 import { checkTrainingState } from "./training-state.js";
 import { inspectGzip } from "./validate-gzip.js";
@@ -169,7 +168,7 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
       break;
     case "pickle": {
       refuseWeightsOnly(ctx, "a plain pickle is not a torch.save file: torch.load expects the legacy magic number first");
-      guard(ctx, () => scanStream(ctx, whole(source), 0, { persistentIds: "any" }));
+      guard(ctx, () => scanStream(ctx, whole(ctx, source), 0, { persistentIds: "any" }));
       break;
     }
     case "tar":
@@ -177,7 +176,7 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
       break;
     case "npy":
       refuseWeightsOnly(ctx, "a numpy .npy file is not a torch.save file");
-      guard(ctx, () => inspectNpyBytes(ctx, whole(source), undefined, true));
+      guard(ctx, () => inspectNpyBytes(ctx, whole(ctx, source), undefined, true));
       return result;
     case "safetensors":
     case "json":
@@ -189,7 +188,7 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
       refuseWeightsOnly(ctx, "not a torch.save file");
       // Detection reads only the head: a protocol 0 pickle whose first string is longer than
       // that looks like nothing. A walk to STOP from the first byte settles it.
-      const bytes = whole(source);
+      const bytes = whole(ctx, source, MAX_CARVE_BYTES);
       const probe = scanPickle(bytes, 0, { maxOps: Math.min(ctx.budget.opsLeft, 10_000_000) });
       if (probe.complete && probe.error === undefined) {
         // The reader detects from the head too, so the object graph is not rebuilt here.
@@ -197,7 +196,7 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
         return { ...result, container: "pickle" };
       }
       report(ctx, "unknown-format", "not a container torchsave recognises; searched the bytes for embedded pickles");
-      guard(ctx, () => carve(ctx, bytes, 0, source.size, undefined));
+      guard(ctx, () => carve(ctx, bytes, 0, bytes.length, undefined));
       return result;
     }
   }
@@ -223,9 +222,14 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
   return result;
 }
 
-/** The whole input as bytes (a plain pickle, an npy or an unknown file is checked in memory). */
-function whole(source: ByteSource): Uint8Array {
-  return source.bytes ?? source.readSync!(0, source.size);
+/** Largest plain pickle or npy file read into memory whole: 2 GiB. */
+const MAX_WHOLE_BYTES = 2 ** 31;
+
+/** The input as bytes, up to `max` (a plain pickle, an npy or an unknown file is checked in memory). */
+function whole(ctx: Ctx, source: ByteSource, max = MAX_WHOLE_BYTES): Uint8Array {
+  if (source.size <= max) return source.bytes ?? source.readSync!(0, source.size);
+  report(ctx, "validation-limit", `only the first ${max} of ${source.size} bytes were read and checked`);
+  return source.bytes?.subarray(0, max) ?? source.readSync!(0, max);
 }
 
 function refuseWeightsOnly(ctx: Ctx, message: string): void {

@@ -6,12 +6,9 @@
  */
 import type { KeyPath } from "../errors.js";
 import { isTorchsaveError } from "../errors.js";
-import type { Checkpoint } from "../torch/checkpoint.js";
-import { dtypeByName } from "../torch/dtypes.js";
 import type { ByteSource } from "../bytes/source.js";
-import type { Storage, Tensor } from "../torch/model.js";
-import { tensorBytes, tensorExtent } from "../torch/tensor-data.js";
-import { walkTensors } from "../torch/walk.js";
+import { dtypeByName, tensorBytes, tensorExtent, walkTensors } from "../torch/index.js";
+import type { Checkpoint, Storage, Tensor } from "../torch/index.js";
 import { report, type Ctx, type TensorValueStats } from "./context.js";
 import { nonFiniteCounter, type CounterInfo, type NonFiniteCounts } from "./nonfinite.js";
 
@@ -27,6 +24,7 @@ export interface ValueTarget {
   covered: number;
 }
 
+/** How each floating-point tensor will be scanned. */
 export interface ValuePlan {
   /** Targets by record key: the zip entry name, or {@link FILE_RECORD} for absolute file ranges. */
   readonly byRecord: Map<string, ValueTarget[]>;

@@ -8,11 +8,12 @@
  * The two differ a lot: 1.13 has no BINFLOAT (a float anywhere is refused), no `torch.device`,
  * `_codecs.encode`, `_rebuild_tensor_v3`, `_rebuild_qtensor` or `_rebuild_from_type_v2`.
  */
-import { DTYPES } from "../torch/dtypes.js";
+import { DTYPES } from "../torch/index.js";
 
 /** The torch versions whose weights_only unpickler is modelled. */
 export type WeightsOnlyVersion = "current" | "1.13";
 
+/** One torch version's weights_only unpickler, as data. */
 export interface WeightsOnlyPolicy {
   readonly version: WeightsOnlyVersion;
   /** Opcode names the restricted unpickler implements. */

@@ -20,6 +20,7 @@ export interface WeightsOnlyInput {
   readonly persistentIds: PersistentIdStyle;
 }
 
+/** One reason torch.load(weights_only=True) refuses the file. */
 export interface WeightsOnlyBlocker {
   readonly code: Extract<FindingCode, `weights-only-${string}`>;
   readonly message: string;
@@ -27,6 +28,7 @@ export interface WeightsOnlyBlocker {
   readonly record?: string;
 }
 
+/** The weights_only answer for a whole file. */
 export interface WeightsOnlyVerdict {
   /** The torch version modelled. */
   readonly version: WeightsOnlyVersion;

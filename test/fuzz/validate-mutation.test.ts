@@ -54,7 +54,7 @@ describe("validate under mutation", () => {
       fc.property(fc.constantFrom(...ALL), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 7 }), (name, fraction, bit) => {
         const bytes = fixtures.get(name)!.slice();
         const at = Math.min(bytes.length - 1, Math.floor(fraction * bytes.length));
-        bytes[at] ^= 1 << bit;
+        bytes[at] = bytes[at]! ^ (1 << bit);
         let report: ValidationReport | undefined;
         expect(() => { report = validateCheckpoint(bytes, { name, weightsOnly: true }); }).not.toThrow();
         expect(report!.readable).toBe(true);
@@ -73,7 +73,7 @@ describe("validate under mutation", () => {
         const range = list[pick % list.length]!;
         const bytes = fixtures.get(name)!.slice();
         const at = Math.min(range.end - 1, range.start + Math.floor(fraction * (range.end - range.start)));
-        bytes[at] ^= 1 << bit;
+        bytes[at] = bytes[at]! ^ (1 << bit);
         const report = validateCheckpoint(bytes, { name });
         const crc = report.findings.filter((f) => f.code === "crc-mismatch");
         expect(crc.map((f) => f.where.record), `${name}: flip at ${at} in ${range.name}`).toEqual([range.name]);

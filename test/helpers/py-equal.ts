@@ -16,6 +16,11 @@ export interface PyEqualOptions {
   nanBits?: boolean;
   /** Require the same sharing graph. Default true. */
   identity?: boolean;
+  /**
+   * Compare bytes of 0 or 1 byte by value only. CPython keeps a single object for each such value,
+   * so after a trip through Python equal ones come back shared. Default false.
+   */
+  cpythonSingletons?: boolean;
 }
 
 const IDENTITY_KINDS = new Set(["tuple", "list", "dict", "set", "frozenset", "bytes", "bytearray", "complex", "object"]);
@@ -26,6 +31,7 @@ type Pair = [unknown, unknown, string];
 export function pyDiff(a: unknown, b: unknown, options: PyEqualOptions = {}): string | undefined {
   const nanBits = options.nanBits ?? true;
   const identity = options.identity ?? true;
+  const singletons = options.cpythonSingletons ?? false;
   const ab = new Map<object, object>();
   const ba = new Map<object, object>();
   const work: Pair[] = [[a, b, "$"]];
@@ -45,7 +51,8 @@ export function pyDiff(a: unknown, b: unknown, options: PyEqualOptions = {}): st
       if (ox !== oy) return `${path}: different host values`;
       continue;
     }
-    const tracked = identity && IDENTITY_KINDS.has(kx) && !(kx === "tuple" && (ox.items as unknown[]).length === 0);
+    const tracked = identity && IDENTITY_KINDS.has(kx) && !(kx === "tuple" && (ox.items as unknown[]).length === 0) &&
+      !(singletons && kx === "bytes" && (ox.data as Uint8Array).length <= 1);
     if (tracked) {
       const seenX = ab.get(ox);
       const seenY = ba.get(oy);

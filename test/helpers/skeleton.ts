@@ -94,9 +94,7 @@ function normalizer(): (v: TorchValue) => PyValue<Host> {
   const norm = (v: TorchValue): PyValue<Host> => {
     if (typeof v !== "object" || v === null) return v;
     const known = done.get(v);
-    if (known !== undefined) return known;
-    const out = copy(v);
-    return out;
+    return known !== undefined ? known : copy(v);
   };
   const keep = <T extends PyValue<Host>>(from: object, to: T): T => {
     done.set(from, to);

@@ -100,9 +100,13 @@ describe.skipIf(!hasTorch)("torch.load reads what we write", () => {
     const files = picked.map((f) => ({ file: rewrite(f, {}, "safe") }));
     const answers = python("weights-only", files);
     expect(answers.flatMap((a, i) => (a.ok ? [] : [`${picked[i]!.file}: ${a.error}`]))).toEqual([]);
-    // And torch 1.13's own weights_only loader takes every one whose original it takes.
-    const pairs = picked.map((f, i) => ({ original: join(FIXTURES, f.file), ours: files[i]!.file, loader: loaderOf(f) }));
-    expect(python("compare", pairs).flatMap((a, i) => (a.ok ? [] : [`${picked[i]!.file}: ${a.error}`]))).toEqual([]);
+    // And torch 1.13's own weights_only loader takes every one whose original it takes, except sparse
+    // CSR: current PyTorch allows only `_rebuild_sparse_tensor` for it, which torch 1.13 cannot rebuild
+    // CSR with (1.13 wrote `_rebuild_sparse_csr_tensor`, which current PyTorch refuses). We follow
+    // current PyTorch; `weightsOnly: false` keeps 1.13's call (checked in the tests above).
+    const old = picked.filter((f) => !f.features.includes("sparse-csr"));
+    const pairs = old.map((f) => ({ original: join(FIXTURES, f.file), ours: files[picked.indexOf(f)]!.file, loader: loaderOf(f) }));
+    expect(python("compare", pairs).flatMap((a, i) => (a.ok ? [] : [`${old[i]!.file}: ${a.error}`]))).toEqual([]);
   });
 
   it("refuses, naming the key, what the weights-only rules forbid", () => {

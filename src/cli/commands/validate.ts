@@ -45,6 +45,7 @@ function importsLine(report: ValidationReport): string | undefined {
   return `${report.file ?? "input"}: imports ${[...seen].map(([k, c]) => `${k} (${c})`).join(", ")}`;
 }
 
+/** The `validate` command (registered in src/cli/main.ts). */
 export const validateCommand: Command = {
   name: "validate",
   summary: "check integrity (zip, CRCs, storages), security (every import, nested pickles), NaN/Inf and training state",

@@ -199,19 +199,26 @@ describe("writeCheckpoint: views, sharing, parameters", () => {
     expect(t.get("grad")).toMatchObject({ isParameter: false, requiresGrad: true, dtype: "float64" });
   });
 
-  it("rewrites legacy view storages as offsets into their root", () => {
+  it("keeps legacy view storages: as views in the legacy layout, as records of their own in the zip layout", () => {
     const root = tensor(new Float32Array([0, 1, 2, 3, 4, 5]));
     const rootStorage = root.storage!;
     const viewStorage: Storage = {
       ...rootStorage, key: "v", declaredNumel: 3, byteLength: 12, data: rootStorage.data!.subarray(8, 20), view: { root: rootStorage, offset: 2 },
     };
     const onView: Tensor = { ...root, storage: viewStorage, shape: [2], stride: [1], storageOffset: 1 };
-    const ck = readCheckpoint(writeCheckpoint(toTorchValue({ root, onView })));
-    expect(ck.storages).toHaveLength(1);
-    const t = tensorsOf(ck.root);
-    expect(t.get("onView")!.storage).toBe(t.get("root")!.storage);
-    expect(t.get("onView")!.storageOffset).toBe(3);
-    expect(tensorBytes(t.get("onView")!)).toEqual(new Uint8Array(new Float32Array([3, 4]).buffer));
+    const value = toTorchValue({ root, onView });
+    const legacy = readCheckpoint(writeCheckpoint(value, { layout: "legacy" }));
+    const lt = tensorsOf(legacy.root);
+    expect(lt.get("onView")!.storage!.view!.root).toBe(lt.get("root")!.storage);
+    expect(lt.get("onView")!.storage!.view!.offset).toBe(2);
+    expect(lt.get("onView")!.storageOffset).toBe(1);
+    expect(tensorBytes(lt.get("onView")!)).toEqual(new Uint8Array(new Float32Array([3, 4]).buffer));
+    const zip = readCheckpoint(writeCheckpoint(value));
+    expect(zip.storages).toHaveLength(2);
+    const zt = tensorsOf(zip.root);
+    expect(zt.get("onView")!.storageOffset).toBe(1);
+    expect(zt.get("onView")!.storage!.byteLength).toBe(12);
+    expect(tensorBytes(zt.get("onView")!)).toEqual(new Uint8Array(new Float32Array([3, 4]).buffer));
   });
 
   it("keeps dicts, OrderedDicts with attributes, tuples, big ints, sets, bytes and inert objects", () => {

@@ -45,7 +45,7 @@ describe("zip checkpoints", () => {
   it("catches a flipped byte in a storage record by its CRC", () => {
     const bytes = fixture("protocol-2.pt");
     const at = findRecordData(bytes, "protocol-2/data/0");
-    bytes[at] ^= 0x10;
+    bytes[at] = bytes[at]! ^ 0x10;
     const r = validateCheckpoint(bytes);
     expect(find(r, "crc-mismatch")).toEqual([expect.objectContaining({ severity: "error", where: { record: "protocol-2/data/0" } })]);
   });
@@ -61,6 +61,8 @@ describe("zip checkpoints", () => {
     ]));
     const missing = validateCheckpoint(torchZip({ "data.pkl": dataPkl(2, 2, "7"), version: enc("3") }));
     expect(find(missing, "storage-record-missing")[0]?.where.record).toBe("archive/data.pkl");
+    const noPickle = validateCheckpoint(torchZip({ "data/0": floats(1, 2), version: enc("3") }));
+    expect(codes(noPickle)).toContain("record-missing");
   });
 
   it("reports a tensor reaching outside its storage", () => {
@@ -104,7 +106,7 @@ describe("zip checkpoints", () => {
   it("reports zip flag tricks and scans pickle-named entries of any zip", () => {
     const zip = zipSync({ "model/config.pkl": [callPickle("builtins", "eval"), { level: 0 }] });
     const central = lastIndexOf(zip, [0x50, 0x4b, 0x01, 0x02]);
-    zip[central + 8] |= 0x40; // strong encryption flag in the central directory
+    zip[central + 8] = zip[central + 8]! | 0x40; // strong encryption flag in the central directory
     const r = validateCheckpoint(zip);
     expect(codes(r)).toEqual(expect.arrayContaining(["zip-strong-encryption-flag", "global-dangerous"]));
   });
@@ -133,7 +135,7 @@ describe("other layouts", () => {
     expect(clean.findings.filter((f) => f.severity === "error").map((f) => f.code)).toEqual(["weights-only-format"]);
     expect(clean.compression).toBe("gzip");
     const flipped = bytes.slice();
-    flipped[flipped.length - 6] ^= 1;
+    flipped[flipped.length - 6] = flipped[flipped.length - 6]! ^ 1;
     expect(codes(validateCheckpoint(flipped))).toContain("gzip-crc-mismatch");
     expect(codes(validateCheckpoint(bytes.subarray(0, bytes.length - 20)))).toContain("gzip-truncated");
     const junk = new Uint8Array(bytes.length + 5);
