@@ -5,9 +5,10 @@ import type { Command } from "./command.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { pickleDisCommand } from "./commands/pickle-dis.js";
 import { tensorsCommand } from "./commands/tensors.js";
+import { validateCommand } from "./commands/validate.js";
 import { EXIT_USAGE, formatCliError, UsageError } from "./errors.js";
 
-const COMMANDS: readonly Command[] = [inspectCommand, tensorsCommand, pickleDisCommand];
+const COMMANDS: readonly Command[] = [inspectCommand, tensorsCommand, validateCommand, pickleDisCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

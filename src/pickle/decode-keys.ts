@@ -305,6 +305,46 @@ export function dictSetItem<X>(indexes: KeyIndexes, dict: PyDict<X>, key: PyValu
 }
 
 /**
+ * `dict[k] = v` for each pair in `items[from:to]` (keys at even offsets), as repeated
+ * {@link dictSetItem} calls would do, but looking the dict's index up once per batch.
+ * @throws PickleDecodeError `type-mismatch` at the first unhashable key (earlier pairs are set).
+ */
+export function dictSetItems<X>(indexes: KeyIndexes, dict: PyDict<X>, items: readonly PyValue<X>[], from: number, to: number): void {
+  const entries = dict.entries;
+  let i = from;
+  for (; i < to && entries.length < INDEX_THRESHOLD; i += 2) dictSetItem(indexes, dict, items[i]!, items[i + 1]!);
+  if (i >= to) return;
+  const keyAt: KeyAt = (j) => entries[j]![0];
+  const index = indexOf(indexes, entries, entries.length, keyAt);
+  const exact = index.exact;
+  for (; i < to; i += 2) {
+    const key = items[i]!;
+    const value = items[i + 1]!;
+    let at: number;
+    if (typeof key === "string") {
+      at = exact.get(key) ?? -1;
+      if (at < 0) {
+        exact.set(key, entries.length);
+        entries.push([key, value]);
+        index.size = entries.length;
+        continue;
+      }
+    } else {
+      requireHashable(key, "dict key");
+      at = indexFind(index, key, keyAt);
+      if (at < 0) {
+        const n = entries.length;
+        entries.push([key, value]);
+        indexInsert(index, key, n, keyAt);
+        index.size = n + 1;
+        continue;
+      }
+    }
+    entries[at]![1] = value;
+  }
+}
+
+/**
  * `set.add(item)`: appends unless an equal item is already present.
  * @throws PickleDecodeError `type-mismatch` when the item is unhashable.
  */

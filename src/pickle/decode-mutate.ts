@@ -5,7 +5,7 @@
  * anything else is a `type-mismatch`. Items are read in place from the decoder's stack.
  */
 import { PickleDecodeError } from "../errors.js";
-import { dictSetItem, setAddItem, tagOf, type KeyIndexes } from "./decode-keys.js";
+import { dictSetItem, dictSetItems, setAddItem, tagOf, type KeyIndexes } from "./decode-keys.js";
 import { pyTypeName } from "./decode-type-name.js";
 import type { PyDict, PyObject, PyValue } from "./value.js";
 
@@ -41,7 +41,7 @@ export function setItems<X>(
   if (kind === "dict") {
     const dict = target as PyDict<X>;
     if (dict.entries.length + (to - from) / 2 > maxItems) throw tooMany("dict", maxItems);
-    for (let i = from; i < to; i += 2) dictSetItem(indexes, dict, stack[i]!, stack[i + 1]!);
+    dictSetItems(indexes, dict, stack, from, to);
   } else if (kind === "object") {
     const pairs = ((target as PyObject<X>).dictItems ??= []);
     if (pairs.length + (to - from) / 2 > maxItems) throw tooMany("dict", maxItems);

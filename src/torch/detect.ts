@@ -96,7 +96,11 @@ function classifyPickle(b: Uint8Array, size: number | undefined): "legacy" | "pi
   // finishes or runs cleanly to the end of what we were given (which must not be the whole file).
   if (first.kind === "invalid" || !PROTO01_STARTS.has(b[0]!)) return undefined;
   if (first.kind === "complete") return "pickle";
-  return size !== undefined && size <= b.length ? undefined : first.ops >= 2 ? "pickle" : undefined;
+  if (size !== undefined && size <= b.length) return undefined;
+  if (first.ops >= 2) return "pickle";
+  // A protocol 0 str or bytes longer than the head (UNICODE/STRING text runs to a newline past it):
+  // plausible when the text seen so far has no control bytes but tab.
+  return (b[0] === 0x56 || b[0] === 0x53) && b.subarray(1).every((c) => c >= 0x20 || c === 0x09) ? "pickle" : undefined;
 }
 
 interface Walk {

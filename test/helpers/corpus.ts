@@ -24,7 +24,8 @@ export function corpusFiles(): CorpusFile[] {
   for (const line of readFileSync(origin, "utf8").split("\n")) {
     const m = /^\| `([^`]+)` \|/.exec(line);
     if (!m) continue;
-    const cells = line.split("|").map((c) => c.trim());
+    // Cells are split on unescaped pipes: numpy rows contain `'\|O'`.
+    const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
     const kind = /\*\*([^*]+)\*\*/.exec(cells[7] ?? "")?.[1] ?? "unknown";
     rows.push({ file: m[1]!, kind, malicious: kind === "malicious", calls: cells[8] ?? "", path: join(CORPUS, m[1]!) });
   }

@@ -251,3 +251,45 @@ describe("decode(encode(v)) is v", () => {
     }
   });
 });
+
+describe("pyDiff, the comparison these properties rely on, notices differences", () => {
+  const list = (...items: PyValue[]): PyList => ({ kind: "list", items });
+  const f = (value: number, nanBits?: string): PyFloat => (nanBits === undefined ? { kind: "float", value } : { kind: "float", value, nanBits });
+
+  it("in scalars", () => {
+    expect(pyDiff(1, 1)).toBeUndefined();
+    expect(pyDiff(1, 2)).toBeDefined();
+    expect(pyDiff(1, 1n)).toBeDefined();
+    expect(pyDiff(true, 1)).toBeDefined();
+    expect(pyDiff("a", "b")).toBeDefined();
+    expect(pyDiff(f(0), f(-0))).toBeDefined();
+    expect(pyDiff(f(NaN), f(NaN))).toBeUndefined();
+    expect(pyDiff(f(NaN, "7ff8000000000001"), f(NaN))).toBeDefined();
+    expect(pyDiff(f(NaN, "7ff8000000000001"), f(NaN), { nanBits: false })).toBeUndefined();
+  });
+
+  it("in structure", () => {
+    expect(pyDiff(list(1, 2), list(1, 2))).toBeUndefined();
+    expect(pyDiff(list(1, 2), list(1))).toBeDefined();
+    expect(pyDiff(list(1), { kind: "tuple", items: [1] })).toBeDefined();
+    expect(pyDiff({ kind: "dict", entries: [["a", 1]] }, { kind: "dict", entries: [["a", 1]], type: ORDERED_DICT })).toBeDefined();
+    const o = (via: PyObject["via"]): PyObject => ({ kind: "object", via, callable: null, args: { kind: "tuple", items: [] } });
+    expect(pyDiff(o("reduce"), o("newobj"))).toBeDefined();
+  });
+
+  it("in sharing and cycles", () => {
+    const x = list(1);
+    expect(pyDiff(list(x, x), list(x, list(1)))).toMatch(/sharing/);
+    const y = list(1);
+    expect(pyDiff(list(x, x), list(y, y))).toBeUndefined();
+    const l = list();
+    l.items.push(l);
+    const m = list();
+    m.items.push(m);
+    expect(pyDiff(l, m)).toBeUndefined();
+    const n1 = list();
+    const n2 = list(n1);
+    n1.items.push(n2);
+    expect(pyDiff(l, n1)).toMatch(/sharing/);
+  });
+});

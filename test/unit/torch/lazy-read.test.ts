@@ -71,3 +71,11 @@ describe("zero-copy", () => {
     expect(view.buffer).toBe(bytes.buffer);
   });
 });
+
+describe("content detection edge", () => {
+  it("a protocol 0 pickle whose first string is longer than the detection head still reads", () => {
+    const bytes = new Uint8Array(readFileSync(join(REPO, "fixtures/pickle/str_large.p0.pkl")));
+    expect(bytes.length).toBeGreaterThan(2048);
+    expect(readCheckpoint(bytes).layout).toBe("pickle");
+  });
+});

@@ -317,6 +317,10 @@ describe("writeCheckpoint: storage bytes from anywhere", () => {
     const expected = writeCheckpoint(stateDict({ remote: tensor(new Float32Array(1000).map((_, i) => i)) }));
     expect(new Uint8Array(file)).toEqual(expected);
     expectError(() => [...checkpointChunks(stateDict({ remote }))], "unsupported");
+    const legacy: Uint8Array[] = [];
+    for await (const c of checkpointChunksAsync(stateDict({ remote }), { layout: "legacy", chunkBytes: 999 })) legacy.push(c);
+    const expectedLegacy = writeCheckpoint(stateDict({ remote: tensor(new Float32Array(1000).map((_, i) => i)) }), { layout: "legacy" });
+    expect(Buffer.concat(legacy).equals(expectedLegacy)).toBe(true);
   });
 
   it("inflates deflated records while writing", () => {

@@ -1,0 +1,86 @@
+/**
+ * Base64 for storage bytes, where speed matters: the same strict, padded standard alphabet as
+ * `base64.ts` (and the same answers: tested against it), but working on bytes with lookup tables
+ * and letting the platform's UTF-8 codec turn ASCII bytes into a string and back, which runs at
+ * memory speed instead of a character at a time.
+ */
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const ENCODE: Uint8Array = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+/** Sextet of each byte value, 255 for bytes outside the alphabet. */
+const DECODE: Uint8Array = (() => {
+  const t = new Uint8Array(256).fill(255);
+  for (let i = 0; i < 64; i++) t[ENCODE[i]!] = i;
+  return t;
+})();
+const PAD = 0x3d;
+
+const ascii = new TextDecoder("utf-8");
+const utf8 = new TextEncoder();
+
+/** Padded standard base64 of `bytes`. */
+export function encodeBase64Bulk(bytes: Uint8Array): string {
+  const n = bytes.length;
+  const out = new Uint8Array(Math.ceil(n / 3) * 4);
+  const whole = n - (n % 3);
+  let o = 0;
+  for (let i = 0; i < whole; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o] = ENCODE[v >>> 18]!;
+    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
+    out[o + 2] = ENCODE[(v >>> 6) & 63]!;
+    out[o + 3] = ENCODE[v & 63]!;
+    o += 4;
+  }
+  if (n - whole === 1) {
+    const v = bytes[whole]! << 16;
+    out[o] = ENCODE[v >>> 18]!;
+    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
+    out[o + 2] = PAD;
+    out[o + 3] = PAD;
+  } else if (n - whole === 2) {
+    const v = (bytes[whole]! << 16) | (bytes[whole + 1]! << 8);
+    out[o] = ENCODE[v >>> 18]!;
+    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
+    out[o + 2] = ENCODE[(v >>> 6) & 63]!;
+    out[o + 3] = PAD;
+  }
+  return ascii.decode(out);
+}
+
+/**
+ * Decodes strict padded standard base64 (length a multiple of 4, only the alphabet and trailing
+ * `=`, zero unused bits), or returns undefined, exactly as `decodeBase64` does.
+ */
+export function decodeBase64Bulk(text: string): Uint8Array | undefined {
+  const n = text.length;
+  if (n % 4 !== 0) return undefined;
+  // Non-ASCII characters become multi-byte UTF-8, which the length check below catches.
+  const b = utf8.encode(text);
+  if (b.length !== n) return undefined;
+  let pad = 0;
+  if (n > 0 && b[n - 1] === PAD) pad = b[n - 2] === PAD ? 2 : 1;
+  const out = new Uint8Array((n / 4) * 3 - pad);
+  const full = pad === 0 ? n : n - 4;
+  let o = 0;
+  for (let i = 0; i < full; i += 4) {
+    const a = DECODE[b[i]!]!, c = DECODE[b[i + 1]!]!, d = DECODE[b[i + 2]!]!, e = DECODE[b[i + 3]!]!;
+    if ((a | c | d | e) > 63) return undefined;
+    const v = (a << 18) | (c << 12) | (d << 6) | e;
+    out[o] = v >>> 16;
+    out[o + 1] = (v >>> 8) & 0xff;
+    out[o + 2] = v & 0xff;
+    o += 3;
+  }
+  if (pad > 0) {
+    const a = DECODE[b[full]!]!, c = DECODE[b[full + 1]!]!;
+    const d = pad === 2 ? 0 : DECODE[b[full + 2]!]!;
+    if ((a | c | d) > 63) return undefined;
+    const v = (a << 18) | (c << 12) | (d << 6);
+    out[o] = v >>> 16;
+    if (pad === 2) return (v & 0xffff) === 0 ? out : undefined;
+    out[o + 1] = (v >>> 8) & 0xff;
+    if ((v & 0xff) !== 0) return undefined;
+  }
+  return out;
+}
