@@ -27,6 +27,7 @@ import { walkTensors } from "../src/torch/walk.js";
 const GIB = 1024 ** 3;
 const gib = Number(process.argv[2] ?? "1");
 const TENSOR_BYTES = 16 * 1024 * 1024;
+const ROUNDS = 5;
 const count = Math.round((gib * GIB) / TENSOR_BYTES);
 const dir = mkdtempSync(join(tmpdir(), "torchsave-bench-"));
 
@@ -89,9 +90,9 @@ async function main(): Promise<void> {
   console.log(`state_dict: ${count} float32 tensors of 16 MiB = ${(total / GIB).toFixed(2)} GiB; node ${process.version}`);
   const sd = inMemoryStateDict();
   const path = join(dir, "ours.pt");
-  // Disk throughput on shared machines drifts run to run: interleave the contenders and keep each one's best of 3.
+  // Disk throughput on shared machines drifts run to run: interleave the contenders and keep each one's best of ROUNDS.
   const best = { async: Infinity, sync: Infinity, portable: Infinity, plain: Infinity, torch: Infinity };
-  for (let round = 1; round <= 3; round++) {
+  for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round}`);
     best.async = Math.min(best.async, await time("  writeCheckpointFile (atomic+fsync, async)", total, () => writeCheckpointFile(path, sd)));
     check(path, count);
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
       best.torch = Math.min(best.torch, torch);
     }
   }
-  console.log(`best of 3 (s): ${Object.entries(best).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
+  console.log(`best of ${ROUNDS} (s): ${Object.entries(best).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
   if (Number.isFinite(best.torch)) {
     console.log(`ratio torch.save / writeCheckpointFile (atomic, fsync): ${(best.torch / best.async).toFixed(2)}`);
     console.log(`ratio torch.save / plain streaming write (no fsync, like torch.save): ${(best.torch / best.plain).toFixed(2)}`);

@@ -28,6 +28,7 @@ export type InputFormat =
   | "zip" | "legacy" | "pickle" | "tar" | "torchscript" | "npy" | "npz"
   | "safetensors" | "json" | "json-plain" | "msgpack";
 
+/** Options of {@link readAnySync}: how to read inputs whose format leaves a choice. */
 export interface ReadAnyOptions {
   /** Read JSON as this (default: a torchsave document when it starts with `{"$torchsave"`, plain JSON otherwise). */
   readonly jsonAs?: "json" | "json-plain";
@@ -37,6 +38,7 @@ export interface ReadAnyOptions {
   readonly read?: ReadOptions;
 }
 
+/** A value read by {@link readAnySync}, and what the input was. */
 export interface ReadAnyResult {
   readonly root: TorchValue;
   readonly format: InputFormat;
@@ -101,6 +103,7 @@ function textOf(bytes: Uint8Array): string {
   }
 }
 
+/** Options of {@link convertBytes} / {@link planConversion}: the output format, rewrites, and each writer's options. */
 export interface ConvertOptions extends ReadAnyOptions {
   /** The output format. */
   readonly to: ConvertFormat;

@@ -20,6 +20,7 @@ export const FORMAT_EXTENSIONS: Readonly<Record<string, ConvertFormat>> = Object
   pickle: "pickle",
 });
 
+/** True for the names {@link CONVERT_FORMATS} lists. */
 export const isConvertFormat = (v: string): v is ConvertFormat => (CONVERT_FORMATS as readonly string[]).includes(v);
 
 /**

@@ -11,11 +11,13 @@ export const DEFAULT_GZIP_LEVEL = 6;
 /** Default bound on what {@link gunzip} inflates to: 16 GiB. */
 export const DEFAULT_GUNZIP_MAX_BYTES = 16 * 2 ** 30;
 
+/** Options of {@link gzip} and {@link gzipChunks}. */
 export interface GzipOptions {
   /** 0 (store) to 9 (smallest). Default {@link DEFAULT_GZIP_LEVEL}. */
   readonly level?: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 }
 
+/** Options of {@link gunzip}. */
 export interface GunzipOptions {
   /** Largest output allowed before `limit-exceeded`. Default {@link DEFAULT_GUNZIP_MAX_BYTES}. */
   readonly maxBytes?: number;

@@ -38,6 +38,7 @@ export type { ConvertOptions, ConvertPlan, ReadAnyOptions, ReadAnyResult, InputF
 export { CONVERT_FORMATS, FORMAT_EXTENSIONS, formatFromName, isConvertFormat } from "./formats.js";
 export type { ConvertFormat } from "./formats.js";
 export type { ConvertInput } from "./input.js";
+export { loadStorages } from "./load-storages.js";
 
 // Building blocks.
 export { canonicalOrigin } from "./torch-records.js";

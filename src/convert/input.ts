@@ -1,7 +1,8 @@
-/** What the `toX` converters accept: a checkpoint as read, or any value of the torch value model. */
+/** The input side shared by the converters: what they accept, and the guard that keeps JS errors from escaping readers. */
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { Checkpoint, TorchValue } from "../torch/index.js";
 
+/** What the `toX` converters accept: a checkpoint as read (its root is converted), or any value of the torch value model. */
 export type ConvertInput = Checkpoint | TorchValue;
 
 /** True for a `Checkpoint` (it has `root` and `layout`; values of the model have `kind` or are scalars). */
@@ -17,6 +18,7 @@ export function rootOf(input: ConvertInput): TorchValue {
 /** Python's own check for a well-formed str: no unpaired UTF-16 surrogates. */
 const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** True when `s` has an unpaired UTF-16 surrogate (Python allows it in a str; UTF-8 cannot carry it). */
 export const hasLoneSurrogate = (s: string): boolean => LONE.test(s);
 
 /**

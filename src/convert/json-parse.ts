@@ -6,6 +6,7 @@
  */
 import { ConvertError } from "../errors.js";
 
+/** A parsed JSON value: numbers keep their text, objects their key order and repeats. */
 export type ParsedJson =
   | null
   | boolean

@@ -25,7 +25,9 @@ export interface OrderedJson {
 /** A JSON value that may contain {@link RawJson} tokens and {@link OrderedJson} objects. */
 export type JsonLike = JsonValue | RawJson | OrderedJson | JsonLike[] | { [k: string]: JsonLike };
 
+/** A {@link RawJson} token; `text` must be valid JSON (or Python's `NaN`/`Infinity`), the writer does not check. */
 export const rawJson = (text: string): RawJson => ({ [RAW_JSON]: text });
+/** An {@link OrderedJson} object of these pairs. */
 export const orderedJson = (pairs: readonly (readonly [string, JsonLike])[]): OrderedJson => ({ [ORDERED_JSON]: pairs });
 
 const isRaw = (v: unknown): v is RawJson => typeof v === "object" && v !== null && RAW_JSON in v;
@@ -43,6 +45,7 @@ const INLINE_WIDTH = 160;
 /** How deeply containers nest inside a one-line container. */
 const INLINE_DEPTH = 3;
 
+/** Options of {@link writeJson} and {@link prettyJson}. */
 export interface PrettyOptions {
   /** Spaces per level; 0 writes one line. Default 1. */
   readonly indent?: number;

@@ -8,7 +8,7 @@ import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyValue } from "../pickle/value.js";
 import type { Storage, StorageLocation, TorchHost, TorchValue } from "../torch/index.js";
 import { isNdArray, isStorage, isTensor } from "../torch/index.js";
-import { decodeBase64, encodeBase64 } from "./base64.js";
+import { decodeBase64Bulk, encodeBase64Bulk } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { writeJson } from "./json-pretty.js";
 import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
@@ -22,6 +22,7 @@ export const JSON_FORMAT_VERSION = 1;
 /** Storage bytes per base64 piece {@link jsonChunks} yields (a multiple of 3, so pieces concatenate). */
 const BASE64_PIECE = 3 * 1024 * 1024;
 
+/** Options of {@link toJson} and {@link jsonChunks}. */
 export interface JsonOptions {
   /** Spaces per nesting level of the root value; 0 writes it on one line. Default 1. */
   readonly indent?: number;
@@ -38,7 +39,7 @@ export function* jsonChunks(input: ConvertInput, options: JsonOptions = {}): Gen
   yield* documentChunks(root, graphFacts(root), options.indent ?? 1, function* (s) {
     const data = storageData(s);
     yield ',"data":"';
-    for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64(data.subarray(i, i + BASE64_PIECE));
+    for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bulk(data.subarray(i, i + BASE64_PIECE));
     yield '"';
   });
 }
@@ -116,7 +117,7 @@ export function fromJson(text: string): TorchValue {
 
 /** {@link fromJson} for a document already parsed (e.g. by a streaming JSON parser). */
 export function fromJsonValue(doc: JsonValue): TorchValue {
-  return guarded("JSON", () => documentFromJsonValue(doc, "data", (text) => decodeBase64(text)));
+  return guarded("JSON", () => documentFromJsonValue(doc, "data", (text) => decodeBase64Bulk(text)));
 }
 
 /**

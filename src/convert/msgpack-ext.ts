@@ -39,6 +39,7 @@ export const MSGPACK_EXT = {
   ndarray: 18,
 } as const;
 
+/** The name of a row of {@link MSGPACK_EXT}. */
 export type MsgpackExtName = keyof typeof MSGPACK_EXT;
 
 /** Ext code → name, derived from the table. */

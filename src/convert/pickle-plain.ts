@@ -19,6 +19,7 @@ import { rootOf, type ConvertInput } from "./input.js";
 /** Python's `pickle.DEFAULT_PROTOCOL` (3.8+). */
 export const DEFAULT_PLAIN_PICKLE_PROTOCOL = 4;
 
+/** Options of {@link toPickle}. */
 export interface ToPickleOptions {
   /** Pickle protocol 2-5. Default {@link DEFAULT_PLAIN_PICKLE_PROTOCOL}. */
   readonly protocol?: 2 | 3 | 4 | 5;

@@ -18,6 +18,7 @@ import { parseJsonText, type ParsedJson } from "./json-parse.js";
 import { orderedJson, rawJson, writeJson, type JsonLike } from "./json-pretty.js";
 import { canonicalOrigin } from "./torch-records.js";
 
+/** Options of {@link toPlainJson}. */
 export interface ToPlainJsonOptions {
   /** Spaces per level; 0 writes one line (as `json.dumps` without indent). Default 1. */
   readonly indent?: number;
@@ -53,11 +54,12 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
   const python = (options.nonFinite ?? "python") === "python";
   const maxDepth = options.maxDepth ?? DEFAULT_PLAIN_JSON_MAX_DEPTH;
   const budget = { left: options.maxValues ?? DEFAULT_MAX_VALUES };
-  const num = (x: number): JsonLike => {
-    if (Number.isFinite(x)) return rawJson(floatRepr(x));
-    if (!python) return null;
-    return rawJson(Number.isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
+  const numText = (x: number): string => {
+    if (Number.isFinite(x)) return floatText(x);
+    if (!python) return "null";
+    return Number.isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity";
   };
+  const num = (x: number): JsonLike => rawJson(numText(x));
   const onPath = new Set<object>();
   const path: (string | number)[] = [];
   const spend = (n: number) => {
@@ -137,7 +139,7 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
     }
     if (isTensor(v)) return tensorJson(v, depth);
     if (isNdArray(v)) return ndarrayJson(v);
-    if (isStorage(v)) return nest(elements(storageBytesSync(v), dtypeInfo(v.dtype), num), [v.byteLength / dtypeInfo(v.dtype).itemSize]);
+    if (isStorage(v)) return nestTokens(elementTokens(storageBytesSync(v), dtypeInfo(v.dtype), numText), [v.byteLength / dtypeInfo(v.dtype).itemSize]);
     throw new ConvertError("unencodable", "not a value of the torch value model", { path: [...path] });
   };
   const tensorJson = (t: Tensor, depth: number): JsonLike => {
@@ -152,8 +154,8 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
     if (t.storage === undefined) return { dtype: t.dtype, shape: t.shape.map((d) => rawJson(String(d))), device: t.device };
     const info = dtypeInfo(t.dtype);
     spend(numel(t.shape));
-    const values = t.quantization === undefined ? elements(tensorBytes(t), info, num) : dequantized(t, info, num);
-    return nest(values, t.shape);
+    const values = t.quantization === undefined ? elementTokens(tensorBytes(t), info, numText) : dequantized(t, info, numText);
+    return nestTokens(values, t.shape);
   };
   const ndarrayJson = (a: NdArray): JsonLike => {
     if (a.items !== undefined) return nest(a.items.map((x, i) => child(i, x, 0)), a.shape);
@@ -164,8 +166,8 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
     const size = found.dtype.itemSize;
     const bytes = found.littleEndian || size === 1 ? a.data : swap(a.data, found.dtype.kind === "complex" ? size / 2 : size);
     spend(bytes.length / size);
-    const flat = elements(bytes, found.dtype, num);
-    return nest(a.fortranOrder ? fromFortran(flat, a.shape) : flat, a.shape);
+    const flat = elementTokens(bytes, found.dtype, numText);
+    return nestTokens(a.fortranOrder ? fromFortran(flat, a.shape) : flat, a.shape);
   };
   return guarded("plain JSON", () => convert(rootOf(input), 0));
 }
@@ -197,18 +199,29 @@ function swap(bytes: Uint8Array, unit: number): Uint8Array {
   return out;
 }
 
-/** The elements of little-endian bytes of `info`, as `tolist()` gives them (complex as [re, im]). */
-function elements(bytes: Uint8Array, info: DTypeInfo, num: (x: number) => JsonLike): JsonLike[] {
+/** Python's `repr` of a finite float: JS's shortest digits, in Python's spelling where they differ. */
+function floatText(x: number): string {
+  const a = Math.abs(x);
+  // Between 1e-4 and 1e16 both languages write plain decimals; only "1" vs "1.0" differs.
+  if (a >= 1e-4 && a < 1e16) {
+    const s = String(x);
+    return s.includes(".") ? s : `${s}.0`;
+  }
+  return floatRepr(x);
+}
+
+/** The elements of little-endian bytes of `info` as JSON text, as `tolist()` gives them (complex as [re, im]). */
+function elementTokens(bytes: Uint8Array, info: DTypeInfo, num: (x: number) => string): string[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.length / info.itemSize;
-  const out: JsonLike[] = new Array<JsonLike>(n);
+  const out: string[] = new Array<string>(n);
   const ints = (get: (i: number) => number | bigint) => {
-    for (let i = 0; i < n; i++) out[i] = rawJson(String(get(i)));
+    for (let i = 0; i < n; i++) out[i] = String(get(i));
     return out;
   };
   switch (info.name) {
     case "bool":
-      for (let i = 0; i < n; i++) out[i] = bytes[i] !== 0;
+      for (let i = 0; i < n; i++) out[i] = bytes[i] !== 0 ? "true" : "false";
       return out;
     case "uint8":
       return ints((i) => bytes[i]!);
@@ -230,7 +243,7 @@ function elements(bytes: Uint8Array, info: DTypeInfo, num: (x: number) => JsonLi
       for (let i = 0; i < n; i++) out[i] = num(view.getFloat64(8 * i, true));
       return out;
     case "complex128":
-      for (let i = 0; i < n; i++) out[i] = [num(view.getFloat64(16 * i, true)), num(view.getFloat64(16 * i + 8, true))];
+      for (let i = 0; i < n; i++) out[i] = `[${num(view.getFloat64(16 * i, true))}, ${num(view.getFloat64(16 * i + 8, true))}]`;
       return out;
     default:
       break;
@@ -239,11 +252,13 @@ function elements(bytes: Uint8Array, info: DTypeInfo, num: (x: number) => JsonLi
     // Every narrower float is exactly a float32 (tolist() gives the same Python float).
     const f = tensorToFloat32Values(bytes, info);
     if (info.kind === "complex") {
-      const pairs: JsonLike[] = new Array<JsonLike>(f.length / 2);
-      for (let i = 0; i < pairs.length; i++) pairs[i] = [num(f[2 * i]!), num(f[2 * i + 1]!)];
+      const pairs: string[] = new Array<string>(f.length / 2);
+      for (let i = 0; i < pairs.length; i++) pairs[i] = `[${num(f[2 * i]!)}, ${num(f[2 * i + 1]!)}]`;
       return pairs;
     }
-    return Array.from(f, (x) => num(x));
+    const floats: string[] = new Array<string>(f.length);
+    for (let i = 0; i < f.length; i++) floats[i] = num(f[i]!);
+    return floats;
   }
   throw new ConvertError("unsupported", `${info.name} elements have no plain JSON form`);
 }
@@ -258,7 +273,7 @@ function tensorToFloat32Values(bytes: Uint8Array, info: DTypeInfo): Float32Array
 }
 
 /** `qtensor.tolist()`: (q - zero_point) * scale, rounded to float32 as torch's dequantize does. */
-function dequantized(t: Tensor, info: DTypeInfo, num: (x: number) => JsonLike): JsonLike[] {
+function dequantized(t: Tensor, info: DTypeInfo, num: (x: number) => string): string[] {
   const q = t.quantization!;
   if (info.underlying === undefined || info.packing !== undefined) throw new ConvertError("unsupported", `${info.name} elements have no plain JSON form`);
   const raw = numbers(tensorBytes(t), dtypeInfo(info.underlying));
@@ -305,6 +320,19 @@ function fromFortran<T>(flat: T[], shape: readonly number[]): T[] {
   return out;
 }
 
+/**
+ * Nests element text into the shape: each innermost row becomes one JSON token (`[1.0, 2.0]`), so
+ * a large tensor costs one string per row, not one object per element.
+ */
+function nestTokens(tokens: string[], shape: readonly number[]): JsonLike {
+  if (shape.length === 0) return rawJson(tokens[0] ?? "null");
+  const size = shape[shape.length - 1]!;
+  const rows: JsonLike[] = [];
+  const count = size === 0 ? shape.slice(0, -1).reduce((a, b) => a * b, 1) : tokens.length / size;
+  for (let r = 0; r < count; r++) rows.push(rawJson(`[${tokens.slice(r * size, r * size + size).join(", ")}]`));
+  return shape.length === 1 ? rows[0] ?? rawJson("[]") : nest(rows, shape.slice(0, -1));
+}
+
 /** Nests a flat row-major list into the shape (a 0-d tensor is its one element). */
 function nest(flat: JsonLike[], shape: readonly number[]): JsonLike {
   if (shape.length === 0) return flat[0] ?? null;
@@ -327,6 +355,7 @@ export const PLAIN_JSON_DTYPES: readonly DTypeName[] = [
   "float64", "float32", "float16", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool",
 ];
 
+/** Options of {@link fromPlainJson}. */
 export interface FromPlainJsonOptions {
   /** The dtype of every tensor made (default: inferred like `torch.tensor`: bool, int64 or float32). */
   readonly dtype?: DTypeName;

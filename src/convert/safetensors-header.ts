@@ -29,6 +29,7 @@ export interface SafetensorsEntry {
   readonly end: number;
 }
 
+/** A validated header: the entries in data order, `__metadata__`, and where the buffer starts. */
 export interface SafetensorsHeader {
   /** Entries in data order (by offset). */
   readonly entries: readonly SafetensorsEntry[];

@@ -23,6 +23,7 @@ import { graphFacts } from "./value-graph.js";
 /** The `__metadata__` key holding the skeleton. */
 export const SAFETENSORS_SKELETON_KEY = "torchsave";
 
+/** Options of {@link toSafetensors}, {@link safetensorsChunks} and {@link planSafetensors}. */
 export interface ToSafetensorsOptions {
   /** More `__metadata__` entries (str → str). `"torchsave"` is reserved; `"format"` defaults to "pt". */
   readonly metadata?: Readonly<Record<string, string>>;
@@ -191,6 +192,7 @@ export function toSafetensors(input: ConvertInput, options: ToSafetensorsOptions
 // ---------------------------------------------------------------------------------------------
 // Reading.
 
+/** What reading a safetensors file gives. */
 export interface SafetensorsValue {
   /** The skeleton's value, or a dict of every entry (file order) for a foreign file. */
   readonly root: TorchValue;

@@ -155,91 +155,90 @@ function sparseRecord(s: SparseParts): Record_ {
 }
 
 /** Typed access to a decoded record's fields, with errors that name the field. */
-export class RecordReader {
-  private readonly fields = new Map<string, TorchValue>();
+export interface RecordFields {
+  fail(reason: string): ConvertError;
+  has(name: string): boolean;
+  raw(name: string): TorchValue | undefined;
+  str(name: string): string;
+  optStr(name: string): string | undefined;
+  int(name: string, min?: number): number;
+  bool(name: string): boolean;
+  float(name: string): number;
+  ints(name: string, min?: number): number[];
+  tensor(name: string): Tensor;
+  optTensor(name: string): Tensor | undefined;
+  global(name: string): PyGlobal;
+  dtype(name: string): DTypeName;
+}
 
-  constructor(rec: TorchValue, readonly what: string, readonly path: KeyPath = []) {
-    if (pyKind(rec) !== "dict") throw this.fail(`a ${what} record must be a dict of fields`);
-    for (const [k, v] of (rec as Record_).entries) {
-      if (typeof k !== "string") throw this.fail(`a ${what} record has a non-str key`);
-      if (this.fields.has(k)) throw this.fail(`a ${what} record names ${k} twice`);
-      this.fields.set(k, v);
-    }
+/**
+ * Reads a record: a dict with distinct str keys.
+ * @throws ConvertError `invalid-data` (with `path`) when it is not one, and from each accessor.
+ */
+export function recordFields(rec: TorchValue, what: string, path: KeyPath = []): RecordFields {
+  const fail = (reason: string): ConvertError => new ConvertError("invalid-data", reason, { path });
+  const fields = new Map<string, TorchValue>();
+  if (pyKind(rec) !== "dict") throw fail(`a ${what} record must be a dict of fields`);
+  for (const [k, v] of (rec as Record_).entries) {
+    if (typeof k !== "string") throw fail(`a ${what} record has a non-str key`);
+    if (fields.has(k)) throw fail(`a ${what} record names ${k} twice`);
+    fields.set(k, v);
   }
-
-  fail(reason: string): ConvertError {
-    return new ConvertError("invalid-data", reason, { path: this.path });
-  }
-
-  has(name: string): boolean {
-    return this.fields.has(name);
-  }
-
-  raw(name: string): TorchValue | undefined {
-    return this.fields.get(name);
-  }
-
-  str(name: string): string {
-    const v = this.fields.get(name);
-    if (typeof v !== "string") throw this.fail(`${this.what}.${name} must be a str`);
+  const str = (name: string): string => {
+    const v = fields.get(name);
+    if (typeof v !== "string") throw fail(`${what}.${name} must be a str`);
     return v;
-  }
-
-  optStr(name: string): string | undefined {
-    return this.fields.has(name) ? this.str(name) : undefined;
-  }
-
-  int(name: string, min = 0): number {
-    const v = this.fields.get(name);
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw this.fail(`${this.what}.${name} must be an int >= ${min}`);
+  };
+  const tensor = (name: string): Tensor => {
+    const v = fields.get(name);
+    if (!isTensor(v)) throw fail(`${what}.${name} must be a tensor`);
     return v;
-  }
-
-  bool(name: string): boolean {
-    const v = this.fields.get(name);
-    if (typeof v !== "boolean") throw this.fail(`${this.what}.${name} must be a bool`);
-    return v;
-  }
-
-  float(name: string): number {
-    const v = this.fields.get(name);
-    if (pyKind(v) === "float") return (v as { value: number }).value;
-    if (typeof v === "number") return v;
-    throw this.fail(`${this.what}.${name} must be a float`);
-  }
-
-  ints(name: string, min = 0): number[] {
-    const v = this.fields.get(name);
-    const kind = pyKind(v);
-    if (kind !== "list" && kind !== "tuple") throw this.fail(`${this.what}.${name} must be a list of ints`);
-    const items = (v as { items: TorchValue[] }).items;
-    if (!items.every((x) => typeof x === "number" && Number.isSafeInteger(x) && x >= min)) {
-      throw this.fail(`${this.what}.${name} must be a list of ints >= ${min}`);
-    }
-    return items as number[];
-  }
-
-  tensor(name: string): Tensor {
-    const v = this.fields.get(name);
-    if (!isTensor(v)) throw this.fail(`${this.what}.${name} must be a tensor`);
-    return v;
-  }
-
-  optTensor(name: string): Tensor | undefined {
-    return this.fields.has(name) ? this.tensor(name) : undefined;
-  }
-
-  global(name: string): PyGlobal {
-    const v = this.fields.get(name);
-    if (!isPyGlobal(v)) throw this.fail(`${this.what}.${name} must be a global`);
-    return v;
-  }
-
-  dtype(name: string): DTypeName {
-    const d = dtypeByName(this.str(name));
-    if (d === undefined || d.name !== this.str(name)) throw this.fail(`${this.what}.${name}: unknown dtype ${JSON.stringify(this.str(name))}`);
-    return d.name;
-  }
+  };
+  return {
+    fail,
+    has: (name) => fields.has(name),
+    raw: (name) => fields.get(name),
+    str,
+    optStr: (name) => (fields.has(name) ? str(name) : undefined),
+    int(name, min = 0) {
+      const v = fields.get(name);
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw fail(`${what}.${name} must be an int >= ${min}`);
+      return v;
+    },
+    bool(name) {
+      const v = fields.get(name);
+      if (typeof v !== "boolean") throw fail(`${what}.${name} must be a bool`);
+      return v;
+    },
+    float(name) {
+      const v = fields.get(name);
+      if (pyKind(v) === "float") return (v as { value: number }).value;
+      if (typeof v === "number") return v;
+      throw fail(`${what}.${name} must be a float`);
+    },
+    ints(name, min = 0) {
+      const v = fields.get(name);
+      const kind = pyKind(v);
+      if (kind !== "list" && kind !== "tuple") throw fail(`${what}.${name} must be a list of ints`);
+      const items = (v as { items: TorchValue[] }).items;
+      if (!items.every((x) => typeof x === "number" && Number.isSafeInteger(x) && x >= min)) {
+        throw fail(`${what}.${name} must be a list of ints >= ${min}`);
+      }
+      return items as number[];
+    },
+    tensor,
+    optTensor: (name) => (fields.has(name) ? tensor(name) : undefined),
+    global(name) {
+      const v = fields.get(name);
+      if (!isPyGlobal(v)) throw fail(`${what}.${name} must be a global`);
+      return v;
+    },
+    dtype(name) {
+      const d = dtypeByName(str(name));
+      if (d === undefined || d.name !== str(name)) throw fail(`${what}.${name}: unknown dtype ${JSON.stringify(str(name))}`);
+      return d.name;
+    },
+  };
 }
 
 /**
@@ -247,7 +246,7 @@ export class RecordReader {
  * @throws ConvertError `invalid-data` naming the field that is missing or of the wrong type.
  */
 export function tensorFromRecord(rec: TorchValue, storageByKey: (key: string) => Storage, path: KeyPath = []): Tensor {
-  const r = new RecordReader(rec, "tensor", path);
+  const r = recordFields(rec, "tensor", path);
   const shape = r.ints("shape");
   const stride = r.ints("stride", Number.MIN_SAFE_INTEGER);
   if (shape.length !== stride.length && r.optStr("layout") === undefined) throw r.fail("tensor shape and stride differ in length");
@@ -260,8 +259,8 @@ export function tensorFromRecord(rec: TorchValue, storageByKey: (key: string) =>
     ...(storageKey === undefined ? {} : { storage: storageByKey(storageKey) }),
     device: r.str("device"), requiresGrad: r.bool("requires_grad"), isParameter: r.bool("parameter"), layout,
   };
-  if (r.has("quantized")) t.quantization = quantFromRecord(new RecordReader(r.raw("quantized")!, "tensor.quantized", path));
-  if (r.has("sparse")) t.sparse = sparseFromRecord(new RecordReader(r.raw("sparse")!, "tensor.sparse", path));
+  if (r.has("quantized")) t.quantization = quantFromRecord(recordFields(r.raw("quantized")!, "tensor.quantized", path));
+  if (r.has("sparse")) t.sparse = sparseFromRecord(recordFields(r.raw("sparse")!, "tensor.sparse", path));
   if (r.has("subclass")) t.subclass = r.global("subclass");
   if (r.has("state")) t.state = r.raw("state")!;
   const origin = r.raw("origin");
@@ -279,7 +278,7 @@ export function tensorFromRecord(rec: TorchValue, storageByKey: (key: string) =>
 const PER_TENSOR = ["per_tensor_affine", "per_tensor_symmetric"] as const;
 const PER_CHANNEL = ["per_channel_affine", "per_channel_symmetric", "per_channel_affine_float_qparams"] as const;
 
-function quantFromRecord(r: RecordReader): Quantization {
+function quantFromRecord(r: RecordFields): Quantization {
   const scheme = r.str("scheme");
   const perTensor = PER_TENSOR.find((s) => s === scheme);
   if (perTensor !== undefined) return { scheme: perTensor, scale: r.float("scale"), zeroPoint: r.int("zero_point", Number.MIN_SAFE_INTEGER) };
@@ -288,7 +287,7 @@ function quantFromRecord(r: RecordReader): Quantization {
   return { scheme: perChannel, scales: r.tensor("scales"), zeroPoints: r.tensor("zero_points"), axis: r.int("axis", Number.MIN_SAFE_INTEGER) };
 }
 
-function sparseFromRecord(r: RecordReader): SparseParts {
+function sparseFromRecord(r: RecordFields): SparseParts {
   const out: Mutable<SparseParts> = { size: [...r.ints("size")], values: r.tensor("values") };
   const indices = r.optTensor("indices");
   if (indices !== undefined) out.indices = indices;
@@ -361,7 +360,7 @@ export function ndarrayRecord(a: NdArray): Record_ {
 
 /** The numpy array a record describes. @throws ConvertError `invalid-data`. */
 export function ndarrayFromRecord(rec: TorchValue, path: KeyPath = []): NdArray {
-  const r = new RecordReader(rec, "ndarray", path);
+  const r = recordFields(rec, "ndarray", path);
   const origin = r.raw("origin");
   if (origin !== null && pyKind(origin) !== "object") throw r.fail("ndarray.origin must be an object or None");
   if (r.has("derived")) {

@@ -7,6 +7,7 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { isTorchsaveError } from "../errors.js";
 import { ioError } from "./file-source.js";
 
 function tempPathFor(path: string): string {
@@ -35,7 +36,7 @@ export function writeFileAtomicSync(path: string, chunks: Uint8Array | Iterable<
     } catch {
       // The temp file may not exist; the original error is what matters.
     }
-    throw ioError(e, path);
+    throw asWriteError(e, path);
   }
 }
 
@@ -58,8 +59,14 @@ export async function writeFileAtomic(path: string, chunks: Uint8Array | Iterabl
   } catch (e) {
     await handle.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
-    throw ioError(e, path);
+    throw asWriteError(e, path);
   }
+}
+
+/** A torchsave error from the data being written keeps its code; host failures become `io`. */
+function asWriteError(e: unknown, path: string): unknown {
+  if (isTorchsaveError(e)) return e.file === undefined ? e.withLocation({ file: path }) : e;
+  return ioError(e, path);
 }
 
 /** fsync the folder so the rename itself survives a power cut (best effort: not every platform allows it). */

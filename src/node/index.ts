@@ -49,3 +49,4 @@ export function openCheckpointFile(path: string, options: ReadOptions = {}): { c
 function asPlainBytes(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+export { writeCheckpointFile, writeCheckpointFileSync, archiveNameFor, nodeCrc32 } from "./write-checkpoint.js";

@@ -7,7 +7,7 @@ import * as zlib from "node:zlib";
 import { basename } from "node:path";
 import type { Crc32Fn } from "../bytes/crc32.js";
 import type { TorchValue } from "../torch/model.js";
-import { checkpointChunks, checkpointChunksAsync } from "../torch/write-checkpoint.js";
+import { checkpointChunks, checkpointChunksAsync } from "../torch/index.js";
 import type { WriteOptions } from "../torch/write-options.js";
 import { writeFileAtomic, writeFileAtomicSync } from "./atomic-write.js";
 
@@ -44,33 +44,7 @@ function fileOptions(path: string, options: WriteOptions): WriteOptions {
  *   `io` with `file` for file-system failures.
  */
 export async function writeCheckpointFile(path: string, root: TorchValue, options: WriteOptions = {}): Promise<void> {
-  await writeFileAtomic(path, readAhead(checkpointChunksAsync(root, fileOptions(path, options))));
-}
-
-/**
- * Passes chunks through, producing the next one (reading it, computing its CRC) while the
- * consumer's write of the current one runs on libuv's thread pool, instead of one after the
- * other. At most one chunk is produced ahead.
- */
-export async function* readAhead(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const it = source[Symbol.asyncIterator]();
-  let pending: Promise<IteratorResult<Uint8Array>> = it.next();
-  let finished = false;
-  try {
-    for (;;) {
-      const r = await pending;
-      if (r.done === true) {
-        finished = true;
-        return;
-      }
-      // setImmediate lets the consumer issue its write first; the next chunk is made meanwhile.
-      pending = new Promise<void>((res) => setImmediate(res)).then(() => it.next());
-      pending.catch(() => undefined); // surfaced by the await above, or dropped if the consumer stops
-      yield r.value;
-    }
-  } finally {
-    if (!finished) await it.return?.(undefined);
-  }
+  await writeFileAtomic(path, checkpointChunksAsync(root, fileOptions(path, options)));
 }
 
 /** {@link writeCheckpointFile}, synchronously (storages must be readable synchronously). */

@@ -5,9 +5,14 @@ import { isPyGlobal, pyKind } from "../pickle/value.js";
 import type { Storage, Tensor, TorchHost, TorchValue } from "./model.js";
 import { isStorage, isTensor } from "./model.js";
 
+/** The value-model tag of `v` ("tuple", "list", ...), undefined for primitives; cheaper than pyKind on hot paths. */
+function tag(v: unknown): unknown {
+  return typeof v === "object" && v !== null ? (v as { kind?: unknown }).kind : undefined;
+}
+
 /** Positional arguments of a call: the tuple's items, or a typed error. */
 export function argTuple(args: TorchValue, fn: string, min: number, offset: number): TorchValue[] {
-  const kind = pyKind(args);
+  const kind = tag(args);
   if (kind !== "tuple" && kind !== "list") throw mismatch(fn, "an argument tuple", args, offset);
   const items = (args as { items: TorchValue[] }).items;
   if (items.length < min) {
@@ -42,16 +47,24 @@ export function argStr(v: TorchValue | undefined, fn: string, what: string, offs
 /** A shape or stride: a tuple/list of ints, or a `torch.Size(...)` object wrapping one. */
 export function argInts(v: TorchValue | undefined, fn: string, what: string, offset: number): number[] {
   let inner = v;
-  if (pyKind(inner) === "object") {
+  let kind = tag(inner);
+  if (kind === "object") {
     const o = inner as { callable: TorchValue; args: TorchValue };
     if (isPyGlobal(o.callable) && o.callable.name === "Size") {
       const a = o.args;
-      inner = pyKind(a) === "tuple" ? (a as { items: TorchValue[] }).items[0] : undefined;
+      inner = tag(a) === "tuple" ? (a as { items: TorchValue[] }).items[0] : undefined;
+      kind = tag(inner);
     }
   }
-  const kind = pyKind(inner);
   if (kind !== "tuple" && kind !== "list") throw mismatch(fn, `a tuple of ints for ${what}`, v, offset);
-  return (inner as { items: TorchValue[] }).items.map((x, i) => argInt(x, fn, `${what}[${i}]`, offset));
+  const items = (inner as { items: TorchValue[] }).items;
+  const out: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const x = items[i];
+    // The element's name is only spelled out for the error.
+    out.push(typeof x === "number" && Number.isInteger(x) ? x : argInt(x, fn, `${what}[${i}]`, offset));
+  }
+  return out;
 }
 
 export function argStorage(v: TorchValue | undefined, fn: string, offset: number): Storage {

@@ -27,3 +27,13 @@ export {
 } from "./float-convert.js";
 export { crc32 } from "../bytes/crc32.js";
 export type { Crc32Fn } from "../bytes/crc32.js";
+// Writing checkpoints torch.load accepts.
+export { writeCheckpoint, checkpointChunks, checkpointChunksAsync } from "./write-checkpoint.js";
+export { DEFAULT_WRITE_PROTOCOL, DEFAULT_ARCHIVE_NAME } from "./write-options.js";
+export type { WriteOptions } from "./write-options.js";
+export { mapLocation } from "./map-location.js";
+export type { LocationMap, MapLocationResult } from "./map-location.js";
+export { toTorchValue, stateDict, tensor, parameter, tensorView, asFloat, asTuple, asSet, asBytes, asOrderedDict } from "./builder.js";
+export type { BuildInput, BuildOptions, TensorOptions, TypedArrayInput, NestedNumbers } from "./builder.js";
+export { WEIGHTS_ONLY_GLOBALS, isWeightsOnlyGlobal } from "./write-weights-only.js";
+export { zipRecordsSync } from "./zip-writer.js";

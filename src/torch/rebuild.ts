@@ -31,9 +31,9 @@ function strided(
   if (shape.length !== stride.length) {
     throw new CheckpointError("invalid-data", `${fn}: size has ${shape.length} dims but stride has ${stride.length}`, { offset: ctx.offset });
   }
-  if (shape.some((d) => d < 0) || storageOffset < 0) {
-    throw new CheckpointError("invalid-data", `${fn}: negative size or storage offset`, { offset: ctx.offset });
-  }
+  let negative = storageOffset < 0;
+  for (let i = 0; i < shape.length; i++) if (shape[i]! < 0) negative = true;
+  if (negative) throw new CheckpointError("invalid-data", `${fn}: negative size or storage offset`, { offset: ctx.offset });
   return {
     kind: "tensor", dtype, shape, stride, storageOffset, storage, device: storage.location,
     requiresGrad: false, isParameter: false, layout: "strided", origin: origin(ctx, args),

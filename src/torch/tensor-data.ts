@@ -26,7 +26,11 @@ export function dtypeInfo(t: { dtype: string }): DTypeInfo {
 }
 
 /** Number of elements (1 for a 0-d tensor). */
-export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+export const numel = (shape: readonly number[]): number => {
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
+  return n;
+};
 
 /** True when strides are C-contiguous for the shape (size-1 dims may have any stride). */
 export function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
@@ -45,19 +49,24 @@ export function isContiguous(shape: readonly number[], stride: readonly number[]
  * (a damaged or hostile file), so no accessor ever reads out of bounds.
  */
 export function tensorExtent(t: Tensor): TensorExtent {
-  const info = dtypeInfo(t);
-  const n = numel(t.shape);
-  const contiguous = isContiguous(t.shape, t.stride);
+  return extentOf(t, dtypeInfo(t));
+}
+
+function extentOf(t: Tensor, info: DTypeInfo): TensorExtent {
+  const shape = t.shape;
+  const n = numel(shape);
+  const contiguous = isContiguous(shape, t.stride);
   if (n === 0) return { itemSize: info.itemSize, numel: 0, startByte: 0, endByte: 0, contiguous };
   const packing = tensorPacking(info);
   if (packing > 1) return packedExtent(t, n, packing, contiguous);
   let lo = t.storageOffset;
   let hi = t.storageOffset;
-  t.shape.forEach((d, i) => {
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i]!;
     const s = t.stride[i]!;
     if (s >= 0) hi += (d - 1) * s;
     else lo += (d - 1) * s;
-  });
+  }
   const startByte = lo * info.itemSize;
   const endByte = (hi + 1) * info.itemSize;
   const storage = t.storage;
@@ -130,13 +139,16 @@ export async function tensorBytesAsync(t: Tensor): Promise<Uint8Array> {
 function gather(t: Tensor, raw: Uint8Array): Uint8Array {
   const storage = t.storage!;
   const info = dtypeInfo(t);
-  const ext = tensorExtent(t);
+  const ext = extentOf(t, info);
   const size = info.itemSize;
   if (ext.numel === 0) return new Uint8Array(0);
   if (tensorPacking(info) > 1) return raw.subarray(ext.startByte, ext.endByte);
   if (ext.contiguous) {
     const start = t.storageOffset * size;
-    return littleEndian(storage, raw.subarray(start, start + ext.numel * size), size, swapUnit(info));
+    const end = start + ext.numel * size;
+    // A tensor that covers its whole storage (the usual case) is the storage's own view.
+    const bytes = start === 0 && end === raw.length ? raw : raw.subarray(start, end);
+    return littleEndian(storage, bytes, size, swapUnit(info));
   }
   const out = new Uint8Array(ext.numel * size);
   const dims = t.shape.length;

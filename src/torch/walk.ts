@@ -28,57 +28,95 @@ export interface WalkOptions {
 export function walkTensors(root: TorchValue, options: WalkOptions = {}): TensorEntry[] {
   const all = options.into === "all";
   const out: TensorEntry[] = [];
-  // Each frame: a value, its path, and the set of containers on the path (shared, copy-on-push).
-  type Frame = { value: TorchValue; path: (string | number)[]; ancestors: ReadonlySet<object> };
-  const stack: Frame[] = [{ value: root, path: [], ancestors: new Set() }];
+  if (isTensor(root)) return [{ path: [], tensor: root }];
+  // One frame per container on the current path; `path` holds the keys that lead to the top frame's
+  // children and `onPath` its containers, so nothing is copied per container, only per tensor found.
+  const path: (string | number)[] = [];
+  const onPath = new Set<object>();
+  const stack: Frame[] = [];
+  if (typeof root !== "object" || root === null) return out;
+  const first = frameOf(root, all, false);
+  if (first === undefined) return out;
+  onPath.add(first.container);
+  stack.push(first);
   while (stack.length > 0) {
-    const { value, path, ancestors } = stack.pop()!;
-    if (isTensor(value)) {
-      out.push({ path, tensor: value });
+    const f = stack[stack.length - 1]!;
+    let key: string | number;
+    let child: TorchValue;
+    if (f.seq !== undefined && f.i < f.seq.length) {
+      const i = f.i++;
+      if (f.dict) {
+        const e = (f.seq as [TorchValue, TorchValue][])[i]!;
+        const k = e[0];
+        if (typeof k !== "string" && !(typeof k === "number" && Number.isInteger(k))) continue;
+        key = k as string | number;
+        child = e[1];
+      } else {
+        key = i;
+        child = (f.seq as TorchValue[])[i]!;
+      }
+    } else if (f.tail !== undefined && f.j < f.tail.length) {
+      const t = f.tail[f.j++]!;
+      key = t[0];
+      child = t[1];
+    } else {
+      stack.pop();
+      onPath.delete(f.container);
+      if (f.keyed) path.pop();
       continue;
     }
-    if (typeof value !== "object" || value === null || ancestors.has(value)) continue;
-    const children = childrenOf(value, all);
-    if (children.length === 0) continue;
-    const inner = new Set(ancestors).add(value);
-    for (let i = children.length - 1; i >= 0; i--) {
-      const [key, child] = children[i]!;
-      stack.push({ value: child, path: key === undefined ? path : [...path, ...key], ancestors: inner });
+    if (isTensor(child)) {
+      const at = path.slice();
+      at.push(key);
+      out.push({ path: at, tensor: child });
+      continue;
     }
+    if (typeof child !== "object" || child === null || onPath.has(child)) continue;
+    const frame = frameOf(child, all, true);
+    if (frame === undefined) continue;
+    path.push(key);
+    onPath.add(child);
+    stack.push(frame);
   }
   return out;
 }
 
-type Child = [(string | number)[] | undefined, TorchValue];
+/** A container being walked: its items (or dict entries), then any named children ("$state", ...). */
+interface Frame {
+  readonly container: object;
+  /** False for the root, which adds no key to the path. */
+  readonly keyed: boolean;
+  readonly seq: readonly TorchValue[] | readonly [TorchValue, TorchValue][] | undefined;
+  readonly dict: boolean;
+  readonly tail: readonly [string, TorchValue][] | undefined;
+  i: number;
+  j: number;
+}
 
-function childrenOf(value: object, all: boolean): Child[] {
+function frameOf(value: object, all: boolean, keyed: boolean): Frame | undefined {
   switch (pyKind(value)) {
     case "list":
     case "tuple":
-      return (value as { items: TorchValue[] }).items.map((v, i): Child => [[i], v]);
+      return { container: value, keyed, seq: (value as { items: TorchValue[] }).items, dict: false, tail: undefined, i: 0, j: 0 };
     case "dict": {
       const d = value as PyDict<TorchHost>;
-      const out: Child[] = [];
-      for (const [k, v] of d.entries) {
-        if (typeof k === "string" || (typeof k === "number" && Number.isInteger(k))) out.push([[k], v]);
-      }
-      if (all && d.state !== undefined) out.push([["$state"], d.state]);
-      return out;
+      const tail: [string, TorchValue][] | undefined = all && d.state !== undefined ? [["$state", d.state]] : undefined;
+      return { container: value, keyed, seq: d.entries, dict: true, tail, i: 0, j: 0 };
     }
     case "object": {
-      if (!all) return [];
+      if (!all) return undefined;
       const o = value as PyObject<TorchHost>;
-      const out: Child[] = [[["$args"], o.args]];
-      if (o.listItems) out.push([["$items"], { kind: "list", items: o.listItems }]);
-      if (o.dictItems) out.push([["$dictItems"], { kind: "dict", entries: o.dictItems }]);
-      if (o.setItems) out.push([["$setItems"], { kind: "list", items: o.setItems }]);
-      if (o.state !== undefined) out.push([["$state"], o.state]);
-      return out;
+      const tail: [string, TorchValue][] = [["$args", o.args]];
+      if (o.listItems) tail.push(["$items", { kind: "list", items: o.listItems }]);
+      if (o.dictItems) tail.push(["$dictItems", { kind: "dict", entries: o.dictItems }]);
+      if (o.setItems) tail.push(["$setItems", { kind: "list", items: o.setItems }]);
+      if (o.state !== undefined) tail.push(["$state", o.state]);
+      return { container: value, keyed, seq: undefined, dict: false, tail, i: 0, j: 0 };
     }
     case "set":
     case "frozenset":
-      return all ? (value as { items: TorchValue[] }).items.map((v, i): Child => [[i], v]) : [];
+      return all ? { container: value, keyed, seq: (value as { items: TorchValue[] }).items, dict: false, tail: undefined, i: 0, j: 0 } : undefined;
     default:
-      return [];
+      return undefined;
   }
 }

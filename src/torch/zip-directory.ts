@@ -65,10 +65,12 @@ export interface ZipDirectory {
   readonly prefix: string;
   /** Raw-byte key (latin-1 of the name bytes) of the prefix, for byte-exact lookups. */
   readonly prefixKey: string;
-  /** First entry per raw-byte key. */
-  readonly byKey: ReadonlyMap<string, ZipEntry>;
-  /** First entry per raw-byte key with ASCII letters lowered (miniz compares names that way). */
-  readonly byFoldedKey: ReadonlyMap<string, ZipEntry>;
+  /**
+   * The first entry (in directory order) whose raw-byte key is `prefixKey + rest`, else the first
+   * whose key equals it with ASCII letters lowered on both sides (miniz compares names that way).
+   * `rest` is a raw-byte key (latin-1 of the record's bytes).
+   */
+  readonly find: (rest: string) => ZipEntry | undefined;
 }
 
 /** Little-endian u16 at `at` (callers check bounds). */
@@ -92,6 +94,31 @@ export function nameKey(bytes: Uint8Array): string {
 /** ASCII-only lowercase, as miniz's MZ_TOLOWER (toLowerCase would also fold latin-1 letters). */
 export function foldKey(key: string): string {
   return /[A-Z]/.test(key) ? key.replace(/[A-Z]+/g, (c) => c.toLowerCase()) : key;
+}
+
+/** Names up to this many bytes are turned into keys through a reused array (no subarray per name). */
+const SHORT_NAME = 256;
+// Bits of `nameKeyAt`'s report.
+const NAME_NON_ASCII = 1;
+const NAME_UPPER = 2;
+
+/**
+ * {@link nameKey} of `bytes[start..end)` without a subarray, reporting in `report[0]` whether the
+ * name has non-ASCII bytes (NAME_NON_ASCII) or ASCII capitals (NAME_UPPER).
+ */
+function nameKeyAt(bytes: Uint8Array, start: number, end: number, scratch: number[], report: Int32Array): string {
+  const n = end - start;
+  let flags = 0;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) flags |= NAME_NON_ASCII;
+    else if (b >= 0x41 && b <= 0x5a) flags |= NAME_UPPER;
+  }
+  report[0] = flags;
+  if (n > SHORT_NAME) return nameKey(bytes.subarray(start, end));
+  scratch.length = n;
+  for (let i = 0; i < n; i++) scratch[i] = bytes[start + i]!;
+  return String.fromCharCode.apply(null, scratch);
 }
 
 /**
@@ -204,10 +231,17 @@ export function* readDirectory(size: number, file: string | undefined, options: 
   if (cdEnd < directoryEnd) quirks.add("directory-gap", `${directoryEnd - cdEnd} bytes between the central directory and the end record`, cdEnd);
   else if (cdEnd > directoryEnd) quirks.add("directory-overlap", "the central directory runs into the end record", directoryEnd);
 
-  // 4. The central directory, one header after another.
+  // 4. The central directory, one header after another. Names are indexed as they are read, by
+  // the part after the archive folder (which the first entry names): lookups then need no string
+  // building, and the folder is compared as bytes.
   const cd: Uint8Array = cdSize === 0 ? new Uint8Array(0) : yield { offset: cdOffset, length: cdSize };
   const entries: ZipEntry[] = [];
-  const keys: string[] = [];
+  const names = createNameIndex();
+  const scratch: number[] = [];
+  const report = new Int32Array(1);
+  let prefixBytes: Uint8Array = new Uint8Array(0);
+  let prefixKey = "";
+  let prefixFlags = 0;
   let p = 0;
   for (let i = 0; i < total; i++) {
     const headerOffset = cdOffset + p;
@@ -221,11 +255,21 @@ export function* readDirectory(size: number, file: string | undefined, options: 
     if (headerSize > cdSize - p) throw bad(`central directory header ${i} runs past the directory`, headerOffset);
     const flags = u16(cd, p + 8);
     const method = u16(cd, p + 10);
-    const nameBytes = cd.subarray(p + CENTRAL_HEADER_SIZE, p + CENTRAL_HEADER_SIZE + nameLength);
-    const extra = cd.subarray(p + CENTRAL_HEADER_SIZE + nameLength, p + CENTRAL_HEADER_SIZE + nameLength + extraLength);
-    const key = nameKey(nameBytes);
-    keys.push(key);
-    const name = decodeName(nameBytes, key, flags, quirks, headerOffset);
+    const nameStart = p + CENTRAL_HEADER_SIZE;
+    const nameEnd = nameStart + nameLength;
+    const nameBytes = cd.subarray(nameStart, nameEnd);
+    if (i === 0) {
+      // The archive folder: the first entry's name up to its first "/", as torch takes it.
+      const slash = nameBytes.indexOf(0x2f);
+      prefixBytes = nameBytes.subarray(0, slash + 1);
+      prefixKey = nameKeyAt(cd, nameStart, nameStart + prefixBytes.length, scratch, report);
+      prefixFlags = report[0]!;
+    }
+    const under = startsWithAt(cd, nameStart, nameEnd, prefixBytes);
+    const rest = nameKeyAt(cd, under ? nameStart + prefixBytes.length : nameStart, nameEnd, scratch, report);
+    const restFlags = report[0]!;
+    const key = under && prefixKey.length > 0 ? prefixKey + rest : rest;
+    const name = ((under ? prefixFlags | restFlags : restFlags) & NAME_NON_ASCII) === 0 ? key : decodeName(nameBytes, key, flags, quirks, headerOffset);
     let compressedSize = u32(cd, p + 20);
     let size_ = u32(cd, p + 24);
     let localHeaderOffset = u32(cd, p + 42);
@@ -233,6 +277,7 @@ export function* readDirectory(size: number, file: string | undefined, options: 
 
     if (compressedSize === U32_MAX || size_ === U32_MAX || localHeaderOffset === U32_MAX) {
       // Zip64 extended information (id 1): only the sentinel fields are present, in this order.
+      const extra = cd.subarray(nameEnd, nameEnd + extraLength);
       const z = findExtraField(extra, 0x0001);
       if (z === "damaged") throw bad("damaged extra field in a zip64 entry", headerOffset, name);
       if (z !== undefined) {
@@ -267,48 +312,47 @@ export function* readDirectory(size: number, file: string | undefined, options: 
     }
     if (commentLen > 0) quirks.add("entry-comment", `entry comment of ${commentLen} bytes`, headerOffset, name);
 
-    entries.push({
+    const entry: ZipEntry = {
       name, nameBytes, method, flags, crc32: u32(cd, p + 16), compressedSize, size: size_,
       localHeaderOffset, centralHeaderOffset: headerOffset,
-    });
+    };
+    entries.push(entry);
     p += headerSize;
+    if (under) indexInside(names, entry, rest, restFlags);
+    else indexOutside(names, entry, key, restFlags);
   }
 
-  // 5. Names: the archive folder from the first entry (as torch), duplicates, case collisions.
-  const byKey = new Map<string, ZipEntry>();
-  const byFoldedKey = new Map<string, ZipEntry>();
-  entries.forEach((e, i) => {
-    const key = keys[i]!;
-    const folded = foldKey(key);
-    if (byKey.has(key)) quirks.add("duplicate-name", `name ${JSON.stringify(e.name)} appears more than once`, e.centralHeaderOffset, e.name);
-    else if (byFoldedKey.has(folded)) quirks.add("case-duplicate", `name ${JSON.stringify(e.name)} differs from another only in case`, e.centralHeaderOffset, e.name);
-    if (!byKey.has(key)) byKey.set(key, e);
-    if (!byFoldedKey.has(folded)) byFoldedKey.set(folded, e);
-  });
+  // 5. Names: duplicates and case collisions (recorded after every entry's own quirks, in
+  // directory order), then the archive folder from the first entry, as torch takes it.
+  const clashes = names.outside.size === 0 ? names.clashes : clashesByFullKey(entries);
+  for (const { entry: e, duplicate } of clashes) {
+    if (duplicate) quirks.add("duplicate-name", `name ${JSON.stringify(e.name)} appears more than once`, e.centralHeaderOffset, e.name);
+    else quirks.add("case-duplicate", `name ${JSON.stringify(e.name)} differs from another only in case`, e.centralHeaderOffset, e.name);
+  }
   let prefix = "";
-  let prefixKey = "";
   const first = entries[0];
   if (first === undefined) {
     quirks.add("empty-archive", "the archive has no entries", eocdOffset);
+  } else if (prefixBytes.length === 0) {
+    quirks.add("no-prefix", `first entry ${JSON.stringify(first.name)} is not inside a folder`, first.centralHeaderOffset, first.name);
   } else {
-    const slash = first.nameBytes.indexOf(0x2f);
-    if (slash < 0) {
-      quirks.add("no-prefix", `first entry ${JSON.stringify(first.name)} is not inside a folder`, first.centralHeaderOffset, first.name);
-    } else {
-      prefixKey = nameKey(first.nameBytes.subarray(0, slash + 1));
-      // The folder name ends at the first "/", which is the same character in latin-1 and UTF-8.
-      prefix = first.name.slice(0, first.name.indexOf("/") + 1);
-      for (const [i, e] of entries.entries()) {
-        if (!keys[i]!.startsWith(prefixKey)) {
+    // The folder name ends at the first "/", which is the same character in latin-1 and UTF-8.
+    prefix = first.name.slice(0, first.name.indexOf("/") + 1);
+    if (names.outside.size > 0) {
+      for (const e of entries) {
+        if (!startsWithAt(e.nameBytes, 0, e.nameBytes.length, prefixBytes)) {
           quirks.add("prefix-mismatch", `entry is outside the archive folder ${JSON.stringify(prefix)}`, e.centralHeaderOffset, e.name);
         }
       }
     }
   }
+  const foldedPrefix = foldKey(prefixKey);
+  const find = (rest: string): ZipEntry | undefined => names.byRest.get(rest) ?? findFolded(names, foldedPrefix, rest);
 
   // 6. Layout known from the directory alone: leading bytes and overlaps (each entry spans at
-  // least its fixed local header and its compressed bytes).
-  const sorted = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  // least its fixed local header and its compressed bytes). Writers lay entries out in directory
+  // order, so sorting is usually not needed.
+  const sorted = isSortedByOffset(entries) ? entries : [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
   const lowest = sorted[0];
   if (lowest !== undefined && lowest.localHeaderOffset > 0) {
     quirks.add("data-before-archive", `${lowest.localHeaderOffset} bytes precede the first local header`, 0);
@@ -327,8 +371,107 @@ export function* readDirectory(size: number, file: string | undefined, options: 
 
   return {
     entries, quirks, zip64, eocdOffset, centralDirectoryOffset: cdOffset, centralDirectorySize: cdSize,
-    prefix, prefixKey, byKey, byFoldedKey,
+    prefix, prefixKey, find,
   };
+}
+
+/** True when `bytes[start..end)` begins with `prefix`. */
+function startsWithAt(bytes: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[start + i] !== prefix[i]) return false;
+  return true;
+}
+
+/** A name that repeats an earlier one exactly (`duplicate`) or up to ASCII case. */
+interface NameClash {
+  readonly entry: ZipEntry;
+  readonly duplicate: boolean;
+}
+
+/**
+ * The directory's names, keyed by the raw-byte key after the archive folder ("rest"). A key
+ * without ASCII capitals is its own fold, so only keys with capitals need a folded copy; entries
+ * outside the folder (torch never writes any) are kept by their whole key.
+ */
+interface NameIndex {
+  /** First entry inside the folder per rest. */
+  readonly byRest: Map<string, ZipEntry>;
+  /** First entry inside the folder per folded rest, for rests with ASCII capitals. */
+  readonly upperRest: Map<string, ZipEntry>;
+  /** First entry outside the folder per whole key, and per folded whole key. */
+  readonly outside: Map<string, ZipEntry>;
+  readonly outsideFolded: Map<string, ZipEntry>;
+  /** Clashes among the entries inside the folder (all of them when none is outside). */
+  readonly clashes: NameClash[];
+}
+
+function createNameIndex(): NameIndex {
+  return { byRest: new Map(), upperRest: new Map(), outside: new Map(), outsideFolded: new Map(), clashes: [] };
+}
+
+/** ASCII-only lowercase of a key whose `nameKeyAt` flags are known (toLowerCase is exact for ASCII). */
+function foldWith(key: string, flags: number): string {
+  if ((flags & NAME_UPPER) === 0) return key;
+  return (flags & NAME_NON_ASCII) === 0 ? key.toLowerCase() : foldKey(key);
+}
+
+function indexInside(names: NameIndex, entry: ZipEntry, rest: string, flags: number): void {
+  const { byRest, upperRest } = names;
+  if (byRest.has(rest)) {
+    names.clashes.push({ entry, duplicate: true });
+    return;
+  }
+  byRest.set(rest, entry);
+  if ((flags & NAME_UPPER) !== 0) {
+    const folded = foldWith(rest, flags);
+    // An earlier entry folds the same way when its rest is `folded` itself or folds to it.
+    if (byRest.has(folded) || upperRest.has(folded)) names.clashes.push({ entry, duplicate: false });
+    if (!upperRest.has(folded)) upperRest.set(folded, entry);
+  } else if (upperRest.size > 0 && upperRest.has(rest)) {
+    names.clashes.push({ entry, duplicate: false });
+  }
+}
+
+function indexOutside(names: NameIndex, entry: ZipEntry, key: string, flags: number): void {
+  if (!names.outside.has(key)) names.outside.set(key, entry);
+  const folded = foldWith(key, flags);
+  if (!names.outsideFolded.has(folded)) names.outsideFolded.set(folded, entry);
+}
+
+/** The entry that comes first in the directory. */
+function earlier(a: ZipEntry | undefined, b: ZipEntry | undefined): ZipEntry | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return a.centralHeaderOffset <= b.centralHeaderOffset ? a : b;
+}
+
+/** The first entry whose folded whole key is `foldedPrefix + foldKey(rest)`. */
+function findFolded(names: NameIndex, foldedPrefix: string, rest: string): ZipEntry | undefined {
+  const folded = foldKey(rest);
+  // Inside the folder a fold matches when the rest's fold does (the folder folds the same for all).
+  let found = earlier(names.byRest.get(folded), names.upperRest.size === 0 ? undefined : names.upperRest.get(folded));
+  if (names.outsideFolded.size > 0) found = earlier(found, names.outsideFolded.get(foldedPrefix + folded));
+  return found;
+}
+
+/** Name clashes over whole keys, for directories with entries outside the folder (rare, so simple). */
+function clashesByFullKey(entries: readonly ZipEntry[]): NameClash[] {
+  const out: NameClash[] = [];
+  const byKey = new Set<string>();
+  const byFolded = new Set<string>();
+  for (const entry of entries) {
+    const key = nameKey(entry.nameBytes);
+    const folded = foldKey(key);
+    if (byKey.has(key)) out.push({ entry, duplicate: true });
+    else if (byFolded.has(folded)) out.push({ entry, duplicate: false });
+    byKey.add(key);
+    byFolded.add(folded);
+  }
+  return out;
+}
+
+function isSortedByOffset(entries: readonly ZipEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (entries[i]!.localHeaderOffset < entries[i - 1]!.localHeaderOffset) return false;
+  return true;
 }
 
 /** The entry's name: its latin-1 key unless flagged UTF-8 with non-ASCII bytes (ASCII reads the same either way). */

@@ -7,9 +7,9 @@
 import { decodeLatin1 } from "../bytes/text.js";
 import { CheckpointError } from "../errors.js";
 import type { DecodeResult } from "../pickle/decoder.js";
-import { isPyGlobal } from "../pickle/value.js";
+import { isPyGlobal, type PyGlobal } from "../pickle/value.js";
 import type { Checkpoint, ReadOptions } from "./checkpoint.js";
-import { dtypeByStorageClass } from "./dtypes.js";
+import { dtypeByStorageClass, type DTypeInfo } from "./dtypes.js";
 import type { Storage, TorchHost, TorchValue } from "./model.js";
 import { decodeTorchPickle, pidItems } from "./torch-unpickle.js";
 import type { ZipArchive, ZipEntry } from "./zip-reader.js";
@@ -69,23 +69,33 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
     throw new CheckpointError("invalid-data", `byteorder record says ${JSON.stringify(pre.records.byteorder.slice(0, 20))}`, { entry: `${zip.prefix}byteorder` });
   }
   const pending: Decoded["pending"] = [];
+  // The pickle memoizes each storage class once; look its dtype up once per global object.
+  const classes = new Map<PyGlobal, DTypeInfo | undefined>();
+  const dtypeOf = (type: PyGlobal): DTypeInfo | undefined => {
+    if (classes.has(type)) return classes.get(type);
+    const info = dtypeByStorageClass(type.name);
+    classes.set(type, info);
+    return info;
+  };
   const decodeWith = (bytes: Uint8Array, record: string, dir: string): DecodeResult<TorchHost> => {
     const byKey = new Map<string, Storage>();
+    const folder = `${dir}/`;
     return decodeTorchPickle(bytes, 0, options, {
       entry: `${zip.prefix}${record}`,
       persistentLoad: (pid, ctx) => {
-        const [tag, type, key, location, count] = pidItems(pid, ctx.offset);
+        const items = pidItems(pid, ctx.offset);
+        const tag = items[0], type = items[1], key = items[2], location = items[3], count = items[4];
         if (tag !== "storage" || !isPyGlobal(type) || typeof key !== "string" || typeof count !== "number") {
           throw new CheckpointError("invalid-data", "persistent id is not (\"storage\", type, key, location, numel)", { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
         const existing = byKey.get(key);
         if (existing !== undefined) return existing;
         const untyped = type.name === "UntypedStorage";
-        const info = untyped ? undefined : dtypeByStorageClass(type.name);
+        const info = untyped ? undefined : dtypeOf(type);
         if (!untyped && info === undefined) {
           throw new CheckpointError("unsupported", `unknown storage class ${type.module}.${type.name}`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
-        const entryName = `${dir}/${key}`;
+        const entryName = folder + key;
         const entry = zip.get(entryName);
         if (entry === undefined) {
           throw new CheckpointError("missing-record", `storage ${key} is referenced but ${zip.prefix}${entryName} is missing`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
@@ -121,7 +131,7 @@ function locate(zip: ZipArchive, storage: Storage, entry: ZipEntry, dataOffset: 
 }
 
 function finish(zip: ZipArchive, pre: ZipPreload, d: Decoded): Checkpoint {
-  const storages = d.pending.map((p) => p.storage).sort((a, b) => compareKeys(a.key, b.key));
+  const storages = sortByKey(d.pending.map((p) => p.storage));
   return {
     layout: pre.constantsPkl !== undefined ? "torchscript" : "zip",
     compression: "none", root: d.root, storages, protocol: d.protocol, records: pre.records,
@@ -151,4 +161,37 @@ export function compareKeys(a: string, b: string): number {
   if (na && nb) return Number(a) - Number(b) || a.length - b.length;
   if (na !== nb) return na ? -1 : 1;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Storages in {@link compareKeys} order (stable). Each key is classified once, and the usual case
+ * (torch numbers storages in the order the pickle first names them) is only checked, not sorted.
+ */
+function sortByKey(storages: Storage[]): Storage[] {
+  const n = storages.length;
+  // The number a digits-only key stands for, NaN for other keys (Number() of digits is never NaN).
+  const nums = new Float64Array(n);
+  for (let i = 0; i < n; i++) nums[i] = isDigits(storages[i]!.key) ? Number(storages[i]!.key) : NaN;
+  const compare = (i: number, j: number): number => {
+    const a = nums[i]!, b = nums[j]!;
+    const na = a === a, nb = b === b;
+    const ka = storages[i]!.key, kb = storages[j]!.key;
+    if (na && nb) return a - b || ka.length - kb.length;
+    if (na !== nb) return na ? -1 : 1;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  };
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = !(compare(i - 1, i) > 0);
+  if (sorted) return storages;
+  const order = Array.from({ length: n }, (_, i) => i).sort(compare);
+  return order.map((i) => storages[i]!);
+}
+
+function isDigits(key: string): boolean {
+  if (key.length === 0) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }

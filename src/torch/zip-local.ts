@@ -32,6 +32,64 @@ export interface LocalHeader {
   readonly quirks: readonly LocalQuirk[];
 }
 
+/** The usual answer: a local header that agrees with the central directory. */
+const NO_QUIRKS: readonly LocalQuirk[] = Object.freeze([]);
+
+function localWhere(entry: ZipEntry, file: string | undefined, at: number): { offset: number; entry: string; file?: string } {
+  return file === undefined ? { offset: at, entry: entry.name } : { offset: at, entry: entry.name, file };
+}
+
+/**
+ * How many bytes {@link parseLocalHeader} needs at the entry's local header offset: the fixed
+ * part and, hopefully, the name (they are usually the same length), cut at the end of the file.
+ * @throws CheckpointError `bad-archive` when not even the fixed part fits.
+ */
+function localHeaderSpan(size: number, entry: ZipEntry, file: string | undefined): number {
+  const at = entry.localHeaderOffset;
+  const length = Math.min(LOCAL_HEADER_SIZE + entry.nameBytes.length, size - at);
+  if (length < LOCAL_HEADER_SIZE) throw new CheckpointError("bad-archive", "local header runs past the end of the file", localWhere(entry, file, at));
+  return length;
+}
+
+/**
+ * Parses the entry's local header from `h[base .. base + length)` (those bytes are the file's
+ * bytes at the local header offset): where its data starts and how it disagrees with the central
+ * directory. A plain function, so in-memory sources skip the read plan.
+ */
+function parseLocalHeader(h: Uint8Array, base: number, length: number, size: number, entry: ZipEntry, file: string | undefined): LocalHeader {
+  const at = entry.localHeaderOffset;
+  if (u32(h, base) !== SIG_LOCAL) throw new CheckpointError("bad-archive", "no local file header where the central directory points", localWhere(entry, file, at));
+  const flags = u16(h, base + 6);
+  const method = u16(h, base + 8);
+  const crc = u32(h, base + 14);
+  const compressedSize = u32(h, base + 18);
+  const size_ = u32(h, base + 22);
+  const nameLength = u16(h, base + 26);
+  const extraLength = u16(h, base + 28);
+  const dataOffset = at + LOCAL_HEADER_SIZE + nameLength + extraLength;
+  if (dataOffset > size || entry.compressedSize > size - dataOffset) {
+    throw new CheckpointError("bad-archive", `entry data at ${dataOffset} (${entry.compressedSize} bytes) runs past the end of the file`, localWhere(entry, file, at));
+  }
+
+  let quirks: LocalQuirk[] | undefined;
+  const central = entry.nameBytes;
+  let sameName = nameLength === central.length && LOCAL_HEADER_SIZE + nameLength <= length;
+  for (let i = 0; sameName && i < nameLength; i++) sameName = h[base + LOCAL_HEADER_SIZE + i] === central[i];
+  if (!sameName) (quirks ??= []).push({ code: "local-name-mismatch", message: "local header names the entry differently" });
+  if (flags !== entry.flags || method !== entry.method) {
+    (quirks ??= []).push({ code: "local-header-mismatch", message: `local flags 0x${flags.toString(16)} method ${method}; central directory says 0x${entry.flags.toString(16)} method ${entry.method}` });
+  }
+  // With a data descriptor the local fields are legitimately zero; 0xffffffff defers to a zip64 extra.
+  if ((flags & FLAG_DESCRIPTOR) === 0) {
+    const differs = (local: number, central: number): boolean => local !== 0xffffffff && local !== central;
+    if (differs(compressedSize, entry.compressedSize) || differs(size_, entry.size)) {
+      (quirks ??= []).push({ code: "local-size-mismatch", message: `local sizes ${compressedSize}/${size_}; central directory says ${entry.compressedSize}/${entry.size}` });
+    }
+    if (crc !== entry.crc32) (quirks ??= []).push({ code: "local-crc-mismatch", message: `local CRC-32 ${hex(crc)}; central directory says ${hex(entry.crc32)}` });
+  }
+  return { dataOffset, quirks: quirks ?? NO_QUIRKS };
+}
+
 /**
  * Plans reading the entry's local header; returns where its data starts and how the header
  * disagrees with the central directory.
@@ -39,40 +97,18 @@ export interface LocalHeader {
  *   would run past the end of the file.
  */
 export function* readLocalHeader(size: number, entry: ZipEntry, file: string | undefined): ReadPlan<LocalHeader> {
-  const at = entry.localHeaderOffset;
-  const where = { entry: entry.name, ...(file === undefined ? {} : { file }) };
-  // Read the fixed part and, hopefully, the name in one request (they are usually the same length).
-  const length = Math.min(LOCAL_HEADER_SIZE + entry.nameBytes.length, size - at);
-  if (length < LOCAL_HEADER_SIZE) throw new CheckpointError("bad-archive", "local header runs past the end of the file", { offset: at, ...where });
-  const h: Uint8Array = yield { offset: at, length };
-  if (u32(h, 0) !== SIG_LOCAL) throw new CheckpointError("bad-archive", "no local file header where the central directory points", { offset: at, ...where });
-  const flags = u16(h, 6);
-  const method = u16(h, 8);
-  const crc = u32(h, 14);
-  const compressedSize = u32(h, 18);
-  const size_ = u32(h, 22);
-  const nameLength = u16(h, 26);
-  const extraLength = u16(h, 28);
-  const dataOffset = at + LOCAL_HEADER_SIZE + nameLength + extraLength;
-  if (dataOffset > size || entry.compressedSize > size - dataOffset) {
-    throw new CheckpointError("bad-archive", `entry data at ${dataOffset} (${entry.compressedSize} bytes) runs past the end of the file`, { offset: at, ...where });
-  }
+  const length = localHeaderSpan(size, entry, file);
+  const h: Uint8Array = yield { offset: entry.localHeaderOffset, length };
+  return parseLocalHeader(h, 0, length, size, entry, file);
+}
 
-  const quirks: LocalQuirk[] = [];
-  const sameName = nameLength === entry.nameBytes.length && entry.nameBytes.every((b, i) => h[LOCAL_HEADER_SIZE + i] === b);
-  if (!sameName) quirks.push({ code: "local-name-mismatch", message: "local header names the entry differently" });
-  if (flags !== entry.flags || method !== entry.method) {
-    quirks.push({ code: "local-header-mismatch", message: `local flags 0x${flags.toString(16)} method ${method}; central directory says 0x${entry.flags.toString(16)} method ${entry.method}` });
-  }
-  // With a data descriptor the local fields are legitimately zero; 0xffffffff defers to a zip64 extra.
-  if ((flags & FLAG_DESCRIPTOR) === 0) {
-    const differs = (local: number, central: number): boolean => local !== 0xffffffff && local !== central;
-    if (differs(compressedSize, entry.compressedSize) || differs(size_, entry.size)) {
-      quirks.push({ code: "local-size-mismatch", message: `local sizes ${compressedSize}/${size_}; central directory says ${entry.compressedSize}/${entry.size}` });
-    }
-    if (crc !== entry.crc32) quirks.push({ code: "local-crc-mismatch", message: `local CRC-32 ${hex(crc)}; central directory says ${hex(entry.crc32)}` });
-  }
-  return { dataOffset, quirks };
+/**
+ * {@link readLocalHeader} over bytes already in memory (`bytes` is the whole file), without a plan.
+ * @throws CheckpointError as {@link readLocalHeader}.
+ */
+export function readLocalHeaderIn(bytes: Uint8Array, entry: ZipEntry, file: string | undefined): LocalHeader {
+  const size = bytes.length;
+  return parseLocalHeader(bytes, entry.localHeaderOffset, localHeaderSpan(size, entry, file), size, entry, file);
 }
 
 /**

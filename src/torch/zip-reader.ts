@@ -7,8 +7,8 @@
  */
 import { encodeUtf8 } from "../bytes/text.js";
 import { runPlan, runPlanSync, type ByteSource, type ReadPlan } from "../bytes/source.js";
-import { foldKey, LOCAL_HEADER_SIZE, FLAG_DESCRIPTOR, nameKey, readDirectory, type ZipDirectory, type ZipOpenOptions } from "./zip-directory.js";
-import { readEntryData, readLocalHeader, type ReadEntryOptions } from "./zip-local.js";
+import { LOCAL_HEADER_SIZE, FLAG_DESCRIPTOR, nameKey, readDirectory, type ZipDirectory, type ZipOpenOptions } from "./zip-directory.js";
+import { readEntryData, readLocalHeader, readLocalHeaderIn, type LocalHeader, type ReadEntryOptions } from "./zip-local.js";
 import type { QuirkSink, ZipQuirk } from "./zip-quirks.js";
 
 export type { ZipOpenOptions } from "./zip-directory.js";
@@ -66,9 +66,8 @@ const STATE = Symbol("torchsave.zip");
 
 interface ZipState {
   readonly quirks: QuirkSink;
+  /** Data offset per central header offset; an entry is here once its local header quirks are recorded. */
   readonly dataOffsets: Map<number, number>;
-  /** Central header offsets whose local header quirks were recorded. */
-  readonly checked: Set<number>;
   scanned: boolean;
 }
 
@@ -94,7 +93,7 @@ export async function openZip(source: ByteSource, options?: ZipOpenOptions): Pro
 }
 
 function makeArchive(source: ByteSource, dir: ZipDirectory): ZipArchive {
-  const state: ZipState = { quirks: dir.quirks, dataOffsets: new Map(), checked: new Set(), scanned: false };
+  const state: ZipState = { quirks: dir.quirks, dataOffsets: new Map(), scanned: false };
   const archive: ZipArchive = {
     source,
     entries: dir.entries,
@@ -106,12 +105,20 @@ function makeArchive(source: ByteSource, dir: ZipDirectory): ZipArchive {
     centralDirectorySize: dir.centralDirectorySize,
     get(record) {
       // An ASCII record name is its own key; others are compared by their UTF-8 bytes.
-      const key = dir.prefixKey + (ASCII.test(record) ? record : nameKey(encodeUtf8(record)));
-      return dir.byKey.get(key) ?? dir.byFoldedKey.get(foldKey(key));
+      return dir.find(ASCII.test(record) ? record : nameKey(encodeUtf8(record)));
     },
   };
   Object.defineProperty(archive, STATE, { value: state, enumerable: false });
   return archive;
+}
+
+/** Caches the data offset and records the header's quirks, once per entry. */
+function remember(state: ZipState | undefined, entry: ZipEntry, local: LocalHeader): number {
+  if (state !== undefined && !state.dataOffsets.has(entry.centralHeaderOffset)) {
+    state.dataOffsets.set(entry.centralHeaderOffset, local.dataOffset);
+    for (const q of local.quirks) state.quirks.add(q.code, q.message, entry.localHeaderOffset, entry.name);
+  }
+  return local.dataOffset;
 }
 
 function* dataOffsetPlan(zip: ZipArchive, entry: ZipEntry): ReadPlan<number> {
@@ -120,12 +127,7 @@ function* dataOffsetPlan(zip: ZipArchive, entry: ZipEntry): ReadPlan<number> {
   if (cached !== undefined) return cached;
   const local = yield* readLocalHeader(zip.source.size, entry, zip.source.name);
   // Nothing yields between here and the end, so concurrent async reads record each header once.
-  if (state !== undefined && !state.checked.has(entry.centralHeaderOffset)) {
-    state.checked.add(entry.centralHeaderOffset);
-    state.dataOffsets.set(entry.centralHeaderOffset, local.dataOffset);
-    for (const q of local.quirks) state.quirks.add(q.code, q.message, entry.localHeaderOffset, entry.name);
-  }
-  return local.dataOffset;
+  return remember(state, entry, local);
 }
 
 /**
@@ -135,7 +137,16 @@ function* dataOffsetPlan(zip: ZipArchive, entry: ZipEntry): ReadPlan<number> {
  *   runs past the end; `invalid-argument` when the source has no readSync.
  */
 export function entryDataOffsetSync(zip: ZipArchive, entry: ZipEntry): number {
-  return runPlanSync(dataOffsetPlan(zip, entry), zip.source);
+  const source = zip.source;
+  const bytes = source.bytes;
+  // In memory, the header is parsed in place: no read plan, no view per entry.
+  if (bytes !== undefined && bytes.length === source.size) {
+    const state = (zip as StatefulArchive)[STATE];
+    const cached = state?.dataOffsets.get(entry.centralHeaderOffset);
+    if (cached !== undefined) return cached;
+    return remember(state, entry, readLocalHeaderIn(bytes, entry, source.name));
+  }
+  return runPlanSync(dataOffsetPlan(zip, entry), source);
 }
 
 /** Async twin of {@link entryDataOffsetSync}. */

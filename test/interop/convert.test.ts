@@ -21,6 +21,9 @@ const PYTHON = "/usr/bin/python3";
 
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch, numpy"], { encoding: "utf8" }).status === 0;
 if (!hasTorch) console.warn(`convert interop tests skipped: ${PYTHON} cannot import torch and numpy`);
+/** A Python with the jsonschema package for the schema check (Debian's python3 may lack it; another on PATH may have it). */
+const SCHEMA_PYTHON = [PYTHON, "python3"].find((p) => spawnSync(p, ["-c", "import jsonschema"], { encoding: "utf8" }).status === 0);
+if (SCHEMA_PYTHON === undefined) console.warn("JSON schema check skipped: no python3 with the jsonschema package");
 
 interface Fixture {
   readonly file: string;
@@ -127,6 +130,41 @@ describe.skipIf(!hasTorch)("conversions load in torch as the original", () => {
     const csrRefused = (p: string) => /\/sparse(\.legacy)?\.pt\.convert\.pt: .*rebuilding sparse tensor for layout torch\.sparse_csr$/.test(p);
     expect(refused.filter((p) => !csrRefused(p))).toEqual([]);
     expect(refused.filter(csrRefused)).toHaveLength(2);
+  });
+
+  it.skipIf(SCHEMA_PYTHON === undefined)("JSON documents of every fixture validate against docs/json-format.schema.json", () => {
+    const docs = manifest.fixtures.map((f) => {
+      const out = join(tmp, `${f.file}.json`);
+      writeFileSync(out, toJson(rootOf(f)));
+      return out;
+    });
+    // The whole document against #/$defs/checkpoint, and each $tensor/$storage/$ndarray object
+    // against its own definition (inside values they are the schema's open host extension point).
+    const script = String.raw`
+import sys, json, jsonschema
+schema = json.load(open(sys.argv[1]))
+def check(instance, name):
+    jsonschema.validate(instance, {**schema, "$ref": "#/$defs/" + name})
+bad = []
+for path in json.load(sys.stdin):
+    doc = json.load(open(path))
+    try:
+        check(doc, "checkpoint")
+        stack = [doc["root"]]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, list): stack.extend(v)
+            elif isinstance(v, dict):
+                for tag, name in (("$tensor", "tensor"), ("$storage", "storageRef"), ("$ndarray", "ndarray")):
+                    if tag in v: check(v, name)
+                stack.extend(v.values())
+    except jsonschema.ValidationError as e:
+        bad.append(f"{path}: {e.message} at {list(e.absolute_path)}")
+print(json.dumps(bad))
+`;
+    const r = spawnSync(SCHEMA_PYTHON!, ["-c", script, join(REPO, "docs/json-format.schema.json")], { input: JSON.stringify(docs), encoding: "utf8", maxBuffer: 1 << 26 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([]);
   });
 
   it("safetensors we write parse with json + numpy to the arrays torch loads", () => {

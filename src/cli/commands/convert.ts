@@ -19,6 +19,7 @@ import { UsageError } from "../errors.js";
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
 
+/** The `convert` command, for `src/cli/main.ts` to register. */
 export const convertCommand: Command = {
   name: "convert",
   summary: "convert between .pt, JSON, plain JSON, msgpack, safetensors and pickle (± gzip)",

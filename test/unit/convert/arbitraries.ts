@@ -173,7 +173,7 @@ export function checkpointArb(options: CheckpointShape = {}): fc.Arbitrary<V> {
   });
 }
 
-function dedupe(entries: [string, V][]): [V, V][] {
-  const seen = new Set<string>();
+function dedupe(entries: [V, V][]): [V, V][] {
+  const seen = new Set<V>();
   return entries.filter(([k]) => (seen.has(k) ? false : (seen.add(k), true)));
 }

@@ -18,7 +18,6 @@ const sd = (): TorchValue => pyDict<TorchHost>([
   ["module.fc.bias", tensor(storage("float32", f32(5, 6), { key: "1", location: "cuda:0" }), [2])],
 ], ORDERED_DICT);
 
-const readBack = (bytes: Uint8Array): TorchValue => readAnySync(bytesSource(bytes)).root;
 
 describe("convertBytes", () => {
   it("detects every input format from content", () => {
@@ -63,15 +62,16 @@ describe("convertBytes", () => {
 
   it("applies the transform, then prefixes, then the location map", () => {
     const out = convertBytes(writeCheckpoint(sd()), { to: "msgpack", stripPrefix: "module.", mapLocation: "cpu" });
-    const root = fromMsgpack(out) as { entries: [string, Tensor][] };
+    const back = fromMsgpack(out);
+    const root = back as { entries: [string, Tensor][] };
     expect(root.entries.map(([k]) => k)).toEqual(["fc.weight", "fc.bias"]);
     expect(root.entries.map(([, t]) => [t.device, t.storage!.location])).toEqual([["cpu", "cpu"], ["cpu", "cpu"]]);
-    const added = fromJson(new TextDecoder().decode(convertBytes(toMsgpack(root), { to: "json", addPrefix: "net." }))) as { entries: [string, Tensor][] };
+    const added = fromJson(new TextDecoder().decode(convertBytes(toMsgpack(back), { to: "json", addPrefix: "net." }))) as { entries: [string, Tensor][] };
     expect(added.entries.map(([k]) => k)).toEqual(["net.fc.weight", "net.fc.bias"]);
     const seen: TorchValue[] = [];
-    convertBytes(toMsgpack(root), { to: "json", transform: (r) => (seen.push(r), pyDict([["replaced", 1]])) });
+    convertBytes(toMsgpack(back), { to: "json", transform: (r) => (seen.push(r), pyDict([["replaced", 1]])) });
     expect(seen).toHaveLength(1);
-    expect(fromJson(new TextDecoder().decode(convertBytes(toMsgpack(root), { to: "json", transform: () => pyDict([["replaced", 1]]) })))).toEqual(pyDict([["replaced", 1]]));
+    expect(fromJson(new TextDecoder().decode(convertBytes(toMsgpack(back), { to: "json", transform: () => pyDict([["replaced", 1]]) })))).toEqual(pyDict([["replaced", 1]]));
   });
 
   it("imports plain JSON with the dtype asked for, and can be told how to read JSON", () => {

@@ -1,7 +1,9 @@
 // The lossless JSON checkpoint document: readable (keys, dtypes and shapes visible), exact
 // (storages once, sharing, views, origins), streamable, and strict about what it reads.
 import { describe, expect, it } from "vitest";
-import { fromJson, jsonChunks, toJson } from "../../../src/convert/index.js";
+import { fromJson, jsonChunks, loadStorages, toJson } from "../../../src/convert/index.js";
+import { openCheckpoint, readCheckpoint } from "../../../src/torch/index.js";
+import { writeCheckpoint } from "../../../src/torch/write-checkpoint.js";
 import { prettyJson } from "../../../src/convert/json-pretty.js";
 import { ORDERED_DICT, pyDict, pyFloat, pyGlobal, pyList, pyTuple, type PyObject } from "../../../src/pickle/value.js";
 import type { NdArray, Tensor, TorchHost, TorchValue } from "../../../src/torch/index.js";
@@ -98,6 +100,15 @@ describe("JSON checkpoint documents", () => {
     expect(text.length).toBe(400_001);
     expect(prettyJson({ a: [1, 2], b: { c: [[1, 2], [3]] } })).toBe('{"a": [1, 2], "b": {"c": [[1, 2], [3]]}}');
     expect(prettyJson({ a: "x".repeat(200), b: 1 })).toBe(`{\n "a": "${"x".repeat(200)}",\n "b": 1\n}`);
+  });
+
+  it("converts a checkpoint from an asynchronous source once its storages are loaded", async () => {
+    const s = storage("float32", f32(1, 2, 3));
+    const file = writeCheckpoint(pyDict<TorchHost>([["w", tensor(s, [3])]]));
+    const ckpt = await openCheckpoint(new Blob([file]));
+    expect(thrown(() => toJson(ckpt)).message).toMatch(/loadStorage/);
+    expect(await loadStorages(ckpt)).toBe(12);
+    expect(torchDiff(readCheckpoint(file).root, fromJson(toJson(ckpt)), { storageKeys: false })).toBeUndefined();
   });
 
   it("keeps the global a value names, whoever pickled it", () => {
