@@ -4,3 +4,6 @@ export * from "./pickle/index.js";
 export * from "./torch/index.js";
 export type { ByteSource } from "./bytes/source.js";
 export { bytesSource, blobSource, callbackSource } from "./bytes/source.js";
+export * from "./convert/index.js";
+export { validateCheckpoint, validateCheckpointAsync, sanitize } from "./validate/index.js";
+export type { ValidationReport, Finding, ValidateOptions } from "./validate/index.js";

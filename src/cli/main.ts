@@ -2,13 +2,14 @@
 /** The `torchsave` command line: dispatch, option parsing, exit codes. */
 import { parseArgs } from "node:util";
 import type { Command } from "./command.js";
+import { convertCommand } from "./commands/convert.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { pickleDisCommand } from "./commands/pickle-dis.js";
 import { tensorsCommand } from "./commands/tensors.js";
 import { validateCommand } from "./commands/validate.js";
 import { EXIT_USAGE, formatCliError, UsageError } from "./errors.js";
 
-const COMMANDS: readonly Command[] = [inspectCommand, tensorsCommand, validateCommand, pickleDisCommand];
+const COMMANDS: readonly Command[] = [inspectCommand, tensorsCommand, convertCommand, validateCommand, pickleDisCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

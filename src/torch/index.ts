@@ -18,7 +18,7 @@ export { detectContainer } from "./detect.js";
 export type { ContainerKind } from "./detect.js";
 export { torchReducers, torchFindGlobal } from "./rebuild.js";
 export { LEGACY_MAGIC, LEGACY_PROTOCOL_VERSION } from "./legacy-layout.js";
-export { numpyDescr } from "./numpy.js";
+export { numpyDescr, buildNdArray } from "./numpy.js";
 export * from "./zip-access.js";
 export {
   float16ToFloat32, bfloat16ToFloat32, float32ToFloat16, float32ToBfloat16, toFloat16Bits, toBfloat16Bits,
