@@ -69,7 +69,7 @@ describe("bad input", () => {
     writeFileSync(p, "hello world, not a checkpoint\n");
     const r = runCli(["inspect", p]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/text\.pt: unsupported at byte 0: not a PyTorch checkpoint/);
+    expect(r.stderr).toMatch(/text\.pt: unsupported at byte 0: the input is no format torchsave reads/);
   });
   it("usage errors", () => {
     expect(runCli(["frobnicate"]).status).toBe(2);

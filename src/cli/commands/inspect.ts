@@ -1,8 +1,10 @@
 /** `torchsave inspect FILE`: a readable tree of what a checkpoint holds, with totals; `--json` for tools. */
-import type { Checkpoint, TorchValue } from "../../torch/index.js";
+import type { Checkpoint, Storage, TorchValue } from "../../torch/index.js";
 import { findParts, numel, walkTensors } from "../../torch/index.js";
+import { readAnySync } from "../../convert/index.js";
+import type { ReadAnyResult } from "../../convert/index.js";
+import { openFileSource } from "../../node/index.js";
 import type { CheckpointPart } from "../../torch/index.js";
-import { openCheckpointFile } from "../../node/index.js";
 import { formatKeyPath } from "../../errors.js";
 import type { Command } from "../command.js";
 import { childrenForTree, describeValue, formatBytes } from "../describe.js";
@@ -14,56 +16,65 @@ export const inspectCommand: Command = {
   options: { json: { type: "boolean" }, depth: { type: "string" }, items: { type: "string" } },
   run({ positionals, values, out }) {
     const file = positionals[0]!;
-    const { checkpoint, close } = openCheckpointFile(file);
+    // Any format torchsave reads (torch layouts, safetensors, JSON, msgpack, npy), lazily for files.
+    const source = openFileSource(file);
     try {
-      const summary = summarize(checkpoint);
+      const input = readAnySync(source);
+      const summary = summarize(input);
       if (values.json) {
         out(JSON.stringify({ file, ...summary }, null, 2));
         return 0;
       }
-      out(headline(file, checkpoint));
+      out(headline(file, input));
       const maxDepth = Number(values.depth ?? 6);
       const maxItems = Number(values.items ?? 30);
-      printTree(checkpoint.root, out, Number.isFinite(maxDepth) ? maxDepth : 6, Number.isFinite(maxItems) ? maxItems : 30);
+      printTree(input.root, out, Number.isFinite(maxDepth) ? maxDepth : 6, Number.isFinite(maxItems) ? maxItems : 30);
       out("");
       out(`totals: ${summary.tensors} tensors, ${summary.elements} elements, ${formatBytes(summary.storageBytes)} in ${summary.storages} storages`);
       const dtypes = Object.entries(summary.dtypes).map(([d, n]) => `${d} ×${n}`).join(", ");
       if (dtypes) out(`dtypes: ${dtypes}`);
-      for (const line of partsLines(checkpoint.root)) out(line);
+      for (const line of partsLines(input.root)) out(line);
       return 0;
     } finally {
-      close();
+      source.close();
     }
   },
 };
 
-function headline(file: string, c: Checkpoint): string {
+function headline(file: string, input: ReadAnyResult): string {
+  const c = input.checkpoint;
+  if (c === undefined) return `${file}: ${input.format}${input.gzip ? ", gzip-compressed" : ""}`;
   const layout =
     c.layout === "zip" ? `zip layout (archive "${c.archiveName}")`
     : c.layout === "legacy" ? "legacy layout (_use_new_zipfile_serialization=False)"
     : c.layout === "pickle" ? "plain pickle of tensors"
     : c.layout === "torchscript" ? "TorchScript archive"
-    : "tar layout (torch <= 0.1.9)";
+    : c.layout === "tar" ? "tar layout (torch <= 0.1.9)"
+    : `numpy ${c.layout} file`;
   const gz = c.compression === "gzip" ? ", gzip-compressed" : "";
   return `${file}: ${layout}${gz}, pickle protocol ${c.protocol}`;
 }
 
-export function summarize(c: Checkpoint) {
-  const entries = walkTensors(c.root, { into: "all" });
+export function summarize(input: ReadAnyResult) {
+  const c: Checkpoint | undefined = input.checkpoint;
+  const entries = walkTensors(input.root, { into: "all" });
+  const storages = new Set<Storage>();
+  for (const { tensor } of entries) if (tensor.storage !== undefined) storages.add(tensor.storage.view?.root ?? tensor.storage);
   const dtypes: Record<string, number> = {};
   let elements = 0;
   for (const { tensor } of entries) {
     dtypes[tensor.dtype] = (dtypes[tensor.dtype] ?? 0) + 1;
     elements += numel(tensor.shape);
   }
-  const parts = findParts(c.root);
+  const parts = findParts(input.root);
   return {
-    layout: c.layout,
-    compression: c.compression,
-    protocol: c.protocol,
-    records: c.records,
-    storages: c.storages.length,
-    storageBytes: c.storages.filter((s) => s.view === undefined).reduce((a, s) => a + s.byteLength, 0),
+    format: input.format,
+    layout: c?.layout ?? null,
+    compression: input.gzip ? "gzip" : "none",
+    protocol: c?.protocol ?? null,
+    records: c?.records ?? {},
+    storages: storages.size,
+    storageBytes: [...storages].reduce((a, s) => a + s.byteLength, 0),
     tensors: entries.length,
     elements,
     dtypes,
