@@ -22,6 +22,7 @@ import { toPickle, type ToPickleOptions } from "./pickle-plain.js";
 import { fromPlainJson, toPlainJson, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
 import { planChunks, planSafetensors, readSafetensorsSync, type ToSafetensorsOptions } from "./safetensors.js";
 import { graphFacts } from "./value-graph.js";
+import { concatBytes } from "../bytes/concat.js";
 
 /** What an input turned out to be. */
 export type InputFormat =
@@ -214,13 +215,5 @@ function* mapIter<T, U>(it: Iterable<T>, f: (x: T) => U): Generator<U> {
  */
 export function convertBytes(input: Uint8Array, options: ConvertOptions): Uint8Array {
   const plan = planConversion(bytesSource(input), options);
-  const chunks = [...plan.chunks];
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes([...plan.chunks]);
 }

@@ -5,6 +5,7 @@
  */
 import { Gunzip, Gzip } from "fflate";
 import { ConvertError, isTorchsaveError } from "../errors.js";
+import { concatBytes as concat } from "../bytes/concat.js";
 
 /** Default compression level (zlib's default). */
 export const DEFAULT_GZIP_LEVEL = 6;
@@ -70,13 +71,3 @@ export function gunzip(bytes: Uint8Array, options: GunzipOptions = {}): Uint8Arr
   return concat(chunks);
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}

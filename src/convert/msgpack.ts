@@ -18,6 +18,7 @@ import { MsgpackReader, MsgpackWriter, type MsgpackItem } from "./msgpack-wire.j
 import { storageData, storageFromHeader, storageHeader, type StorageHeader } from "./storage-table.js";
 import { ndarrayFromRecord, ndarrayRecord, tensorFromRecord, tensorRecord } from "./torch-records.js";
 import { graphFacts, type GraphFacts } from "./value-graph.js";
+import { concatBytes } from "../bytes/concat.js";
 
 /** Version of the document layout, written as the value of the `"torchsave"` key. */
 export const MSGPACK_FORMAT_VERSION = 1;
@@ -74,15 +75,7 @@ export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}
 
 /** The whole msgpack document as one buffer (see {@link msgpackChunks}). */
 export function toMsgpack(input: ConvertInput, options: MsgpackOptions = {}): Uint8Array {
-  const chunks = [...msgpackChunks(input, options)];
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes([...msgpackChunks(input, options)]);
 }
 
 function str(w: MsgpackWriter, s: string): void {

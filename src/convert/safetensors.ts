@@ -19,6 +19,7 @@ import type { JsonValue } from "./json-value.js";
 import { headerLength, parseHeader, SAFETENSORS_DTYPE_BITS, writeHeader, type EntryToWrite, type SafetensorsHeader } from "./safetensors-header.js";
 import { canonicalOrigin } from "./torch-records.js";
 import { graphFacts } from "./value-graph.js";
+import { concatBytes } from "../bytes/concat.js";
 
 /** The `__metadata__` key holding the skeleton. */
 export const SAFETENSORS_SKELETON_KEY = "torchsave";
@@ -179,14 +180,8 @@ export function* planChunks(plan: SafetensorsPlan): Generator<Uint8Array> {
 
 /** The whole file as one buffer (see {@link safetensorsChunks}). */
 export function toSafetensors(input: ConvertInput, options: ToSafetensorsOptions = {}): Uint8Array {
-  const chunks = [...safetensorsChunks(input, options)];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  // The header is always its own chunk, so this is a new buffer, never a view of tensor bytes.
+  return concatBytes([...safetensorsChunks(input, options)]);
 }
 
 // ---------------------------------------------------------------------------------------------

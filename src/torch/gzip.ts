@@ -1,6 +1,7 @@
 /** Inflating a gzip-wrapped checkpoint with a bound on the output, so a gzip bomb cannot exhaust memory. */
 import { Gunzip } from "fflate";
 import { CheckpointError } from "../errors.js";
+import { concatBytes } from "../bytes/concat.js";
 
 export function gunzipBounded(bytes: Uint8Array, maxBytes: number, name?: string): Uint8Array {
   const chunks: Uint8Array[] = [];
@@ -21,12 +22,5 @@ export function gunzipBounded(bytes: Uint8Array, maxBytes: number, name?: string
       cause: e, ...(name === undefined ? {} : { file: name }),
     });
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const c of chunks) {
-    out.set(c, pos);
-    pos += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
