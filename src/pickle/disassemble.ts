@@ -12,6 +12,7 @@ import { OPCODES_BY_CODE, type OpcodeInfo, type StackItem } from "./opcodes.js";
 import { pyEscapeDecode, pyReprByteArray, pyReprBytes, pyReprFloat, pyReprInt, pyReprStr } from "./py-repr.js";
 import type { PyFloat } from "./value.js";
 
+/** One opcode of a pickle, as {@link disassemble} reads it. */
 export interface DisassembledOp {
   /** Byte offset of the opcode in the input. */
   offset: number;
@@ -24,6 +25,7 @@ export interface DisassembledOp {
   memoIndex?: number;
 }
 
+/** Options of {@link formatDisassembly}; each mirrors a `python -m pickletools` flag or input. */
 export interface DisassembleOptions {
   /** Append the first line of each opcode's doc, as `pickletools -a` does (column hint 30). Default false. */
   annotate?: boolean;

@@ -19,6 +19,7 @@ export function opcode(name: string): OpcodeInfo {
   return info;
 }
 
+/** The opcodes the encoder writes, resolved from the table once. */
 export const OP = {
   MARK: opcode("MARK"), STOP: opcode("STOP"), POP: opcode("POP"), POP_MARK: opcode("POP_MARK"),
   PROTO: opcode("PROTO"), NONE: opcode("NONE"), NEWTRUE: opcode("NEWTRUE"), NEWFALSE: opcode("NEWFALSE"),

@@ -5,7 +5,7 @@
  */
 import { decodeLatin1 } from "../bytes/text.js";
 import {
-  Batch, callHook, emit, encodeError, get, memoize, OP, put, type EncodeState, type Frame, type PathKey, type Step,
+  Batch, callHook, emit, encodeError, get, memoize, OP, put, type EncodeState, type PathKey, type Step,
 } from "./encode-state.js";
 import { saveBool, saveFloat, saveGlobal, saveInt, saveStr, globalLine, writeBytes } from "./encode-scalars.js";
 import type { OpcodeInfo } from "./opcodes.js";
@@ -49,7 +49,9 @@ export function save(st: EncodeState, v: unknown, key: PathKey | undefined, pers
   st.out.boundary();
   st.curKey = key;
   if (pers && st.persistentId !== undefined) {
-    const pid = callHook(st, "persistentId", st.persistentId, v);
+    // The hook sees the encoder's own latin-1 strings as the plain str they are.
+    const seen = typeof v === "object" && v !== null && FRESH in v && !("kind" in v) ? (v as FreshStr).text : v;
+    const pid = callHook(st, "persistentId", st.persistentId, seen);
     if (pid !== undefined && pid !== null) return savePersistentId(st, pid, undefined, key);
   }
   switch (typeof v) {
@@ -147,7 +149,7 @@ const MARK = emitStep(OP.MARK);
 const BUILD = emitStep(OP.BUILD);
 const REDUCE = emitStep(OP.REDUCE);
 
-// Shared programs: `a`, `b`, `c` and `items` come from the frame, so most frames allocate nothing else.
+// Shared programs: `a`, `b`, `c` and `items` live in the frame, so most frames need no program of their own.
 const SEQ_OPS: readonly Step[] = [OWN_SEQ];
 const SEQ_STATE_OPS: readonly Step[] = [OWN_SEQ, field("c"), BUILD];
 const TUPLE_SHORT_OPS: readonly Step[] = [OWN_SEQ, { t: "close-tuple" }];
@@ -454,7 +456,8 @@ const isHost = (v: unknown): boolean =>
 /** A value outside the value model: replaced by what `reduceHost` returns (once per host value). */
 function saveHost(st: EncodeState, v: unknown, key: PathKey | undefined): boolean {
   const reduceHost = st.reduceHost;
-  if (reduceHost === undefined) throw encodeError(st, "unencodable", describeHost(v));
+  // undefined and symbols are mistakes, never host values worth handing to the hook.
+  if (reduceHost === undefined || v === undefined || typeof v === "symbol") throw encodeError(st, "unencodable", describeHost(v));
   let current = v;
   for (let hops = 0; hops < 100; hops++) {
     const cacheable = (typeof current === "object" && current !== null) || typeof current === "function";

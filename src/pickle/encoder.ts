@@ -30,6 +30,7 @@ export const DEFAULT_PROTOCOL = 4;
 /** Default {@link EncodeOptions.maxDepth}: deep enough for anything the decoder accepts by default. */
 export const DEFAULT_ENCODE_MAX_DEPTH = 2_000_000;
 
+/** Options of {@link encodePickle}; all optional. `X` is the type of host values `reduceHost` turns into pickle values. */
 export interface EncodeOptions<X = never> {
   /** Pickle protocol 0-5. Default {@link DEFAULT_PROTOCOL}, or 2 with `weightsOnly`. */
   protocol?: 0 | 1 | 2 | 3 | 4 | 5;

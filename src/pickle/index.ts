@@ -2,7 +2,7 @@
 export { decodePickle, decodePickleAt, DEFAULT_DECODE_LIMITS } from "./decoder.js";
 export type { DecodeOptions, DecodeResult, Reducer, ReducerRegistry, ReduceContext, PersistentLoad, DecodeLimits } from "./decoder.js";
 export { BUILTIN_REDUCERS, builtinReducers } from "./reducers.js";
-export { encodePickle, DEFAULT_PROTOCOL } from "./encoder.js";
+export { encodePickle, DEFAULT_PROTOCOL, DEFAULT_ENCODE_MAX_DEPTH } from "./encoder.js";
 export type { EncodeOptions } from "./encoder.js";
 export { disassemble, formatDisassembly } from "./disassemble.js";
 export type { DisassembledOp, DisassembleOptions } from "./disassemble.js";

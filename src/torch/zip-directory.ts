@@ -91,12 +91,7 @@ export function nameKey(bytes: Uint8Array): string {
   return decodeLatin1(bytes);
 }
 
-/** ASCII-only lowercase, as miniz's MZ_TOLOWER (toLowerCase would also fold latin-1 letters). */
-export function foldKey(key: string): string {
-  return /[A-Z]/.test(key) ? key.replace(/[A-Z]+/g, (c) => c.toLowerCase()) : key;
-}
-
-/** Names up to this many bytes are turned into keys through a reused array (no subarray per name). */
+/** Names up to this many bytes are turned into keys through reused arrays (no subarray per name). */
 const SHORT_NAME = 256;
 // Bits of `nameKeyAt`'s report.
 const NAME_NON_ASCII = 1;
@@ -104,9 +99,10 @@ const NAME_UPPER = 2;
 
 /**
  * {@link nameKey} of `bytes[start..end)` without a subarray, reporting in `report[0]` whether the
- * name has non-ASCII bytes (NAME_NON_ASCII) or ASCII capitals (NAME_UPPER).
+ * name has non-ASCII bytes (NAME_NON_ASCII) or ASCII capitals (NAME_UPPER). `pool` holds one
+ * reusable code array per name length (one directory pass owns it).
  */
-function nameKeyAt(bytes: Uint8Array, start: number, end: number, scratch: number[], report: Int32Array): string {
+function nameKeyAt(bytes: Uint8Array, start: number, end: number, pool: number[][], report: Int32Array): string {
   const n = end - start;
   let flags = 0;
   for (let i = start; i < end; i++) {
@@ -116,9 +112,200 @@ function nameKeyAt(bytes: Uint8Array, start: number, end: number, scratch: numbe
   }
   report[0] = flags;
   if (n > SHORT_NAME) return nameKey(bytes.subarray(start, end));
-  scratch.length = n;
-  for (let i = 0; i < n; i++) scratch[i] = bytes[start + i]!;
-  return String.fromCharCode.apply(null, scratch);
+  const codes = (pool[n] ??= new Array<number>(n).fill(0));
+  for (let i = 0; i < n; i++) codes[i] = bytes[start + i]!;
+  return String.fromCharCode.apply(null, codes);
+}
+
+/** ASCII capital to small letter, any other byte unchanged (miniz's MZ_TOLOWER). */
+const lower = (b: number): number => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+
+/** FNV-1a over `bytes[start..end)` (ASCII-folded when `fold`), then a murmur finalizer so every bit reaches the slot. */
+function hashRange(seed: number, bytes: Uint8Array, start: number, end: number, fold: boolean): number {
+  let h = seed;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (fold ? lower(bytes[i]!) : bytes[i]!), 0x01000193);
+  return finish(h);
+}
+
+/** {@link hashRange} of `prefix` followed by the latin-1 key `rest`, without joining them. */
+function hashKey(seed: number, prefix: Uint8Array, rest: string, fold: boolean): number {
+  let h = seed;
+  for (let i = 0; i < prefix.length; i++) h = Math.imul(h ^ (fold ? lower(prefix[i]!) : prefix[i]!), 0x01000193);
+  for (let i = 0; i < rest.length; i++) h = Math.imul(h ^ (fold ? lower(rest.charCodeAt(i)) : rest.charCodeAt(i)), 0x01000193);
+  return finish(h);
+}
+
+function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
+
+/** A probe sequence this long means the seed is being played against; the tables are rebuilt with a new one. */
+const PROBE_LIMIT = 128;
+const MAX_RESEEDS = 8;
+
+/** An open-addressing table: entry index + 1 per slot (0 is empty) and the hash stored there. */
+interface NameTable {
+  readonly slots: Int32Array;
+  readonly hashes: Int32Array;
+}
+
+/**
+ * First entry per name, as typed tables with a random seed per archive (no strings, no Map):
+ * `exact` by name bytes, `upper` by folded bytes for the names with ASCII capitals only. A name
+ * without capitals is its own fold, so `exact` answers folded lookups for those. Names are
+ * compared in place in the central directory (`cd`, at `starts`/`lengths` per entry).
+ */
+interface NameIndex {
+  readonly entries: readonly ZipEntry[];
+  readonly cd: Uint8Array;
+  readonly starts: Int32Array;
+  readonly lengths: Uint16Array;
+  readonly mask: number;
+  seed: number;
+  exact: NameTable;
+  upper: NameTable | undefined;
+  /** Longest probe sequence seen. */
+  longest: number;
+}
+
+function createNameIndex(entries: readonly ZipEntry[], cd: Uint8Array, capacity: number): NameIndex {
+  let size = 16;
+  while (size < capacity * 2) size *= 2;
+  return {
+    entries, cd, starts: new Int32Array(capacity), lengths: new Uint16Array(capacity),
+    mask: size - 1, seed: randomSeed(), exact: newTable(size), upper: undefined, longest: 0,
+  };
+}
+
+function newTable(size: number): NameTable {
+  return { slots: new Int32Array(size), hashes: new Int32Array(size) };
+}
+
+function randomSeed(): number {
+  return (Math.random() * 0x1_0000_0000) | 0;
+}
+
+/** Whether names `a` and `b` (entry indexes) are equal, each folded when asked. */
+function sameNames(index: NameIndex, a: number, b: number, foldA: boolean, foldB: boolean): boolean {
+  const n = index.lengths[a]!;
+  if (n !== index.lengths[b]) return false;
+  const cd = index.cd;
+  const x = index.starts[a]!, y = index.starts[b]!;
+  if (!foldA && !foldB) {
+    for (let i = 0; i < n; i++) if (cd[x + i] !== cd[y + i]) return false;
+    return true;
+  }
+  for (let i = 0; i < n; i++) {
+    if ((foldA ? lower(cd[x + i]!) : cd[x + i]) !== (foldB ? lower(cd[y + i]!) : cd[y + i])) return false;
+  }
+  return true;
+}
+
+function hashName(index: NameIndex, i: number, fold: boolean): number {
+  const start = index.starts[i]!;
+  return hashRange(index.seed, index.cd, start, start + index.lengths[i]!, fold);
+}
+
+/**
+ * Looks entry `query`'s name (folded when `foldQuery`; `hash` is its hash) up in `table`,
+ * comparing entry names folded when `foldEntry`: the matching entry's index, or -1 - the empty
+ * slot where it would go.
+ */
+function probeName(index: NameIndex, table: NameTable, hash: number, query: number, foldEntry: boolean, foldQuery: boolean): number {
+  const { slots, hashes } = table;
+  let slot = hash & index.mask;
+  for (let steps = 0; ; steps++) {
+    const at = slots[slot]!;
+    if (at === 0) {
+      if (steps > index.longest) index.longest = steps;
+      return -1 - slot;
+    }
+    if (hashes[slot] === hash && sameNames(index, at - 1, query, foldEntry, foldQuery)) return at - 1;
+    slot = (slot + 1) & index.mask;
+  }
+}
+
+/** As {@link probeName}, for the name `prefix` + latin-1 `rest` (folded on both sides, or on neither). */
+function probeKey(index: NameIndex, table: NameTable, hash: number, prefix: Uint8Array, rest: string, foldEntry: boolean, foldQuery: boolean): number {
+  const { slots, hashes } = table;
+  const { cd, starts, lengths } = index;
+  const length = prefix.length + rest.length;
+  let slot = hash & index.mask;
+  for (;;) {
+    const at = slots[slot]!;
+    if (at === 0) return -1 - slot;
+    if (hashes[slot] === hash && lengths[at - 1] === length) {
+      const base = starts[at - 1]!;
+      let same = true;
+      for (let i = 0; same && i < length; i++) {
+        const q = i < prefix.length ? prefix[i]! : rest.charCodeAt(i - prefix.length);
+        same = (foldEntry ? lower(cd[base + i]!) : cd[base + i]) === (foldQuery ? lower(q) : q);
+      }
+      if (same) return at - 1;
+    }
+    slot = (slot + 1) & index.mask;
+  }
+}
+
+function put(table: NameTable, probed: number, i: number, hash: number): void {
+  const slot = -1 - probed;
+  table.slots[slot] = i + 1;
+  table.hashes[slot] = hash;
+}
+
+/**
+ * Indexes entry `i`, whose name is at `start` in the directory (entries before it are indexed),
+ * and says how its name clashes with theirs: "duplicate" (same bytes), "case" (same up to ASCII
+ * case) or undefined.
+ */
+function indexName(index: NameIndex, i: number, start: number, length: number, upperName: boolean): "duplicate" | "case" | undefined {
+  index.starts[i] = start;
+  index.lengths[i] = length;
+  const clash = addName(index, i, upperName);
+  if (index.longest > PROBE_LIMIT) reseed(index, i);
+  return clash;
+}
+
+function addName(index: NameIndex, i: number, upperName: boolean): "duplicate" | "case" | undefined {
+  const hash = hashName(index, i, false);
+  const exact = probeName(index, index.exact, hash, i, false, false);
+  if (exact >= 0) return "duplicate";
+  put(index.exact, exact, i, hash);
+  if (upperName) {
+    // An earlier entry folds the same way when its name is the fold itself, or folds to it.
+    const folded = hashName(index, i, true);
+    let clash = probeName(index, index.exact, folded, i, false, true) >= 0;
+    const upper = (index.upper ??= newTable(index.mask + 1));
+    const same = probeName(index, upper, folded, i, true, true);
+    if (same >= 0) clash = true;
+    else put(upper, same, i, folded);
+    return clash ? "case" : undefined;
+  }
+  return index.upper !== undefined && probeName(index, index.upper, hash, i, true, false) >= 0 ? "case" : undefined;
+}
+
+/** Rebuilds both tables over entries 0..last with a fresh seed (hash flooding defence). */
+function reseed(index: NameIndex, last: number): void {
+  for (let attempt = 0; attempt < MAX_RESEEDS && index.longest > PROBE_LIMIT; attempt++) {
+    index.seed = randomSeed();
+    index.longest = 0;
+    index.exact = newTable(index.mask + 1);
+    index.upper = undefined;
+    for (let i = 0; i <= last; i++) addName(index, i, index.entries[i]!.nameBytes.some((b) => b >= 0x41 && b <= 0x5a));
+  }
+}
+
+/** The first entry (directory order) named `prefix` + `rest`, else the first whose name folds like it. */
+function findName(index: NameIndex, prefix: Uint8Array, rest: string): ZipEntry | undefined {
+  const exact = probeKey(index, index.exact, hashKey(index.seed, prefix, rest, false), prefix, rest, false, false);
+  if (exact >= 0) return index.entries[exact];
+  const folded = hashKey(index.seed, prefix, rest, true);
+  const a = probeKey(index, index.exact, folded, prefix, rest, false, true);
+  const b = index.upper === undefined ? -1 : probeKey(index, index.upper, folded, prefix, rest, true, true);
+  if (a < 0 && b < 0) return undefined;
+  return index.entries[a < 0 ? b : b < 0 ? a : Math.min(a, b)];
 }
 
 /**
@@ -235,13 +422,34 @@ export function* readDirectory(size: number, file: string | undefined, options: 
   // the part after the archive folder (which the first entry names): lookups then need no string
   // building, and the folder is compared as bytes.
   const cd: Uint8Array = cdSize === 0 ? new Uint8Array(0) : yield { offset: cdOffset, length: cdSize };
+  // The per-entry work runs in a plain function: generators are not optimised mid-loop.
+  return indexDirectory(cd, { size, total, cdOffset, cdSize, thisDisk, eocdOffset, zip64, quirks, bad });
+}
+
+/** What {@link indexDirectory} needs from the end records. */
+interface DirectoryExtent {
+  readonly size: number;
+  readonly total: number;
+  readonly cdOffset: number;
+  readonly cdSize: number;
+  readonly thisDisk: number;
+  readonly eocdOffset: number;
+  readonly zip64: boolean;
+  readonly quirks: QuirkSink;
+  readonly bad: (reason: string, offset: number, entry?: string) => CheckpointError;
+}
+
+/** Steps 4-6 over the central directory's bytes `cd`. */
+function indexDirectory(cd: Uint8Array, extent: DirectoryExtent): ZipDirectory {
+  const { size, total, cdOffset, cdSize, thisDisk, eocdOffset, zip64, quirks, bad } = extent;
+  const cdEnd = cdOffset + cdSize;
   const entries: ZipEntry[] = [];
-  const names = createNameIndex();
-  const scratch: number[] = [];
+  const names = createNameIndex(entries, cd, total);
+  const clashes: NameClash[] = [];
+  const pool: number[][] = [];
   const report = new Int32Array(1);
   let prefixBytes: Uint8Array = new Uint8Array(0);
-  let prefixKey = "";
-  let prefixFlags = 0;
+  let outside = false;
   let p = 0;
   for (let i = 0; i < total; i++) {
     const headerOffset = cdOffset + p;
@@ -258,18 +466,12 @@ export function* readDirectory(size: number, file: string | undefined, options: 
     const nameStart = p + CENTRAL_HEADER_SIZE;
     const nameEnd = nameStart + nameLength;
     const nameBytes = cd.subarray(nameStart, nameEnd);
-    if (i === 0) {
-      // The archive folder: the first entry's name up to its first "/", as torch takes it.
-      const slash = nameBytes.indexOf(0x2f);
-      prefixBytes = nameBytes.subarray(0, slash + 1);
-      prefixKey = nameKeyAt(cd, nameStart, nameStart + prefixBytes.length, scratch, report);
-      prefixFlags = report[0]!;
-    }
-    const under = startsWithAt(cd, nameStart, nameEnd, prefixBytes);
-    const rest = nameKeyAt(cd, under ? nameStart + prefixBytes.length : nameStart, nameEnd, scratch, report);
-    const restFlags = report[0]!;
-    const key = under && prefixKey.length > 0 ? prefixKey + rest : rest;
-    const name = ((under ? prefixFlags | restFlags : restFlags) & NAME_NON_ASCII) === 0 ? key : decodeName(nameBytes, key, flags, quirks, headerOffset);
+    // The archive folder: the first entry's name up to its first "/", as torch takes it.
+    if (i === 0) prefixBytes = nameBytes.subarray(0, nameBytes.indexOf(0x2f) + 1);
+    if (!outside && !startsWithAt(cd, nameStart, nameEnd, prefixBytes)) outside = true;
+    const key = nameKeyAt(cd, nameStart, nameEnd, pool, report);
+    const nameFlags = report[0]!;
+    const name = (nameFlags & NAME_NON_ASCII) === 0 ? key : decodeName(nameBytes, key, flags, quirks, headerOffset);
     let compressedSize = u32(cd, p + 20);
     let size_ = u32(cd, p + 24);
     let localHeaderOffset = u32(cd, p + 42);
@@ -318,13 +520,12 @@ export function* readDirectory(size: number, file: string | undefined, options: 
     };
     entries.push(entry);
     p += headerSize;
-    if (under) indexInside(names, entry, rest, restFlags);
-    else indexOutside(names, entry, key, restFlags);
+    const clash = indexName(names, i, nameStart, nameLength, (nameFlags & NAME_UPPER) !== 0);
+    if (clash !== undefined) clashes.push({ entry, duplicate: clash === "duplicate" });
   }
 
   // 5. Names: duplicates and case collisions (recorded after every entry's own quirks, in
   // directory order), then the archive folder from the first entry, as torch takes it.
-  const clashes = names.outside.size === 0 ? names.clashes : clashesByFullKey(entries);
   for (const { entry: e, duplicate } of clashes) {
     if (duplicate) quirks.add("duplicate-name", `name ${JSON.stringify(e.name)} appears more than once`, e.centralHeaderOffset, e.name);
     else quirks.add("case-duplicate", `name ${JSON.stringify(e.name)} differs from another only in case`, e.centralHeaderOffset, e.name);
@@ -338,7 +539,7 @@ export function* readDirectory(size: number, file: string | undefined, options: 
   } else {
     // The folder name ends at the first "/", which is the same character in latin-1 and UTF-8.
     prefix = first.name.slice(0, first.name.indexOf("/") + 1);
-    if (names.outside.size > 0) {
+    if (outside) {
       for (const e of entries) {
         if (!startsWithAt(e.nameBytes, 0, e.nameBytes.length, prefixBytes)) {
           quirks.add("prefix-mismatch", `entry is outside the archive folder ${JSON.stringify(prefix)}`, e.centralHeaderOffset, e.name);
@@ -346,8 +547,8 @@ export function* readDirectory(size: number, file: string | undefined, options: 
       }
     }
   }
-  const foldedPrefix = foldKey(prefixKey);
-  const find = (rest: string): ZipEntry | undefined => names.byRest.get(rest) ?? findFolded(names, foldedPrefix, rest);
+  const prefixKey = nameKey(prefixBytes);
+  const find = (rest: string): ZipEntry | undefined => findName(names, prefixBytes, rest);
 
   // 6. Layout known from the directory alone: leading bytes and overlaps (each entry spans at
   // least its fixed local header and its compressed bytes). Writers lay entries out in directory
@@ -386,87 +587,6 @@ function startsWithAt(bytes: Uint8Array, start: number, end: number, prefix: Uin
 interface NameClash {
   readonly entry: ZipEntry;
   readonly duplicate: boolean;
-}
-
-/**
- * The directory's names, keyed by the raw-byte key after the archive folder ("rest"). A key
- * without ASCII capitals is its own fold, so only keys with capitals need a folded copy; entries
- * outside the folder (torch never writes any) are kept by their whole key.
- */
-interface NameIndex {
-  /** First entry inside the folder per rest. */
-  readonly byRest: Map<string, ZipEntry>;
-  /** First entry inside the folder per folded rest, for rests with ASCII capitals. */
-  readonly upperRest: Map<string, ZipEntry>;
-  /** First entry outside the folder per whole key, and per folded whole key. */
-  readonly outside: Map<string, ZipEntry>;
-  readonly outsideFolded: Map<string, ZipEntry>;
-  /** Clashes among the entries inside the folder (all of them when none is outside). */
-  readonly clashes: NameClash[];
-}
-
-function createNameIndex(): NameIndex {
-  return { byRest: new Map(), upperRest: new Map(), outside: new Map(), outsideFolded: new Map(), clashes: [] };
-}
-
-/** ASCII-only lowercase of a key whose `nameKeyAt` flags are known (toLowerCase is exact for ASCII). */
-function foldWith(key: string, flags: number): string {
-  if ((flags & NAME_UPPER) === 0) return key;
-  return (flags & NAME_NON_ASCII) === 0 ? key.toLowerCase() : foldKey(key);
-}
-
-function indexInside(names: NameIndex, entry: ZipEntry, rest: string, flags: number): void {
-  const { byRest, upperRest } = names;
-  if (byRest.has(rest)) {
-    names.clashes.push({ entry, duplicate: true });
-    return;
-  }
-  byRest.set(rest, entry);
-  if ((flags & NAME_UPPER) !== 0) {
-    const folded = foldWith(rest, flags);
-    // An earlier entry folds the same way when its rest is `folded` itself or folds to it.
-    if (byRest.has(folded) || upperRest.has(folded)) names.clashes.push({ entry, duplicate: false });
-    if (!upperRest.has(folded)) upperRest.set(folded, entry);
-  } else if (upperRest.size > 0 && upperRest.has(rest)) {
-    names.clashes.push({ entry, duplicate: false });
-  }
-}
-
-function indexOutside(names: NameIndex, entry: ZipEntry, key: string, flags: number): void {
-  if (!names.outside.has(key)) names.outside.set(key, entry);
-  const folded = foldWith(key, flags);
-  if (!names.outsideFolded.has(folded)) names.outsideFolded.set(folded, entry);
-}
-
-/** The entry that comes first in the directory. */
-function earlier(a: ZipEntry | undefined, b: ZipEntry | undefined): ZipEntry | undefined {
-  if (a === undefined || b === undefined) return a ?? b;
-  return a.centralHeaderOffset <= b.centralHeaderOffset ? a : b;
-}
-
-/** The first entry whose folded whole key is `foldedPrefix + foldKey(rest)`. */
-function findFolded(names: NameIndex, foldedPrefix: string, rest: string): ZipEntry | undefined {
-  const folded = foldKey(rest);
-  // Inside the folder a fold matches when the rest's fold does (the folder folds the same for all).
-  let found = earlier(names.byRest.get(folded), names.upperRest.size === 0 ? undefined : names.upperRest.get(folded));
-  if (names.outsideFolded.size > 0) found = earlier(found, names.outsideFolded.get(foldedPrefix + folded));
-  return found;
-}
-
-/** Name clashes over whole keys, for directories with entries outside the folder (rare, so simple). */
-function clashesByFullKey(entries: readonly ZipEntry[]): NameClash[] {
-  const out: NameClash[] = [];
-  const byKey = new Set<string>();
-  const byFolded = new Set<string>();
-  for (const entry of entries) {
-    const key = nameKey(entry.nameBytes);
-    const folded = foldKey(key);
-    if (byKey.has(key)) out.push({ entry, duplicate: true });
-    else if (byFolded.has(folded)) out.push({ entry, duplicate: false });
-    byKey.add(key);
-    byFolded.add(folded);
-  }
-  return out;
 }
 
 function isSortedByOffset(entries: readonly ZipEntry[]): boolean {

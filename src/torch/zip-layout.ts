@@ -10,7 +10,7 @@ import type { DecodeResult } from "../pickle/decoder.js";
 import { isPyGlobal, type PyGlobal } from "../pickle/value.js";
 import type { Checkpoint, ReadOptions } from "./checkpoint.js";
 import { dtypeByStorageClass, type DTypeInfo } from "./dtypes.js";
-import type { Storage, TorchHost, TorchValue } from "./model.js";
+import type { Storage, StorageLocation, TorchHost, TorchValue } from "./model.js";
 import { decodeTorchPickle, pidItems } from "./torch-unpickle.js";
 import type { ZipArchive, ZipEntry } from "./zip-reader.js";
 import { entryDataOffset, entryDataOffsetSync, readEntry, readEntrySync } from "./zip-reader.js";
@@ -29,7 +29,11 @@ interface Decoded {
   readonly root: TorchValue;
   readonly protocol: number;
   readonly constants?: TorchValue;
-  /** Storages with the entry that holds their bytes; `from` is filled in once data offsets are known. */
+  /** Every storage, in the order the pickles first name them. */
+  readonly storages: Storage[];
+  /** Whether that order is already {@link compareKeys} order (torch numbers storages as it meets them). */
+  readonly inKeyOrder: boolean;
+  /** Storages still to be located, with the entry that holds their bytes (in the same order). */
   readonly pending: { storage: Storage; entry: ZipEntry }[];
 }
 
@@ -62,13 +66,20 @@ function collect(zip: ZipArchive, read: (e: ZipEntry) => Uint8Array): ZipPreload
   return { records, dataPkl: read(data), ...(constants === undefined ? {} : { constantsPkl: read(constants) }) };
 }
 
-/** Decodes data.pkl (and constants.pkl) and creates every storage it names. */
-export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions): Decoded {
+/**
+ * Decodes data.pkl (and constants.pkl) and creates every storage it names. With `locateNow` (an
+ * in-memory source) each storage is located as it is created, so it is built whole; a storage
+ * whose record cannot be located is left pending, and locating it later throws the error it would.
+ */
+export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions, locateNow = false): Decoded {
   const byteOrder = pre.records.byteorder === "big" ? "big" : "little";
   if (pre.records.byteorder !== undefined && pre.records.byteorder !== "big" && pre.records.byteorder !== "little") {
     throw new CheckpointError("invalid-data", `byteorder record says ${JSON.stringify(pre.records.byteorder.slice(0, 20))}`, { entry: `${zip.prefix}byteorder` });
   }
+  const storages: Storage[] = [];
   const pending: Decoded["pending"] = [];
+  let inKeyOrder = true;
+  let lastNumber = -1;
   // The pickle memoizes each storage class once; look its dtype up once per global object.
   const classes = new Map<PyGlobal, DTypeInfo | undefined>();
   const dtypeOf = (type: PyGlobal): DTypeInfo | undefined => {
@@ -78,7 +89,7 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
     return info;
   };
   const decodeWith = (bytes: Uint8Array, record: string, dir: string): DecodeResult<TorchHost> => {
-    const byKey = new Map<string, Storage>();
+    const byKey = createStorageKeys();
     const folder = `${dir}/`;
     return decodeTorchPickle(bytes, 0, options, {
       entry: `${zip.prefix}${record}`,
@@ -88,7 +99,7 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
         if (tag !== "storage" || !isPyGlobal(type) || typeof key !== "string" || typeof count !== "number") {
           throw new CheckpointError("invalid-data", "persistent id is not (\"storage\", type, key, location, numel)", { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
-        const existing = byKey.get(key);
+        const existing = storageByKey(byKey, key);
         if (existing !== undefined) return existing;
         const untyped = type.name === "UntypedStorage";
         const info = untyped ? undefined : dtypeOf(type);
@@ -100,20 +111,90 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
         if (entry === undefined) {
           throw new CheckpointError("missing-record", `storage ${key} is referenced but ${zip.prefix}${entryName} is missing`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
-        const storage: Storage = {
-          kind: "storage", key, storageType: type, dtype: info?.name ?? "uint8",
-          location: typeof location === "string" ? location : "cpu", declaredNumel: count,
-          byteLength: untyped ? count : count * info!.itemSize, byteOrder,
-        };
-        byKey.set(key, storage);
-        pending.push({ storage, entry });
+        const dtype = info?.name ?? "uint8";
+        const loc = typeof location === "string" ? location : "cpu";
+        const byteLength = untyped ? count : count * info!.itemSize;
+        const from = locateNow ? locateEarly(zip, entry, byteLength) : undefined;
+        let storage: Storage;
+        if (from === undefined) {
+          storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder };
+          pending.push({ storage, entry });
+        } else if (from.compression === "deflate") {
+          storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder, from };
+        } else {
+          const data = zip.source.bytes!.subarray(from.offset, from.offset + byteLength);
+          storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder, from, data };
+        }
+        addStorageKey(byKey, key, storage);
+        if (inKeyOrder && storages.length > 0) {
+          // Canonical decimal keys compare by their numbers; anything else the slow way.
+          const n = decimalKey(key);
+          inKeyOrder = n >= 0 && lastNumber >= 0 ? n >= lastNumber : compareKeys(storages[storages.length - 1]!.key, key) <= 0;
+          lastNumber = n;
+        } else {
+          lastNumber = decimalKey(key);
+        }
+        storages.push(storage);
         return storage;
       },
     });
   };
   const main = decodeWith(pre.dataPkl, "data.pkl", "data");
   const constants = pre.constantsPkl === undefined ? undefined : decodeWith(pre.constantsPkl, "constants.pkl", "constants").value;
-  return { root: main.value, protocol: main.protocol, pending, ...(constants === undefined ? {} : { constants }) };
+  return { root: main.value, protocol: main.protocol, storages, inKeyOrder, pending, ...(constants === undefined ? {} : { constants }) };
+}
+
+/**
+ * Where a storage of an in-memory archive lives, as {@link locate} would set it; undefined when
+ * locating it fails (it is then located after decoding, which throws the same error as ever).
+ */
+function locateEarly(zip: ZipArchive, entry: ZipEntry, byteLength: number): StorageLocation | undefined {
+  if (entry.method !== 0 && entry.method !== 8) return undefined;
+  const stored = entry.method === 0;
+  if (stored && entry.size < byteLength) return undefined;
+  let dataOffset: number;
+  try {
+    dataOffset = entryDataOffsetSync(zip, entry);
+  } catch {
+    return undefined;
+  }
+  return { source: zip.source, offset: dataOffset, length: entry.compressedSize, compression: stored ? "none" : "deflate", record: entry.name };
+}
+
+/** Storages by key: torch's keys ("0", "1", ... in order) in an array, any other key in a Map. */
+interface StorageKeys {
+  readonly dense: Storage[];
+  readonly sparse: Map<string, Storage>;
+}
+
+function createStorageKeys(): StorageKeys {
+  return { dense: [], sparse: new Map() };
+}
+
+/** The number a canonical decimal key ("0", "17"; no sign, no leading zero, up to 9 digits) spells, else -1. */
+function decimalKey(key: string): number {
+  const n = key.length;
+  if (n === 0 || n > 9 || (n > 1 && key.charCodeAt(0) === 0x30)) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = key.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+function storageByKey(keys: StorageKeys, key: string): Storage | undefined {
+  const n = decimalKey(key);
+  // A key is in `dense` exactly when its number is below dense's length (keys there come in order).
+  if (n >= 0 && n < keys.dense.length) return keys.dense[n];
+  return keys.sparse.get(key);
+}
+
+/** Records a storage whose key {@link storageByKey} did not find. */
+function addStorageKey(keys: StorageKeys, key: string, storage: Storage): void {
+  if (decimalKey(key) === keys.dense.length) keys.dense.push(storage);
+  else keys.sparse.set(key, storage);
 }
 
 function locate(zip: ZipArchive, storage: Storage, entry: ZipEntry, dataOffset: number): void {
@@ -131,7 +212,7 @@ function locate(zip: ZipArchive, storage: Storage, entry: ZipEntry, dataOffset: 
 }
 
 function finish(zip: ZipArchive, pre: ZipPreload, d: Decoded): Checkpoint {
-  const storages = sortByKey(d.pending.map((p) => p.storage));
+  const storages = d.inKeyOrder ? d.storages : sortByKey(d.storages);
   return {
     layout: pre.constantsPkl !== undefined ? "torchscript" : "zip",
     compression: "none", root: d.root, storages, protocol: d.protocol, records: pre.records,
@@ -142,7 +223,7 @@ function finish(zip: ZipArchive, pre: ZipPreload, d: Decoded): Checkpoint {
 
 export function readZipCheckpointSync(zip: ZipArchive, options: ReadOptions): Checkpoint {
   const pre = preloadZipSync(zip);
-  const d = decodeZip(zip, pre, options);
+  const d = decodeZip(zip, pre, options, zip.source.bytes !== undefined);
   for (const { storage, entry } of d.pending) locate(zip, storage, entry, entryDataOffsetSync(zip, entry));
   return finish(zip, pre, d);
 }

@@ -66,8 +66,14 @@ const STATE = Symbol("torchsave.zip");
 
 interface ZipState {
   readonly quirks: QuirkSink;
-  /** Data offset per central header offset; an entry is here once its local header quirks are recorded. */
-  readonly dataOffsets: Map<number, number>;
+  readonly entries: readonly ZipEntry[];
+  /**
+   * Data offset per entry (by directory position; -1 until known), created on first use. An entry
+   * has one once its local header quirks are recorded.
+   */
+  offsets: Float64Array | undefined;
+  /** The same for entries of another archive with a central header offset this one lacks (odd callers). */
+  readonly foreign: Map<number, number>;
   scanned: boolean;
 }
 
@@ -93,7 +99,7 @@ export async function openZip(source: ByteSource, options?: ZipOpenOptions): Pro
 }
 
 function makeArchive(source: ByteSource, dir: ZipDirectory): ZipArchive {
-  const state: ZipState = { quirks: dir.quirks, dataOffsets: new Map(), scanned: false };
+  const state: ZipState = { quirks: dir.quirks, entries: dir.entries, offsets: undefined, foreign: new Map(), scanned: false };
   const archive: ZipArchive = {
     source,
     entries: dir.entries,
@@ -112,18 +118,47 @@ function makeArchive(source: ByteSource, dir: ZipDirectory): ZipArchive {
   return archive;
 }
 
+/** The directory position of the entry with this central header offset (entries are in offset order), or -1. */
+function positionOf(entries: readonly ZipEntry[], centralHeaderOffset: number): number {
+  let lo = 0;
+  let hi = entries.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = entries[mid]!.centralHeaderOffset;
+    if (at === centralHeaderOffset) return mid;
+    if (at < centralHeaderOffset) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+function cachedOffset(state: ZipState | undefined, entry: ZipEntry): number | undefined {
+  if (state === undefined) return undefined;
+  const i = positionOf(state.entries, entry.centralHeaderOffset);
+  if (i < 0) return state.foreign.get(entry.centralHeaderOffset);
+  const v = state.offsets?.[i];
+  return v === undefined || v < 0 ? undefined : v;
+}
+
 /** Caches the data offset and records the header's quirks, once per entry. */
 function remember(state: ZipState | undefined, entry: ZipEntry, local: LocalHeader): number {
-  if (state !== undefined && !state.dataOffsets.has(entry.centralHeaderOffset)) {
-    state.dataOffsets.set(entry.centralHeaderOffset, local.dataOffset);
-    for (const q of local.quirks) state.quirks.add(q.code, q.message, entry.localHeaderOffset, entry.name);
+  if (state === undefined) return local.dataOffset;
+  const i = positionOf(state.entries, entry.centralHeaderOffset);
+  if (i < 0) {
+    if (state.foreign.has(entry.centralHeaderOffset)) return local.dataOffset;
+    state.foreign.set(entry.centralHeaderOffset, local.dataOffset);
+  } else {
+    const offsets = (state.offsets ??= new Float64Array(state.entries.length).fill(-1));
+    if (offsets[i]! >= 0) return local.dataOffset;
+    offsets[i] = local.dataOffset;
   }
+  for (const q of local.quirks) state.quirks.add(q.code, q.message, entry.localHeaderOffset, entry.name);
   return local.dataOffset;
 }
 
 function* dataOffsetPlan(zip: ZipArchive, entry: ZipEntry): ReadPlan<number> {
   const state = (zip as StatefulArchive)[STATE];
-  const cached = state?.dataOffsets.get(entry.centralHeaderOffset);
+  const cached = cachedOffset(state, entry);
   if (cached !== undefined) return cached;
   const local = yield* readLocalHeader(zip.source.size, entry, zip.source.name);
   // Nothing yields between here and the end, so concurrent async reads record each header once.
@@ -142,7 +177,7 @@ export function entryDataOffsetSync(zip: ZipArchive, entry: ZipEntry): number {
   // In memory, the header is parsed in place: no read plan, no view per entry.
   if (bytes !== undefined && bytes.length === source.size) {
     const state = (zip as StatefulArchive)[STATE];
-    const cached = state?.dataOffsets.get(entry.centralHeaderOffset);
+    const cached = cachedOffset(state, entry);
     if (cached !== undefined) return cached;
     return remember(state, entry, readLocalHeaderIn(bytes, entry, source.name));
   }

@@ -138,11 +138,26 @@ function valueArb(p: Protocol): fc.Arbitrary<PyValue> {
 }
 
 /**
- * Adds shared references and cycles: each link makes a list (or a dict, under a new key) also refer
- * to some value of the tree, possibly one of its own ancestors. Only lists and dicts get links, so
- * every cycle passes through a container pickle memoizes before its contents.
+ * A copy of a generated tree. fast-check may hand the same generated object to several runs (while
+ * shrinking one part of a tuple it keeps the others), so links are added to a copy, never in place.
  */
-function withLinks(root: PyValue, links: [number, number][]): PyValue {
+function cloneTree(v: PyValue): PyValue {
+  if (typeof v !== "object" || v === null) return v;
+  if (Array.isArray(v)) return v.map((x) => cloneTree(x as PyValue)) as unknown as PyValue;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    out[k] = x instanceof Uint8Array ? x : Array.isArray(x) ? x.map((y) => cloneTree(y as PyValue)) : cloneTree(x as PyValue);
+  }
+  return out as unknown as PyValue;
+}
+
+/**
+ * Adds shared references and cycles to a copy of `tree`: each link makes a list (or a dict, under a
+ * new key) also refer to some value of the tree, possibly one of its own ancestors. Only lists and
+ * dicts get links, so every cycle passes through a container pickle memoizes before its contents.
+ */
+function withLinks(tree: PyValue, links: [number, number][]): PyValue {
+  const root = cloneTree(tree);
   const holders: (PyList | PyDict)[] = [];
   const targets: PyValue[] = [];
   const seen = new Set<object>();

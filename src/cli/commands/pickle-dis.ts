@@ -29,7 +29,9 @@ export const pickleDisCommand: Command = {
       err(`(disassembling ${zip.prefix}${record})`);
       pickle = readEntrySync(zip, entry);
     }
-    out(formatDisassembly(pickle, { annotate: values.annotate === true }).replace(/\n$/, ""));
+    // Lines go out as they are made, so on a damaged pickle the user sees everything up to the
+    // failing opcode (as pickletools does) before the one-line error.
+    formatDisassembly(pickle, { annotate: values.annotate === true, onLine: (line) => out(line.replace(/\n$/, "")) });
     return 0;
   },
 };

@@ -181,6 +181,13 @@ describe("errors carry a code and the key path", () => {
     expect((e2 as TorchsaveError).path).toEqual(["k"]);
   });
 
+  it("undefined is an error even with reduceHost", () => {
+    let called = 0;
+    const e = encodeError<Host>(pyList<Host>([undefined as never]), { reduceHost: () => { called++; return null; } });
+    expect(e.reason).toContain("undefined");
+    expect(called).toBe(0);
+  });
+
   it("reduceHost must return a pickle value", () => {
     expect(encodeError<Host>(new FakeStorage("0"), { reduceHost: () => undefined as never }).reason).toContain("undefined");
     const loop = encodeError<Host>(new FakeStorage("0"), { reduceHost: () => new FakeStorage("1") });
