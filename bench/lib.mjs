@@ -1,5 +1,6 @@
 // Shared bench helpers: timing, medians, and whole-process timing of commands.
 import { spawnSync } from "node:child_process";
+import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -39,3 +40,12 @@ export function timeProcess(cmd, args, runs = 5) {
 }
 
 export const fmt = (ms) => `${ms.toFixed(1)} ms`;
+
+/** The 1-minute load average, to print beside each number (other work on the machine skews timings). */
+export const load = () => `load ${loadavg()[0].toFixed(2)}`;
+
+/** True unless BENCH_ONLY (comma-separated names) leaves `name` out. */
+export function wanted(name) {
+  const only = process.env.BENCH_ONLY;
+  return only === undefined || only.split(",").includes(name);
+}

@@ -1,11 +1,12 @@
 // Issue #3's pickle target: decode a metadata-heavy pickle (the data.pkl of a 20,000-parameter
 // AdamW checkpoint) at least as fast as CPython's C unpickler doing the same work (globals resolved
 // to trivial callables, persistent ids returned as-is), and encode speed against pickle.dumps.
+//   npm run build && node bench/pickle.mjs    (TORCHSAVE_DIST=<dir> measures another build)
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { distDir, fmt, time } from "./lib.mjs";
+import { distDir, fmt, load, time } from "./lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { decodePickle, encodePickle } = await import(join(distDir, "pickle/index.js"));
@@ -46,5 +47,5 @@ const r = spawnSync("/usr/bin/python3", ["-c", py], { encoding: "utf8" });
 if (r.status !== 0) throw new Error(r.stderr);
 const [pyDecode, pyEncode] = r.stdout.trim().split("\n").map(Number);
 const mb = bytes.length / 1e6;
-console.log(`decode ${mb.toFixed(2)} MB data.pkl: torchsave ${fmt(ours)} (${(mb / (ours / 1000)).toFixed(0)} MB/s), CPython C unpickler ${fmt(pyDecode)} -> ${(pyDecode / ours).toFixed(2)}x (target >= 1x)`);
-console.log(`encode the same graph at protocol 2: torchsave ${fmt(oursEncode)}, CPython C pickler ${fmt(pyEncode)} -> ${(pyEncode / oursEncode).toFixed(2)}x`);
+console.log(`decode ${mb.toFixed(2)} MB data.pkl: torchsave ${fmt(ours)} (${(mb / (ours / 1000)).toFixed(0)} MB/s), CPython C unpickler ${fmt(pyDecode)} -> ${(pyDecode / ours).toFixed(2)}x (target >= 1x) [${load()}]`);
+console.log(`encode the same graph at protocol 2: torchsave ${fmt(oursEncode)}, CPython C pickler ${fmt(pyEncode)} -> ${(pyEncode / oursEncode).toFixed(2)}x [${load()}]`);

@@ -1,9 +1,10 @@
 // Issue #4's reader targets, measured against real PyTorch on this machine.
-//   node bench/read.mjs   (after `npm run build` and `/usr/bin/python3 bench/make_inputs.py`)
+//   npm run build && node bench/read.mjs    (inputs: /usr/bin/python3 bench/make_inputs.py)
+//   TORCHSAVE_DIST=<dir> measures another build; BENCH_ONLY=big,adamw,lazy picks cases.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { distDir, fmt, time, timeProcess } from "./lib.mjs";
+import { distDir, fmt, load, median, time, timeProcess, wanted } from "./lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "out");
@@ -13,26 +14,48 @@ const big = join(out, "big.pt");
 const adamw = join(out, "adamw-20k.pt");
 
 // 1. Full load of a 1 GiB state_dict into memory vs a bare readFileSync of the file.
-for (const file of [big, join(out, "big.legacy.pt")]) {
-  const bare = time(() => readFileSync(file), 3);
-  const ours = time(() => {
-    const c = readCheckpoint(readFileSync(file));
-    let n = 0;
-    for (const { tensor } of walkTensors(c.root)) n += tensorBytes(tensor).length; // every tensor's bytes, as views
-    if (n < 1e9) throw new Error("did not reach all tensor bytes");
-  }, 3);
-  const torchMs = timeProcess("/usr/bin/python3", ["-c", `import torch,time; t=time.time(); torch.load(${JSON.stringify(file)}); print(time.time()-t)`], 3);
-  console.log(`load 1 GiB ${file.endsWith("legacy.pt") ? "legacy" : "zip"}: readFileSync ${fmt(bare)}, torchsave ${fmt(ours)} (${(ours / bare).toFixed(2)}x readFileSync; target <= 1.2x); python torch.load process ${fmt(torchMs)}`);
+if (wanted("big")) {
+  for (const file of [big, join(out, "big.legacy.pt")]) {
+    const bare = time(() => readFileSync(file), 3);
+    const ours = time(() => {
+      const c = readCheckpoint(readFileSync(file));
+      let n = 0;
+      for (const { tensor } of walkTensors(c.root)) n += tensorBytes(tensor).length; // every tensor's bytes, as views
+      if (n < 1e9) throw new Error("did not reach all tensor bytes");
+    }, 3);
+    const torchMs = timeProcess("/usr/bin/python3", ["-c", `import torch; torch.load(${JSON.stringify(file)})`], 3);
+    console.log(`load 1 GiB ${file.endsWith("legacy.pt") ? "legacy" : "zip"}: readFileSync ${fmt(bare)}, torchsave ${fmt(ours)} (${(ours / bare).toFixed(2)}x readFileSync; target <= 1.2x); python torch.load process ${fmt(torchMs)} [${load()}]`);
+  }
 }
 
 // 2. A checkpoint of 20,000 small tensors with AdamW state: whole process, ours vs python torch.load.
-const nodeScript = `import(${JSON.stringify(join(dist, "node/index.js"))}).then(async (m) => { const t = await import(${JSON.stringify(join(dist, "index.js"))}); const c = m.readCheckpointFileSync(${JSON.stringify(adamw)}); let n = 0; for (const { tensor } of t.walkTensors(c.root)) n += t.tensorBytes(tensor).length; if (n === 0) process.exit(1); })`;
-const oursProc = timeProcess(process.execPath, ["-e", nodeScript]);
-const torchProc = timeProcess("/usr/bin/python3", ["-c", `import torch; torch.load(${JSON.stringify(adamw)})`]);
-console.log(`20k tensors + AdamW, whole process: torchsave ${fmt(oursProc)}, python torch.load ${fmt(torchProc)} (${(torchProc / oursProc).toFixed(1)}x faster; target >= 10x)`);
+if (wanted("adamw")) {
+  const nodeScript = `import(${JSON.stringify(join(dist, "node/index.js"))}).then(async (m) => { const t = await import(${JSON.stringify(join(dist, "index.js"))}); const c = m.readCheckpointFileSync(${JSON.stringify(adamw)}); let n = 0; for (const { tensor } of t.walkTensors(c.root)) n += t.tensorBytes(tensor).length; if (n === 0) process.exit(1); })`;
+  const oursProc = timeProcess(process.execPath, ["-e", nodeScript]);
+  const torchProc = timeProcess("/usr/bin/python3", ["-c", `import torch; torch.load(${JSON.stringify(adamw)})`]);
+  console.log(`20k tensors + AdamW, whole process: torchsave ${fmt(oursProc)}, python torch.load ${fmt(torchProc)} (${(torchProc / oursProc).toFixed(1)}x faster; target >= 10x) [${load()}]`);
+  // Where the time goes, in this (warm) process: medians of 5 runs.
+  const bytes = new Uint8Array(readFileSync(adamw));
+  const parts = { read: [], walk: [], bytes: [] };
+  for (let i = 0; i < 6; i++) {
+    const a = performance.now();
+    const c = readCheckpoint(bytes);
+    const b = performance.now();
+    const w = walkTensors(c.root);
+    const d = performance.now();
+    for (const { tensor } of w) tensorBytes(tensor);
+    const e = performance.now();
+    if (i > 0) parts.read.push(b - a), parts.walk.push(d - b), parts.bytes.push(e - d);
+  }
+  console.log(`  warm, in process: readCheckpoint ${fmt(median(parts.read))}, walkTensors ${fmt(median(parts.walk))}, tensorBytes x80k ${fmt(median(parts.bytes))} [${load()}]`);
+}
 
-// 3. Open a 1 GiB file lazily and read one tensor: whole process.
-const lazyScript = `import(${JSON.stringify(join(dist, "node/index.js"))}).then(async (m) => { const t = await import(${JSON.stringify(join(dist, "index.js"))}); const { checkpoint, close } = m.openCheckpointFile(${JSON.stringify(big)}); const [first] = t.walkTensors(checkpoint.root); if (t.tensorBytes(first.tensor).length !== 16777216) process.exit(1); close(); })`;
-const lazy = timeProcess(process.execPath, ["-e", lazyScript]);
-const nodeStartup = timeProcess(process.execPath, ["-e", "0"]);
-console.log(`open 1 GiB lazily + read one 16 MiB tensor, whole process: ${fmt(lazy)} (node startup alone ${fmt(nodeStartup)}; target < 100 ms)`);
+// 3. Open a 1 GiB file lazily and read one tensor: whole process. Importing the root entry loads
+// every layer (convert, validate, ...); the ./torch subpath loads only the reader.
+if (wanted("lazy")) {
+  const lazyScript = (entry) => `import(${JSON.stringify(join(dist, "node/index.js"))}).then(async (m) => { const t = await import(${JSON.stringify(join(dist, entry))}); const { checkpoint, close } = m.openCheckpointFile(${JSON.stringify(big)}); const [first] = t.walkTensors(checkpoint.root); if (t.tensorBytes(first.tensor).length !== 16777216) process.exit(1); close(); })`;
+  const lazy = timeProcess(process.execPath, ["-e", lazyScript("index.js")], 9);
+  const lazyTorch = timeProcess(process.execPath, ["-e", lazyScript("torch/index.js")], 9);
+  const nodeStartup = timeProcess(process.execPath, ["-e", "0"], 9);
+  console.log(`open 1 GiB lazily + read one 16 MiB tensor, whole process: ${fmt(lazy)} importing "torchsave", ${fmt(lazyTorch)} importing "torchsave/torch" (node startup alone ${fmt(nodeStartup)}; target < 100 ms) [${load()}]`);
+}

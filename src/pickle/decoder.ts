@@ -268,13 +268,25 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   // Reducer per global object: Python memoizes a global once and GETs it for every call, so
   // caching by identity skips building and hashing "module.name" on each REDUCE.
   const reducerOf = new Map<PyGlobal, Reducer<X> | null>();
+  // Calls alternate between a few globals (a tensor rebuild, then its hooks' OrderedDict): the
+  // last two answers are kept at hand, ahead of the map.
+  let lastGlobal: PyGlobal | undefined;
+  let lastReducer: Reducer<X> | null = null;
+  let prevGlobal: PyGlobal | undefined;
+  let prevReducer: Reducer<X> | null = null;
   const findReducer = (g: PyGlobal): Reducer<X> | null => {
+    if (g === lastGlobal) return lastReducer;
+    if (g === prevGlobal) return prevReducer;
     let r = reducerOf.get(g);
     if (r === undefined) {
       const key = `${g.module}.${g.name}`;
       r = Object.prototype.hasOwnProperty.call(reducers, key) ? reducers[key]! : null;
       reducerOf.set(g, r);
     }
+    prevGlobal = lastGlobal;
+    prevReducer = lastReducer;
+    lastGlobal = g;
+    lastReducer = r;
     return r;
   };
 

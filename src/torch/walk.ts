@@ -1,6 +1,5 @@
 /** Walking a checkpoint's value graph: every tensor with the key path that reaches it. */
 import type { KeyPath } from "../errors.js";
-import { pyKind } from "../pickle/value.js";
 import type { PyDict, PyObject } from "../pickle/value.js";
 import type { Tensor, TorchHost, TorchValue } from "./model.js";
 import { isTensor } from "./model.js";
@@ -94,7 +93,8 @@ interface Frame {
 }
 
 function frameOf(value: object, all: boolean, keyed: boolean): Frame | undefined {
-  switch (pyKind(value)) {
+  // The tag alone decides (as pyKind would): other tags and untagged values have no children.
+  switch ((value as { kind?: unknown }).kind) {
     case "list":
     case "tuple":
       return { container: value, keyed, seq: (value as { items: TorchValue[] }).items, dict: false, tail: undefined, i: 0, j: 0 };

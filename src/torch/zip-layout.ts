@@ -13,7 +13,7 @@ import { dtypeByStorageClass, type DTypeInfo } from "./dtypes.js";
 import type { Storage, StorageLocation, TorchHost, TorchValue } from "./model.js";
 import { decodeTorchPickle, pidItems } from "./torch-unpickle.js";
 import type { ZipArchive, ZipEntry } from "./zip-reader.js";
-import { entryDataOffset, entryDataOffsetSync, readEntry, readEntrySync } from "./zip-reader.js";
+import { entryDataOffset, entryDataOffsetSync, entryDataOffsetSyncAt, readEntry, readEntrySync } from "./zip-reader.js";
 
 /** The small text records torch writes; read eagerly, they are a few bytes each. */
 export const TEXT_RECORDS = ["version", ".data/version", ".format_version", ".storage_alignment", "byteorder", ".data/serialization_id"] as const;
@@ -91,6 +91,7 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
   const decodeWith = (bytes: Uint8Array, record: string, dir: string): DecodeResult<TorchHost> => {
     const byKey = createStorageKeys();
     const folder = `${dir}/`;
+    let numbered: Int32Array | undefined;
     return decodeTorchPickle(bytes, 0, options, {
       entry: `${zip.prefix}${record}`,
       persistentLoad: (pid, ctx) => {
@@ -106,15 +107,19 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
         if (!untyped && info === undefined) {
           throw new CheckpointError("unsupported", `unknown storage class ${type.module}.${type.name}`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
+        // Torch names records "<folder>/0", "<folder>/1", ...: those are found by number.
+        numbered ??= numberedEntries(zip, folder);
+        const n = decimalKey(key);
+        const position = n >= 0 && n < numbered.length ? numbered[n]! : -1;
         const entryName = folder + key;
-        const entry = zip.get(entryName);
+        const entry = position >= 0 ? zip.entries[position] : zip.get(entryName);
         if (entry === undefined) {
           throw new CheckpointError("missing-record", `storage ${key} is referenced but ${zip.prefix}${entryName} is missing`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
         const dtype = info?.name ?? "uint8";
         const loc = typeof location === "string" ? location : "cpu";
         const byteLength = untyped ? count : count * info!.itemSize;
-        const from = locateNow ? locateEarly(zip, entry, byteLength) : undefined;
+        const from = locateNow ? locateEarly(zip, entry, position, byteLength) : undefined;
         let storage: Storage;
         if (from === undefined) {
           storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder };
@@ -148,17 +153,51 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
  * Where a storage of an in-memory archive lives, as {@link locate} would set it; undefined when
  * locating it fails (it is then located after decoding, which throws the same error as ever).
  */
-function locateEarly(zip: ZipArchive, entry: ZipEntry, byteLength: number): StorageLocation | undefined {
+function locateEarly(zip: ZipArchive, entry: ZipEntry, position: number, byteLength: number): StorageLocation | undefined {
   if (entry.method !== 0 && entry.method !== 8) return undefined;
   const stored = entry.method === 0;
   if (stored && entry.size < byteLength) return undefined;
   let dataOffset: number;
   try {
-    dataOffset = entryDataOffsetSync(zip, entry);
+    dataOffset = entryDataOffsetSyncAt(zip, entry, position);
   } catch {
     return undefined;
   }
   return { source: zip.source, offset: dataOffset, length: entry.compressedSize, compression: stored ? "none" : "deflate", record: entry.name };
+}
+
+/**
+ * Where `zip.get(folder + n)` finds its entry by exact name, per canonical decimal `n` (-1: not
+ * found that way; `zip.get` then decides). One pass over the names, comparing bytes: the first
+ * entry in directory order with that exact name wins, as in `zip.get`.
+ */
+function numberedEntries(zip: ZipArchive, folder: string): Int32Array {
+  const entries = zip.entries;
+  const first = entries[0];
+  let positions = new Int32Array(0);
+  if (first === undefined || !/^[\x00-\x7f]*$/.test(folder)) return positions;
+  // The archive folder's raw bytes, as the directory took them from the first entry.
+  const head = first.nameBytes.subarray(0, first.nameBytes.indexOf(0x2f) + 1);
+  const lead = head.length + folder.length;
+  for (let i = 0; i < entries.length; i++) {
+    const name = entries[i]!.nameBytes;
+    const digits = name.length - lead;
+    if (digits < 1 || digits > 9 || (digits > 1 && name[lead] === 0x30)) continue;
+    let same = true;
+    for (let k = 0; same && k < head.length; k++) same = name[k] === head[k];
+    for (let k = 0; same && k < folder.length; k++) same = name[head.length + k] === folder.charCodeAt(k);
+    if (!same) continue;
+    let n = 0;
+    for (let k = lead; k < name.length && n >= 0; k++) {
+      const d = name[k]! - 0x30;
+      n = d >= 0 && d <= 9 ? n * 10 + d : -1;
+    }
+    // Only positions up to the entry count are kept: torch's numbers are dense from 0.
+    if (n < 0 || n >= entries.length) continue;
+    if (positions.length === 0) positions = new Int32Array(entries.length).fill(-1);
+    if (positions[n]! < 0) positions[n] = i;
+  }
+  return positions;
 }
 
 /** Storages by key: torch's keys ("0", "1", ... in order) in an array, any other key in a Map. */

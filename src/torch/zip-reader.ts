@@ -132,18 +132,24 @@ function positionOf(entries: readonly ZipEntry[], centralHeaderOffset: number): 
   return -1;
 }
 
-function cachedOffset(state: ZipState | undefined, entry: ZipEntry): number | undefined {
+/** The entry's directory position: `hint` when it holds this entry, else found by offset (-1 for a foreign entry). */
+function positionFor(state: ZipState, entry: ZipEntry, hint: number): number {
+  if (hint >= 0 && state.entries[hint] === entry) return hint;
+  return positionOf(state.entries, entry.centralHeaderOffset);
+}
+
+function cachedOffset(state: ZipState | undefined, entry: ZipEntry, hint = -1): number | undefined {
   if (state === undefined) return undefined;
-  const i = positionOf(state.entries, entry.centralHeaderOffset);
+  const i = positionFor(state, entry, hint);
   if (i < 0) return state.foreign.get(entry.centralHeaderOffset);
   const v = state.offsets?.[i];
   return v === undefined || v < 0 ? undefined : v;
 }
 
 /** Caches the data offset and records the header's quirks, once per entry. */
-function remember(state: ZipState | undefined, entry: ZipEntry, local: LocalHeader): number {
+function remember(state: ZipState | undefined, entry: ZipEntry, local: LocalHeader, hint = -1): number {
   if (state === undefined) return local.dataOffset;
-  const i = positionOf(state.entries, entry.centralHeaderOffset);
+  const i = positionFor(state, entry, hint);
   if (i < 0) {
     if (state.foreign.has(entry.centralHeaderOffset)) return local.dataOffset;
     state.foreign.set(entry.centralHeaderOffset, local.dataOffset);
@@ -172,14 +178,23 @@ function* dataOffsetPlan(zip: ZipArchive, entry: ZipEntry): ReadPlan<number> {
  *   runs past the end; `invalid-argument` when the source has no readSync.
  */
 export function entryDataOffsetSync(zip: ZipArchive, entry: ZipEntry): number {
+  return entryDataOffsetSyncAt(zip, entry, -1);
+}
+
+/**
+ * {@link entryDataOffsetSync} for a caller that knows the entry's position in `zip.entries`
+ * (`position`; -1 when it does not), which spares finding it. For the reader's own use.
+ * @throws CheckpointError as {@link entryDataOffsetSync}.
+ */
+export function entryDataOffsetSyncAt(zip: ZipArchive, entry: ZipEntry, position: number): number {
   const source = zip.source;
   const bytes = source.bytes;
   // In memory, the header is parsed in place: no read plan, no view per entry.
   if (bytes !== undefined && bytes.length === source.size) {
     const state = (zip as StatefulArchive)[STATE];
-    const cached = cachedOffset(state, entry);
+    const cached = cachedOffset(state, entry, position);
     if (cached !== undefined) return cached;
-    return remember(state, entry, readLocalHeaderIn(bytes, entry, source.name));
+    return remember(state, entry, readLocalHeaderIn(bytes, entry, source.name), position);
   }
   return runPlanSync(dataOffsetPlan(zip, entry), source);
 }
@@ -211,15 +226,21 @@ export function readEntry(zip: ZipArchive, entry: ZipEntry, options?: ReadEntryO
 }
 
 function* scanPlan(zip: ZipArchive): ReadPlan<readonly ZipQuirk[]> {
+  const dataOffsets: number[] = [];
+  for (const entry of zip.entries) dataOffsets.push(yield* dataOffsetPlan(zip, entry));
+  return layoutQuirks(zip, dataOffsets);
+}
+
+/** The layout checks of a scan, once every entry's data offset (`dataOffsets`, in directory order) is known. */
+function layoutQuirks(zip: ZipArchive, dataOffsets: readonly number[]): readonly ZipQuirk[] {
   const state = (zip as StatefulArchive)[STATE];
-  const spans: { entry: ZipEntry; start: number; end: number }[] = [];
-  for (const entry of zip.entries) {
-    const dataOffset = yield* dataOffsetPlan(zip, entry);
-    spans.push({ entry, start: entry.localHeaderOffset, end: dataOffset + entry.compressedSize });
-  }
   if (state === undefined || state.scanned) return zip.quirks;
   state.scanned = true;
-  spans.sort((a, b) => a.start - b.start);
+  const spans = zip.entries.map((entry, i) => ({ entry, start: entry.localHeaderOffset, end: dataOffsets[i]! + entry.compressedSize }));
+  // Writers lay entries out in directory order; sort (stably) only when they did not.
+  let ordered = true;
+  for (let i = 1; i < spans.length && ordered; i++) ordered = spans[i - 1]!.start <= spans[i]!.start;
+  if (!ordered) spans.sort((a, b) => a.start - b.start);
   for (let i = 0; i < spans.length; i++) {
     const s = spans[i]!;
     const nextStart = spans[i + 1]?.start ?? zip.centralDirectoryOffset;
@@ -245,7 +266,14 @@ function* scanPlan(zip: ZipArchive): ReadPlan<readonly ZipQuirk[]> {
  * @throws CheckpointError as {@link entryDataOffsetSync}.
  */
 export function scanLocalHeadersSync(zip: ZipArchive): readonly ZipQuirk[] {
-  return runPlanSync(scanPlan(zip), zip.source);
+  const source = zip.source;
+  if (source.bytes !== undefined && source.bytes.length === source.size) {
+    // In memory: a plain loop, no read plan per entry.
+    const dataOffsets: number[] = [];
+    for (let i = 0; i < zip.entries.length; i++) dataOffsets.push(entryDataOffsetSyncAt(zip, zip.entries[i]!, i));
+    return layoutQuirks(zip, dataOffsets);
+  }
+  return runPlanSync(scanPlan(zip), source);
 }
 
 /** Async twin of {@link scanLocalHeadersSync}. */

@@ -1,28 +1,54 @@
 /** `torchsave tensors FILE [--json]`: one line per tensor with its key path, dtype, geometry and sha256. */
 import { createHash } from "node:crypto";
-import type { Tensor, TensorEntry } from "../../torch/index.js";
+import { statSync } from "node:fs";
+import type { Checkpoint, Tensor, TensorEntry } from "../../torch/index.js";
 import { tensorBytes, walkTensors } from "../../torch/index.js";
-import { openCheckpointFile } from "../../node/index.js";
+import { openCheckpointFile, readCheckpointFileSync } from "../../node/index.js";
 import { formatKeyPath } from "../../errors.js";
 import { pyJsonDumps } from "../py-json.js";
 import type { Command } from "../command.js";
 
-/** The line `torch_tensor_lines.py` prints for a tensor: same keys, same order, same JSON spacing. */
+/**
+ * The line `torch_tensor_lines.py` prints for a tensor: same keys, same order, same JSON spacing
+ * (`json.dumps` of {path, dtype, shape, stride, offset, sha256}). Only the path and dtype can need
+ * escaping; the integers and the hex digest are written as they are (what pyJsonDumps would write).
+ */
 export function tensorLine(entry: TensorEntry): string {
   const t = entry.tensor;
-  return pyJsonDumps({
-    path: entry.path as (string | number)[],
-    dtype: t.dtype,
-    shape: t.shape,
-    stride: t.stride,
-    offset: t.storageOffset,
-    sha256: sha256(t),
-  });
+  return `{"path": ${pyJsonDumps(entry.path as (string | number)[])}, "dtype": ${pyJsonDumps(t.dtype)}, `
+    + `"shape": [${ints(t.shape)}], "stride": [${ints(t.stride)}], "offset": ${pyJsonDumps(t.storageOffset)}, "sha256": "${sha256(t)}"}`;
+}
+
+/** A list of numbers as pyJsonDumps writes its items. */
+function ints(xs: readonly number[]): string {
+  let out = "";
+  for (let i = 0; i < xs.length; i++) out += (i === 0 ? "" : ", ") + pyJsonDumps(xs[i]!);
+  return out;
 }
 
 function sha256(t: Tensor): string {
   return createHash("sha256").update(tensorBytes(t)).digest("hex");
 }
+
+/**
+ * Every tensor's bytes are hashed, so a file up to this size is read in one go (one read instead
+ * of one per storage and per local header); larger files are read storage by storage.
+ */
+const WHOLE_FILE_LIMIT = 1024 * 1024 * 1024;
+
+function openForHashing(path: string): { checkpoint: Checkpoint; close(): void } {
+  let size: number | undefined;
+  try {
+    size = statSync(path).size;
+  } catch {
+    size = undefined; // the open below reports the error as usual
+  }
+  if (size !== undefined && size <= WHOLE_FILE_LIMIT) return { checkpoint: readCheckpointFileSync(path), close: () => undefined };
+  return openCheckpointFile(path);
+}
+
+/** Lines per write to stdout. */
+const LINES_PER_WRITE = 512;
 
 export const tensorsCommand: Command = {
   name: "tensors",
@@ -31,18 +57,27 @@ export const tensorsCommand: Command = {
   options: { json: { type: "boolean" } },
   run({ positionals, values, out }) {
     const [file] = positionals;
-    const { checkpoint, close } = openCheckpointFile(file!);
+    const { checkpoint, close } = openForHashing(file!);
+    // Lines go out in batches (one write per batch, not per tensor); whatever was listed before
+    // an error is still written before it.
+    const batch: string[] = [];
+    const flush = (): void => {
+      if (batch.length > 0) out(batch.join("\n"));
+      batch.length = 0;
+    };
     try {
       // Strided tensors with storage, as torch's reference walk lists them (sparse/nested/meta are skipped).
       const entries = walkTensors(checkpoint.root).filter((e) => e.tensor.layout === "strided" && e.tensor.storage !== undefined);
       for (const entry of entries) {
-        if (values.json) out(tensorLine(entry));
+        if (values.json) batch.push(tensorLine(entry));
         else {
           const t = entry.tensor;
-          out(`${formatKeyPath(entry.path) || "(root)"}  ${t.dtype}  [${t.shape.join(", ")}]  stride [${t.stride.join(", ")}]  offset ${t.storageOffset}  sha256 ${sha256(t).slice(0, 16)}`);
+          batch.push(`${formatKeyPath(entry.path) || "(root)"}  ${t.dtype}  [${t.shape.join(", ")}]  stride [${t.stride.join(", ")}]  offset ${t.storageOffset}  sha256 ${sha256(t).slice(0, 16)}`);
         }
+        if (batch.length >= LINES_PER_WRITE) flush();
       }
     } finally {
+      flush();
       close();
     }
     return 0;
