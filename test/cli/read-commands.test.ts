@@ -77,3 +77,17 @@ describe("bad input", () => {
     expect(runCli(["tensors", "a", "--bogus"]).stderr).toMatch(/^torchsave: /);
   });
 });
+
+describe("tensors --json agrees across formats", () => {
+  const dir = mkdtempSync(join(tmpdir(), "torchsave-formats-"));
+  for (const ext of ["json", "msgpack", "safetensors", "pkl", "json.gz"]) {
+    it(`full-checkpoint.pt → .${ext}: the same lines torch printed for the original`, () => {
+      const out = join(dir, `fc.${ext}`);
+      const c = runCli(["convert", fixture("full-checkpoint.pt"), out, "--quiet"]);
+      expect(c.status, c.stderr).toBe(0);
+      const r = runCli(["tensors", out, "--json"]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(readFileSync(fixture("full-checkpoint.pt.tensors.jsonl"), "utf8"));
+    });
+  }
+});

@@ -1,9 +1,11 @@
 /** `torchsave tensors FILE [--json]`: one line per tensor with its key path, dtype, geometry and sha256. */
 import { createHash } from "node:crypto";
-import { statSync } from "node:fs";
-import type { Checkpoint, Tensor, TensorEntry } from "../../torch/index.js";
+import { readFileSync, statSync } from "node:fs";
+import type { Tensor, TensorEntry, TorchValue } from "../../torch/index.js";
 import { tensorBytes, walkTensors } from "../../torch/index.js";
-import { openCheckpointFile, readCheckpointFileSync } from "../../node/index.js";
+import { readAnySync } from "../../convert/index.js";
+import { bytesSource } from "../../bytes/source.js";
+import { ioError, openFileSource } from "../../node/file-source.js";
 import { formatKeyPath } from "../../errors.js";
 import { pyJsonDumps } from "../py-json.js";
 import type { Command } from "../command.js";
@@ -36,15 +38,30 @@ function sha256(t: Tensor): string {
  */
 const WHOLE_FILE_LIMIT = 1024 * 1024 * 1024;
 
-function openForHashing(path: string): { checkpoint: Checkpoint; close(): void } {
+/** Any format torchsave reads (torch layouts, safetensors, JSON, msgpack, npy, gzip around them). */
+function openForHashing(path: string): { root: TorchValue; close(): void } {
   let size: number | undefined;
   try {
     size = statSync(path).size;
   } catch {
     size = undefined; // the open below reports the error as usual
   }
-  if (size !== undefined && size <= WHOLE_FILE_LIMIT) return { checkpoint: readCheckpointFileSync(path), close: () => undefined };
-  return openCheckpointFile(path);
+  if (size !== undefined && size <= WHOLE_FILE_LIMIT) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw ioError(e, path);
+    }
+    return { root: readAnySync(bytesSource(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path)).root, close: () => undefined };
+  }
+  const source = openFileSource(path);
+  try {
+    return { root: readAnySync(source).root, close: () => source.close() };
+  } catch (e) {
+    source.close();
+    throw e;
+  }
 }
 
 /** Lines per write to stdout. */
@@ -57,7 +74,7 @@ export const tensorsCommand: Command = {
   options: { json: { type: "boolean" } },
   run({ positionals, values, out }) {
     const [file] = positionals;
-    const { checkpoint, close } = openForHashing(file!);
+    const { root, close } = openForHashing(file!);
     // Lines go out in batches (one write per batch, not per tensor); whatever was listed before
     // an error is still written before it.
     const batch: string[] = [];
@@ -67,7 +84,7 @@ export const tensorsCommand: Command = {
     };
     try {
       // Strided tensors with storage, as torch's reference walk lists them (sparse/nested/meta are skipped).
-      const entries = walkTensors(checkpoint.root).filter((e) => e.tensor.layout === "strided" && e.tensor.storage !== undefined);
+      const entries = walkTensors(root).filter((e) => e.tensor.layout === "strided" && e.tensor.storage !== undefined);
       for (const entry of entries) {
         if (values.json) batch.push(tensorLine(entry));
         else {
