@@ -378,7 +378,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
           break;
         case 0x72: // LONG_BINPUT
           if (len - pos > 4) {
-            putTop((input[pos + 1]! | (input[pos + 2]! << 8) | (input[pos + 3]! << 16) | (input[pos + 4]! << 24)) >>> 0);
+            putTop(u32At(input, pos + 1));
             pos += 5;
             continue;
           }
@@ -392,7 +392,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
           break;
         case 0x6a: // LONG_BINGET
           if (len - pos > 4) {
-            pushMemo((input[pos + 1]! | (input[pos + 2]! << 8) | (input[pos + 3]! << 16) | (input[pos + 4]! << 24)) >>> 0);
+            pushMemo(u32At(input, pos + 1));
             pos += 5;
             continue;
           }
@@ -420,7 +420,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
           break;
         case 0x58: // BINUNICODE
           if (len - pos > 4) {
-            const n = (input[pos + 1]! | (input[pos + 2]! << 8) | (input[pos + 3]! << 16) | (input[pos + 4]! << 24)) >>> 0;
+            const n = u32At(input, pos + 1);
             const from = pos + 5;
             if (n <= len - from) {
               const text = decodeAsciiRange(input, from, from + n, scratch);
@@ -883,4 +883,9 @@ function locate(
   if (fromHook) return e;
   const code = e instanceof RangeError ? "limit-exceeded" : "invalid-data";
   return new PickleDecodeError(code, `internal failure while decoding: ${String(e)}`, { ...where, cause: e });
+}
+
+/** The little-endian u32 at `at` (callers have checked that four bytes are there). */
+function u32At(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
