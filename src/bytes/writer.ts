@@ -1,4 +1,17 @@
 /**
+ * `buf` when it holds `needed` bytes already, else a buffer of at least twice its size holding its
+ * first `used` bytes. Shared by the growable writers (this one and the big-endian msgpack writer).
+ */
+export function grownBuffer(buf: Uint8Array, used: number, needed: number): Uint8Array {
+  if (needed <= buf.length) return buf;
+  let cap = Math.max(buf.length * 2, 16);
+  while (cap < needed) cap *= 2;
+  const next = new Uint8Array(cap);
+  next.set(buf.subarray(0, used));
+  return next;
+}
+
+/**
  * A growable byte buffer. Appending is amortised O(1); `finish()` returns a view of exactly the
  * bytes written (no final copy).
  */
@@ -13,12 +26,8 @@ export class ByteWriter {
   }
 
   private reserve(n: number): void {
-    const needed = this.length + n;
-    if (needed <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < needed) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.length));
+    const next = grownBuffer(this.buf, this.length, this.length + n);
+    if (next === this.buf) return;
     this.buf = next;
     this.view = new DataView(next.buffer);
   }

@@ -6,6 +6,7 @@
  * type, which a JS-object-shaped msgpack library cannot.
  */
 import { ByteReader } from "../bytes/reader.js";
+import { grownBuffer } from "../bytes/writer.js";
 import { ConvertError } from "../errors.js";
 
 /** A growable big-endian byte buffer with back-patching for ext payload lengths. */
@@ -20,12 +21,8 @@ export class MsgpackWriter {
   }
 
   private reserve(n: number): void {
-    const needed = this.length + n;
-    if (needed <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < needed) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.length));
+    const next = grownBuffer(this.buf, this.length, this.length + n);
+    if (next === this.buf) return;
     this.buf = next;
     this.view = new DataView(next.buffer);
   }
