@@ -9,7 +9,6 @@ import { dtypeByName, isTensor } from "../torch/index.js";
 import { float32ToBfloat16, float32ToFloat16 } from "../torch/float-convert.js";
 import { guarded } from "./input.js";
 import { parseJsonText, type ParsedJson } from "./json-parse.js";
-import { canonicalOrigin } from "./torch-records.js";
 
 /** dtypes the plain JSON import can produce. */
 export const PLAIN_JSON_DTYPES: readonly DTypeName[] = [
@@ -188,11 +187,11 @@ function makeTensor(node: ParsedJson, shape: Shape, dtype: DTypeName | undefined
     stride[i] = step;
     step *= shape.dims[i]!;
   }
-  const t: Tensor = {
+  // No origin: the standard call, as the reader keeps it.
+  return {
     kind: "tensor", dtype: info.name, shape: [...shape.dims], stride, storageOffset: 0, storage, device: "cpu",
     requiresGrad: false, isParameter: false, layout: "strided",
   };
-  return { ...t, origin: canonicalOrigin(t)! };
 }
 
 /** Little-endian bytes of the leaves as `info`, converting as `torch.tensor(data, dtype=...)` does. */

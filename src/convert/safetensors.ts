@@ -17,7 +17,6 @@ import { rootOf, type ConvertInput } from "./input.js";
 import { documentChunks, documentFromJsonValue } from "./json.js";
 import type { JsonValue } from "./json-value.js";
 import { headerLength, parseHeader, SAFETENSORS_DTYPE_BITS, writeHeader, type EntryToWrite, type SafetensorsHeader } from "./safetensors-header.js";
-import { canonicalOrigin } from "./torch-records.js";
 import { graphFacts } from "./value-graph.js";
 import { concatBytes } from "../bytes/concat.js";
 
@@ -287,9 +286,9 @@ function entryTensor(e: SafetensorsHeader["entries"][number], index: number, sou
     stride[i] = step;
     step *= shape[i]!;
   }
-  const t: Tensor = {
+  // No origin: the standard call, as the reader keeps it.
+  return {
     kind: "tensor", dtype: info.name, shape, stride, storageOffset: 0, storage, device: "cpu",
     requiresGrad: false, isParameter: false, layout: "strided",
   };
-  return { ...t, origin: canonicalOrigin(t)! };
 }

@@ -112,13 +112,15 @@ const sameInts = (a: readonly number[], b: readonly number[]): boolean => a.leng
 /**
  * The record of a tensor: `dtype, shape, stride, offset, storage (the storage's key), device,
  * requires_grad, parameter`, then, when they apply, `layout, quantized, sparse, subclass, state`,
- * and `origin` (absent when canonical, None when the tensor has none). `omitOrigin` says whether
+ * and `origin` (absent when canonical or when the tensor has none but a standard call exists,
+ * None when it has none and no standard call exists). `omitOrigin` says whether
  * the origin may be left out (default: when it is canonical; callers that know its parts are
  * shared with other values pass false, so the sharing survives).
  */
 export function tensorRecord(t: Tensor, storageKey: (s: Storage) => string, omitOrigin = hasCanonicalOrigin(t)): Record_ {
   let origin: TorchValue | undefined;
-  if (t.origin === undefined) origin = null;
+  // No origin stands for the standard call when there is one (the reader keeps none for it).
+  if (t.origin === undefined) origin = canonicalOrigin(t) === undefined ? null : undefined;
   else if (!omitOrigin) origin = t.origin;
   return record([
     ["dtype", t.dtype],
@@ -265,9 +267,8 @@ export function tensorFromRecord(rec: TorchValue, storageByKey: (key: string) =>
   if (r.has("state")) t.state = r.raw("state")!;
   const origin = r.raw("origin");
   if (origin === undefined) {
-    const canon = canonicalOrigin(t);
-    if (canon === undefined) throw r.fail("tensor.origin is missing and this tensor has no standard rebuild call");
-    t.origin = canon;
+    // Left out: the standard call, which the tensor's fields already say (as the reader keeps it).
+    if (canonicalOrigin(t) === undefined) throw r.fail("tensor.origin is missing and this tensor has no standard rebuild call");
   } else if (origin !== null) {
     if (pyKind(origin) !== "object") throw r.fail("tensor.origin must be an object or None");
     t.origin = origin as PyObject<TorchHost>;

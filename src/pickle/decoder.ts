@@ -9,6 +9,7 @@ import { ByteReader } from "../bytes/reader.js";
 import { decodeAsciiRange, decodeLatin1, decodeUtf8, isAscii, TextDecodeFailure } from "../bytes/text.js";
 import { isTorchsaveError, PickleDecodeError, type ErrorCode, type ErrorLocation } from "../errors.js";
 import { dictSetItem, setAddItem, tagOf, type KeyIndexes } from "./decode-keys.js";
+import { isFetched, mentions, scanMemoFetches, type MemoFetches } from "./decode-fetches.js";
 import { memoGet, memoPut, newMemo } from "./decode-memo.js";
 import { addItems, appendItems, buildState, setItems } from "./decode-mutate.js";
 import { pyTypeName } from "./decode-type-name.js";
@@ -58,6 +59,14 @@ export interface ReduceContext<X> {
   kwargs?: PyValue<X>;
   /** Byte offset of the opcode (plus `baseOffset`). */
   offset: number;
+  /**
+   * False when `value`, an object this pickle built, is referenced only where it was built (it
+   * was never stored in a memo entry the pickle reads back), so a reducer may consume it, e.g.
+   * reuse a size tuple's items as a tensor's shape. True when it may be reached again, or when
+   * the decoder cannot tell. Absent means "may be shared". Host values returned by hooks are the
+   * hooks' own business.
+   */
+  shared?: (value: PyValue<X>) => boolean;
 }
 
 /**
@@ -108,6 +117,14 @@ export interface DecodeOptions<X = never> {
    * decoding there, and `value` to put in place of the built object. Undefined: carry on.
    */
   afterBuild?: (target: PyValue<X>, input: Uint8Array, pos: number) => { end: number; value?: PyValue<X> } | undefined;
+  /**
+   * ASCII names (class names) that must appear in a pickle's bytes for `afterBuild` to ever
+   * continue elsewhere, e.g. joblib's `NumpyArrayWrapper`. A pickle that mentions none of them is
+   * decoded as if `afterBuild` could not jump, which lets the decoder drop memo entries the pickle
+   * never reads back (and answer {@link ReduceContext.shared}). Absent: with `afterBuild`, every
+   * memo entry is kept.
+   */
+  afterBuildMarkers?: readonly string[];
   /** Zip entry or record name, for error locations. */
   entry?: string;
   /** Added to every offset in errors and hook contexts (a pickle embedded in a larger file). Default 0. */
@@ -212,6 +229,19 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   const marks: number[] = [];
   let fence = 0;
   const memo = newMemo<X>();
+  // Memo entries the pickle never reads back are not kept (they become garbage once consumed);
+  // objects put where they are read back are the only ones reachable twice.
+  const fetches = pruneMemo(input, start, options);
+  const sharedValues = new Set<unknown>();
+  /** What a memo entry at `index` holds: `value` when it is read back, else nothing. */
+  const retained = (index: number | bigint, value: PyValue<X>): PyValue<X> => {
+    if (fetches === undefined) return value;
+    if (!isFetched(fetches, index)) return undefined as unknown as PyValue<X>;
+    if (typeof value === "object" && value !== null) sharedValues.add(value);
+    return value;
+  };
+  const shared = (value: PyValue<X>): boolean =>
+    fetches === undefined || (typeof value === "object" && value !== null && sharedValues.has(value));
   const indexes: KeyIndexes = new WeakMap();
   let protocol = -1;
   let opsProtocol = 0;
@@ -295,7 +325,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
       const g = callable as PyGlobal;
       const reducer = findReducer(g);
       if (reducer !== null) {
-        const ctx: ReduceContext<X> = kwargs === undefined ? { callable: g, via, offset: offset() } : { callable: g, via, kwargs, offset: offset() };
+        const ctx: ReduceContext<X> = kwargs === undefined ? { callable: g, via, offset: offset(), shared } : { callable: g, via, kwargs, offset: offset(), shared };
         inHook = true;
         const out = reducer.call(args, ctx);
         inHook = false;
@@ -320,7 +350,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   };
 
   const memoStore = (index: number | bigint, value: PyValue<X>): void => {
-    memoPut(memo, index, value);
+    memoPut(memo, index, retained(index, value));
     if (memo.count > maxMemo) throw fail("limit-exceeded", `memo would exceed maxMemo (${maxMemo}) entries`);
   };
 
@@ -330,9 +360,9 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   const putTop = (index: number): void => {
     if (stack.length <= fence) throw underflow(op);
     const value = stack[stack.length - 1]!;
-    if (index < dense.length) dense[index] = value;
+    if (index < dense.length) dense[index] = retained(index, value);
     else if (index === dense.length && memo.sparse === undefined) {
-      dense.push(value);
+      dense.push(retained(index, value));
       if (++memo.count > maxMemo) throw fail("limit-exceeded", `memo would exceed maxMemo (${maxMemo}) entries`);
     } else {
       memoStore(index, value);
@@ -815,6 +845,18 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   } catch (e) {
     throw locate(e, opStart, op, inHook, cap < bytes.length ? limits.maxBytes : undefined, options.entry, baseOffset);
   }
+}
+
+/**
+ * The memo entries to keep, or undefined to keep all: when `afterBuild` may move the read position,
+ * a scan of the opcodes cannot see the stream the decoder will follow.
+ */
+function pruneMemo<X>(input: Uint8Array, start: number, options: DecodeOptions<X>): MemoFetches | undefined {
+  const markers = options.afterBuildMarkers;
+  if (options.afterBuild !== undefined && markers === undefined) return undefined;
+  const fetches = scanMemoFetches(input, start);
+  if (fetches === undefined || markers === undefined) return fetches;
+  return markers.some((m) => mentions(input, start, fetches.end, m)) ? undefined : fetches;
 }
 
 /** `stack.length = length`, by popping: far cheaper than the length setter for the few items a MARK holds. */

@@ -15,6 +15,9 @@ import { numpyDescr } from "./numpy.js";
 
 const WRAPPER_MODULES = new Set(["joblib.numpy_pickle", "sklearn.externals.joblib.numpy_pickle"]);
 
+/** The wrapper's class name: a pickle without it has no raw array data after any BUILD. */
+export const JOBLIB_MARKERS: readonly string[] = ["NumpyArrayWrapper"];
+
 /** Decodes a nested pickle (object arrays) at `pos`. */
 export type NestedDecode = (input: Uint8Array, pos: number) => DecodeResult<TorchHost>;
 

@@ -87,7 +87,13 @@ export interface Tensor {
   readonly subclass?: PyGlobal;
   /** Python attributes carried by `_rebuild_from_type_v2`/`_rebuild_parameter_with_state`. */
   readonly state?: PyValue<TorchHost>;
-  /** The rebuild call exactly as the file made it (hooks, metadata), kept for faithful write-back. */
+  /**
+   * The rebuild call exactly as the file made it (hooks, metadata), kept for faithful write-back.
+   * Absent when the file made the standard call torch.save writes for a plain tensor or Parameter
+   * (`_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, OrderedDict())`, inside
+   * `_rebuild_parameter(...)`) and no part of it is referenced elsewhere: the writer makes that
+   * identical call from the fields. Tensors built in memory have none either.
+   */
   readonly origin?: PyObject<TorchHost>;
 }
 

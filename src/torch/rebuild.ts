@@ -7,8 +7,8 @@
 import { CheckpointError } from "../errors.js";
 import type { Reducer, ReduceContext, ReducerRegistry } from "../pickle/decoder.js";
 import { builtinReducers } from "../pickle/reducers.js";
-import type { PyGlobal, PyObject } from "../pickle/value.js";
-import { isPyGlobal, pyKind } from "../pickle/value.js";
+import type { PyDict, PyGlobal, PyObject, PyTuple } from "../pickle/value.js";
+import { isOrderedDict, isPyGlobal, pyKind } from "../pickle/value.js";
 import { argBool, argFloat, argGlobal, argInt, argInts, argStorage, argStr, argTensor, argTuple, describe } from "./args.js";
 import { dtypeByName } from "./dtypes.js";
 import type { DTypeName } from "./dtypes.js";
@@ -23,10 +23,11 @@ const origin = (ctx: Ctx, args: TorchValue): PyObject<TorchHost> => ({ kind: "ob
 
 function strided(
   storage: Storage, offsetArg: TorchValue | undefined, sizeArg: TorchValue | undefined, strideArg: TorchValue | undefined,
-  fn: string, ctx: Ctx, args: TorchValue, dtype: DTypeName = storage.dtype,
+  fn: string, ctx: Ctx, args: TorchValue, dtype: DTypeName = storage.dtype, standard = false,
 ): Tensor {
-  const shape = argInts(sizeArg, fn, "size", ctx.offset);
-  const stride = argInts(strideArg, fn, "stride", ctx.offset);
+  // A standard call's size and stride tuples are referenced nowhere else: their items become the shape and stride.
+  const shape = standard ? (sizeArg as PyTuple<TorchHost>).items as number[] : argInts(sizeArg, fn, "size", ctx.offset);
+  const stride = standard ? (strideArg as PyTuple<TorchHost>).items as number[] : argInts(strideArg, fn, "stride", ctx.offset);
   const storageOffset = argInt(offsetArg, fn, "storage_offset", ctx.offset);
   if (shape.length !== stride.length) {
     throw new CheckpointError("invalid-data", `${fn}: size has ${shape.length} dims but stride has ${stride.length}`, { offset: ctx.offset });
@@ -34,6 +35,9 @@ function strided(
   let negative = storageOffset < 0;
   for (let i = 0; i < shape.length; i++) if (shape[i]! < 0) negative = true;
   if (negative) throw new CheckpointError("invalid-data", `${fn}: negative size or storage offset`, { offset: ctx.offset });
+  if (standard) {
+    return { kind: "tensor", dtype, shape, stride, storageOffset, storage, device: storage.location, requiresGrad: false, isParameter: false, layout: "strided" };
+  }
   return {
     kind: "tensor", dtype, shape, stride, storageOffset, storage, device: storage.location,
     requiresGrad: false, isParameter: false, layout: "strided", origin: origin(ctx, args),
@@ -82,7 +86,8 @@ const rebuildTensorV2 = (storageArg: StorageArg): TorchReducer => ({
   call(args, ctx) {
     const fn = "_rebuild_tensor_v2";
     const a = argTuple(args, fn, 6, ctx.offset);
-    const t = strided(storageArg(a[0], fn, ctx.offset), a[1], a[2], a[3], fn, ctx, args);
+    const storage = storageArg(a[0], fn, ctx.offset);
+    const t = strided(storage, a[1], a[2], a[3], fn, ctx, args, storage.dtype, isStandardTensorV2(args, storage, ctx));
     return withGrad(t, argBool(a[4], fn, "requires_grad", ctx.offset));
   },
 });
@@ -105,9 +110,16 @@ function parameter(fn: string, withState: boolean): TorchReducer {
     call(args, ctx) {
       const a = argTuple(args, fn, withState ? 4 : 3, ctx.offset);
       const data = argTensor(a[0], fn, "data", ctx.offset);
+      const requiresGrad = argBool(a[1], fn, "requires_grad", ctx.offset);
+      if (!withState && isStandardParameter(args, data, ctx)) {
+        // The call torch.save writes for a plain Parameter: the tensor says it all (see isStandardTensorV2).
+        data.requiresGrad = requiresGrad;
+        data.isParameter = true;
+        return data;
+      }
       const param: Tensor = {
         ...data,
-        requiresGrad: argBool(a[1], fn, "requires_grad", ctx.offset),
+        requiresGrad,
         isParameter: true,
         origin: origin(ctx, args),
         ...(withState && a[3] !== undefined ? { state: a[3] } : {}),
@@ -115,6 +127,52 @@ function parameter(fn: string, withState: boolean): TorchReducer {
       return param;
     },
   };
+}
+
+/**
+ * True for the call torch.save writes for a plain tensor,
+ * `_rebuild_tensor_v2(storage, offset, (size...), (stride...), requires_grad, OrderedDict())`, when
+ * none of its parts is referenced anywhere else in the pickle. Such a tensor keeps no `origin`: the
+ * writer rebuilds the identical call from the tensor's fields, so nothing is lost, and the reader
+ * skips the five objects per tensor that `origin` would keep alive.
+ */
+function isStandardTensorV2(args: TorchValue, storage: Storage, ctx: Ctx): boolean {
+  const shared = ctx.shared;
+  if (shared === undefined || ctx.via !== "reduce" || shared(args)) return false;
+  const a = (args as PyTuple<TorchHost>).items;
+  if (a.length !== 6 || pyKind(args) !== "tuple" || storage.storageType.name === "UntypedStorage") return false;
+  return typeof a[1] === "number" && isIntTuple(a[2], shared) && isIntTuple(a[3], shared) && typeof a[4] === "boolean" &&
+    isEmptyHooks(a[5], shared);
+}
+
+/**
+ * True for `_rebuild_parameter(tensor, requires_grad, OrderedDict())` over a standard tensor that
+ * nothing else references: the Parameter is that tensor, marked, with no `origin` either.
+ */
+function isStandardParameter(args: TorchValue, data: Tensor, ctx: Ctx): boolean {
+  const shared = ctx.shared;
+  if (shared === undefined || ctx.via !== "reduce" || shared(args) || pyKind(args) !== "tuple") return false;
+  const a = (args as PyTuple<TorchHost>).items;
+  return a.length === 3 && data.origin === undefined && !data.isParameter && !data.requiresGrad && !shared(data) &&
+    typeof a[1] === "boolean" && isEmptyHooks(a[2], shared);
+}
+
+/** An unshared tuple of non-negative ints (what torch writes for sizes and strides). */
+function isIntTuple(v: TorchValue | undefined, shared: (v: TorchValue) => boolean): boolean {
+  if (pyKind(v) !== "tuple" || shared(v!)) return false;
+  const items = (v as PyTuple<TorchHost>).items;
+  for (let i = 0; i < items.length; i++) {
+    const x = items[i];
+    if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0) return false;
+  }
+  return true;
+}
+
+/** An unshared, empty `OrderedDict()` with no attributes: the backward hooks torch writes. */
+function isEmptyHooks(v: TorchValue | undefined, shared: (v: TorchValue) => boolean): boolean {
+  if (pyKind(v) !== "dict" || shared(v!)) return false;
+  const d = v as PyDict<TorchHost>;
+  return d.entries.length === 0 && d.state === undefined && d.type !== undefined && isOrderedDict(d);
 }
 
 const rebuildQTensor: TorchReducer = {

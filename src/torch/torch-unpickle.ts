@@ -5,7 +5,7 @@ import type { DecodeResult, PersistentLoad } from "../pickle/decoder.js";
 import type { ReadOptions } from "./checkpoint.js";
 import type { NdArray, TorchHost, TorchValue } from "./model.js";
 import { isNdArray } from "./model.js";
-import { joblibAfterBuild } from "./joblib.js";
+import { JOBLIB_MARKERS, joblibAfterBuild } from "./joblib.js";
 import { buildNdArray } from "./numpy.js";
 import { torchFindGlobal, torchReducers } from "./rebuild.js";
 import type { RebuildHooks } from "./rebuild.js";
@@ -20,6 +20,7 @@ export function decodeTorchPickle(bytes: Uint8Array, start: number, read: ReadOp
   const reducers = { ...(read.reducers ?? {}), ...torchReducers(opts) };
   return decodePickleAt<TorchHost>(bytes, start, {
     afterBuild: joblibAfterBuild((input, pos) => decodeTorchPickle(input, pos, read, opts)),
+    afterBuildMarkers: JOBLIB_MARKERS,
     reducers,
     findGlobal: (module, name) => torchFindGlobal(module, name),
     build: (target, state, offset) => {

@@ -30,11 +30,18 @@ describe("JSON checkpoint documents", () => {
     const s = storage("float32", f32(1, 2));
     const t = tensor(s, [2]);
     const withMetadata: Tensor = { ...t, origin: { ...t.origin!, args: pyTuple([...(t.origin!.args as { items: TorchValue[] }).items, pyDict([["k", 1]])]) } as PyObject<TorchHost> };
+    // No origin but a standard call: written like a standard origin (left out), read back without one.
     const bare = tensor(s, [2], { origin: "none" });
-    const text = toJson(pyList<TorchHost>([withMetadata, bare]));
-    expect(text).toContain("_rebuild_tensor_v2");
+    // No origin and no standard call (a quantized tensor built in memory): "origin": null.
+    const q = { ...tensor(storage("qint8", bytes(1, 2), { key: "9" }), [2], { origin: "none" }), quantization: { scheme: "per_tensor_affine" as const, scale: 0.5, zeroPoint: 1 } };
+    const text = toJson(pyList<TorchHost>([withMetadata, bare, q]));
+    expect(text.match(/_rebuild_tensor_v2/g)).toHaveLength(1);
+    expect(text.match(/"origin"/g)).toHaveLength(2);
     expect(text).toContain('"origin": null');
-    expectSame(pyList<TorchHost>([withMetadata, bare]));
+    const back = fromJson(text) as { items: Tensor[] };
+    expect(back.items[1]!.origin).toBeUndefined();
+    expect(back.items[2]!.origin).toBeUndefined();
+    expectSame(pyList<TorchHost>([withMetadata, bare, q]));
   });
 
   it("keeps parameters, untyped storages, big-endian storages, legacy views, quantized and sparse tensors", () => {

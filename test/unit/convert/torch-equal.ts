@@ -8,6 +8,11 @@
 import type { TorchValue } from "../../../src/torch/index.js";
 import { storageBytesSync, tensorBytes } from "../../../src/torch/index.js";
 import { formatKeyPath } from "../../../src/errors.js";
+import { canonicalOrigin } from "../../../src/convert/torch-records.js";
+import type { Tensor } from "../../../src/torch/index.js";
+
+/** A tensor's rebuild call: the one it kept, else the standard call (what a missing origin stands for). */
+const originOf = (t: Tensor) => t.origin ?? canonicalOrigin(t);
 
 export interface EqualOptions {
   /** Compare storage keys too (default true). */
@@ -153,7 +158,7 @@ export function torchDiff(a: TorchValue, b: TorchValue, options: EqualOptions = 
           fields(xo, yo, ["dtype", "storageOffset", "device", "requiresGrad", "isParameter", "layout", "storage", "subclass", "state"]) ??
           quant(xo.quantization, yo.quantization) ??
           sparse(xo.sparse, yo.sparse) ??
-          (origins ? sub("origin", xo.origin, yo.origin) : undefined)
+          (origins ? sub("origin", originOf(x as Tensor), originOf(y as Tensor)) : undefined)
         );
       case "storage": {
         if (logical) return fields(xo, yo, ["dtype"]) ?? bytesDiff(storageBytesSync(x as never), storageBytesSync(y as never), "storage bytes");
