@@ -255,6 +255,14 @@ export const floatnl = arg<number>({
 
 const CANONICAL_NAN_HEX = "7ff8000000000000";
 
+/** 16 hex digits spelling a NaN: exponent all ones, mantissa not zero. */
+function isNanPattern(hex: string): boolean {
+  if (!/^[0-9a-f]{16}$/.test(hex)) return false;
+  const high = parseInt(hex.slice(0, 8), 16);
+  const low = parseInt(hex.slice(8), 16);
+  return (high & 0x7ff00000) === 0x7ff00000 && ((high & 0xfffff) !== 0 || low !== 0);
+}
+
 export const float8 = arg<PyFloat>({
   name: "float8", size: 8, doc: "An eight-byte big-endian IEEE 754 double.",
   read: (r) => {
@@ -270,7 +278,8 @@ export const float8 = arg<PyFloat>({
     return { kind: "float", value };
   },
   write: (w, v) => {
-    if (v.nanBits !== undefined && /^[0-9a-f]{16}$/.test(v.nanBits)) {
+    // NaN payload bits only stand in for a NaN: on any other value they are stale and ignored.
+    if (v.nanBits !== undefined && Number.isNaN(v.value) && isNanPattern(v.nanBits)) {
       for (let i = 0; i < 16; i += 2) w.u8(parseInt(v.nanBits.slice(i, i + 2), 16));
     } else {
       w.f64be(v.value);

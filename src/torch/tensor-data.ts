@@ -187,14 +187,16 @@ const CTORS = {
 } as const;
 
 /**
- * The elements as the matching typed array (float16/bfloat16 as Uint16Array bit patterns, bool as
- * Uint8Array, complex as interleaved float pairs). A view, not a copy, when the bytes are contiguous,
+ * The elements as the matching typed array (float16/bfloat16/bits16 as Uint16Array bit patterns,
+ * complex32 as interleaved Uint16Array half patterns, bool and the float8 family as Uint8Array,
+ * complex as interleaved float pairs). A view, not a copy, when the bytes are contiguous,
  * little-endian and aligned to the element size; a copy otherwise.
  */
 export function tensorTypedArray(t: Tensor): TypedArrayOf {
   const info = dtypeInfo(t);
   const bytes = tensorBytes(t);
-  const name = info.typedArray ?? "Uint8Array";
+  // 16-bit floats (and complex32's halves, bits16) come as their bit patterns; other dtypes without a typed array as bytes.
+  const name = info.typedArray ?? (info.scalarSize === 2 ? "Uint16Array" : "Uint8Array");
   const Ctor = CTORS[name];
   const unit = Ctor.BYTES_PER_ELEMENT;
   const aligned = bytes.byteOffset % unit === 0 ? bytes : bytes.slice();

@@ -940,3 +940,12 @@ describe("encodePickle writes CPython's bytes", () => {
     expect(hex(encodePickle(null))).toBe("80044e2e");
   });
 });
+
+describe("BINFLOAT and NaN payloads", () => {
+  it("writes a NaN's kept payload bits, and ignores stale bits on a number", () => {
+    expect(hex(encodePickle({ kind: "float", value: NaN, nanBits: "7ff0000000000001" }, { protocol: 2 }))).toBe("800247" + "7ff0000000000001" + "2e");
+    // Bits that are not a NaN, or on a value that is not NaN, would change the number: the value wins.
+    expect(hex(encodePickle({ kind: "float", value: 1.5, nanBits: "7ff8000000000001" }, { protocol: 2 }))).toBe("800247" + "3ff8000000000000" + "2e");
+    expect(hex(encodePickle({ kind: "float", value: NaN, nanBits: "3ff8000000000000" }, { protocol: 2 }))).toBe("800247" + "7ff8000000000000" + "2e");
+  });
+});

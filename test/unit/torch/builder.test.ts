@@ -117,6 +117,11 @@ describe("tensor", () => {
     const hb = tensorBytes(h);
     const bits = [0, 2].map((i) => hb[i]! | (hb[i + 1]! << 8));
     expect(bits.map(float16ToFloat32)).toEqual([1.5, -2]);
+    // 16-bit floats come back from tensorTypedArray as their bit patterns.
+    expect(tensorTypedArray(h)).toEqual(new Uint16Array(bits));
+    const bf = tensor(new Uint16Array([0x3fc0, 0xc000]), { dtype: "bfloat16" });
+    expect(tensorTypedArray(bf)).toEqual(new Uint16Array([0x3fc0, 0xc000]));
+    expect(tensorTypedArray(tensor(new Uint8Array([0x38]), { dtype: "float8_e4m3fn" }))).toEqual(new Uint8Array([0x38]));
     const l = tensor(new Int32Array([-1, 7]), { dtype: "int64" });
     expect(tensorTypedArray(l)).toEqual(new BigInt64Array([-1n, 7n]));
     const b = tensor([[true, false], [false, true]]);
