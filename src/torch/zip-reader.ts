@@ -7,7 +7,8 @@
  */
 import { encodeUtf8 } from "../bytes/text.js";
 import { runPlan, runPlanSync, type ByteSource, type ReadPlan } from "../bytes/source.js";
-import { LOCAL_HEADER_SIZE, FLAG_DESCRIPTOR, nameKey, readDirectory, type ZipDirectory, type ZipOpenOptions } from "./zip-directory.js";
+import { LOCAL_HEADER_SIZE, FLAG_DESCRIPTOR, readDirectory, type ZipDirectory, type ZipOpenOptions } from "./zip-directory.js";
+import { nameKey } from "./zip-names.js";
 import { readEntryData, readLocalHeader, readLocalHeaderIn, type LocalHeader, type ReadEntryOptions } from "./zip-local.js";
 import type { QuirkSink, ZipQuirk } from "./zip-quirks.js";
 
