@@ -39,6 +39,27 @@ export function timeProcess(cmd, args, runs = 5) {
   return median(out);
 }
 
+/**
+ * Whole-process wall times of several commands, run in turn (a, b, c, a, b, c, ...) so that a
+ * change in machine load hits all of them alike. `cases` maps a label to `{ cmd, args, cwd? }`;
+ * returns, per label, the median and the 10th/90th percentiles in ms over `runs` runs (after one
+ * warm-up round). Throws if a command fails.
+ */
+export function timeProcesses(cases, runs = 21) {
+  const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (let i = 0; i < runs + 1; i++) {
+    for (const [label, { cmd, args, cwd }] of Object.entries(cases)) {
+      const t = process.hrtime.bigint();
+      const r = spawnSync(cmd, args, { encoding: "utf8", cwd, maxBuffer: 1 << 30 });
+      const ms = Number(process.hrtime.bigint() - t) / 1e6;
+      if (r.status !== 0) throw new Error(`${label}: ${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+      if (i > 0) times[label].push(ms);
+    }
+  }
+  const at = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+  return Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, { median: median(xs), p10: at(xs, 0.1), p90: at(xs, 0.9) }]));
+}
+
 export const fmt = (ms) => `${ms.toFixed(1)} ms`;
 
 /** The 1-minute load average, to print beside each number (other work on the machine skews timings). */

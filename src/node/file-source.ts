@@ -1,9 +1,8 @@
 /** A Node file as a random-access ByteSource: synchronous and asynchronous reads at any offset, > 4 GiB included. */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { open } from "node:fs/promises";
 import type { ByteSource } from "../bytes/source.js";
 import { checkReadRange } from "../bytes/source.js";
 import { CheckpointError } from "../errors.js";
+import { nodeFs, nodeFsPromises } from "./read-builtins.js";
 
 export interface FileSource extends ByteSource {
   /** Releases the file descriptor. Reads after close fail with code "io". */
@@ -12,6 +11,7 @@ export interface FileSource extends ByteSource {
 
 /** Opens `path` for random access. Reads copy only the requested ranges. */
 export function openFileSource(path: string): FileSource {
+  const { closeSync, fstatSync, openSync, readSync } = nodeFs();
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");
@@ -22,9 +22,7 @@ export function openFileSource(path: string): FileSource {
   const readRange = (offset: number, length: number): Uint8Array => {
     checkReadRange(size, offset, length, path);
     if (fd === undefined) throw new CheckpointError("io", "file source is closed", { file: path });
-    // allocUnsafe: every byte is overwritten by the read below, so the zero-fill would be wasted work.
-    const buf = Buffer.allocUnsafe(length);
-    const out = new Uint8Array(buf.buffer, buf.byteOffset, length);
+    const out = uninitialized(length);
     let done = 0;
     while (done < length) {
       let n: number;
@@ -54,7 +52,7 @@ export function openFileSource(path: string): FileSource {
 export async function openFileSourceAsync(path: string): Promise<FileSource & { closeAsync(): Promise<void> }> {
   let handle;
   try {
-    handle = await open(path, "r");
+    handle = await nodeFsPromises().open(path, "r");
   } catch (e) {
     throw ioError(e, path);
   }
@@ -66,7 +64,7 @@ export async function openFileSourceAsync(path: string): Promise<FileSource & { 
     async read(offset, length) {
       checkReadRange(size, offset, length, path);
       if (closed) throw new CheckpointError("io", "file source is closed", { file: path });
-      const out = new Uint8Array(length);
+      const out = uninitialized(length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(out, done, length - done, offset + done);
@@ -86,6 +84,17 @@ export async function openFileSourceAsync(path: string): Promise<FileSource & { 
   };
 }
 
+/**
+ * A plain Uint8Array of `length` bytes with its own ArrayBuffer, not zero-filled: every byte is
+ * overwritten by the read that follows. (Not `allocUnsafe`: small ones would be views into Node's
+ * shared pool, and a storage's `data.buffer` would then be that pool.)
+ */
+function uninitialized(length: number): Uint8Array {
+  const buf = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(buf.buffer, buf.byteOffset, length);
+}
+
+/** A Node file-system failure as CheckpointError `io`, naming the file, with the original as `cause`. */
 export function ioError(e: unknown, path: string): CheckpointError {
   const err = e as NodeJS.ErrnoException;
   const what = err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a directory" : err.code === "EACCES" ? "permission denied" : String(err.message ?? e);
