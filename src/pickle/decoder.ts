@@ -224,15 +224,20 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   // The memo as Python writes it (dense from 0) is served inline; anything else goes through memoPut/memoGet.
   const dense = memo.dense;
   /** BINPUT/LONG_BINPUT: memo[index] = top of stack. */
+  // The common answer, "not read back", straight from the bitmap (the scan is done: it no longer grows).
+  const fetchBits = fetches?.bits;
+  const fetchBitCount = fetchBits === undefined ? 0 : fetchBits.length * 8;
   const putTop = (index: number): void => {
     if (stack.length <= fence) throw underflow(op);
-    const value = stack[stack.length - 1]!;
-    if (index < dense.length) dense[index] = retained(index, value);
+    let value: PyValue<X> = stack[stack.length - 1]!;
+    if (index < fetchBitCount && (fetchBits![index >>> 3]! & (1 << (index & 7))) === 0) value = undefined as unknown as PyValue<X>;
+    else value = retained(index, value);
+    if (index < dense.length) dense[index] = value;
     else if (index === dense.length && memo.sparse === undefined) {
-      dense.push(retained(index, value));
+      dense.push(value);
       if (++memo.count > maxMemo) throw fail("limit-exceeded", `memo would exceed maxMemo (${maxMemo}) entries`);
     } else {
-      memoStore(index, value);
+      memoStore(index, stack[stack.length - 1]!);
     }
   };
   /** BINGET/LONG_BINGET: push memo[index]. */
