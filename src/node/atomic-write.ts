@@ -7,15 +7,45 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { isTorchsaveError } from "../errors.js";
+import { CheckpointError, isTorchsaveError } from "../errors.js";
 import { ioError } from "./file-source.js";
+import { flushBehind } from "./write-flush-behind.js";
+import { checkInFlight, writeChunksPipelined } from "./write-pipelined.js";
+
+/** Options of {@link writeFileAtomic} and {@link writeFileAtomicSync}; every field optional. */
+export interface AtomicWriteOptions {
+  /**
+   * Flush the temp file and its folder to disk (fsync) before and after the rename, so the new
+   * file survives a power cut. Default true; the async writer then also hands the data to the
+   * disk every 64 MiB as it goes (see `write-flush-behind.ts`). With false the write is still
+   * atomic for other processes and survives a crash of this one, but not of the machine
+   * (torch.save never syncs).
+   */
+  readonly fsync?: boolean;
+  /**
+   * Async only: how many writes may be pending while the next chunk is produced, 1 to 64. Default
+   * 1: each write finishes before the next chunk is asked for, so the iterable may reuse its
+   * buffer. Above 1 producing and writing overlap, and every chunk must stay unchanged until the
+   * call settles (at most this many chunks are held).
+   */
+  readonly inFlight?: number;
+}
+
+/** Default of {@link AtomicWriteOptions.inFlight} for {@link writeFileAtomic}: one write at a time. */
+export const DEFAULT_ATOMIC_IN_FLIGHT = 1;
 
 function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
 }
 
-/** Writes `chunks` (or one buffer) to `path` atomically, synchronously. */
-export function writeFileAtomicSync(path: string, chunks: Uint8Array | Iterable<Uint8Array>): void {
+/**
+ * Writes `chunks` (or one buffer) to `path` atomically, synchronously.
+ * @throws CheckpointError `invalid-argument` (bad options), `io` with `file` (file-system
+ *   failures); a torchsave error from the chunks keeps its code and gains `file`. The temp file
+ *   is removed on any failure.
+ */
+export function writeFileAtomicSync(path: string, chunks: Uint8Array | Iterable<Uint8Array>, options: AtomicWriteOptions = {}): void {
+  const fsync = checkFsync(options.fsync);
   const tmp = tempPathFor(path);
   let fd: number | undefined;
   try {
@@ -24,11 +54,11 @@ export function writeFileAtomicSync(path: string, chunks: Uint8Array | Iterable<
       let done = 0;
       while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
     }
-    fsyncSync(fd);
+    if (fsync) fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);
-    syncDirectory(dirname(path));
+    if (fsync) syncDirectory(dirname(path));
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     try {
@@ -40,27 +70,43 @@ export function writeFileAtomicSync(path: string, chunks: Uint8Array | Iterable<
   }
 }
 
-/** Writes chunks from a sync or async iterable (bounded memory: one chunk at a time) atomically. */
-export async function writeFileAtomic(path: string, chunks: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
+/**
+ * Writes chunks from a sync or async iterable atomically, with bounded memory (`inFlight` chunks
+ * at a time, default one; see {@link AtomicWriteOptions}).
+ * @throws as {@link writeFileAtomicSync}, as a rejection.
+ */
+export async function writeFileAtomic(
+  path: string,
+  chunks: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const fsync = checkFsync(options.fsync);
+  const inFlight = checkInFlight(options.inFlight ?? DEFAULT_ATOMIC_IN_FLIGHT);
   const tmp = tempPathFor(path);
   const handle = await open(tmp, "wx", 0o644).catch((e: unknown) => {
     throw ioError(e, path);
   });
+  const behind = fsync ? flushBehind(handle) : undefined;
   try {
-    const iterable = chunks instanceof Uint8Array ? [chunks] : chunks;
-    for await (const chunk of iterable) {
-      let done = 0;
-      while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+    await writeChunksPipelined(behind?.file ?? handle, chunks instanceof Uint8Array ? [chunks] : chunks, inFlight);
+    if (behind !== undefined) {
+      await behind.finish();
+      await handle.sync();
     }
-    await handle.sync();
     await handle.close();
     await rename(tmp, path);
-    syncDirectory(dirname(path));
+    if (fsync) syncDirectory(dirname(path));
   } catch (e) {
+    await behind?.finish().catch(() => undefined);
     await handle.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     throw asWriteError(e, path);
   }
+}
+
+function checkFsync(fsync: boolean | undefined): boolean {
+  if (fsync !== undefined && typeof fsync !== "boolean") throw new CheckpointError("invalid-argument", "fsync must be a boolean");
+  return fsync ?? true;
 }
 
 /** A torchsave error from the data being written keeps its code; host failures become `io`. */

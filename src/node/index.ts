@@ -4,3 +4,7 @@
 export * from "./read-index.js";
 export { writeFileAtomic, writeFileAtomicSync } from "./atomic-write.js";
 export { writeCheckpointFile, writeCheckpointFileSync, archiveNameFor, nodeCrc32 } from "./write-checkpoint.js";
+export { DEFAULT_ATOMIC_IN_FLIGHT } from "./atomic-write.js";
+export type { AtomicWriteOptions } from "./atomic-write.js";
+export { DEFAULT_CHECKPOINT_IN_FLIGHT } from "./write-checkpoint.js";
+export type { WriteFileOptions } from "./write-checkpoint.js";

@@ -3,10 +3,9 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { buildSync } from "esbuild";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { bundleChildScript } from "../../helpers/child-script.js";
 import { callbackSource } from "../../../src/bytes/source.js";
 import { isTorchsaveError } from "../../../src/errors.js";
 import { archiveNameFor, writeCheckpointFile, writeCheckpointFileSync } from "../../../src/node/write-checkpoint.js";
@@ -16,7 +15,6 @@ import { readCheckpoint } from "../../../src/torch/read-checkpoint.js";
 import { tensorBytes } from "../../../src/torch/tensor-data.js";
 import { walkTensors } from "../../../src/torch/walk.js";
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const dir = mkdtempSync(join(tmpdir(), "torchsave-atomic-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -46,9 +44,7 @@ describe("atomic checkpoint writes", () => {
 
     // A child process writing a 256 MiB checkpoint slowly (1 MiB chunks, 5 ms each) to the same path.
     const child = join(dir, "child.mjs");
-    buildSync({
-      stdin: {
-        contents: `
+    bundleChildScript(`
           import { callbackSource } from "./src/bytes/source.ts";
           import { writeCheckpointFile } from "./src/node/write-checkpoint.ts";
           import { stateDict, tensor } from "./src/torch/builder.ts";
@@ -63,16 +59,7 @@ describe("atomic checkpoint writes", () => {
           const big = { ...base, shape: [size], stride: [1], storage };
           await writeCheckpointFile(process.argv[2], stateDict({ big }), { chunkBytes: 1024 * 1024 });
           console.log("finished");
-        `,
-        resolveDir: REPO,
-        loader: "ts",
-      },
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      outfile: child,
-      logLevel: "silent",
-    });
+        `, child);
     const proc = spawn(process.execPath, [child, target], { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     proc.stdout.on("data", (d: Buffer) => (output += String(d)));
