@@ -1,6 +1,6 @@
 /**
  * A storage's bytes as a stream of chunks for the writer, with bounded memory: in-memory bytes
- * pass through as views (no copy); random-access sources are read `chunkBytes` at a time;
+ * pass through as `chunkBytes`-sized views (no copy); random-access sources are read `chunkBytes` at a time;
  * deflated zip records are inflated as they stream; big-endian storages are byte-swapped to the
  * little-endian order the writer records. Nothing is cached on the storage.
  */
@@ -52,7 +52,7 @@ export function* storageChunks(storage: Storage, chunkBytes = DEFAULT_CHUNK_BYTE
   const plan = rawPlan(storage);
   const transform = storageTransform(storage);
   if (plan.bytes !== undefined) {
-    yield* transform.push(plan.bytes, true);
+    yield* inMemoryChunks(plan.bytes, transform, alignedStep(storage, chunkBytes));
     return;
   }
   const source = plan.source!;
@@ -75,7 +75,7 @@ export async function* storageChunksAsync(storage: Storage, chunkBytes = DEFAULT
   const plan = rawPlan(storage);
   const transform = storageTransform(storage);
   if (plan.bytes !== undefined) {
-    yield* transform.push(plan.bytes, true);
+    yield* inMemoryChunks(plan.bytes, transform, alignedStep(storage, chunkBytes));
     return;
   }
   const source = plan.source!;
@@ -93,6 +93,21 @@ export async function* storageChunksAsync(storage: Storage, chunkBytes = DEFAULT
     done += n;
     yield* transform.push(raw, done >= plan.length);
     if (n === 0) break;
+  }
+}
+
+/**
+ * In-memory bytes as `step`-sized views (no copy): a writer can then checksum one slice while the
+ * previous one is being written, instead of waiting on a whole large storage.
+ */
+function* inMemoryChunks(bytes: Uint8Array, transform: ChunkTransform, step: number): Generator<Uint8Array> {
+  if (bytes.length === 0) {
+    yield* transform.push(bytes, true);
+    return;
+  }
+  for (let at = 0; at < bytes.length; at += step) {
+    const end = Math.min(bytes.length, at + step);
+    yield* transform.push(bytes.subarray(at, end), end === bytes.length);
   }
 }
 
