@@ -11,8 +11,9 @@ export interface ByteSource {
   /** Total length in bytes; any safe integer (files over 4 GiB are fine). */
   readonly size: number;
   /**
-   * Exactly `length` bytes at `offset` (a view when the source is in memory).
-   * Rejects with CheckpointError `truncated` past the end, `invalid-argument` for a negative or
+   * Exactly `length` bytes at `offset` (a view when the source is in memory). The returned bytes
+   * belong to the caller: a source must not change or reuse them afterwards (readers cache them,
+   * and `writeCheckpointFile` keeps a few pending while it writes). Rejects with CheckpointError `truncated` past the end, `invalid-argument` for a negative or
    * unsafe range, `io` on host failures.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
