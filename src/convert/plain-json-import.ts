@@ -5,7 +5,7 @@
 import { ConvertError, type KeyPath } from "../errors.js";
 import { pyDict, pyFloat, pyGlobal, pyList } from "../pickle/value.js";
 import type { DTypeInfo, DTypeName, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
-import { dtypeByName, isTensor } from "../torch/index.js";
+import { dtypeByName } from "../torch/index.js";
 import { float32ToBfloat16, float32ToFloat16 } from "../torch/float-convert.js";
 import { guarded } from "./input.js";
 import { parseJsonText, type ParsedJson } from "./json-parse.js";
