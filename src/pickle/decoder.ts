@@ -6,10 +6,11 @@
  * lists decode) and bounded by {@link DecodeLimits}.
  */
 import { ByteReader } from "../bytes/reader.js";
-import { decodeAsciiRange, decodeLatin1, decodeUtf8, isAscii, TextDecodeFailure } from "../bytes/text.js";
-import { isTorchsaveError, PickleDecodeError, type ErrorCode, type ErrorLocation } from "../errors.js";
+import { decodeAsciiRange } from "../bytes/text.js";
+import { PickleDecodeError, type ErrorCode, type ErrorLocation } from "../errors.js";
 import { dictSetItem, setAddItem, tagOf, type KeyIndexes } from "./decode-keys.js";
-import { isFetched, mentions, scanMemoFetches, type MemoFetches } from "./decode-fetches.js";
+import { isFetched } from "./decode-fetches.js";
+import { locate, pruneMemo, python2String } from "./decode-support.js";
 import { argumentError, isStringMode, resolveLimits } from "./decode-options.js";
 import type { DecodeLimits, DecodeOptions, DecodeResult, ReduceContext, ReducerRegistry, Reducer } from "./decode-options.js";
 import { memoGet, memoPut, newMemo } from "./decode-memo.js";
@@ -24,8 +25,6 @@ import type {
 
 export { DEFAULT_DECODE_LIMITS } from "./decode-options.js";
 export type { DecodeLimits, DecodeOptions, DecodeResult, PersistentLoad, ReduceContext, Reducer, ReducerRegistry } from "./decode-options.js";
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** An error without a location; `locate` adds the failing opcode's. */
 const fail = (code: ErrorCode, reason: string): PickleDecodeError => new PickleDecodeError(code, reason);
@@ -272,73 +271,44 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
       // the simple case, so every error still comes from one place.
       switch (code) {
         case 0x71: // BINPUT
-          if (len - pos > 1) {
-            putTop(input[pos + 1]!);
-            pos += 2;
+        case 0x72: { // LONG_BINPUT
+          const width = code === 0x71 ? 1 : 4;
+          if (len - pos > width) {
+            putTop(uintAt(input, pos + 1, width));
+            pos += 1 + width;
             continue;
           }
           break;
-        case 0x72: // LONG_BINPUT
-          if (len - pos > 4) {
-            putTop(u32At(input, pos + 1));
-            pos += 5;
-            continue;
-          }
-          break;
+        }
         case 0x68: // BINGET
-          if (len - pos > 1) {
-            pushMemo(input[pos + 1]!);
-            pos += 2;
+        case 0x6a: { // LONG_BINGET
+          const width = code === 0x68 ? 1 : 4;
+          if (len - pos > width) {
+            pushMemo(uintAt(input, pos + 1, width));
+            pos += 1 + width;
             continue;
           }
           break;
-        case 0x6a: // LONG_BINGET
-          if (len - pos > 4) {
-            pushMemo(u32At(input, pos + 1));
-            pos += 5;
-            continue;
-          }
-          break;
+        }
         case 0x4b: // BININT1
-          if (len - pos > 1) {
-            push(input[pos + 1]!);
-            pos += 2;
-            continue;
-          }
-          break;
         case 0x4d: // BININT2
-          if (len - pos > 2) {
-            push(input[pos + 1]! | (input[pos + 2]! << 8));
-            pos += 3;
+        case 0x4a: { // BININT (signed: the u32 read back as an int32)
+          const width = code === 0x4b ? 1 : code === 0x4d ? 2 : 4;
+          if (len - pos > width) {
+            const v = uintAt(input, pos + 1, width);
+            push(width === 4 ? v | 0 : v);
+            pos += 1 + width;
             continue;
           }
           break;
-        case 0x4a: // BININT
-          if (len - pos > 4) {
-            push(input[pos + 1]! | (input[pos + 2]! << 8) | (input[pos + 3]! << 16) | (input[pos + 4]! << 24));
-            pos += 5;
-            continue;
-          }
-          break;
+        }
         case 0x58: // BINUNICODE
-          if (len - pos > 4) {
-            const n = u32At(input, pos + 1);
-            const from = pos + 5;
-            if (n <= len - from) {
-              const text = decodeAsciiRange(input, from, from + n, scratch);
-              if (text !== undefined) {
-                push(text);
-                pos = from + n;
-                continue;
-              }
-            }
-          }
-          break;
         case 0x8c: // SHORT_BINUNICODE
-        case 0x55: // SHORT_BINSTRING (ASCII reads the same in every `strings` mode but "bytes")
-          if (len - pos > 1 && (code === 0x8c || strings !== "bytes")) {
-            const n = input[pos + 1]!;
-            const from = pos + 2;
+        case 0x55: { // SHORT_BINSTRING (ASCII reads the same in every `strings` mode but "bytes")
+          const width = code === 0x58 ? 4 : 1;
+          if (len - pos > width && (code !== 0x55 || strings !== "bytes")) {
+            const n = uintAt(input, pos + 1, width);
+            const from = pos + 1 + width;
             if (n <= len - from) {
               const text = decodeAsciiRange(input, from, from + n, scratch);
               if (text !== undefined) {
@@ -349,6 +319,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
             }
           }
           break;
+        }
         default:
           break;
       }
@@ -719,18 +690,6 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   }
 }
 
-/**
- * The memo entries to keep, or undefined to keep all: when `afterBuild` may move the read position,
- * a scan of the opcodes cannot see the stream the decoder will follow.
- */
-function pruneMemo<X>(input: Uint8Array, start: number, options: DecodeOptions<X>): MemoFetches | undefined {
-  const markers = options.afterBuildMarkers;
-  if (options.afterBuild !== undefined && markers === undefined) return undefined;
-  const fetches = scanMemoFetches(input, start);
-  if (fetches === undefined || markers === undefined) return fetches;
-  return markers.some((m) => mentions(input, start, fetches.end, m)) ? undefined : fetches;
-}
-
 /** `stack.length = length`, by popping: far cheaper than the length setter for the few items a MARK holds. */
 function dropTo(stack: unknown[], length: number): void {
   for (let n = stack.length - length; n > 0; n--) stack.pop();
@@ -745,61 +704,9 @@ function memoIndex(arg: number | bigint | boolean): number | bigint {
   return typeof arg === "boolean" ? (arg ? 1 : 0) : arg;
 }
 
-/** A Python 2 `str` as the `strings` option says. */
-function python2String(data: Uint8Array, mode: "auto" | "bytes" | "latin1" | "utf-8"): string | PyBytes {
-  switch (mode) {
-    case "auto":
-      if (isAscii(data)) return decodeLatin1(data);
-      try {
-        return strictUtf8.decode(data);
-      } catch {
-        return { kind: "bytes", data };
-      }
-    case "bytes":
-      return { kind: "bytes", data };
-    case "latin1":
-      return decodeLatin1(data);
-    case "utf-8":
-      try {
-        return decodeUtf8(data);
-      } catch (e) {
-        if (e instanceof TextDecodeFailure) throw fail("invalid-data", `invalid UTF-8 at byte ${e.index} of a Python 2 string`);
-        throw e;
-      }
-  }
-}
-
-/**
- * The error to throw for `e`, located at the failing opcode. Hook errors keep their own fields
- * (only missing ones are filled in) and non-torchsave hook errors pass through untouched; any
- * other non-torchsave error is an internal failure and is wrapped so nothing else escapes.
- */
-function locate(
-  e: unknown, opStart: number, op: OpcodeInfo | undefined, fromHook: boolean, maxBytes: number | undefined,
-  entry: string | undefined, baseOffset: number,
-): unknown {
-  const where: { offset: number; opcode?: string; entry?: string } = { offset: baseOffset + opStart };
-  if (op !== undefined) where.opcode = op.name;
-  if (entry !== undefined) where.entry = entry;
-  if (isTorchsaveError(e)) {
-    if (fromHook) {
-      const missing: { offset?: number; opcode?: string; entry?: string } = {};
-      if (e.offset === undefined) missing.offset = where.offset;
-      if (e.opcode === undefined && where.opcode !== undefined) missing.opcode = where.opcode;
-      if (e.entry === undefined && where.entry !== undefined) missing.entry = where.entry;
-      return Object.keys(missing).length === 0 ? e : e.withLocation(missing);
-    }
-    if (e.code === "truncated" && maxBytes !== undefined) {
-      return new PickleDecodeError("limit-exceeded", `the pickle is longer than maxBytes (${maxBytes})`, { ...where, cause: e });
-    }
-    return e.withLocation(where);
-  }
-  if (fromHook) return e;
-  const code = e instanceof RangeError ? "limit-exceeded" : "invalid-data";
-  return new PickleDecodeError(code, `internal failure while decoding: ${String(e)}`, { ...where, cause: e });
-}
-
-/** The little-endian u32 at `at` (callers have checked that four bytes are there). */
-function u32At(b: Uint8Array, at: number): number {
+/** The little-endian unsigned int of `width` (1, 2 or 4) bytes at `at` (callers have checked they are there). */
+function uintAt(b: Uint8Array, at: number, width: number): number {
+  if (width === 1) return b[at]!;
+  if (width === 2) return b[at]! | (b[at + 1]! << 8);
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
