@@ -1,35 +1,40 @@
 /**
- * `buf` when it holds `needed` bytes already, else a buffer of at least twice its size holding its
- * first `used` bytes. Shared by the growable writers (this one and the big-endian msgpack writer).
+ * A growable byte buffer, the base of the byte writers (this file's little-endian one and the
+ * big-endian msgpack writer): appending is amortised O(1), and `finish()` returns a view of
+ * exactly the bytes written (no final copy).
  */
-export function grownBuffer(buf: Uint8Array, used: number, needed: number): Uint8Array {
-  if (needed <= buf.length) return buf;
-  let cap = Math.max(buf.length * 2, 16);
-  while (cap < needed) cap *= 2;
-  const next = new Uint8Array(cap);
-  next.set(buf.subarray(0, used));
-  return next;
-}
-
-/**
- * A growable byte buffer. Appending is amortised O(1); `finish()` returns a view of exactly the
- * bytes written (no final copy).
- */
-export class ByteWriter {
-  private buf: Uint8Array;
-  private view: DataView;
+export class GrowableBuffer {
+  protected buf: Uint8Array;
+  protected view: DataView;
   length = 0;
 
-  constructor(initialCapacity = 256) {
+  constructor(initialCapacity: number) {
     this.buf = new Uint8Array(initialCapacity);
     this.view = new DataView(this.buf.buffer);
   }
 
-  private reserve(n: number): void {
-    const next = grownBuffer(this.buf, this.length, this.length + n);
-    if (next === this.buf) return;
+  /** Makes room for `n` more bytes: at least doubles the buffer when it is too small. */
+  protected reserve(n: number): void {
+    const needed = this.length + n;
+    if (needed <= this.buf.length) return;
+    let cap = Math.max(this.buf.length * 2, 16);
+    while (cap < needed) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.length));
     this.buf = next;
     this.view = new DataView(next.buffer);
+  }
+
+  /** The bytes written so far, as a view (no copy). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/** The pickle encoder's little-endian writer: chainable appends over a {@link GrowableBuffer}. */
+export class ByteWriter extends GrowableBuffer {
+  constructor(initialCapacity = 256) {
+    super(initialCapacity);
   }
 
   u8(v: number): this {
@@ -95,8 +100,5 @@ export class ByteWriter {
     this.buf.copyWithin(at + b.length, at, this.length);
     this.buf.set(b, at);
     this.length += b.length;
-  }
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.length);
   }
 }

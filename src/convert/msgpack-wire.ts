@@ -6,25 +6,13 @@
  * type, which a JS-object-shaped msgpack library cannot.
  */
 import { ByteReader } from "../bytes/reader.js";
-import { grownBuffer } from "../bytes/writer.js";
+import { GrowableBuffer } from "../bytes/writer.js";
 import { ConvertError } from "../errors.js";
 
 /** A growable big-endian byte buffer with back-patching for ext payload lengths. */
-export class MsgpackWriter {
-  private buf: Uint8Array;
-  private view: DataView;
-  length = 0;
-
+export class MsgpackWriter extends GrowableBuffer {
   constructor(initialCapacity = 1024) {
-    this.buf = new Uint8Array(initialCapacity);
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  private reserve(n: number): void {
-    const next = grownBuffer(this.buf, this.length, this.length + n);
-    if (next === this.buf) return;
-    this.buf = next;
-    this.view = new DataView(next.buffer);
+    super(initialCapacity);
   }
 
   private u8(v: number): void {
@@ -161,11 +149,6 @@ export class MsgpackWriter {
     } else {
       this.view.setUint32(mark + 1, checkU32(payload, "ext"), false);
     }
-  }
-
-  /** The bytes written so far (a view; the writer must not be used afterwards). */
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.length);
   }
 
   /** The bytes written so far, copied out, and the buffer emptied (chunked output). */
