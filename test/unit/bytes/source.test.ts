@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { thrown } from "../../helpers/errors.js";
 import {
   blobSource,
   bytesSource,
@@ -13,14 +14,6 @@ import { isTorchsaveError } from "../../../src/errors.js";
 
 const bytes = Uint8Array.from({ length: 100 }, (_, i) => i);
 
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("checkReadRange", () => {
   it("accepts ranges inside the source, including empty ones at the end", () => {

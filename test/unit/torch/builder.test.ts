@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isTorchsaveError } from "../../../src/errors.js";
+import { expectCode } from "../../helpers/errors.js";
 import { ORDERED_DICT, pyBytes, pyDict, pyFloat, pyGlobal, pyList, pyTuple } from "../../../src/pickle/value.js";
 import type { PyDict, PyList } from "../../../src/pickle/value.js";
 import {
@@ -9,17 +9,6 @@ import { float16ToFloat32 } from "../../../src/torch/float-convert.js";
 import type { Tensor, TorchHost } from "../../../src/torch/model.js";
 import { tensorBytes, tensorTypedArray } from "../../../src/torch/tensor-data.js";
 
-function expectCode(f: () => unknown, code: string, path?: (string | number)[]): void {
-  let error: unknown;
-  try {
-    f();
-  } catch (e) {
-    error = e;
-  }
-  expect(isTorchsaveError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-  if (path !== undefined) expect((error as { path?: unknown }).path).toEqual(path);
-}
 
 describe("toTorchValue", () => {
   it("maps JavaScript values to Python ones", () => {

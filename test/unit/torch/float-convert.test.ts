@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { thrown } from "../../helpers/errors.js";
 import { dtypeByName } from "../../../src/torch/dtypes.js";
 import {
   bfloat16ToFloat32,
@@ -274,14 +275,6 @@ const f32Bits = (x: number): number => new Uint32Array(new Float32Array([x]).buf
 /** Object.is semantics, but any NaN equals any NaN. */
 const same = (a: number, b: number): boolean => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("float8 decoders: all 256 codes of every format", () => {
   const decoders = {

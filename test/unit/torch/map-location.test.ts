@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isTorchsaveError } from "../../../src/errors.js";
+import { expectCode } from "../../helpers/errors.js";
 import { pyTuple } from "../../../src/pickle/value.js";
 import type { PyObject } from "../../../src/pickle/value.js";
 import { parameter, stateDict, tensor, tensorView, toTorchValue } from "../../../src/torch/builder.js";
@@ -9,16 +9,6 @@ import { readCheckpoint } from "../../../src/torch/read-checkpoint.js";
 import { walkTensors } from "../../../src/torch/walk.js";
 import { writeCheckpoint } from "../../../src/torch/write-checkpoint.js";
 
-function expectCode(f: () => unknown, code: string): void {
-  let error: unknown;
-  try {
-    f();
-  } catch (e) {
-    error = e;
-  }
-  expect(isTorchsaveError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-}
 
 function gpuCheckpoint() {
   const a = tensor(new Float32Array([1, 2]), { device: "cuda:0" });

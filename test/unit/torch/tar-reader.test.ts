@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { thrown } from "../../helpers/errors.js";
 import { isTorchsaveError } from "../../../src/errors.js";
 import { findTarMember, isTar, readTar } from "../../../src/torch/tar-reader.js";
 
@@ -86,14 +87,6 @@ function tar(members: Member[], { end = true } = {}): Uint8Array {
   return out;
 }
 
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("readTar", () => {
   it("lists regular members with offsets and zero-copy data", () => {

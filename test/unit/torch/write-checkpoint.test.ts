@@ -1,7 +1,7 @@
 import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
+import { expectCode } from "../../helpers/errors.js";
 import { bytesSource, callbackSource } from "../../../src/bytes/source.js";
-import { isTorchsaveError } from "../../../src/errors.js";
 import { disassemble } from "../../../src/pickle/disassemble.js";
 import { ORDERED_DICT, pyDict, pyFloat, pyFrozenSet, pyGlobal, pyList, pyTuple } from "../../../src/pickle/value.js";
 import type { PyDict, PyObject, PyValue } from "../../../src/pickle/value.js";
@@ -23,17 +23,6 @@ function records(file: Uint8Array): Map<string, Uint8Array> {
   return new Map(zip.entries.map((e) => [e.name, readEntrySync(zip, e)]));
 }
 
-function expectError(f: () => unknown, code: string, path?: (string | number)[]): void {
-  let error: unknown;
-  try {
-    f();
-  } catch (e) {
-    error = e;
-  }
-  expect(isTorchsaveError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-  if (path !== undefined) expect((error as { path?: unknown }).path).toEqual(path);
-}
 
 function tensorsOf(root: TorchValue): Map<string, Tensor> {
   return new Map(walkTensors(root).map((e) => [e.path.join("."), e.tensor]));
@@ -275,10 +264,10 @@ describe("writeCheckpoint: what the file had is written back", () => {
 describe("writeCheckpoint: weights_only", () => {
   it("names the key path of a value torch's weights-only unpickler would refuse", () => {
     const inert: PyObject<TorchHost> = { kind: "object", via: "newobj", callable: pyGlobal("argparse", "Namespace"), args: pyTuple([]) };
-    expectError(() => writeCheckpoint(toTorchValue({ epoch: 1, args: inert })), "unencodable", ["args"]);
-    expectError(() => writeCheckpoint(toTorchValue({ opt: { s: pyFrozenSet([1]) } })), "unencodable", ["opt", "s"]);
+    expectCode(() => writeCheckpoint(toTorchValue({ epoch: 1, args: inert })), "unencodable", ["args"]);
+    expectCode(() => writeCheckpoint(toTorchValue({ opt: { s: pyFrozenSet([1]) } })), "unencodable", ["opt", "s"]);
     const arr: NdArray = { kind: "ndarray", descr: "<f4", shape: [1], fortranOrder: false, data: new Uint8Array(4), scalar: false };
-    expectError(() => writeCheckpoint(toTorchValue({ rng: [arr] })), "unencodable", ["rng", 0]);
+    expectCode(() => writeCheckpoint(toTorchValue({ rng: [arr] })), "unencodable", ["rng", 0]);
     expect(() => writeCheckpoint(toTorchValue({ args: inert }), { weightsOnly: false })).not.toThrow();
   });
 
@@ -292,7 +281,7 @@ describe("writeCheckpoint: weights_only", () => {
   });
 
   it("refuses weightsOnly at another protocol, and allows the protocol without it", () => {
-    expectError(() => writeCheckpoint(pyList([]), { protocol: 4, weightsOnly: true }), "invalid-argument");
+    expectCode(() => writeCheckpoint(pyList([]), { protocol: 4, weightsOnly: true }), "invalid-argument");
     const file = writeCheckpoint(stateDict({ w: tensor(new Float32Array([1])) }), { protocol: 4 });
     expect(readCheckpoint(file).protocol).toBe(4);
   });
@@ -316,7 +305,7 @@ describe("writeCheckpoint: storage bytes from anywhere", () => {
     const file = Buffer.concat(chunks);
     const expected = writeCheckpoint(stateDict({ remote: tensor(new Float32Array(1000).map((_, i) => i)) }));
     expect(new Uint8Array(file)).toEqual(expected);
-    expectError(() => [...checkpointChunks(stateDict({ remote }))], "unsupported");
+    expectCode(() => [...checkpointChunks(stateDict({ remote }))], "unsupported");
     const legacy: Uint8Array[] = [];
     for await (const c of checkpointChunksAsync(stateDict({ remote }), { layout: "legacy", chunkBytes: 999 })) legacy.push(c);
     const expectedLegacy = writeCheckpoint(stateDict({ remote: tensor(new Float32Array(1000).map((_, i) => i)) }), { layout: "legacy" });
@@ -351,18 +340,18 @@ describe("writeCheckpoint: storage bytes from anywhere", () => {
     const t = tensor(new Float32Array([1, 2]));
     const noBytes: Tensor = { ...t, storage: { ...t.storage!, data: undefined as never } };
     delete (noBytes.storage as { data?: Uint8Array }).data;
-    expectError(() => writeCheckpoint(stateDict({ noBytes })), "missing-record");
+    expectCode(() => writeCheckpoint(stateDict({ noBytes })), "missing-record");
     const short: Tensor = { ...t, storage: { ...t.storage!, data: new Uint8Array(4) } };
-    expectError(() => writeCheckpoint(stateDict({ short })), "truncated");
+    expectCode(() => writeCheckpoint(stateDict({ short })), "truncated");
   });
 
   it("checks its options", () => {
     const sd = stateDict({});
-    expectError(() => writeCheckpoint(sd, { layout: "tar" as never }), "invalid-argument");
-    expectError(() => writeCheckpoint(sd, { archiveName: "a/b" }), "invalid-argument");
-    expectError(() => writeCheckpoint(sd, { protocol: 1 as never }), "invalid-argument");
-    expectError(() => writeCheckpoint(sd, { storageAlignment: 0 }), "invalid-argument");
-    expectError(() => writeCheckpoint(sd, { serializationId: "\n" }), "invalid-argument");
+    expectCode(() => writeCheckpoint(sd, { layout: "tar" as never }), "invalid-argument");
+    expectCode(() => writeCheckpoint(sd, { archiveName: "a/b" }), "invalid-argument");
+    expectCode(() => writeCheckpoint(sd, { protocol: 1 as never }), "invalid-argument");
+    expectCode(() => writeCheckpoint(sd, { storageAlignment: 0 }), "invalid-argument");
+    expectCode(() => writeCheckpoint(sd, { serializationId: "\n" }), "invalid-argument");
   });
 });
 
@@ -391,7 +380,7 @@ describe("writeCheckpoint: the legacy layout", () => {
   });
 
   it("refuses dtypes without a typed storage class", () => {
-    expectError(() => writeCheckpoint(stateDict({ u: tensor(new Uint16Array([1])) }), { layout: "legacy" }), "unencodable");
+    expectCode(() => writeCheckpoint(stateDict({ u: tensor(new Uint16Array([1])) }), { layout: "legacy" }), "unencodable");
   });
 });
 

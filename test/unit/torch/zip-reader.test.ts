@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { deflateSync, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
+import { thrown } from "../../helpers/errors.js";
 import { crc32 } from "../../../src/bytes/crc32.js";
 import { blobSource, bytesSource, callbackSource, type ByteSource } from "../../../src/bytes/source.js";
 import { ByteWriter } from "../../../src/bytes/writer.js";
@@ -151,14 +152,6 @@ const torchLike = (): TestEntry[] => [
   { name: "archive/version", data: utf8("3\n") },
 ];
 
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 const codes = (zip: ZipArchive | readonly { code: string }[]): string[] => ("quirks" in zip ? zip.quirks : zip).map((q) => q.code);
 const asyncOnly = (bytes: Uint8Array): ByteSource => callbackSource(bytes.length, (o, l) => bytes.slice(o, o + l), "remote.pt");

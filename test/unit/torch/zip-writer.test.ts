@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { expectCode } from "../../helpers/errors.js";
 import { crc32 } from "../../../src/bytes/crc32.js";
 import { bytesSource } from "../../../src/bytes/source.js";
 import { encodeUtf8 } from "../../../src/bytes/text.js";
-import { isTorchsaveError } from "../../../src/errors.js";
 import { hashBytes, hashCombine, serializationId } from "../../../src/torch/write-serialization-id.js";
 import { openZipSync, readEntrySync } from "../../../src/torch/zip-reader.js";
 import {
@@ -23,16 +23,6 @@ function fill(n: number, seed = 1): Uint8Array {
   return out;
 }
 
-function expectCode(f: () => unknown, code: string): void {
-  let error: unknown;
-  try {
-    f();
-  } catch (e) {
-    error = e;
-  }
-  expect(isTorchsaveError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-}
 
 /** Local header fields of the entry whose header starts at `at`. */
 function localHeader(b: Uint8Array, at: number) {
