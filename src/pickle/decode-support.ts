@@ -1,6 +1,6 @@
 /**
- * The decoder's helpers off the hot loop: which memo entries to keep, Python 2 strings, and
- * locating errors at the failing opcode.
+ * The decoder's helpers: which memo entries to keep, Python 2 strings, locating errors at the
+ * failing opcode, and the small stack and byte helpers of its loop.
  */
 import { decodeLatin1, decodeUtf8, isAscii, TextDecodeFailure } from "../bytes/text.js";
 import { isTorchsaveError, PickleDecodeError } from "../errors.js";
@@ -75,4 +75,22 @@ export function locate(
   if (fromHook) return e;
   const code = e instanceof RangeError ? "limit-exceeded" : "invalid-data";
   return new PickleDecodeError(code, `internal failure while decoding: ${String(e)}`, { ...where, cause: e });
+}
+
+/** `stack.length = length`, by popping: far cheaper than the length setter for the few items a MARK holds. */
+export function dropTo(stack: unknown[], length: number): void {
+  for (let n = stack.length - length; n > 0; n--) stack.pop();
+}
+
+
+/** A memo index from GET/PUT's text (where Python's `int("01")` is 1) or a binary argument. */
+export function memoIndex(arg: number | bigint | boolean): number | bigint {
+  return typeof arg === "boolean" ? (arg ? 1 : 0) : arg;
+}
+
+/** The little-endian unsigned int of `width` (1, 2 or 4) bytes at `at` (callers have checked they are there). */
+export function uintAt(b: Uint8Array, at: number, width: number): number {
+  if (width === 1) return b[at]!;
+  if (width === 2) return b[at]! | (b[at + 1]! << 8);
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }

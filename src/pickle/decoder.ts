@@ -9,18 +9,17 @@ import { ByteReader } from "../bytes/reader.js";
 import { decodeAsciiRange } from "../bytes/text.js";
 import { PickleDecodeError, type ErrorCode, type ErrorLocation } from "../errors.js";
 import { dictSetItem, setAddItem, tagOf, type KeyIndexes } from "./decode-keys.js";
-import { isFetched } from "./decode-fetches.js";
-import { locate, pruneMemo, python2String } from "./decode-support.js";
+import { dropTo, locate, memoIndex, pruneMemo, python2String, uintAt } from "./decode-support.js";
 import { argumentError, isStringMode, resolveLimits } from "./decode-options.js";
-import type { DecodeLimits, DecodeOptions, DecodeResult, ReduceContext, ReducerRegistry, Reducer } from "./decode-options.js";
-import { memoGet, memoPut, newMemo } from "./decode-memo.js";
+import type { DecodeLimits, DecodeOptions, DecodeResult } from "./decode-options.js";
+import { decodeCalls } from "./decode-calls.js";
+import { memoKeeper } from "./decode-memo-keeper.js";
 import { addItems, appendItems, buildState, setItems } from "./decode-mutate.js";
 import { pyTypeName } from "./decode-type-name.js";
 import { none as NO_ARGUMENT } from "./args.js";
 import { HIGHEST_PROTOCOL, OPCODES_BY_CODE, type OpcodeInfo } from "./opcodes.js";
-import { BUILTIN_REDUCERS } from "./reducers.js";
 import type {
-  PyBuffer, PyBytes, PyDict, PyExtension, PyFloat, PyGlobal, PyObject, PyObjectVia, PyPersistentId, PyTuple, PyValue,
+  PyBuffer, PyBytes, PyDict, PyExtension, PyFloat, PyGlobal, PyObject, PyTuple, PyValue,
 } from "./value.js";
 
 export { DEFAULT_DECODE_LIMITS } from "./decode-options.js";
@@ -85,8 +84,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   reader.pos = start;
 
   const { maxStack, maxMemo, maxMarkDepth, maxContainerItems } = limits;
-  const reducers = (options.reducers ?? BUILTIN_REDUCERS) as ReducerRegistry<X>;
-  const { findGlobal, persistentLoad, extensions, buffers } = options;
+  const { extensions, buffers } = options;
   const strings = options.strings ?? "auto";
 
   // CPython keeps a metastack of lists; one flat stack plus the index where the innermost MARK's
@@ -94,20 +92,9 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   const stack: PyValue<X>[] = [];
   const marks: number[] = [];
   let fence = 0;
-  const memo = newMemo<X>();
   // Memo entries the pickle never reads back are not kept (they become garbage once consumed);
   // objects put where they are read back are the only ones reachable twice.
-  const fetches = pruneMemo(input, start, options);
-  const sharedValues = new Set<unknown>();
-  /** What a memo entry at `index` holds: `value` when it is read back, else nothing. */
-  const retained = (index: number | bigint, value: PyValue<X>): PyValue<X> => {
-    if (fetches === undefined) return value;
-    if (!isFetched(fetches, index)) return undefined as unknown as PyValue<X>;
-    if (typeof value === "object" && value !== null) sharedValues.add(value);
-    return value;
-  };
-  const shared = (value: PyValue<X>): boolean =>
-    fetches === undefined || (typeof value === "object" && value !== null && sharedValues.has(value));
+  const memo = memoKeeper<X>(pruneMemo(input, start, options), maxMemo);
   const indexes: KeyIndexes = new WeakMap();
   let protocol = -1;
   let opsProtocol = 0;
@@ -115,7 +102,8 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
 
   let opStart = start;
   let op: OpcodeInfo | undefined;
-  let inHook = false;
+  // True while a caller's hook runs: its errors are its own, passed through (see `locate`).
+  const hook = { active: false };
 
   const push = (v: PyValue<X>): void => {
     if (stack.length >= maxStack) throw fail("limit-exceeded", `stack would exceed maxStack (${maxStack})`);
@@ -151,97 +139,15 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
   };
   const offset = (): number => baseOffset + opStart;
 
-  const resolveGlobal = (module: string, name: string): PyValue<X> => {
-    if (findGlobal !== undefined) {
-      inHook = true;
-      const replacement = findGlobal(module, name, offset());
-      inHook = false;
-      if (replacement !== undefined) return replacement;
-    }
-    return { kind: "global", module, name };
-  };
-
-  // Reducer per global object: Python memoizes a global once and GETs it for every call, so
-  // caching by identity skips building and hashing "module.name" on each REDUCE.
-  const reducerOf = new Map<PyGlobal, Reducer<X> | null>();
-  // Calls alternate between a few globals (a tensor rebuild, then its hooks' OrderedDict): the
-  // last two answers are kept at hand, ahead of the map.
-  let lastGlobal: PyGlobal | undefined;
-  let lastReducer: Reducer<X> | null = null;
-  let prevGlobal: PyGlobal | undefined;
-  let prevReducer: Reducer<X> | null = null;
-  const findReducer = (g: PyGlobal): Reducer<X> | null => {
-    if (g === lastGlobal) return lastReducer;
-    if (g === prevGlobal) return prevReducer;
-    let r = reducerOf.get(g);
-    if (r === undefined) {
-      const key = `${g.module}.${g.name}`;
-      r = Object.prototype.hasOwnProperty.call(reducers, key) ? reducers[key]! : null;
-      reducerOf.set(g, r);
-    }
-    prevGlobal = lastGlobal;
-    prevReducer = lastReducer;
-    lastGlobal = g;
-    lastReducer = r;
-    return r;
-  };
-
-  const call = (callable: PyValue<X>, args: PyValue<X>, via: PyObjectVia, kwargs?: PyValue<X>): PyValue<X> => {
-    if (tagOf(callable) === "global") {
-      const g = callable as PyGlobal;
-      const reducer = findReducer(g);
-      if (reducer !== null) {
-        const ctx: ReduceContext<X> = kwargs === undefined ? { callable: g, via, offset: offset(), shared } : { callable: g, via, kwargs, offset: offset(), shared };
-        inHook = true;
-        const out = reducer.call(args, ctx);
-        inHook = false;
-        if (out !== undefined) return out;
-      }
-    }
-    const obj: PyObject<X> = kwargs === undefined
-      ? { kind: "object", via, callable, args }
-      : { kind: "object", via, callable, args, kwargs };
-    return obj;
-  };
-
-  const persistent = (pid: PyValue<X>, binary: boolean): PyValue<X> => {
-    if (persistentLoad === undefined) {
-      const out: PyPersistentId<X> = { kind: "persid", pid, binary };
-      return out;
-    }
-    inHook = true;
-    const out = persistentLoad(pid, { offset: offset(), binary });
-    inHook = false;
-    return out;
-  };
-
-  const memoStore = (index: number | bigint, value: PyValue<X>): void => {
-    memoPut(memo, index, retained(index, value));
-    if (memo.count > maxMemo) throw fail("limit-exceeded", `memo would exceed maxMemo (${maxMemo}) entries`);
-  };
-
-  // The memo as Python writes it (dense from 0) is served inline; anything else goes through memoPut/memoGet.
-  const dense = memo.dense;
+  const { resolveGlobal, call, persistent } = decodeCalls(options, hook, offset, memo.shared);
   /** BINPUT/LONG_BINPUT: memo[index] = top of stack. */
-  // The common answer, "not read back", straight from the bitmap (the scan is done: it no longer grows).
-  const fetchBits = fetches?.bits;
-  const fetchBitCount = fetchBits === undefined ? 0 : fetchBits.length * 8;
   const putTop = (index: number): void => {
     if (stack.length <= fence) throw underflow(op);
-    let value: PyValue<X> = stack[stack.length - 1]!;
-    if (index < fetchBitCount && (fetchBits![index >>> 3]! & (1 << (index & 7))) === 0) value = undefined as unknown as PyValue<X>;
-    else value = retained(index, value);
-    if (index < dense.length) dense[index] = value;
-    else if (index === dense.length && memo.sparse === undefined) {
-      dense.push(value);
-      if (++memo.count > maxMemo) throw fail("limit-exceeded", `memo would exceed maxMemo (${maxMemo}) entries`);
-    } else {
-      memoStore(index, stack[stack.length - 1]!);
-    }
+    memo.put(index, stack[stack.length - 1]!);
   };
   /** BINGET/LONG_BINGET: push memo[index]. */
   const pushMemo = (index: number): void => {
-    const value = index < dense.length ? dense[index] : memoGet(memo, index);
+    const value = memo.get(index);
     if (value === undefined) throw fail("memo-missing", `memo has no entry ${index}`);
     push(value);
   };
@@ -540,7 +446,7 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
         case 0x68: // BINGET
         case 0x6a: { // LONG_BINGET
           const index = memoIndex(arg as number | bigint | boolean);
-          const value = memoGet(memo, index);
+          const value = memo.get(index);
           if (value === undefined) throw fail("memo-missing", `memo has no entry ${index}`);
           push(value);
           break;
@@ -550,11 +456,11 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
         case 0x72: { // LONG_BINPUT
           const index = memoIndex(arg as number | bigint | boolean);
           if (index < 0) throw fail("invalid-data", `negative PUT argument ${index}`);
-          memoStore(index, top());
+          memo.put(index, top());
           break;
         }
         case 0x94: // MEMOIZE
-          memoStore(memo.count, top());
+          memo.put(memo.memo.count, top());
           break;
 
         // Extension registry.
@@ -603,14 +509,14 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
             if (options.build === undefined) {
               throw fail("type-mismatch", `cannot BUILD ${pyTypeName(target)}: no build hook was given`);
             }
-            inHook = true;
+            hook.active = true;
             options.build(target as X, state, offset());
-            inHook = false;
+            hook.active = false;
           }
           if (options.afterBuild !== undefined) {
-            inHook = true;
+            hook.active = true;
             const next = options.afterBuild(target, input, reader.pos);
-            inHook = false;
+            hook.active = false;
             if (next !== undefined) {
               if (!Number.isSafeInteger(next.end) || next.end < reader.pos || next.end > input.length) {
                 throw fail("invalid-data", `afterBuild hook returned position ${next.end} outside ${reader.pos}..${input.length}`);
@@ -686,27 +592,10 @@ function run<X>(bytes: Uint8Array, start: number, options: DecodeOptions<X>, lim
       pos = reader.pos;
     }
   } catch (e) {
-    throw locate(e, opStart, op, inHook, cap < bytes.length ? limits.maxBytes : undefined, options.entry, baseOffset);
+    throw locate(e, opStart, op, hook.active, cap < bytes.length ? limits.maxBytes : undefined, options.entry, baseOffset);
   }
-}
-
-/** `stack.length = length`, by popping: far cheaper than the length setter for the few items a MARK holds. */
-function dropTo(stack: unknown[], length: number): void {
-  for (let n = stack.length - length; n > 0; n--) stack.pop();
 }
 
 function underflow(op: OpcodeInfo | undefined): PickleDecodeError {
   return fail("stack-underflow", `${op?.name ?? "opcode"} needs more items than the stack holds above the last MARK`);
-}
-
-/** A memo index from GET/PUT's text (where Python's `int("01")` is 1) or a binary argument. */
-function memoIndex(arg: number | bigint | boolean): number | bigint {
-  return typeof arg === "boolean" ? (arg ? 1 : 0) : arg;
-}
-
-/** The little-endian unsigned int of `width` (1, 2 or 4) bytes at `at` (callers have checked they are there). */
-function uintAt(b: Uint8Array, at: number, width: number): number {
-  if (width === 1) return b[at]!;
-  if (width === 2) return b[at]! | (b[at + 1]! << 8);
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
