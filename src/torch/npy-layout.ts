@@ -89,7 +89,8 @@ export function readNpzCheckpoint(zip: ZipArchive, options: ReadOptions): Checkp
 
 /** True when every member of a zip is a `.npy` file (numpy's savez), not a torch archive. */
 export function looksLikeNpz(zip: ZipArchive): boolean {
-  return zip.entries.length > 0 && zip.entries.every((e) => e.name.endsWith(".npy")) && zip.get("data.pkl") === undefined;
+  // data.pkl first: a torch archive is answered without building its (possibly many) entries.
+  return zip.get("data.pkl") === undefined && zip.entries.length > 0 && zip.entries.every((e) => e.name.endsWith(".npy"));
 }
 
 export { bytesSource };

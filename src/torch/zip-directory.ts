@@ -6,11 +6,11 @@
  * followed throws.
  */
 import type { ReadPlan } from "../bytes/source.js";
-import { decodeUtf8, isAscii } from "../bytes/text.js";
+import { decodeUtf8 } from "../bytes/text.js";
 import { CheckpointError } from "../errors.js";
-import type { ZipEntry } from "./zip-reader.js";
 import { createQuirkSink, type QuirkSink } from "./zip-quirks.js";
-import { createNameIndex, findName, indexName, NAME_NON_ASCII, NAME_UPPER, nameKey, nameKeyAt } from "./zip-names.js";
+import { createNameIndex, findName, indexName, NAME_NON_ASCII, NAME_UPPER, nameFlagsAt, nameKey } from "./zip-names.js";
+import { CENTRAL_HEADER_SIZE, createZipTable, rowHeaderOffset, rowName, rowNameStartsWith, u16, u32, type ZipTable } from "./zip-table.js";
 
 /** Limits for opening a zip; every field is optional. */
 export interface ZipOpenOptions {
@@ -34,7 +34,6 @@ const SIG_EOCD64_LOCATOR = 0x07064b50;
 /** Size of a local file header's fixed part (before the name and extra field). */
 export const LOCAL_HEADER_SIZE = 30;
 const LOCAL_SIGNATURE_BYTES = [0x50, 0x4b, 0x03, 0x04];
-const CENTRAL_HEADER_SIZE = 46;
 const EOCD_SIZE = 22;
 const EOCD64_SIZE = 56;
 const LOCATOR_SIZE = 20;
@@ -53,10 +52,13 @@ const FLAG_MASKED = 0x2000;
 // Bits 1-2 are deflate options and bit 3 (a data descriptor follows the data) is set by torch's
 // own writer; everything outside KNOWN_FLAGS is reserved or unused.
 const KNOWN_FLAGS = 0x0001 | 0x0002 | 0x0004 | FLAG_DESCRIPTOR | FLAG_PATCH | FLAG_STRONG | FLAG_UTF8 | FLAG_MASKED;
+/** The flag bits that are no quirk (everything else makes {@link checkFlags} report). */
+const QUIET_FLAGS = 0x0002 | 0x0004 | FLAG_DESCRIPTOR | FLAG_UTF8;
 
 /** What the directory pass learns; the archive object is built from it. */
 export interface ZipDirectory {
-  readonly entries: ZipEntry[];
+  /** The entries, as columns (see zip-table.ts). */
+  readonly table: ZipTable;
   readonly quirks: QuirkSink;
   readonly zip64: boolean;
   readonly eocdOffset: number;
@@ -66,22 +68,16 @@ export interface ZipDirectory {
   readonly prefix: string;
   /** Raw-byte key (latin-1 of the name bytes) of the prefix, for byte-exact lookups. */
   readonly prefixKey: string;
+  /** The prefix's raw bytes. */
+  readonly prefixBytes: Uint8Array;
   /**
-   * The first entry (in directory order) whose raw-byte key is `prefixKey + rest`, else the first
-   * whose key equals it with ASCII letters lowered on both sides (miniz compares names that way).
-   * `rest` is a raw-byte key (latin-1 of the record's bytes).
+   * The row of the first entry (in directory order) whose raw-byte key is `prefixKey + rest`, else
+   * of the first whose key equals it with ASCII letters lowered on both sides (miniz compares names
+   * that way); -1 when none does. `rest` is a raw-byte key (latin-1 of the record's bytes).
    */
-  readonly find: (rest: string) => ZipEntry | undefined;
+  readonly find: (rest: string) => number;
 }
 
-/** Little-endian u16 at `at` (callers check bounds). */
-export function u16(b: Uint8Array, at: number): number {
-  return b[at]! | (b[at + 1]! << 8);
-}
-/** Little-endian u32 at `at` (callers check bounds). */
-export function u32(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-}
 /** Little-endian u64; beyond 2^53 it comes back imprecise but still larger than any file. */
 function u64(b: Uint8Array, at: number): number {
   return u32(b, at + 4) * 0x1_0000_0000 + u32(b, at);
@@ -218,15 +214,15 @@ interface DirectoryExtent {
   readonly bad: (reason: string, offset: number, entry?: string) => CheckpointError;
 }
 
-/** Steps 4-6 over the central directory's bytes `cd`. */
+/** Steps 4-6 over the central directory's bytes `cd`: columns per entry, no object per entry. */
 function indexDirectory(cd: Uint8Array, extent: DirectoryExtent): ZipDirectory {
   const { size, total, cdOffset, cdSize, thisDisk, eocdOffset, zip64, quirks, bad } = extent;
   const cdEnd = cdOffset + cdSize;
-  const entries: ZipEntry[] = [];
-  const names = createNameIndex(entries, cd, total);
+  const table = createZipTable(cd, cdOffset, total);
+  const names = createNameIndex(cd, total);
   const clashes: NameClash[] = [];
-  const pool: number[][] = [];
-  const report = new Int32Array(1);
+  // A quirk names its entry; the name is decoded only then.
+  const nameOf = (i: number): string => rowName(table, i);
   let prefixBytes: Uint8Array = new Uint8Array(0);
   let outside = false;
   let p = 0;
@@ -244,13 +240,16 @@ function indexDirectory(cd: Uint8Array, extent: DirectoryExtent): ZipDirectory {
     const method = u16(cd, p + 10);
     const nameStart = p + CENTRAL_HEADER_SIZE;
     const nameEnd = nameStart + nameLength;
-    const nameBytes = cd.subarray(nameStart, nameEnd);
+    table.header[i] = p;
+    table.count = i + 1;
     // The archive folder: the first entry's name up to its first "/", as torch takes it.
-    if (i === 0) prefixBytes = nameBytes.subarray(0, nameBytes.indexOf(0x2f) + 1);
+    if (i === 0) prefixBytes = cd.subarray(nameStart, nameStart + cd.subarray(nameStart, nameEnd).indexOf(0x2f) + 1);
     if (!outside && !startsWithAt(cd, nameStart, nameEnd, prefixBytes)) outside = true;
-    const key = nameKeyAt(cd, nameStart, nameEnd, pool, report);
-    const nameFlags = report[0]!;
-    const name = (nameFlags & NAME_NON_ASCII) === 0 ? key : decodeName(nameBytes, key, flags, quirks, headerOffset);
+    const nameFlags = nameFlagsAt(cd, nameStart, nameEnd);
+    if ((nameFlags & NAME_NON_ASCII) !== 0 && (flags & FLAG_UTF8) !== 0) {
+      const name = decodeName(cd.subarray(nameStart, nameEnd), quirks, headerOffset);
+      if (name !== undefined) table.names.set(i, name);
+    }
     let compressedSize = u32(cd, p + 20);
     let size_ = u32(cd, p + 24);
     let localHeaderOffset = u32(cd, p + 42);
@@ -260,11 +259,11 @@ function indexDirectory(cd: Uint8Array, extent: DirectoryExtent): ZipDirectory {
       // Zip64 extended information (id 1): only the sentinel fields are present, in this order.
       const extra = cd.subarray(nameEnd, nameEnd + extraLength);
       const z = findExtraField(extra, 0x0001);
-      if (z === "damaged") throw bad("damaged extra field in a zip64 entry", headerOffset, name);
+      if (z === "damaged") throw bad("damaged extra field in a zip64 entry", headerOffset, nameOf(i));
       if (z !== undefined) {
         let q = 0;
         const take = (what: string): number => {
-          if (z.length - q < 8) throw bad(`zip64 extra field lacks the ${what}`, headerOffset, name);
+          if (z.length - q < 8) throw bad(`zip64 extra field lacks the ${what}`, headerOffset, nameOf(i));
           const v = u64(z, q);
           q += 8;
           return v;
@@ -275,83 +274,81 @@ function indexDirectory(cd: Uint8Array, extent: DirectoryExtent): ZipDirectory {
         if (diskStart === U16_MAX && z.length - q >= 4) diskStart = u32(z, q);
       }
     }
+    table.compressedSize[i] = compressedSize;
+    table.size[i] = size_;
+    table.localHeaderOffset[i] = localHeaderOffset;
 
     if (diskStart === U16_MAX || (diskStart !== thisDisk && diskStart !== 1)) {
-      quirks.add("multi-disk", `entry starts on disk ${diskStart}`, headerOffset, name);
+      quirks.add("multi-disk", `entry starts on disk ${diskStart}`, headerOffset, nameOf(i));
     }
     if (localHeaderOffset > size || LOCAL_HEADER_SIZE + compressedSize > size - localHeaderOffset) {
-      throw bad(`entry at ${localHeaderOffset} (${compressedSize} bytes) runs past the end of the ${size}-byte file`, headerOffset, name);
+      throw bad(`entry at ${localHeaderOffset} (${compressedSize} bytes) runs past the end of the ${size}-byte file`, headerOffset, nameOf(i));
     }
-    checkFlags(flags, quirks, headerOffset, name);
-    if (method === 8) quirks.add("compressed-entry", "entry is deflated", headerOffset, name);
-    else if (method !== 0) quirks.add("unsupported-method", `compression method ${method}`, headerOffset, name);
+    if ((flags & ~QUIET_FLAGS) !== 0) checkFlags(flags, quirks, headerOffset, nameOf(i));
+    if (method === 8) quirks.add("compressed-entry", "entry is deflated", headerOffset, nameOf(i));
+    else if (method !== 0) quirks.add("unsupported-method", `compression method ${method}`, headerOffset, nameOf(i));
     if (method === 0 && compressedSize !== size_) {
-      quirks.add("stored-size-mismatch", `stored entry has ${compressedSize} bytes but claims ${size_}`, headerOffset, name);
+      quirks.add("stored-size-mismatch", `stored entry has ${compressedSize} bytes but claims ${size_}`, headerOffset, nameOf(i));
     }
     if (size_ > 0 && compressedSize === 0) {
-      quirks.add("missing-compressed-data", `entry claims ${size_} bytes from no compressed bytes`, headerOffset, name);
+      quirks.add("missing-compressed-data", `entry claims ${size_} bytes from no compressed bytes`, headerOffset, nameOf(i));
     }
-    if (commentLen > 0) quirks.add("entry-comment", `entry comment of ${commentLen} bytes`, headerOffset, name);
+    if (commentLen > 0) quirks.add("entry-comment", `entry comment of ${commentLen} bytes`, headerOffset, nameOf(i));
 
-    const entry: ZipEntry = {
-      name, nameBytes, method, flags, crc32: u32(cd, p + 16), compressedSize, size: size_,
-      localHeaderOffset, centralHeaderOffset: headerOffset,
-    };
-    entries.push(entry);
     p += headerSize;
     const clash = indexName(names, i, nameStart, nameLength, (nameFlags & NAME_UPPER) !== 0);
-    if (clash !== undefined) clashes.push({ entry, duplicate: clash === "duplicate" });
+    if (clash !== undefined) clashes.push({ row: i, duplicate: clash === "duplicate" });
   }
 
   // 5. Names: duplicates and case collisions (recorded after every entry's own quirks, in
   // directory order), then the archive folder from the first entry, as torch takes it.
-  for (const { entry: e, duplicate } of clashes) {
-    if (duplicate) quirks.add("duplicate-name", `name ${JSON.stringify(e.name)} appears more than once`, e.centralHeaderOffset, e.name);
-    else quirks.add("case-duplicate", `name ${JSON.stringify(e.name)} differs from another only in case`, e.centralHeaderOffset, e.name);
+  for (const { row, duplicate } of clashes) {
+    const name = nameOf(row);
+    if (duplicate) quirks.add("duplicate-name", `name ${JSON.stringify(name)} appears more than once`, rowHeaderOffset(table, row), name);
+    else quirks.add("case-duplicate", `name ${JSON.stringify(name)} differs from another only in case`, rowHeaderOffset(table, row), name);
   }
   let prefix = "";
-  const first = entries[0];
-  if (first === undefined) {
+  if (total === 0) {
     quirks.add("empty-archive", "the archive has no entries", eocdOffset);
   } else if (prefixBytes.length === 0) {
-    quirks.add("no-prefix", `first entry ${JSON.stringify(first.name)} is not inside a folder`, first.centralHeaderOffset, first.name);
+    quirks.add("no-prefix", `first entry ${JSON.stringify(nameOf(0))} is not inside a folder`, rowHeaderOffset(table, 0), nameOf(0));
   } else {
     // The folder name ends at the first "/", which is the same character in latin-1 and UTF-8.
-    prefix = first.name.slice(0, first.name.indexOf("/") + 1);
+    const first = nameOf(0);
+    prefix = first.slice(0, first.indexOf("/") + 1);
     if (outside) {
-      for (const e of entries) {
-        if (!startsWithAt(e.nameBytes, 0, e.nameBytes.length, prefixBytes)) {
-          quirks.add("prefix-mismatch", `entry is outside the archive folder ${JSON.stringify(prefix)}`, e.centralHeaderOffset, e.name);
+      for (let i = 0; i < total; i++) {
+        if (!rowNameStartsWith(table, i, prefixBytes)) {
+          quirks.add("prefix-mismatch", `entry is outside the archive folder ${JSON.stringify(prefix)}`, rowHeaderOffset(table, i), nameOf(i));
         }
       }
     }
   }
   const prefixKey = nameKey(prefixBytes);
-  const find = (rest: string): ZipEntry | undefined => findName(names, prefixBytes, rest);
+  const find = (rest: string): number => findName(names, prefixBytes, rest);
 
   // 6. Layout known from the directory alone: leading bytes and overlaps (each entry spans at
   // least its fixed local header and its compressed bytes). Writers lay entries out in directory
   // order, so sorting is usually not needed.
-  const sorted = isSortedByOffset(entries) ? entries : [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
-  const lowest = sorted[0];
-  if (lowest !== undefined && lowest.localHeaderOffset > 0) {
-    quirks.add("data-before-archive", `${lowest.localHeaderOffset} bytes precede the first local header`, 0);
+  const order = rowsByLocalOffset(table);
+  const starts = table.localHeaderOffset;
+  if (total > 0 && starts[order(0)]! > 0) {
+    quirks.add("data-before-archive", `${starts[order(0)]} bytes precede the first local header`, 0);
   }
-  for (let i = 0; i < sorted.length; i++) {
-    const e = sorted[i]!;
-    const end = e.localHeaderOffset + LOCAL_HEADER_SIZE + e.compressedSize;
-    const next = sorted[i + 1];
-    if (next !== undefined && next.localHeaderOffset < end) {
-      quirks.add("overlapping-entries", `entry overlaps ${JSON.stringify(next.name)} at ${next.localHeaderOffset}`, e.localHeaderOffset, e.name);
+  for (let k = 0; k < total; k++) {
+    const i = order(k);
+    const end = starts[i]! + LOCAL_HEADER_SIZE + table.compressedSize[i]!;
+    if (k + 1 < total && starts[order(k + 1)]! < end) {
+      quirks.add("overlapping-entries", `entry overlaps ${JSON.stringify(nameOf(order(k + 1)))} at ${starts[order(k + 1)]}`, starts[i]!, nameOf(i));
     }
-    if (e.localHeaderOffset < cdEnd && end > cdOffset) {
-      quirks.add("overlapping-entries", "entry overlaps the central directory", e.localHeaderOffset, e.name);
+    if (starts[i]! < cdEnd && end > cdOffset) {
+      quirks.add("overlapping-entries", "entry overlaps the central directory", starts[i]!, nameOf(i));
     }
   }
 
   return {
-    entries, quirks, zip64, eocdOffset, centralDirectoryOffset: cdOffset, centralDirectorySize: cdSize,
-    prefix, prefixKey, find,
+    table, quirks, zip64, eocdOffset, centralDirectoryOffset: cdOffset, centralDirectorySize: cdSize,
+    prefix, prefixKey, prefixBytes, find,
   };
 }
 
@@ -364,23 +361,30 @@ function startsWithAt(bytes: Uint8Array, start: number, end: number, prefix: Uin
 
 /** A name that repeats an earlier one exactly (`duplicate`) or up to ASCII case. */
 interface NameClash {
-  readonly entry: ZipEntry;
+  readonly row: number;
   readonly duplicate: boolean;
 }
 
-function isSortedByOffset(entries: readonly ZipEntry[]): boolean {
-  for (let i = 1; i < entries.length; i++) if (entries[i]!.localHeaderOffset < entries[i - 1]!.localHeaderOffset) return false;
-  return true;
+/** Rows in local header order, as a lookup `k -> row`: the identity when writers kept directory order. */
+function rowsByLocalOffset(table: ZipTable): (k: number) => number {
+  const starts = table.localHeaderOffset;
+  let sorted = true;
+  for (let i = 1; i < table.count && sorted; i++) sorted = starts[i - 1]! <= starts[i]!;
+  if (sorted) return (k) => k;
+  const rows = Int32Array.from({ length: table.count }, (_, i) => i).sort((a, b) => starts[a]! - starts[b]! || a - b);
+  return (k) => rows[k]!;
 }
 
-/** The entry's name: its latin-1 key unless flagged UTF-8 with non-ASCII bytes (ASCII reads the same either way). */
-function decodeName(bytes: Uint8Array, key: string, flags: number, quirks: QuirkSink, offset: number): string {
-  if ((flags & FLAG_UTF8) === 0 || isAscii(bytes)) return key;
+/**
+ * A UTF-8 flagged, non-ASCII name decoded as UTF-8; undefined (the name stays latin-1) when it
+ * is not valid UTF-8, which is a quirk.
+ */
+function decodeName(bytes: Uint8Array, quirks: QuirkSink, offset: number): string | undefined {
   try {
     return decodeUtf8(bytes);
   } catch {
-    quirks.add("invalid-utf8-name", "name is flagged UTF-8 but is not valid UTF-8", offset, key);
-    return key;
+    quirks.add("invalid-utf8-name", "name is flagged UTF-8 but is not valid UTF-8", offset, nameKey(bytes));
+    return undefined;
   }
 }
 

@@ -13,7 +13,8 @@ import { dtypeByStorageClass, type DTypeInfo } from "./dtypes.js";
 import type { Storage, StorageLocation, TorchHost, TorchValue } from "./model.js";
 import { decodeTorchPickle, pidItems } from "./torch-unpickle.js";
 import type { ZipArchive, ZipEntry } from "./zip-reader.js";
-import { entryDataOffset, entryDataOffsetSync, entryDataOffsetSyncAt, readEntry, readEntrySync } from "./zip-reader.js";
+import { entryDataOffset, readEntry, readEntrySync, rowDataOffsetSync, zipTable } from "./zip-reader.js";
+import { entryAt, rowAtHeaderOffset, rowMethod, rowName, rowNameLength, rowNameStart, type ZipTable } from "./zip-table.js";
 
 /** The small text records torch writes; read eagerly, they are a few bytes each. */
 export const TEXT_RECORDS = ["version", ".data/version", ".format_version", ".storage_alignment", "byteorder", ".data/serialization_id"] as const;
@@ -33,8 +34,8 @@ interface Decoded {
   readonly storages: Storage[];
   /** Whether that order is already {@link compareKeys} order (torch numbers storages as it meets them). */
   readonly inKeyOrder: boolean;
-  /** Storages still to be located, with the entry that holds their bytes (in the same order). */
-  readonly pending: { storage: Storage; entry: ZipEntry }[];
+  /** Storages still to be located, with the directory row that holds their bytes (in the same order). */
+  readonly pending: { storage: Storage; row: number }[];
 }
 
 export function preloadZipSync(zip: ZipArchive): ZipPreload {
@@ -76,6 +77,7 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
   if (pre.records.byteorder !== undefined && pre.records.byteorder !== "big" && pre.records.byteorder !== "little") {
     throw new CheckpointError("invalid-data", `byteorder record says ${JSON.stringify(pre.records.byteorder.slice(0, 20))}`, { entry: `${zip.prefix}byteorder` });
   }
+  const table = tableOf(zip);
   const storages: Storage[] = [];
   const pending: Decoded["pending"] = [];
   let inKeyOrder = true;
@@ -108,22 +110,21 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
           throw new CheckpointError("unsupported", `unknown storage class ${type.module}.${type.name}`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
         // Torch names records "<folder>/0", "<folder>/1", ...: those are found by number.
-        numbered ??= numberedEntries(zip, folder);
+        numbered ??= numberedRows(table, folder);
         const n = decimalKey(key);
-        const position = n >= 0 && n < numbered.length ? numbered[n]! : -1;
         const entryName = folder + key;
-        const entry = position >= 0 ? zip.entries[position] : zip.get(entryName);
-        if (entry === undefined) {
+        const row = n >= 0 && n < numbered.length && numbered[n]! >= 0 ? numbered[n]! : rowOf(table, zip.get(entryName));
+        if (row < 0) {
           throw new CheckpointError("missing-record", `storage ${key} is referenced but ${zip.prefix}${entryName} is missing`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
         const dtype = info?.name ?? "uint8";
         const loc = typeof location === "string" ? location : "cpu";
         const byteLength = untyped ? count : count * info!.itemSize;
-        const from = locateNow ? locateEarly(zip, entry, position, byteLength) : undefined;
+        const from = locateNow ? locateEarly(zip, table, row, byteLength) : undefined;
         let storage: Storage;
         if (from === undefined) {
           storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder };
-          pending.push({ storage, entry });
+          pending.push({ storage, row });
         } else if (from.compression === "deflate") {
           storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder, from };
         } else {
@@ -149,21 +150,34 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
   return { root: main.value, protocol: main.protocol, storages, inKeyOrder, pending, ...(constants === undefined ? {} : { constants }) };
 }
 
+/** The directory of an archive the reader opened (every archive reaching here was). */
+function tableOf(zip: ZipArchive): ZipTable {
+  const table = zipTable(zip);
+  if (table === undefined) throw new CheckpointError("invalid-argument", "zip archive was not opened by torchsave");
+  return table;
+}
+
+/** The directory row of an entry `zip.get` found, or -1. */
+function rowOf(table: ZipTable, entry: ZipEntry | undefined): number {
+  return entry === undefined ? -1 : rowAtHeaderOffset(table, entry.centralHeaderOffset);
+}
+
 /**
  * Where a storage of an in-memory archive lives, as {@link locate} would set it; undefined when
  * locating it fails (it is then located after decoding, which throws the same error as ever).
  */
-function locateEarly(zip: ZipArchive, entry: ZipEntry, position: number, byteLength: number): StorageLocation | undefined {
-  if (entry.method !== 0 && entry.method !== 8) return undefined;
-  const stored = entry.method === 0;
-  if (stored && entry.size < byteLength) return undefined;
+function locateEarly(zip: ZipArchive, table: ZipTable, row: number, byteLength: number): StorageLocation | undefined {
+  const method = rowMethod(table, row);
+  if (method !== 0 && method !== 8) return undefined;
+  const stored = method === 0;
+  if (stored && table.size[row]! < byteLength) return undefined;
   let dataOffset: number;
   try {
-    dataOffset = entryDataOffsetSyncAt(zip, entry, position);
+    dataOffset = rowDataOffsetSync(zip, row);
   } catch {
     return undefined;
   }
-  return { source: zip.source, offset: dataOffset, length: entry.compressedSize, compression: stored ? "none" : "deflate", record: entry.name };
+  return { source: zip.source, offset: dataOffset, length: table.compressedSize[row]!, compression: stored ? "none" : "deflate", record: rowName(table, row) };
 }
 
 /**
@@ -171,33 +185,35 @@ function locateEarly(zip: ZipArchive, entry: ZipEntry, position: number, byteLen
  * found that way; `zip.get` then decides). One pass over the names, comparing bytes: the first
  * entry in directory order with that exact name wins, as in `zip.get`.
  */
-function numberedEntries(zip: ZipArchive, folder: string): Int32Array {
-  const entries = zip.entries;
-  const first = entries[0];
-  let positions = new Int32Array(0);
-  if (first === undefined || !/^[\x00-\x7f]*$/.test(folder)) return positions;
+function numberedRows(table: ZipTable, folder: string): Int32Array {
+  const cd = table.cd;
+  const count = table.count;
+  let rows = new Int32Array(0);
+  if (count === 0 || !/^[\x00-\x7f]*$/.test(folder)) return rows;
   // The archive folder's raw bytes, as the directory took them from the first entry.
-  const head = first.nameBytes.subarray(0, first.nameBytes.indexOf(0x2f) + 1);
+  const first = rowNameStart(table, 0);
+  const head = cd.subarray(first, first + cd.subarray(first, first + rowNameLength(table, 0)).indexOf(0x2f) + 1);
   const lead = head.length + folder.length;
-  for (let i = 0; i < entries.length; i++) {
-    const name = entries[i]!.nameBytes;
-    const digits = name.length - lead;
-    if (digits < 1 || digits > 9 || (digits > 1 && name[lead] === 0x30)) continue;
+  for (let i = 0; i < count; i++) {
+    const start = rowNameStart(table, i);
+    const length = rowNameLength(table, i);
+    const digits = length - lead;
+    if (digits < 1 || digits > 9 || (digits > 1 && cd[start + lead] === 0x30)) continue;
     let same = true;
-    for (let k = 0; same && k < head.length; k++) same = name[k] === head[k];
-    for (let k = 0; same && k < folder.length; k++) same = name[head.length + k] === folder.charCodeAt(k);
+    for (let k = 0; same && k < head.length; k++) same = cd[start + k] === head[k];
+    for (let k = 0; same && k < folder.length; k++) same = cd[start + head.length + k] === folder.charCodeAt(k);
     if (!same) continue;
     let n = 0;
-    for (let k = lead; k < name.length && n >= 0; k++) {
-      const d = name[k]! - 0x30;
+    for (let k = lead; k < length && n >= 0; k++) {
+      const d = cd[start + k]! - 0x30;
       n = d >= 0 && d <= 9 ? n * 10 + d : -1;
     }
     // Only positions up to the entry count are kept: torch's numbers are dense from 0.
-    if (n < 0 || n >= entries.length) continue;
-    if (positions.length === 0) positions = new Int32Array(entries.length).fill(-1);
-    if (positions[n]! < 0) positions[n] = i;
+    if (n < 0 || n >= count) continue;
+    if (rows.length === 0) rows = new Int32Array(count).fill(-1);
+    if (rows[n]! < 0) rows[n] = i;
   }
-  return positions;
+  return rows;
 }
 
 /** Storages by key: torch's keys ("0", "1", ... in order) in an array, any other key in a Map. */
@@ -236,15 +252,19 @@ function addStorageKey(keys: StorageKeys, key: string, storage: Storage): void {
   else keys.sparse.set(key, storage);
 }
 
-function locate(zip: ZipArchive, storage: Storage, entry: ZipEntry, dataOffset: number): void {
-  if (entry.method !== 0 && entry.method !== 8) {
-    throw new CheckpointError("unsupported", `record ${entry.name} uses zip compression method ${entry.method}`, { entry: entry.name });
+function locate(zip: ZipArchive, storage: Storage, row: number, dataOffset: number): void {
+  const table = tableOf(zip);
+  const method = rowMethod(table, row);
+  const name = rowName(table, row);
+  if (method !== 0 && method !== 8) {
+    throw new CheckpointError("unsupported", `record ${name} uses zip compression method ${method}`, { entry: name });
   }
-  const stored = entry.method === 0;
-  if (stored && entry.size < storage.byteLength) {
-    throw new CheckpointError("truncated", `record ${entry.name} holds ${entry.size} bytes; storage ${storage.key} needs ${storage.byteLength}`, { entry: entry.name });
+  const stored = method === 0;
+  const size = table.size[row]!;
+  if (stored && size < storage.byteLength) {
+    throw new CheckpointError("truncated", `record ${name} holds ${size} bytes; storage ${storage.key} needs ${storage.byteLength}`, { entry: name });
   }
-  storage.from = { source: zip.source, offset: dataOffset, length: entry.compressedSize, compression: stored ? "none" : "deflate", record: entry.name };
+  storage.from = { source: zip.source, offset: dataOffset, length: table.compressedSize[row]!, compression: stored ? "none" : "deflate", record: name };
   if (stored && zip.source.bytes !== undefined) {
     storage.data = zip.source.bytes.subarray(dataOffset, dataOffset + storage.byteLength);
   }
@@ -263,15 +283,16 @@ function finish(zip: ZipArchive, pre: ZipPreload, d: Decoded): Checkpoint {
 export function readZipCheckpointSync(zip: ZipArchive, options: ReadOptions): Checkpoint {
   const pre = preloadZipSync(zip);
   const d = decodeZip(zip, pre, options, zip.source.bytes !== undefined);
-  for (const { storage, entry } of d.pending) locate(zip, storage, entry, entryDataOffsetSync(zip, entry));
+  for (const { storage, row } of d.pending) locate(zip, storage, row, rowDataOffsetSync(zip, row));
   return finish(zip, pre, d);
 }
 
 export async function readZipCheckpoint(zip: ZipArchive, options: ReadOptions): Promise<Checkpoint> {
   const pre = await preloadZip(zip);
   const d = decodeZip(zip, pre, options);
-  const offsets = await Promise.all(d.pending.map(({ entry }) => entryDataOffset(zip, entry)));
-  d.pending.forEach(({ storage, entry }, i) => locate(zip, storage, entry, offsets[i]!));
+  const table = tableOf(zip);
+  const offsets = await Promise.all(d.pending.map(({ row }) => entryDataOffset(zip, entryAt(table, row))));
+  d.pending.forEach(({ storage, row }, i) => locate(zip, storage, row, offsets[i]!));
   return finish(zip, pre, d);
 }
 

@@ -5,37 +5,25 @@
  * when probe runs grow long (a defence against crafted names that all collide).
  */
 import { decodeLatin1 } from "../bytes/text.js";
-import type { ZipEntry } from "./zip-reader.js";
 
 /** The key a name is looked up by: its bytes as latin-1 (a bijection, so equal keys mean equal bytes). */
 export function nameKey(bytes: Uint8Array): string {
   return decodeLatin1(bytes);
 }
 
-/** Names up to this many bytes are turned into keys through reused arrays (no subarray per name). */
-const SHORT_NAME = 256;
-// Bits of `nameKeyAt`'s report.
+// Bits of `nameFlagsAt`'s answer.
 export const NAME_NON_ASCII = 1;
 export const NAME_UPPER = 2;
 
-/**
- * {@link nameKey} of `bytes[start..end)` without a subarray, reporting in `report[0]` whether the
- * name has non-ASCII bytes (NAME_NON_ASCII) or ASCII capitals (NAME_UPPER). `pool` holds one
- * reusable code array per name length (one directory pass owns it).
- */
-export function nameKeyAt(bytes: Uint8Array, start: number, end: number, pool: number[][], report: Int32Array): string {
-  const n = end - start;
+/** Whether the name `bytes[start..end)` has non-ASCII bytes (NAME_NON_ASCII) or ASCII capitals (NAME_UPPER). */
+export function nameFlagsAt(bytes: Uint8Array, start: number, end: number): number {
   let flags = 0;
   for (let i = start; i < end; i++) {
     const b = bytes[i]!;
     if (b >= 0x80) flags |= NAME_NON_ASCII;
     else if (b >= 0x41 && b <= 0x5a) flags |= NAME_UPPER;
   }
-  report[0] = flags;
-  if (n > SHORT_NAME) return nameKey(bytes.subarray(start, end));
-  const codes = (pool[n] ??= new Array<number>(n).fill(0));
-  for (let i = 0; i < n; i++) codes[i] = bytes[start + i]!;
-  return String.fromCharCode.apply(null, codes);
+  return flags;
 }
 
 /** ASCII capital to small letter, any other byte unchanged (miniz's MZ_TOLOWER). */
@@ -79,7 +67,6 @@ interface NameTable {
  * compared in place in the central directory (`cd`, at `starts`/`lengths` per entry).
  */
 interface NameIndex {
-  readonly entries: readonly ZipEntry[];
   readonly cd: Uint8Array;
   readonly starts: Int32Array;
   readonly lengths: Uint16Array;
@@ -91,11 +78,11 @@ interface NameIndex {
   longest: number;
 }
 
-export function createNameIndex(entries: readonly ZipEntry[], cd: Uint8Array, capacity: number): NameIndex {
+export function createNameIndex(cd: Uint8Array, capacity: number): NameIndex {
   let size = 16;
   while (size < capacity * 2) size *= 2;
   return {
-    entries, cd, starts: new Int32Array(capacity), lengths: new Uint16Array(capacity),
+    cd, starts: new Int32Array(capacity), lengths: new Uint16Array(capacity),
     mask: size - 1, seed: randomSeed(), exact: newTable(size), upper: undefined, longest: 0,
   };
 }
@@ -214,17 +201,20 @@ function reseed(index: NameIndex, last: number): void {
     index.longest = 0;
     index.exact = newTable(index.mask + 1);
     index.upper = undefined;
-    for (let i = 0; i <= last; i++) addName(index, i, index.entries[i]!.nameBytes.some((b) => b >= 0x41 && b <= 0x5a));
+    for (let i = 0; i <= last; i++) {
+      const start = index.starts[i]!;
+      addName(index, i, (nameFlagsAt(index.cd, start, start + index.lengths[i]!) & NAME_UPPER) !== 0);
+    }
   }
 }
 
-/** The first entry (directory order) named `prefix` + `rest`, else the first whose name folds like it. */
-export function findName(index: NameIndex, prefix: Uint8Array, rest: string): ZipEntry | undefined {
+/** The first entry (directory order) named `prefix` + `rest`, else the first whose name folds like it: its row, or -1. */
+export function findName(index: NameIndex, prefix: Uint8Array, rest: string): number {
   const exact = probeKey(index, index.exact, hashKey(index.seed, prefix, rest, false), prefix, rest, false, false);
-  if (exact >= 0) return index.entries[exact];
+  if (exact >= 0) return exact;
   const folded = hashKey(index.seed, prefix, rest, true);
   const a = probeKey(index, index.exact, folded, prefix, rest, false, true);
   const b = index.upper === undefined ? -1 : probeKey(index, index.upper, folded, prefix, rest, true, true);
-  if (a < 0 && b < 0) return undefined;
-  return index.entries[a < 0 ? b : b < 0 ? a : Math.min(a, b)];
+  if (a < 0 && b < 0) return -1;
+  return a < 0 ? b : b < 0 ? a : Math.min(a, b);
 }

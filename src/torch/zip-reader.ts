@@ -9,7 +9,8 @@ import { encodeUtf8 } from "../bytes/text.js";
 import { runPlan, runPlanSync, type ByteSource, type ReadPlan } from "../bytes/source.js";
 import { LOCAL_HEADER_SIZE, FLAG_DESCRIPTOR, readDirectory, type ZipDirectory, type ZipOpenOptions } from "./zip-directory.js";
 import { nameKey } from "./zip-names.js";
-import { readEntryData, readLocalHeader, readLocalHeaderIn, type LocalHeader, type ReadEntryOptions } from "./zip-local.js";
+import { cleanLocalDataOffset, readEntryData, readLocalHeader, readLocalHeaderIn, type LocalHeader, type ReadEntryOptions } from "./zip-local.js";
+import { allEntries, entryAt, rowAtHeaderOffset, type ZipTable } from "./zip-table.js";
 import type { QuirkSink, ZipQuirk } from "./zip-quirks.js";
 
 export type { ZipOpenOptions } from "./zip-directory.js";
@@ -67,7 +68,7 @@ const STATE = Symbol("torchsave.zip");
 
 interface ZipState {
   readonly quirks: QuirkSink;
-  readonly entries: readonly ZipEntry[];
+  readonly table: ZipTable;
   /**
    * Data offset per entry (by directory position; -1 until known), created on first use. An entry
    * has one once its local header quirks are recorded.
@@ -100,10 +101,14 @@ export async function openZip(source: ByteSource, options?: ZipOpenOptions): Pro
 }
 
 function makeArchive(source: ByteSource, dir: ZipDirectory): ZipArchive {
-  const state: ZipState = { quirks: dir.quirks, entries: dir.entries, offsets: undefined, foreign: new Map(), scanned: false };
+  const table = dir.table;
+  const state: ZipState = { quirks: dir.quirks, table, offsets: undefined, foreign: new Map(), scanned: false };
   const archive: ZipArchive = {
     source,
-    entries: dir.entries,
+    // Built on first use: reading a checkpoint needs no entry objects (see zip-table.ts).
+    get entries() {
+      return allEntries(table);
+    },
     prefix: dir.prefix,
     zip64: dir.zip64,
     quirks: dir.quirks.items,
@@ -112,31 +117,23 @@ function makeArchive(source: ByteSource, dir: ZipDirectory): ZipArchive {
     centralDirectorySize: dir.centralDirectorySize,
     get(record) {
       // An ASCII record name is its own key; others are compared by their UTF-8 bytes.
-      return dir.find(ASCII.test(record) ? record : nameKey(encodeUtf8(record)));
+      const row = dir.find(ASCII.test(record) ? record : nameKey(encodeUtf8(record)));
+      return row < 0 ? undefined : entryAt(table, row);
     },
   };
   Object.defineProperty(archive, STATE, { value: state, enumerable: false });
   return archive;
 }
 
-/** The directory position of the entry with this central header offset (entries are in offset order), or -1. */
-function positionOf(entries: readonly ZipEntry[], centralHeaderOffset: number): number {
-  let lo = 0;
-  let hi = entries.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const at = entries[mid]!.centralHeaderOffset;
-    if (at === centralHeaderOffset) return mid;
-    if (at < centralHeaderOffset) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
+/** The archive's directory as columns, for the reader's per-row paths (undefined for an archive not opened here). */
+export function zipTable(zip: ZipArchive): ZipTable | undefined {
+  return (zip as StatefulArchive)[STATE]?.table;
 }
 
 /** The entry's directory position: `hint` when it holds this entry, else found by offset (-1 for a foreign entry). */
 function positionFor(state: ZipState, entry: ZipEntry, hint: number): number {
-  if (hint >= 0 && state.entries[hint] === entry) return hint;
-  return positionOf(state.entries, entry.centralHeaderOffset);
+  if (hint >= 0 && state.table.built[hint] === entry) return hint;
+  return rowAtHeaderOffset(state.table, entry.centralHeaderOffset);
 }
 
 function cachedOffset(state: ZipState | undefined, entry: ZipEntry, hint = -1): number | undefined {
@@ -155,7 +152,7 @@ function remember(state: ZipState | undefined, entry: ZipEntry, local: LocalHead
     if (state.foreign.has(entry.centralHeaderOffset)) return local.dataOffset;
     state.foreign.set(entry.centralHeaderOffset, local.dataOffset);
   } else {
-    const offsets = (state.offsets ??= new Float64Array(state.entries.length).fill(-1));
+    const offsets = (state.offsets ??= newOffsets(state));
     if (offsets[i]! >= 0) return local.dataOffset;
     offsets[i] = local.dataOffset;
   }
@@ -198,6 +195,31 @@ export function entryDataOffsetSyncAt(zip: ZipArchive, entry: ZipEntry, position
     return remember(state, entry, readLocalHeaderIn(bytes, entry, source.name), position);
   }
   return runPlanSync(dataOffsetPlan(zip, entry), source);
+}
+
+function newOffsets(state: ZipState): Float64Array {
+  return new Float64Array(state.table.count).fill(-1);
+}
+
+/**
+ * {@link entryDataOffsetSync} of the entry in directory row `row`, without building its entry
+ * object when the source is in memory and the local header agrees with the central directory
+ * (the usual case; any other builds it and takes the general path, which records or throws).
+ * @throws CheckpointError as {@link entryDataOffsetSync}.
+ */
+export function rowDataOffsetSync(zip: ZipArchive, row: number): number {
+  const state = (zip as StatefulArchive)[STATE]!;
+  const bytes = zip.source.bytes;
+  const cached = state.offsets?.[row];
+  if (cached !== undefined && cached >= 0) return cached;
+  if (bytes !== undefined && bytes.length === zip.source.size) {
+    const clean = cleanLocalDataOffset(bytes, state.table, row);
+    if (clean >= 0) {
+      (state.offsets ??= newOffsets(state))[row] = clean;
+      return clean;
+    }
+  }
+  return entryDataOffsetSyncAt(zip, entryAt(state.table, row), row);
 }
 
 /** Async twin of {@link entryDataOffsetSync}. */
