@@ -14,6 +14,7 @@ import type { Storage, StorageLocation, TorchHost, TorchValue } from "./model.js
 import { decodeTorchPickle, pidItems } from "./torch-unpickle.js";
 import type { ZipArchive, ZipEntry } from "./zip-reader.js";
 import { entryDataOffset, readEntry, readEntrySync, rowDataOffsetSync, zipTable } from "./zip-reader.js";
+import { cleanRowOffsets, cleanRowOffsetsSync } from "./zip-locate.js";
 import { entryAt, rowAtHeaderOffset, rowMethod, rowName, rowNameLength, rowNameStart, type ZipTable } from "./zip-table.js";
 
 /** The small text records torch writes; read eagerly, they are a few bytes each. */
@@ -93,7 +94,7 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
   const decodeWith = (bytes: Uint8Array, record: string, dir: string): DecodeResult<TorchHost> => {
     const byKey = createStorageKeys();
     const folder = `${dir}/`;
-    let numbered: Int32Array | undefined;
+    let numbered: NumberedRows | undefined;
     return decodeTorchPickle(bytes, 0, options, {
       entry: `${zip.prefix}${record}`,
       persistentLoad: (pid, ctx) => {
@@ -113,14 +114,17 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
         numbered ??= numberedRows(table, folder);
         const n = decimalKey(key);
         const entryName = folder + key;
-        const row = n >= 0 && n < numbered.length && numbered[n]! >= 0 ? numbered[n]! : rowOf(table, zip.get(entryName));
+        const byNumber = n >= 0 && n < numbered.rows.length ? numbered.rows[n]! : -1;
+        const row = byNumber >= 0 ? byNumber : rowOf(table, zip.get(entryName));
         if (row < 0) {
           throw new CheckpointError("missing-record", `storage ${key} is referenced but ${zip.prefix}${entryName} is missing`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
         const dtype = info?.name ?? "uint8";
         const loc = typeof location === "string" ? location : "cpu";
         const byteLength = untyped ? count : count * info!.itemSize;
-        const from = locateNow ? locateEarly(zip, table, row, byteLength) : undefined;
+        // A row found by number is named by its folder's bytes and this key: no decoding needed.
+        const recordName = byNumber >= 0 && !table.names.has(row) ? numbered.head + entryName : undefined;
+        const from = locateNow ? locateEarly(zip, table, row, byteLength, recordName) : undefined;
         let storage: Storage;
         if (from === undefined) {
           storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder };
@@ -166,7 +170,7 @@ function rowOf(table: ZipTable, entry: ZipEntry | undefined): number {
  * Where a storage of an in-memory archive lives, as {@link locate} would set it; undefined when
  * locating it fails (it is then located after decoding, which throws the same error as ever).
  */
-function locateEarly(zip: ZipArchive, table: ZipTable, row: number, byteLength: number): StorageLocation | undefined {
+function locateEarly(zip: ZipArchive, table: ZipTable, row: number, byteLength: number, record = rowName(table, row)): StorageLocation | undefined {
   const method = rowMethod(table, row);
   if (method !== 0 && method !== 8) return undefined;
   const stored = method === 0;
@@ -177,7 +181,13 @@ function locateEarly(zip: ZipArchive, table: ZipTable, row: number, byteLength: 
   } catch {
     return undefined;
   }
-  return { source: zip.source, offset: dataOffset, length: table.compressedSize[row]!, compression: stored ? "none" : "deflate", record: rowName(table, row) };
+  return { source: zip.source, offset: dataOffset, length: table.compressedSize[row]!, compression: stored ? "none" : "deflate", record };
+}
+
+/** Rows found by number, and the archive folder's bytes read as latin-1 (`head` + folder + key names a row). */
+interface NumberedRows {
+  readonly rows: Int32Array;
+  readonly head: string;
 }
 
 /**
@@ -185,11 +195,11 @@ function locateEarly(zip: ZipArchive, table: ZipTable, row: number, byteLength: 
  * found that way; `zip.get` then decides). One pass over the names, comparing bytes: the first
  * entry in directory order with that exact name wins, as in `zip.get`.
  */
-function numberedRows(table: ZipTable, folder: string): Int32Array {
+function numberedRows(table: ZipTable, folder: string): NumberedRows {
   const cd = table.cd;
   const count = table.count;
   let rows = new Int32Array(0);
-  if (count === 0 || !/^[\x00-\x7f]*$/.test(folder)) return rows;
+  if (count === 0 || !/^[\x00-\x7f]*$/.test(folder)) return { rows, head: "" };
   // The archive folder's raw bytes, as the directory took them from the first entry.
   const first = rowNameStart(table, 0);
   const head = cd.subarray(first, first + cd.subarray(first, first + rowNameLength(table, 0)).indexOf(0x2f) + 1);
@@ -213,7 +223,7 @@ function numberedRows(table: ZipTable, folder: string): Int32Array {
     if (rows.length === 0) rows = new Int32Array(count).fill(-1);
     if (rows[n]! < 0) rows[n] = i;
   }
-  return rows;
+  return { rows, head: decodeLatin1(head) };
 }
 
 /** Storages by key: torch's keys ("0", "1", ... in order) in an array, any other key in a Map. */
@@ -283,7 +293,9 @@ function finish(zip: ZipArchive, pre: ZipPreload, d: Decoded): Checkpoint {
 export function readZipCheckpointSync(zip: ZipArchive, options: ReadOptions): Checkpoint {
   const pre = preloadZipSync(zip);
   const d = decodeZip(zip, pre, options, zip.source.bytes !== undefined);
-  for (const { storage, row } of d.pending) locate(zip, storage, row, rowDataOffsetSync(zip, row));
+  const table = tableOf(zip);
+  const clean = cleanRowOffsetsSync(zip, table, d.pending.map((p) => p.row));
+  for (const { storage, row } of d.pending) locate(zip, storage, row, clean.get(row) ?? rowDataOffsetSync(zip, row));
   return finish(zip, pre, d);
 }
 
@@ -291,7 +303,8 @@ export async function readZipCheckpoint(zip: ZipArchive, options: ReadOptions): 
   const pre = await preloadZip(zip);
   const d = decodeZip(zip, pre, options);
   const table = tableOf(zip);
-  const offsets = await Promise.all(d.pending.map(({ row }) => entryDataOffset(zip, entryAt(table, row))));
+  const clean = await cleanRowOffsets(zip, table, d.pending.map((p) => p.row));
+  const offsets = await Promise.all(d.pending.map(({ row }) => clean.get(row) ?? entryDataOffset(zip, entryAt(table, row))));
   d.pending.forEach(({ storage, row }, i) => locate(zip, storage, row, offsets[i]!));
   return finish(zip, pre, d);
 }

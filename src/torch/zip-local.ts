@@ -92,30 +92,30 @@ function parseLocalHeader(h: Uint8Array, base: number, length: number, size: num
 }
 
 /**
- * Where row `row`'s data starts when its local header, in memory in `bytes` (the whole file),
- * agrees with the central directory in everything {@link parseLocalHeader} checks and the data
- * fits in the file; -1 otherwise (the caller then takes the general path, which says why).
- * Spares the reader an entry object per storage.
+ * Where row `row`'s data starts when its local header agrees with the central directory in
+ * everything {@link parseLocalHeader} checks and the data fits in the file of `fileSize` bytes;
+ * -1 otherwise, or when the header is not all inside `span` (the file's bytes from `base` on).
+ * The caller then takes the general path, which says why. Spares the reader an entry object and
+ * a read per storage.
  */
-export function cleanLocalDataOffset(bytes: Uint8Array, table: ZipTable, row: number): number {
-  const at = table.localHeaderOffset[row]!;
+export function cleanLocalDataOffset(span: Uint8Array, base: number, fileSize: number, table: ZipTable, row: number): number {
+  const at = table.localHeaderOffset[row]! - base;
   const nameLength = rowNameLength(table, row);
-  const size = bytes.length;
-  if (at + LOCAL_HEADER_SIZE + nameLength > size || u32(bytes, at) !== SIG_LOCAL) return -1;
-  const flags = u16(bytes, at + 6);
-  if (flags !== rowFlags(table, row) || u16(bytes, at + 8) !== rowMethod(table, row) || u16(bytes, at + 26) !== nameLength) return -1;
+  if (at < 0 || at + LOCAL_HEADER_SIZE + nameLength > span.length || u32(span, at) !== SIG_LOCAL) return -1;
+  const flags = u16(span, at + 6);
+  if (flags !== rowFlags(table, row) || u16(span, at + 8) !== rowMethod(table, row) || u16(span, at + 26) !== nameLength) return -1;
   const compressedSize = table.compressedSize[row]!;
-  const dataOffset = at + LOCAL_HEADER_SIZE + nameLength + u16(bytes, at + 28);
-  if (dataOffset > size || compressedSize > size - dataOffset) return -1;
+  const dataOffset = base + at + LOCAL_HEADER_SIZE + nameLength + u16(span, at + 28);
+  if (dataOffset > fileSize || compressedSize > fileSize - dataOffset) return -1;
   const cd = table.cd;
   const name = rowNameStart(table, row);
-  for (let i = 0; i < nameLength; i++) if (bytes[at + LOCAL_HEADER_SIZE + i] !== cd[name + i]) return -1;
+  for (let i = 0; i < nameLength; i++) if (span[at + LOCAL_HEADER_SIZE + i] !== cd[name + i]) return -1;
   if ((flags & FLAG_DESCRIPTOR) === 0) {
-    const localCompressed = u32(bytes, at + 18);
-    const localSize = u32(bytes, at + 22);
+    const localCompressed = u32(span, at + 18);
+    const localSize = u32(span, at + 22);
     if (localCompressed !== 0xffffffff && localCompressed !== compressedSize) return -1;
     if (localSize !== 0xffffffff && localSize !== table.size[row]) return -1;
-    if (u32(bytes, at + 14) !== rowCrc32(table, row)) return -1;
+    if (u32(span, at + 14) !== rowCrc32(table, row)) return -1;
   }
   return dataOffset;
 }

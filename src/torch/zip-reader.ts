@@ -202,6 +202,15 @@ function newOffsets(state: ZipState): Float64Array {
 }
 
 /**
+ * Records row `row`'s data offset, found by a caller that checked its local header agrees with
+ * the central directory (so it has no quirks to record).
+ */
+export function rememberCleanRowOffset(zip: ZipArchive, row: number, dataOffset: number): void {
+  const state = (zip as StatefulArchive)[STATE]!;
+  (state.offsets ??= newOffsets(state))[row] = dataOffset;
+}
+
+/**
  * {@link entryDataOffsetSync} of the entry in directory row `row`, without building its entry
  * object when the source is in memory and the local header agrees with the central directory
  * (the usual case; any other builds it and takes the general path, which records or throws).
@@ -213,9 +222,9 @@ export function rowDataOffsetSync(zip: ZipArchive, row: number): number {
   const cached = state.offsets?.[row];
   if (cached !== undefined && cached >= 0) return cached;
   if (bytes !== undefined && bytes.length === zip.source.size) {
-    const clean = cleanLocalDataOffset(bytes, state.table, row);
+    const clean = cleanLocalDataOffset(bytes, 0, bytes.length, state.table, row);
     if (clean >= 0) {
-      (state.offsets ??= newOffsets(state))[row] = clean;
+      rememberCleanRowOffset(zip, row, clean);
       return clean;
     }
   }

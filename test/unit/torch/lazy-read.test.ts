@@ -1,10 +1,11 @@
-// Lazy reads: only the directory and the pickle are read when a checkpoint opens; tensor bytes
-// come on demand, from asynchronous sources too, and equal what an in-memory read gives.
+// Lazy reads: only the directory, the pickle and the local headers are read when a checkpoint
+// opens; tensor bytes come on demand, from asynchronous sources too, and equal what an in-memory
+// read gives. Local headers closer than 4 KiB are read together: small records may come along.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { blobSource, callbackSource } from "../../../src/bytes/source.js";
-import { openCheckpoint, readCheckpoint, tensorBytes, tensorBytesAsync, walkTensors } from "../../../src/torch/index.js";
+import { openCheckpoint, readCheckpoint, stateDict, tensor, tensorBytes, tensorBytesAsync, walkTensors, writeCheckpoint } from "../../../src/torch/index.js";
 import { REPO } from "../../helpers/corpus.js";
 
 const fixture = (name: string) => new Uint8Array(readFileSync(join(REPO, "fixtures/torch", name)));
@@ -33,19 +34,38 @@ describe("openCheckpoint over an asynchronous source", () => {
   }
 
   it("reads no tensor data until asked (zip)", async () => {
-    const bytes = fixture("full-checkpoint.pt");
+    // Large records between small ones: the small records' local headers share reads, the large
+    // records' bytes are never read at open, and one tensor costs one read of its bytes.
+    const entries: Record<string, ReturnType<typeof tensor>> = {};
+    for (let i = 0; i < 40; i++) entries[`small.${i}`] = tensor(new Float32Array(4).fill(i));
+    for (let i = 0; i < 4; i++) entries[`large.${i}`] = tensor(new Float32Array(4096).fill(i));
+    for (let i = 40; i < 80; i++) entries[`small.${i}`] = tensor(new Float32Array(4).fill(i));
+    const bytes = writeCheckpoint(stateDict(entries));
     const t = trackedSource(bytes);
     const lazy = await openCheckpoint(t.source);
     expect(lazy.storages.every((s) => s.data === undefined)).toBe(true);
-    // Apart from the end-of-file read that finds the zip directory, no read touches a storage's bytes.
-    const ranges = lazy.storages.map((s) => [s.from!.offset, s.from!.offset + s.from!.length] as const);
-    const overlaps = (reads: [number, number][]) =>
-      reads.filter(([o, n]) => o + n !== bytes.length && ranges.some(([a, b]) => o < b && a < o + n && b > a));
-    expect(overlaps(t.reads)).toEqual([]);
-    const first = walkTensors(lazy.root)[0]!.tensor;
+    const large = lazy.storages.filter((s) => s.byteLength > 4096).map((s) => [s.from!.offset, s.from!.offset + s.from!.length] as const);
+    expect(large).toHaveLength(4);
+    // Apart from the end-of-file read that finds the zip directory, no read touches a large record.
+    const touches = (reads: [number, number][], ranges: (readonly [number, number])[]) =>
+      reads.filter(([o, n]) => o + n !== bytes.length && ranges.some(([a, b]) => o < b && a < o + n));
+    expect(touches(t.reads, large)).toEqual([]);
+    // 84 storages, located in a few shared reads rather than one each (the rest are the directory,
+    // the pickle and the text records).
+    expect(t.reads.length).toBeLessThan(lazy.storages.length / 3);
+    const first = walkTensors(lazy.root).find((e) => e.tensor.storage!.byteLength > 4096)!.tensor;
     const before = t.reads.length;
-    await tensorBytesAsync(first);
+    expect(Array.from(new Float32Array((await tensorBytesAsync(first)).slice().buffer)).slice(0, 2)).toEqual([0, 0]);
     expect(t.reads.slice(before)).toEqual([[first.storage!.from!.offset, first.storage!.byteLength]]);
+  });
+
+  it("locates every storage of a torch file through shared header reads, as an in-memory read does", async () => {
+    const bytes = fixture("full-checkpoint.pt");
+    const t = trackedSource(bytes);
+    const lazy = await openCheckpoint(t.source);
+    const eager = readCheckpoint(bytes);
+    expect(lazy.storages.map((s) => s.from!.offset)).toEqual(eager.storages.map((s) => s.from!.offset));
+    expect(t.reads.length).toBeLessThan(lazy.storages.length);
   });
 
   it("a sync accessor on an unloaded async storage says what to do", async () => {

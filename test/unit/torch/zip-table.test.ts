@@ -53,7 +53,7 @@ describe("zip directory columns", () => {
       const slow = openZipSync(bytesSource(bytes));
       const table = zipTable(fast)!;
       for (let row = 0; row < table.count; row++) {
-        expect(cleanLocalDataOffset(bytes, table, row)).toBe(entryDataOffsetSync(slow, slow.entries[row]!));
+        expect(cleanLocalDataOffset(bytes, 0, bytes.length, table, row)).toBe(entryDataOffsetSync(slow, slow.entries[row]!));
       }
     }
   });
@@ -66,7 +66,7 @@ describe("zip directory columns", () => {
     // Rename the storage record in its local header only: "ck/data/0" -> "ck/data/9".
     patch(bytes, text("ck/data/0"), text("ck/data/9"));
     const table = zipTable(openZipSync(bytesSource(bytes)))!;
-    expect(cleanLocalDataOffset(bytes, table, 1)).toBe(-1);
+    expect(cleanLocalDataOffset(bytes, 0, bytes.length, table, 1)).toBe(-1);
     const ckpt = readCheckpoint(bytes);
     expect(ckpt.zip!.quirks.map((q) => q.code)).toContain("local-name-mismatch");
     expect(Array.from(new Float32Array(ckpt.storages[0]!.data!.slice().buffer))).toEqual([1.5]);
