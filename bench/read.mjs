@@ -40,11 +40,19 @@ for (const { tensor } of walkTensors(c.root)) n += tensorBytes(tensor).length;
 if (n === 0) process.exit(1);`;
   const runs = Number(process.env.BENCH_RUNS ?? 7);
   const loadBefore = load();
+  // The floor: a throwaway reader of this one file that builds the same objects and checks
+  // nothing (floor-adamw.mjs). No JavaScript reader can be much faster than it.
   const t = timeProcesses({
     ours: { cmd: process.execPath, args: ["--input-type=module", "-e", script], cwd: repo },
+    floor: { cmd: process.execPath, args: [join(here, "floor-adamw.mjs"), adamw], cwd: repo },
+    bare: { cmd: process.execPath, args: ["-e", "0"], cwd: repo },
     torch: { cmd: "/usr/bin/python3", args: ["-c", `import torch; torch.load(${JSON.stringify(adamw)})`], cwd: repo },
   }, runs);
-  console.log(`20k tensors + AdamW, whole process, medians of ${runs}: torchsave ${fmt(t.ours.median)} (p10-p90 ${t.ours.p10.toFixed(0)}-${t.ours.p90.toFixed(0)}), python torch.load ${fmt(t.torch.median)} (${(t.torch.median / t.ours.median).toFixed(1)}x faster; target >= 10x) [${loadBefore} -> ${load()}]`);
+  const vs = (m) => `${(t.torch.median / m).toFixed(1)}x faster than torch.load`;
+  console.log(`20k tensors + AdamW, whole process, medians of ${runs} (target >= 10x) [${loadBefore} -> ${load()}]:`);
+  console.log(`  torchsave ${fmt(t.ours.median)} (p10-p90 ${t.ours.p10.toFixed(0)}-${t.ours.p90.toFixed(0)}): ${vs(t.ours.median)}`);
+  console.log(`  floor (floor-adamw.mjs) ${fmt(t.floor.median)} (p10-p90 ${t.floor.p10.toFixed(0)}-${t.floor.p90.toFixed(0)}): ${vs(t.floor.median)}`);
+  console.log(`  python torch.load ${fmt(t.torch.median)}; node -e 0 ${fmt(t.bare.median)}`);
   // Where the time goes, in this (warm) process: medians of 5 runs.
   const bytes = new Uint8Array(readFileSync(adamw));
   const parts = { read: [], walk: [], bytes: [] };
