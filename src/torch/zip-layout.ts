@@ -103,7 +103,8 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
         if (tag !== "storage" || !isPyGlobal(type) || typeof key !== "string" || typeof count !== "number") {
           throw new CheckpointError("invalid-data", "persistent id is not (\"storage\", type, key, location, numel)", { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
-        const existing = storageByKey(byKey, key);
+        const n = decimalKey(key);
+        const existing = storageByKey(byKey, key, n);
         if (existing !== undefined) return existing;
         const untyped = type.name === "UntypedStorage";
         const info = untyped ? undefined : dtypeOf(type);
@@ -112,7 +113,6 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
         }
         // Torch names records "<folder>/0", "<folder>/1", ...: those are found by number.
         numbered ??= numberedRows(table, folder);
-        const n = decimalKey(key);
         const entryName = folder + key;
         const byNumber = n >= 0 && n < numbered.rows.length ? numbered.rows[n]! : -1;
         const row = byNumber >= 0 ? byNumber : rowOf(table, zip.get(entryName));
@@ -123,7 +123,7 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
         const loc = typeof location === "string" ? location : "cpu";
         const byteLength = untyped ? count : count * info!.itemSize;
         // A row found by number is named by its folder's bytes and this key: no decoding needed.
-        const recordName = byNumber >= 0 && !table.names.has(row) ? numbered.head + entryName : undefined;
+        const recordName = byNumber >= 0 && (table.names.size === 0 || !table.names.has(row)) ? numbered.head + entryName : undefined;
         const from = locateNow ? locateEarly(zip, table, row, byteLength, recordName) : undefined;
         let storage: Storage;
         if (from === undefined) {
@@ -135,15 +135,12 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
           const data = zip.source.bytes!.subarray(from.offset, from.offset + byteLength);
           storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder, from, data };
         }
-        addStorageKey(byKey, key, storage);
+        addStorageKey(byKey, key, n, storage);
         if (inKeyOrder && storages.length > 0) {
           // Canonical decimal keys compare by their numbers; anything else the slow way.
-          const n = decimalKey(key);
           inKeyOrder = n >= 0 && lastNumber >= 0 ? n >= lastNumber : compareKeys(storages[storages.length - 1]!.key, key) <= 0;
-          lastNumber = n;
-        } else {
-          lastNumber = decimalKey(key);
         }
+        lastNumber = n;
         storages.push(storage);
         return storage;
       },
@@ -249,16 +246,16 @@ function decimalKey(key: string): number {
   return v;
 }
 
-function storageByKey(keys: StorageKeys, key: string): Storage | undefined {
-  const n = decimalKey(key);
+/** The storage named `key`, whose {@link decimalKey} is `n`. */
+function storageByKey(keys: StorageKeys, key: string, n: number): Storage | undefined {
   // A key is in `dense` exactly when its number is below dense's length (keys there come in order).
   if (n >= 0 && n < keys.dense.length) return keys.dense[n];
   return keys.sparse.get(key);
 }
 
 /** Records a storage whose key {@link storageByKey} did not find. */
-function addStorageKey(keys: StorageKeys, key: string, storage: Storage): void {
-  if (decimalKey(key) === keys.dense.length) keys.dense.push(storage);
+function addStorageKey(keys: StorageKeys, key: string, n: number, storage: Storage): void {
+  if (n === keys.dense.length) keys.dense.push(storage);
   else keys.sparse.set(key, storage);
 }
 

@@ -19,7 +19,7 @@ export interface ZipTable {
   /** Rows filled so far (all of them once the directory is read). */
   count: number;
   /** Each entry's central header, as a position in `cd`. */
-  readonly header: Int32Array;
+  readonly header: Uint32Array;
   readonly localHeaderOffset: Float64Array;
   readonly compressedSize: Float64Array;
   readonly size: Float64Array;
@@ -34,7 +34,7 @@ export interface ZipTable {
 export function createZipTable(cd: Uint8Array, cdOffset: number, capacity: number): ZipTable {
   return {
     cd, cdOffset, count: 0,
-    header: new Int32Array(capacity),
+    header: new Uint32Array(capacity),
     localHeaderOffset: new Float64Array(capacity),
     compressedSize: new Float64Array(capacity),
     size: new Float64Array(capacity),
