@@ -13,9 +13,9 @@ import { dtypeByStorageClass, type DTypeInfo } from "./dtypes.js";
 import type { Storage, StorageLocation, TorchHost, TorchValue } from "./model.js";
 import { decodeTorchPickle, pidItems } from "./torch-unpickle.js";
 import type { ZipArchive, ZipEntry } from "./zip-reader.js";
-import { entryDataOffset, readEntry, readEntrySync, rowDataOffsetSync, zipTable } from "./zip-reader.js";
-import { cleanRowOffsets, cleanRowOffsetsSync } from "./zip-locate.js";
-import { entryAt, rowAtHeaderOffset, rowMethod, rowName, rowNameLength, rowNameStart, type ZipTable } from "./zip-table.js";
+import { readEntry, readEntrySync, rowDataOffset, rowDataOffsetSync, zipTable } from "./zip-reader.js";
+import { locateRows, locateRowsSync } from "./zip-locate.js";
+import { rowAtHeaderOffset, rowMethod, rowName, rowNameLength, rowNameStart, type ZipTable } from "./zip-table.js";
 
 /** The small text records torch writes; read eagerly, they are a few bytes each. */
 export const TEXT_RECORDS = ["version", ".data/version", ".format_version", ".storage_alignment", "byteorder", ".data/serialization_id"] as const;
@@ -35,8 +35,8 @@ interface Decoded {
   readonly storages: Storage[];
   /** Whether that order is already {@link compareKeys} order (torch numbers storages as it meets them). */
   readonly inKeyOrder: boolean;
-  /** Storages still to be located, with the directory row that holds their bytes (in the same order). */
-  readonly pending: { storage: Storage; row: number }[];
+  /** Storages still to be located, with the directory row that holds their bytes and its name when known (in the same order). */
+  readonly pending: { storage: Storage; row: number; record: string | undefined }[];
 }
 
 export function preloadZipSync(zip: ZipArchive): ZipPreload {
@@ -128,7 +128,7 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
         let storage: Storage;
         if (from === undefined) {
           storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder };
-          pending.push({ storage, row });
+          pending.push({ storage, row, record: recordName });
         } else if (from.compression === "deflate") {
           storage = { kind: "storage", key, storageType: type, dtype, location: loc, declaredNumel: count, byteLength, byteOrder, from };
         } else {
@@ -259,10 +259,10 @@ function addStorageKey(keys: StorageKeys, key: string, n: number, storage: Stora
   else keys.sparse.set(key, storage);
 }
 
-function locate(zip: ZipArchive, storage: Storage, row: number, dataOffset: number): void {
+function locate(zip: ZipArchive, storage: Storage, row: number, dataOffset: number, record: string | undefined): void {
   const table = tableOf(zip);
   const method = rowMethod(table, row);
-  const name = rowName(table, row);
+  const name = record ?? rowName(table, row);
   if (method !== 0 && method !== 8) {
     throw new CheckpointError("unsupported", `record ${name} uses zip compression method ${method}`, { entry: name });
   }
@@ -290,19 +290,17 @@ function finish(zip: ZipArchive, pre: ZipPreload, d: Decoded): Checkpoint {
 export function readZipCheckpointSync(zip: ZipArchive, options: ReadOptions): Checkpoint {
   const pre = preloadZipSync(zip);
   const d = decodeZip(zip, pre, options, zip.source.bytes !== undefined);
-  const table = tableOf(zip);
-  const clean = cleanRowOffsetsSync(zip, table, d.pending.map((p) => p.row));
-  for (const { storage, row } of d.pending) locate(zip, storage, row, clean.get(row) ?? rowDataOffsetSync(zip, row));
+  locateRowsSync(zip, tableOf(zip), d.pending.map((p) => p.row));
+  for (const { storage, row, record } of d.pending) locate(zip, storage, row, rowDataOffsetSync(zip, row), record);
   return finish(zip, pre, d);
 }
 
 export async function readZipCheckpoint(zip: ZipArchive, options: ReadOptions): Promise<Checkpoint> {
   const pre = await preloadZip(zip);
   const d = decodeZip(zip, pre, options);
-  const table = tableOf(zip);
-  const clean = await cleanRowOffsets(zip, table, d.pending.map((p) => p.row));
-  const offsets = await Promise.all(d.pending.map(({ row }) => clean.get(row) ?? entryDataOffset(zip, entryAt(table, row))));
-  d.pending.forEach(({ storage, row }, i) => locate(zip, storage, row, offsets[i]!));
+  await locateRows(zip, tableOf(zip), d.pending.map((p) => p.row));
+  const offsets = await Promise.all(d.pending.map(({ row }) => rowDataOffset(zip, row)));
+  d.pending.forEach(({ storage, row, record }, i) => locate(zip, storage, row, offsets[i]!, record));
   return finish(zip, pre, d);
 }
 

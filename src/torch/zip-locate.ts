@@ -43,37 +43,31 @@ function headerSpans(table: ZipTable, rows: readonly number[], fileSize: number)
   return spans;
 }
 
-/** Records the clean headers found in `bytes` (the span's bytes) into `out` by row. */
-function readSpan(zip: ZipArchive, table: ZipTable, span: HeaderSpan, bytes: Uint8Array, out: Map<number, number>): void {
+/** Records the data offsets of the clean headers found in `bytes` (the span's bytes) on the archive. */
+function readSpan(zip: ZipArchive, table: ZipTable, span: HeaderSpan, bytes: Uint8Array): void {
   for (const row of span.rows) {
     const offset = cleanLocalDataOffset(bytes, span.start, zip.source.size, table, row);
-    if (offset < 0) continue;
-    rememberCleanRowOffset(zip, row, offset);
-    out.set(row, offset);
+    if (offset >= 0) rememberCleanRowOffset(zip, row, offset);
   }
 }
 
 /**
- * The data offsets of the rows whose local headers agree with the central directory, read in
- * shared spans through `readSync`; rows missing from the answer need the general per-entry path
- * (which records their quirks or throws).
+ * Reads the local headers of `rows` in shared spans through `readSync` and records the data
+ * offsets of those that agree with the central directory, so `rowDataOffsetSync` answers them
+ * without a read. The others are left to it: the general path records their quirks or throws.
  */
-export function cleanRowOffsetsSync(zip: ZipArchive, table: ZipTable, rows: readonly number[]): Map<number, number> {
-  const out = new Map<number, number>();
+export function locateRowsSync(zip: ZipArchive, table: ZipTable, rows: readonly number[]): void {
   const source = zip.source;
-  if (source.readSync === undefined) return out;
+  if (source.readSync === undefined) return;
   for (const span of headerSpans(table, rows, source.size)) {
-    readSpan(zip, table, span, source.readSync(span.start, span.end - span.start), out);
+    readSpan(zip, table, span, source.readSync(span.start, span.end - span.start));
   }
-  return out;
 }
 
-/** Async twin of {@link cleanRowOffsetsSync}: the spans are read concurrently. */
-export async function cleanRowOffsets(zip: ZipArchive, table: ZipTable, rows: readonly number[]): Promise<Map<number, number>> {
-  const out = new Map<number, number>();
+/** Async twin of {@link locateRowsSync}: the spans are read concurrently. */
+export async function locateRows(zip: ZipArchive, table: ZipTable, rows: readonly number[]): Promise<void> {
   const source = zip.source;
   const spans = headerSpans(table, rows, source.size);
   const read = await Promise.all(spans.map((span) => source.read(span.start, span.end - span.start)));
-  spans.forEach((span, i) => readSpan(zip, table, span, read[i]!, out));
-  return out;
+  spans.forEach((span, i) => readSpan(zip, table, span, read[i]!));
 }

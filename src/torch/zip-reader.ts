@@ -231,6 +231,14 @@ export function rowDataOffsetSync(zip: ZipArchive, row: number): number {
   return entryDataOffsetSyncAt(zip, entryAt(state.table, row), row);
 }
 
+/** Async twin of {@link rowDataOffsetSync}. */
+export function rowDataOffset(zip: ZipArchive, row: number): Promise<number> {
+  const state = (zip as StatefulArchive)[STATE]!;
+  const cached = state.offsets?.[row];
+  if (cached !== undefined && cached >= 0) return Promise.resolve(cached);
+  return entryDataOffset(zip, entryAt(state.table, row));
+}
+
 /** Async twin of {@link entryDataOffsetSync}. */
 export function entryDataOffset(zip: ZipArchive, entry: ZipEntry): Promise<number> {
   return runPlan(dataOffsetPlan(zip, entry), zip.source);
