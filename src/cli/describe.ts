@@ -2,7 +2,7 @@
 import { floatRepr } from "../pickle/index.js";
 import type { PyGlobal, PyObject } from "../pickle/index.js";
 import { pyKind } from "../pickle/index.js";
-import type { NdArray, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
+import type { NdArray, NdField, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { isContiguous, numel } from "../torch/index.js";
 
 export function formatBytes(n: number): string {
@@ -37,7 +37,15 @@ export function describeTensor(t: Tensor): string {
 }
 
 function describeNdArray(a: NdArray): string {
-  return `${a.scalar ? "numpy scalar" : "ndarray"} ${a.descr}${a.scalar ? "" : ` [${a.shape.join(", ")}]`}${a.data ? ` ${formatBytes(a.data.length)}` : ""}`;
+  const fields = a.fields === undefined ? "" : ` ${describeFields(a.fields)}`;
+  return `${a.scalar ? "numpy scalar" : "ndarray"} ${a.descr}${fields}${a.scalar ? "" : ` [${a.shape.join(", ")}]`}${a.data ? ` ${formatBytes(a.data.length)}` : ""}`;
+}
+
+/** A structured dtype's fields as numpy lists them: `{x: <f4, pos: <f4 (3), rec: {...}}`. */
+function describeFields(fields: readonly NdField[]): string {
+  const one = (f: NdField): string =>
+    `${f.name}: ${f.fields === undefined ? f.descr : describeFields(f.fields)}${f.shape === undefined ? "" : ` (${f.shape.join(", ")})`}`;
+  return `{${fields.map(one).join(", ")}}`;
 }
 
 function describeStorage(s: Storage): string {

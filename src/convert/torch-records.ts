@@ -13,7 +13,7 @@ import type { PyDict, PyGlobal, PyObject } from "../pickle/value.js";
 import { isPyGlobal, pyBytes, pyDict, pyFloat, pyGlobal, pyKind, pyList, pyTuple } from "../pickle/value.js";
 import type { DTypeName, NdArray, Quantization, SparseParts, Storage, Tensor, TensorLayout, TorchHost, TorchValue } from "../torch/index.js";
 import { dtypeByName, dtypeByNumpy, isTensor } from "../torch/index.js";
-import { buildNdArray, numpyDescr } from "../torch/numpy.js";
+import { buildNdArray, numpyScalar } from "../torch/numpy.js";
 
 type Record_ = PyDict<TorchHost>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -318,25 +318,14 @@ export function ndarrayFromOrigin(origin: PyObject<TorchHost>): NdArray | undefi
     return buildNdArray(shell, state) ? shell : undefined;
   }
   if (c.name !== "scalar" || origin.state !== undefined) return undefined;
-  const items = pyKind(origin.args) === "tuple" ? (origin.args as { items: TorchValue[] }).items : [];
-  const descr = numpyDescr(items[0]);
-  const raw = items[1];
-  if (descr === undefined || items.length !== 2) return undefined;
-  let data: Uint8Array;
-  if (pyKind(raw) === "bytes") data = (raw as { data: Uint8Array }).data;
-  else if (typeof raw === "string" && [...raw].every((ch) => ch.charCodeAt(0) < 256)) data = Uint8Array.from(raw, (ch) => ch.charCodeAt(0));
-  else return undefined;
-  const out: Mutable<NdArray> = { kind: "ndarray", descr, shape: [], fortranOrder: false, scalar: true, data, origin };
-  const info = dtypeByNumpy(descr);
-  if (info !== undefined) out.dtype = info.dtype.name;
-  return out;
+  return numpyScalar(pyKind(origin.args) === "tuple" ? (origin.args as { items: TorchValue[] }).items : [], origin);
 }
 
 function sameNdArray(a: NdArray, b: NdArray): boolean {
   const bytesEqual = (x?: Uint8Array, y?: Uint8Array): boolean =>
     x === y || (x !== undefined && y !== undefined && x.length === y.length && x.every((v, i) => v === y[i]));
   return a.descr === b.descr && a.dtype === b.dtype && sameInts(a.shape, b.shape) && a.fortranOrder === b.fortranOrder &&
-    a.scalar === b.scalar && a.items === b.items && bytesEqual(a.data, b.data);
+    a.scalar === b.scalar && a.items === b.items && bytesEqual(a.data, b.data) && JSON.stringify(a.fields) === JSON.stringify(b.fields);
 }
 
 /**

@@ -2,7 +2,7 @@
 export { readCheckpoint, openCheckpoint, openCheckpointSync } from "./read-checkpoint.js";
 export type { Checkpoint, CheckpointLayout, ReadOptions } from "./checkpoint.js";
 export { DEFAULT_MAX_INFLATED_BYTES } from "./checkpoint.js";
-export type { Storage, StorageLocation, Tensor, TensorLayout, Quantization, SparseParts, NdArray, TorchHost, TorchValue } from "./model.js";
+export type { Storage, StorageLocation, Tensor, TensorLayout, Quantization, SparseParts, NdArray, NdField, TorchHost, TorchValue } from "./model.js";
 export { isTensor, isStorage, isNdArray } from "./model.js";
 export { tensorBytes, tensorBytesAsync, tensorTypedArray, tensorToFloat32, tensorExtent, isContiguous, numel } from "./tensor-data.js";
 export type { TensorExtent } from "./tensor-data.js";
@@ -19,6 +19,8 @@ export type { ContainerKind } from "./detect.js";
 export { torchReducers, torchFindGlobal } from "./rebuild.js";
 export { LEGACY_MAGIC, LEGACY_PROTOCOL_VERSION } from "./legacy-layout.js";
 export { numpyDescr, buildNdArray } from "./numpy.js";
+export { readNumpyDtype } from "./numpy-dtype.js";
+export type { NumpyDtype } from "./numpy-dtype.js";
 export * from "./zip-access.js";
 export {
   float16ToFloat32, bfloat16ToFloat32, float32ToFloat16, float32ToBfloat16, toFloat16Bits, toBfloat16Bits,

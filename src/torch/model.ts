@@ -97,11 +97,28 @@ export interface Tensor {
   readonly origin?: PyObject<TorchHost>;
 }
 
+/** One field of a structured (record) numpy dtype. */
+export interface NdField {
+  readonly name: string;
+  /** The field's numpy type string ("<i4"; "|V8" for a nested record). */
+  readonly descr: string;
+  /** Where the field starts in each record, in bytes. */
+  readonly offset: number;
+  /** A sub-array field's shape (`("pos", "<f4", (3,))`); absent for a scalar field. */
+  readonly shape?: number[];
+  /** A nested record's fields. */
+  readonly fields?: readonly NdField[];
+  /** The field's title, when it was given one (`(("Title", "name"), "<i4")`). */
+  readonly title?: string;
+}
+
 /** A numpy array (`numpy.core.multiarray._reconstruct` + state) or scalar (`numpy...scalar`). */
 export interface NdArray {
   readonly kind: "ndarray";
-  /** numpy type string with byte order, e.g. "<f4", "|b1", ">i8". */
+  /** numpy type string with byte order, e.g. "<f4", "|b1", ">i8"; "|V12" for 12-byte records. */
   readonly descr: string;
+  /** A structured (record) dtype's fields, in numpy's order; `data` holds the packed records. */
+  readonly fields?: readonly NdField[];
   /** The torch-compatible element dtype, when there is one. */
   readonly dtype?: DTypeName;
   readonly shape: number[];

@@ -30,7 +30,7 @@ import type { PyDict, PyGlobal, PyObject, PyValue } from "../../src/pickle/value
 import { isPyDict, isPyGlobal, isPyTuple, pyKind } from "../../src/pickle/value.js";
 import type { CheckpointLayout } from "../../src/torch/checkpoint.js";
 import { dtypeByName } from "../../src/torch/dtypes.js";
-import type { NdArray, Storage, Tensor, TorchHost, TorchValue } from "../../src/torch/model.js";
+import type { NdArray, NdField, Storage, Tensor, TorchHost, TorchValue } from "../../src/torch/model.js";
 import { isNdArray } from "../../src/torch/model.js";
 import { tensorTypedArray } from "../../src/torch/tensor-data.js";
 
@@ -284,9 +284,22 @@ function plainNumbers(t: Tensor): JsonValue {
 
 function ndarrayJson(a: NdArray): JsonValue {
   if (a.data === undefined) throw new Error("a numpy object array has no raw bytes the skeleton format can hash");
-  return {
-    $ndarray: { dtype: a.descr, shape: a.shape, fortran: a.fortranOrder, sha256: createHash("sha256").update(a.data).digest("hex") },
+  const out: { [key: string]: JsonValue } = {
+    dtype: a.descr, shape: a.shape, fortran: a.fortranOrder, sha256: createHash("sha256").update(a.data).digest("hex"),
   };
+  if (a.fields !== undefined) out.fields = fieldsJson(a.fields);
+  return { $ndarray: out };
+}
+
+/** A structured dtype's fields with the keys fixtures/gen_torch.py's numpy_fields writes. */
+function fieldsJson(fields: readonly NdField[]): JsonValue {
+  return fields.map((f) => ({
+    name: f.name, offset: f.offset,
+    ...(f.shape === undefined ? {} : { shape: f.shape }),
+    descr: f.descr,
+    ...(f.fields === undefined ? {} : { fields: fieldsJson(f.fields) }),
+    ...(f.title === undefined ? {} : { title: f.title }),
+  }));
 }
 
 /** A bare storage as a value: torchsave's own tag (no fixture's skeleton holds one). */
