@@ -10,7 +10,9 @@ import { CheckpointError } from "../errors.js";
 import type { PyDict } from "../pickle/value.js";
 import type { Checkpoint, ReadOptions } from "./checkpoint.js";
 import { dtypeByNumpy } from "./dtypes.js";
-import type { NdArray, TorchHost, TorchValue } from "./model.js";
+import type { NdArray, NdField, TorchHost, TorchValue } from "./model.js";
+import { structuredDescr } from "./npy-descr.js";
+import { literalGet, parseLiteral } from "./npy-literal.js";
 import { isNdArray } from "./model.js";
 import { decodeTorchPickle } from "./torch-unpickle.js";
 import type { ZipArchive } from "./zip-reader.js";
@@ -26,6 +28,8 @@ interface NpyHeader {
   descr: string;
   fortranOrder: boolean;
   shape: number[];
+  /** A structured dtype's fields and record size. */
+  structured?: { fields: NdField[]; itemSize: number };
 }
 
 /** Parses one `.npy` file held in memory. */
@@ -41,33 +45,43 @@ export function readNpy(bytes: Uint8Array, options: ReadOptions, entry?: string)
   const start = 8 + lenSize;
   if (start + headerLen > bytes.length) throw fail("truncated", ".npy header runs past the end", start);
   const header = parseHeader(decodeLatin1(bytes.subarray(start, start + headerLen)));
-  if (header === undefined) throw fail("unsupported", ".npy header is not a simple {'descr', 'fortran_order', 'shape'} dict (structured dtypes are not read)", start);
+  if (header === undefined) throw fail("unsupported", ".npy header is not a {'descr', 'fortran_order', 'shape'} dict numpy writes", start);
   const dataStart = start + headerLen;
   const data = bytes.subarray(dataStart);
-  const base: NdArray = { kind: "ndarray", descr: header.descr, shape: header.shape, fortranOrder: header.fortranOrder, scalar: false };
+  const base: NdArray = {
+    kind: "ndarray", descr: header.descr, shape: header.shape, fortranOrder: header.fortranOrder, scalar: false,
+    ...(header.structured === undefined ? {} : { fields: header.structured.fields }),
+  };
   if (header.descr === "|O") {
     // Object arrays are a pickle (numpy's allow_pickle): decoded inertly, never executed.
     const inner = decodeTorchPickle(bytes, dataStart, options, { baseOffset: 0, ...(entry === undefined ? {} : { entry }) }).value;
     return isNdArray(inner) ? { ...inner, shape: header.shape } : { ...base, items: [inner] };
   }
-  const info = dtypeByNumpy(header.descr);
+  const info = header.structured === undefined ? dtypeByNumpy(header.descr) : undefined;
   const count = header.shape.reduce((a, b) => a * b, 1);
-  const itemSize = info?.dtype.itemSize ?? Number(header.descr.slice(2));
+  const itemSize = header.structured?.itemSize ?? info?.dtype.itemSize ?? Number(header.descr.slice(2));
   if (!Number.isFinite(itemSize) || count * itemSize > data.length) {
     throw fail("truncated", `.npy data holds ${data.length} bytes; ${header.shape.join("×")} elements of ${header.descr} need ${count * itemSize}`, dataStart);
   }
   return { ...base, ...(info === undefined ? {} : { dtype: info.dtype.name }), data: data.subarray(0, count * itemSize) };
 }
 
-/** numpy writes `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`. */
+/**
+ * numpy writes `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`; a structured dtype's
+ * descr is a list of fields (npy-descr.ts).
+ */
 function parseHeader(text: string): NpyHeader | undefined {
-  const descr = /'descr':\s*'([^']*)'/.exec(text)?.[1];
-  const fortran = /'fortran_order':\s*(True|False)/.exec(text)?.[1];
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
-  if (descr === undefined || fortran === undefined || shape === undefined) return undefined;
-  const dims = shape.split(",").map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
-  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) return undefined;
-  return { descr, fortranOrder: fortran === "True", shape: dims };
+  const dict = parseLiteral(text.trim());
+  const descr = literalGet(dict, "descr");
+  const fortran = literalGet(dict, "fortran_order");
+  const shape = literalGet(dict, "shape");
+  if (typeof fortran !== "boolean" || typeof shape !== "object" || shape === null || !("tuple" in shape)) return undefined;
+  const dims = shape.tuple;
+  if (!dims.every((d): d is number => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) return undefined;
+  if (typeof descr === "string") return { descr, fortranOrder: fortran, shape: dims };
+  const structured = descr === undefined ? undefined : structuredDescr(descr);
+  if (structured === undefined) return undefined;
+  return { descr: `|V${structured.itemSize}`, fortranOrder: fortran, shape: dims, structured };
 }
 
 export function readNpyCheckpoint(source: ByteSource, options: ReadOptions): Checkpoint {

@@ -1,6 +1,7 @@
 // Structured (record) numpy dtypes: the fields numpy reported for fixtures/torch/numpy-structured.pt
-// (its skeleton holds them, checked whole by the skeleton tests), read here field by field, and
-// hostile dtype pickles that must not be trusted.
+// (its skeleton holds them, checked whole by the skeleton tests), read here field by field; the
+// same arrays in numpy's own .npz; and hostile dtype pickles and headers that must not be trusted.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -9,8 +10,10 @@ import type { PyDict, PyObject, PyValue } from "../../../src/pickle/value.js";
 import { fromJson, toJson } from "../../../src/convert/index.js";
 import { describeValue } from "../../../src/cli/describe.js";
 import { isNdArray, numpyDescr, readCheckpoint, readNumpyDtype, writeCheckpoint } from "../../../src/torch/index.js";
-import type { NdArray, TorchHost, TorchValue } from "../../../src/torch/index.js";
+import type { NdArray, NdField, TorchHost, TorchValue } from "../../../src/torch/index.js";
 import { REPO } from "../../helpers/corpus.js";
+import { parseLiteral } from "../../../src/torch/npy-literal.js";
+import { structuredDescr } from "../../../src/torch/npy-descr.js";
 
 const bytes = new Uint8Array(readFileSync(join(REPO, "fixtures/torch/numpy-structured.pt")));
 const root = readCheckpoint(bytes).root as PyDict<TorchHost>;
@@ -68,6 +71,46 @@ describe("structured numpy arrays in a checkpoint", () => {
         expect(a.shape).toEqual(array(key).shape);
       }
     }
+  });
+});
+
+describe("structured .npy headers (numpy's own .npz)", () => {
+  const npz = readCheckpoint(new Uint8Array(readFileSync(join(REPO, "fixtures/torch/numpy-structured.npz"))));
+  const expected = JSON.parse(readFileSync(join(REPO, "fixtures/torch/numpy-structured.npz.expected.json"), "utf8")) as Record<string, {
+    descr: string; shape: number[]; fortran: boolean; sha256: string; fields: unknown[];
+  }>;
+  // In the key order numpy_fields (fixtures/gen_torch.py) writes.
+  const fieldsOf = (fields: readonly NdField[] | undefined): unknown =>
+    fields?.map((f) => ({
+      name: f.name, offset: f.offset, ...(f.shape ? { shape: f.shape } : {}), descr: f.descr,
+      ...(f.fields ? { fields: fieldsOf(f.fields) } : {}), ...(f.title ? { title: f.title } : {}),
+    }));
+
+  it("every array: numpy's type string, shape, order, bytes and fields (offsets from the field list)", () => {
+    expect(npz.layout).toBe("npz");
+    const members = npz.root as PyDict<TorchHost>;
+    expect(members.entries.map(([k]) => k)).toEqual(Object.keys(expected));
+    for (const [name, want] of Object.entries(expected)) {
+      const a = dictGet(members, name) as NdArray;
+      expect({ descr: a.descr, shape: a.shape, fortran: a.fortranOrder, sha256: createHash("sha256").update(a.data!).digest("hex"), fields: fieldsOf(a.fields) })
+        .toEqual(want);
+      // The same fields as the pickled dtype in the .pt gives.
+      expect(a.fields).toEqual(array(name).fields);
+    }
+  });
+
+  it("refuses descr lists that do not add up, without throwing anything but the typed error", () => {
+    const descr = (text: string) => structuredDescr(parseLiteral(text)!);
+    expect(descr("[('a', '<i4'), ('', '|V4'), ('b', '<f8', (2,))]")).toEqual({
+      fields: [{ name: "a", descr: "<i4", offset: 0 }, { name: "b", descr: "<f8", offset: 8, shape: [2] }], itemSize: 24,
+    });
+    for (const bad of ["[('a',)]", "[('a', '<q9x')]", "[('a', '<i4', ('2',))]", "[(1, '<i4')]", "[('a', '<M8')]", "('a', '<i4')"]) {
+      expect(descr(bad)).toBeUndefined();
+    }
+    expect(parseLiteral("[" .repeat(200) + "]".repeat(200))).toBeUndefined();
+    expect(parseLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }")).toEqual({
+      dict: [["descr", "<f4"], ["fortran_order", false], ["shape", { tuple: [3, 4] }]],
+    });
   });
 });
 
