@@ -113,17 +113,16 @@ export function decodeZip(zip: ZipArchive, pre: ZipPreload, options: ReadOptions
         }
         // Torch names records "<folder>/0", "<folder>/1", ...: those are found by number.
         numbered ??= numberedRows(table, folder);
-        const entryName = folder + key;
         const byNumber = n >= 0 && n < numbered.rows.length ? numbered.rows[n]! : -1;
-        const row = byNumber >= 0 ? byNumber : rowOf(table, zip.get(entryName));
+        const row = byNumber >= 0 ? byNumber : rowOf(table, zip.get(folder + key));
         if (row < 0) {
-          throw new CheckpointError("missing-record", `storage ${key} is referenced but ${zip.prefix}${entryName} is missing`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
+          throw new CheckpointError("missing-record", `storage ${key} is referenced but ${zip.prefix}${folder}${key} is missing`, { offset: ctx.offset, entry: `${zip.prefix}${record}` });
         }
         const dtype = info?.name ?? "uint8";
         const loc = typeof location === "string" ? location : "cpu";
         const byteLength = untyped ? count : count * info!.itemSize;
         // A row found by number is named by its folder's bytes and this key: no decoding needed.
-        const recordName = byNumber >= 0 && (table.names.size === 0 || !table.names.has(row)) ? numbered.head + entryName : undefined;
+        const recordName = byNumber >= 0 && (table.names.size === 0 || !table.names.has(row)) ? numbered.headFolder + key : undefined;
         const from = locateNow ? locateEarly(zip, table, row, byteLength, recordName) : undefined;
         let storage: Storage;
         if (from === undefined) {
@@ -181,10 +180,10 @@ function locateEarly(zip: ZipArchive, table: ZipTable, row: number, byteLength: 
   return { source: zip.source, offset: dataOffset, length: table.compressedSize[row]!, compression: stored ? "none" : "deflate", record };
 }
 
-/** Rows found by number, and the archive folder's bytes read as latin-1 (`head` + folder + key names a row). */
+/** Rows found by number, and the archive folder's bytes read as latin-1 followed by the folder (`headFolder` + key names a row). */
 interface NumberedRows {
   readonly rows: Int32Array;
-  readonly head: string;
+  readonly headFolder: string;
 }
 
 /**
@@ -196,7 +195,7 @@ function numberedRows(table: ZipTable, folder: string): NumberedRows {
   const cd = table.cd;
   const count = table.count;
   let rows = new Int32Array(0);
-  if (count === 0 || !/^[\x00-\x7f]*$/.test(folder)) return { rows, head: "" };
+  if (count === 0 || !/^[\x00-\x7f]*$/.test(folder)) return { rows, headFolder: folder };
   // The archive folder's raw bytes, as the directory took them from the first entry.
   const first = rowNameStart(table, 0);
   const head = cd.subarray(first, first + cd.subarray(first, first + rowNameLength(table, 0)).indexOf(0x2f) + 1);
@@ -220,7 +219,7 @@ function numberedRows(table: ZipTable, folder: string): NumberedRows {
     if (rows.length === 0) rows = new Int32Array(count).fill(-1);
     if (rows[n]! < 0) rows[n] = i;
   }
-  return { rows, head: decodeLatin1(head) };
+  return { rows, headFolder: decodeLatin1(head) + folder };
 }
 
 /** Storages by key: torch's keys ("0", "1", ... in order) in an array, any other key in a Map. */

@@ -218,15 +218,13 @@ export function rememberCleanRowOffset(zip: ZipArchive, row: number, dataOffset:
  */
 export function rowDataOffsetSync(zip: ZipArchive, row: number): number {
   const state = (zip as StatefulArchive)[STATE]!;
+  const offsets = (state.offsets ??= newOffsets(state));
+  const cached = offsets[row]!;
+  if (cached >= 0) return cached;
   const bytes = zip.source.bytes;
-  const cached = state.offsets?.[row];
-  if (cached !== undefined && cached >= 0) return cached;
   if (bytes !== undefined && bytes.length === zip.source.size) {
     const clean = cleanLocalDataOffset(bytes, 0, bytes.length, state.table, row);
-    if (clean >= 0) {
-      rememberCleanRowOffset(zip, row, clean);
-      return clean;
-    }
+    if (clean >= 0) return (offsets[row] = clean);
   }
   return entryDataOffsetSyncAt(zip, entryAt(state.table, row), row);
 }
