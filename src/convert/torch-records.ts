@@ -12,7 +12,7 @@ import { ConvertError, type KeyPath } from "../errors.js";
 import type { PyDict, PyGlobal, PyObject } from "../pickle/value.js";
 import { isPyGlobal, pyBytes, pyDict, pyFloat, pyGlobal, pyKind, pyList, pyTuple } from "../pickle/value.js";
 import type { DTypeName, NdArray, Quantization, SparseParts, Storage, Tensor, TensorLayout, TorchHost, TorchValue } from "../torch/index.js";
-import { dtypeByName, dtypeByNumpy, isTensor } from "../torch/index.js";
+import { dtypeByName, isTensor } from "../torch/index.js";
 import { buildNdArray, numpyScalar } from "../torch/numpy.js";
 
 type Record_ = PyDict<TorchHost>;

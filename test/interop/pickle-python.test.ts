@@ -16,7 +16,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodePickle } from "../../src/pickle/decoder.js";
 import { encodePickle } from "../../src/pickle/encoder.js";
-import { ORDERED_DICT, pyKeyEquals, type PyDict, type PyFloat, type PyObject, type PyValue } from "../../src/pickle/value.js";
+import { ORDERED_DICT, type PyDict, type PyFloat, type PyObject, type PyValue } from "../../src/pickle/value.js";
+import { hashableValues, uniqueArray } from "../helpers/py-arbitraries.js";
 import { pyDiff } from "../helpers/py-equal.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -511,34 +512,15 @@ const str = fc.oneof(
 const bytes = fc.uint8Array({ maxLength: 30 });
 const ECHO_GLOBALS: [string, string][] = [["tsmod", "Obj"], ["tsmod", "make"], ["collections", "OrderedDict"]];
 
-function unique<T>(arb: fc.Arbitrary<T>, maxLength: number): fc.Arbitrary<T[]> {
-  return fc.array(arb, { maxLength }).map((items) => {
-    const out: T[] = [];
-    for (const item of items) if (!out.some((o) => pyKeyEquals(o, item))) out.push(item);
-    return out;
-  });
-}
-
-const hashable: fc.Arbitrary<PyValue> = fc.letrec((tie) => ({
-  key: fc.oneof(
-    { depthSize: "small", maxDepth: 2 },
-    fc.constant(null),
-    fc.boolean(),
-    int,
-    float,
-    str,
-    bytes.map((data): PyValue => ({ kind: "bytes", data })),
-    fc.array(tie("key"), { maxLength: 3 }).map((items): PyValue => ({ kind: "tuple", items: items as PyValue[] })),
-    unique(tie("key"), 3).map((items): PyValue => ({ kind: "frozenset", items: items as PyValue[] })),
-    fc.tuple(fc.double(), fc.double()).map(([real, imag]): PyValue => ({ kind: "complex", real, imag })),
-    fc.constantFrom(...ECHO_GLOBALS).map(([module, name]): PyValue => ({ kind: "global", module, name })),
-  ),
-})).key as fc.Arbitrary<PyValue>;
+const hashable = hashableValues({
+  int, float, str, bytes,
+  global: fc.constantFrom(...ECHO_GLOBALS).map(([module, name]): PyValue => ({ kind: "global", module, name })),
+});
 
 function echoValue(p: Protocol): fc.Arbitrary<PyValue> {
   return fc.letrec((tie) => {
     const value = tie("value") as fc.Arbitrary<PyValue>;
-    const entries = unique(hashable, 4).chain((keys) =>
+    const entries = uniqueArray(hashable, 4).chain((keys) =>
       fc.tuple(...keys.map(() => value)).map((vals) => keys.map((k, i): [PyValue, PyValue] => [k, vals[i]!])));
     const vias: PyObject["via"][] = ["reduce"];
     if (p >= 2) vias.push("newobj");
@@ -576,8 +558,8 @@ function echoValue(p: Protocol): fc.Arbitrary<PyValue> {
         fc.array(value, { maxLength: 4 }).map((items): PyValue => ({ kind: "list", items })),
         fc.record({ entries, typed: fc.boolean() }).map(({ entries: e, typed }): PyValue =>
           (typed ? { kind: "dict", entries: e, type: ORDERED_DICT } : { kind: "dict", entries: e })),
-        unique(hashable, 4).map((items): PyValue => ({ kind: "set", items })),
-        unique(hashable, 4).map((items): PyValue => ({ kind: "frozenset", items })),
+        uniqueArray(hashable, 4).map((items): PyValue => ({ kind: "set", items })),
+        uniqueArray(hashable, 4).map((items): PyValue => ({ kind: "frozenset", items })),
         object,
         persid,
       ),

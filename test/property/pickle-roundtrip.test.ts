@@ -11,8 +11,9 @@ import { describe, expect, it } from "vitest";
 import { decodePickle } from "../../src/pickle/decoder.js";
 import { encodePickle } from "../../src/pickle/encoder.js";
 import {
-  ORDERED_DICT, pyKeyEquals, type PyBuffer, type PyDict, type PyFloat, type PyList, type PyObject, type PyValue,
+  ORDERED_DICT, type PyBuffer, type PyDict, type PyFloat, type PyList, type PyObject, type PyValue,
 } from "../../src/pickle/value.js";
+import { hashableValues, uniqueArray } from "../helpers/py-arbitraries.js";
 import { pyDiff } from "../helpers/py-equal.js";
 
 type Protocol = 0 | 1 | 2 | 3 | 4 | 5;
@@ -48,30 +49,7 @@ const SAFE_GLOBALS: [string, string][] = [["mymod", "Thing"], ["torch._utils", "
 const global = fc.constantFrom(...SAFE_GLOBALS).map(([module, name]): PyValue => ({ kind: "global", module, name }));
 
 /** Hashable values: dict keys and set items. */
-const hashable: fc.Arbitrary<PyValue> = fc.letrec((tie) => ({
-  key: fc.oneof(
-    { depthSize: "small", maxDepth: 2 },
-    fc.constant(null),
-    fc.boolean(),
-    int,
-    float,
-    str,
-    bytes.map((data): PyValue => ({ kind: "bytes", data })),
-    fc.array(tie("key"), { maxLength: 3 }).map((items): PyValue => ({ kind: "tuple", items: items as PyValue[] })),
-    uniqueArray(tie("key"), 3).map((items): PyValue => ({ kind: "frozenset", items: items as PyValue[] })),
-    fc.tuple(fc.double(), fc.double()).map(([real, imag]): PyValue => ({ kind: "complex", real, imag })),
-    global,
-  ),
-})).key;
-
-/** Arrays without two items Python would call equal (1, 1.0 and True are one key). */
-function uniqueArray<T>(arb: fc.Arbitrary<T>, maxLength: number): fc.Arbitrary<T[]> {
-  return fc.array(arb, { maxLength }).map((items) => {
-    const out: T[] = [];
-    for (const item of items) if (!out.some((o) => pyKeyEquals(o, item))) out.push(item);
-    return out;
-  });
-}
+const hashable = hashableValues({ int, float, str, bytes, global });
 
 // ---------------------------------------------------------------------------------------------
 // Values, per protocol (each protocol gets only what it can write losslessly).

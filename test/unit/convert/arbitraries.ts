@@ -12,6 +12,7 @@ import {
 } from "../../../src/pickle/value.js";
 import type { DTypeInfo, NdArray, Storage, Tensor, TorchHost, TorchValue } from "../../../src/torch/index.js";
 import { DTYPES } from "../../../src/torch/index.js";
+import { contiguous } from "./values.js";
 
 type V = TorchValue;
 
@@ -72,16 +73,6 @@ function viewArb(s: Storage, info: DTypeInfo): fc.Arbitrary<{ shape: number[]; s
     if (span > numel) return { shape: [numel], stride: [1], offset: 0 };
     return { shape, stride, offset: numel - span === 0 ? 0 : offset % (numel - span + 1) };
   });
-}
-
-function contiguous(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let step = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = step;
-    step *= shape[i]!;
-  }
-  return out;
 }
 
 /** Builds tensors over a pool of storages; the same tensor object may be placed several times. */

@@ -3,6 +3,7 @@ import { crc32 as zlibCrc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { expectCode } from "../../helpers/errors.js";
 import { crc32 } from "../../../src/bytes/crc32.js";
+import { concatBytes } from "../../../src/bytes/concat.js";
 import { bytesSource } from "../../../src/bytes/source.js";
 import { encodeUtf8 } from "../../../src/bytes/text.js";
 import { hashBytes, hashCombine, serializationId } from "../../../src/torch/write-serialization-id.js";
@@ -198,7 +199,7 @@ describe("zip writer: streaming and errors", () => {
     const st = newZipWriteState();
     const parts = [...zipEntryChunks(st, "a/x", 1000, [data.subarray(0, 10), data.subarray(10, 600), data.subarray(600)])];
     parts.push(finishZip(st));
-    expect(concat(parts)).toEqual(whole);
+    expect(concatBytes(parts)).toEqual(whole);
     const st2 = newZipWriteState();
     async function* slow() {
       for (let i = 0; i < 1000; i += 99) yield data.subarray(i, Math.min(1000, i + 99));
@@ -206,7 +207,7 @@ describe("zip writer: streaming and errors", () => {
     const parts2: Uint8Array[] = [];
     for await (const c of zipEntryChunksAsync(st2, "a/x", 1000, slow())) parts2.push(c);
     parts2.push(finishZip(st2));
-    expect(concat(parts2)).toEqual(whole);
+    expect(concatBytes(parts2)).toEqual(whole);
   });
 
   it("refuses chunks that do not add up to the declared size", () => {
@@ -268,13 +269,3 @@ describe("serialization id", () => {
     expect(serializationId(["a", "b"], [1, 2])).not.toBe(serializationId(["b", "a"], [1, 2]));
   });
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
