@@ -23,7 +23,7 @@ import { nodeCrc32, writeCheckpointFileSync } from "../src/node/write-checkpoint
 import { stateDict, tensor } from "../src/torch/builder.js";
 import type { Tensor } from "../src/torch/model.js";
 import { tensorBytes } from "../src/torch/tensor-data.js";
-import { readCheckpoint } from "../src/torch/read-checkpoint.js";
+import { readCheckpoint } from "../src/torch/read/read-checkpoint.js";
 
 const GIB = 1024 ** 3;
 const gib = Number(process.argv[2] ?? "1");

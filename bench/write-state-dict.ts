@@ -26,7 +26,7 @@ import { nodeCrc32, writeCheckpointFile, writeCheckpointFileSync } from "../src/
 import { openCheckpointFile } from "../src/node/index.js";
 import { stateDict, tensor } from "../src/torch/builder.js";
 import type { Storage, Tensor, TorchValue } from "../src/torch/model.js";
-import { checkpointChunks } from "../src/torch/write-checkpoint.js";
+import { checkpointChunks } from "../src/torch/write/write-checkpoint.js";
 import { walkTensors } from "../src/torch/walk.js";
 
 const GIB = 1024 ** 3;

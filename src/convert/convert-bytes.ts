@@ -12,8 +12,8 @@ import type { Checkpoint, DTypeName, ReadOptions, TorchValue } from "../torch/in
 import { addPrefix, detectContainer, openCheckpointSync, stripPrefix } from "../torch/index.js";
 import type { LocationMap } from "../torch/map-location.js";
 import { mapLocation } from "../torch/map-location.js";
-import { checkpointChunks } from "../torch/write-checkpoint.js";
-import type { WriteOptions } from "../torch/write-options.js";
+import { checkpointChunks } from "../torch/write/write-checkpoint.js";
+import type { WriteOptions } from "../torch/write/write-options.js";
 import type { ConvertFormat } from "./formats.js";
 import { gunzip, gzipChunks, isGzip, type GzipOptions } from "./gzip.js";
 import { fromJson, jsonChunks, type JsonOptions } from "./json.js";

@@ -12,8 +12,8 @@ import type { PyObject, PyValue } from "../pickle/value.js";
 import { pyBytes, pyGlobal, pyTuple } from "../pickle/value.js";
 import type { Storage, TorchHost } from "../torch/index.js";
 import { isStorage } from "../torch/index.js";
-import { writeCheckpoint } from "../torch/write-checkpoint.js";
-import { torchPickleHooks } from "../torch/write-pickle-tensor.js";
+import { writeCheckpoint } from "../torch/write/write-checkpoint.js";
+import { torchPickleHooks } from "../torch/write/write-pickle-tensor.js";
 import { rootOf, type ConvertInput } from "./input.js";
 
 /** Python's `pickle.DEFAULT_PROTOCOL` (3.8+). */

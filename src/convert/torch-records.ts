@@ -13,7 +13,7 @@ import type { PyDict, PyGlobal, PyObject } from "../pickle/value.js";
 import { isPyGlobal, pyBytes, pyDict, pyFloat, pyGlobal, pyKind, pyList, pyTuple } from "../pickle/value.js";
 import type { DTypeName, NdArray, Quantization, SparseParts, Storage, Tensor, TensorLayout, TorchHost, TorchValue } from "../torch/index.js";
 import { dtypeByName, isTensor } from "../torch/index.js";
-import { buildNdArray, numpyScalar } from "../torch/numpy.js";
+import { buildNdArray, numpyScalar } from "../numpy/numpy.js";
 
 type Record_ = PyDict<TorchHost>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -10,7 +10,7 @@ import { basename } from "node:path";
 import type { Crc32Fn } from "../bytes/crc32.js";
 import type { TorchValue } from "../torch/model.js";
 import { checkpointChunks, checkpointChunksAsync } from "../torch/index.js";
-import type { WriteOptions } from "../torch/write-options.js";
+import type { WriteOptions } from "../torch/write/write-options.js";
 import type { AtomicWriteOptions } from "./atomic-write.js";
 import { writeFileAtomic, writeFileAtomicSync } from "./atomic-write.js";
 

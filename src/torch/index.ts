@@ -1,7 +1,7 @@
 // Public surface of the PyTorch layer: read checkpoints of every layout, reach tensors and their bytes.
-export { readCheckpoint, openCheckpoint, openCheckpointSync } from "./read-checkpoint.js";
-export type { Checkpoint, CheckpointLayout, ReadOptions } from "./checkpoint.js";
-export { DEFAULT_MAX_INFLATED_BYTES } from "./checkpoint.js";
+export { readCheckpoint, openCheckpoint, openCheckpointSync } from "./read/read-checkpoint.js";
+export type { Checkpoint, CheckpointLayout, ReadOptions } from "./read/checkpoint.js";
+export { DEFAULT_MAX_INFLATED_BYTES } from "./read/checkpoint.js";
 export type { Storage, StorageLocation, Tensor, TensorLayout, Quantization, SparseParts, NdArray, NdField, TorchHost, TorchValue } from "./model.js";
 export { isTensor, isStorage, isNdArray } from "./model.js";
 export { tensorBytes, tensorBytesAsync, tensorTypedArray, tensorToFloat32, tensorExtent, isContiguous, numel } from "./tensor-data.js";
@@ -14,14 +14,14 @@ export { findParts, isStateDict, isOptimizerState, PART_KEYS } from "./parts.js"
 export type { CheckpointParts, CheckpointPart } from "./parts.js";
 export { DTYPES, dtypeByName, dtypeByStorageClass, dtypeBySafetensors, dtypeByNumpy } from "./dtypes.js";
 export type { DTypeInfo, DTypeName } from "./dtypes.js";
-export { detectContainer } from "./detect.js";
-export type { ContainerKind } from "./detect.js";
-export { torchReducers, torchFindGlobal } from "./rebuild.js";
-export { LEGACY_MAGIC, LEGACY_PROTOCOL_VERSION } from "./legacy-layout.js";
-export { numpyDescr, buildNdArray } from "./numpy.js";
-export { readNumpyDtype } from "./numpy-dtype.js";
-export type { NumpyDtype } from "./numpy-dtype.js";
-export * from "./zip-access.js";
+export { detectContainer } from "./read/detect.js";
+export type { ContainerKind } from "./read/detect.js";
+export { torchReducers, torchFindGlobal } from "./rebuild/rebuild.js";
+export { LEGACY_MAGIC, LEGACY_PROTOCOL_VERSION } from "./read/legacy-layout.js";
+export { numpyDescr, buildNdArray } from "../numpy/numpy.js";
+export { readNumpyDtype } from "../numpy/numpy-dtype.js";
+export type { NumpyDtype } from "../numpy/numpy-dtype.js";
+export * from "./read/zip-access.js";
 export {
   float16ToFloat32, bfloat16ToFloat32, float32ToFloat16, float32ToBfloat16, toFloat16Bits, toBfloat16Bits,
   float8E4m3fnToFloat32, float8E5m2ToFloat32, float8E4m3fnuzToFloat32, float8E5m2fnuzToFloat32, float8E8m0fnuToFloat32,
@@ -30,12 +30,12 @@ export {
 export { crc32 } from "../bytes/crc32.js";
 export type { Crc32Fn } from "../bytes/crc32.js";
 // Writing checkpoints torch.load accepts.
-export { writeCheckpoint, checkpointChunks, checkpointChunksAsync } from "./write-checkpoint.js";
-export { DEFAULT_WRITE_PROTOCOL, DEFAULT_ARCHIVE_NAME } from "./write-options.js";
-export type { WriteOptions } from "./write-options.js";
+export { writeCheckpoint, checkpointChunks, checkpointChunksAsync } from "./write/write-checkpoint.js";
+export { DEFAULT_WRITE_PROTOCOL, DEFAULT_ARCHIVE_NAME } from "./write/write-options.js";
+export type { WriteOptions } from "./write/write-options.js";
 export { mapLocation } from "./map-location.js";
 export type { LocationMap, MapLocationResult } from "./map-location.js";
 export { toTorchValue, stateDict, tensor, parameter, tensorView, asFloat, asTuple, asSet, asBytes, asOrderedDict } from "./builder.js";
 export type { BuildInput, BuildOptions, TensorOptions, TypedArrayInput, NestedNumbers } from "./builder.js";
-export { WEIGHTS_ONLY_GLOBALS, isWeightsOnlyGlobal } from "./write-weights-only.js";
-export { zipRecordsSync } from "./zip-writer.js";
+export { WEIGHTS_ONLY_GLOBALS, isWeightsOnlyGlobal } from "./write/write-weights-only.js";
+export { zipRecordsSync } from "../containers/zip/zip-writer.js";

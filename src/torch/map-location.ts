@@ -6,7 +6,7 @@
 import { CheckpointError } from "../errors.js";
 import type { Storage, Tensor, TorchValue } from "./model.js";
 import { isStorage, isTensor } from "./model.js";
-import { visitGraph } from "./write-visit.js";
+import { visitGraph } from "./visit.js";
 
 /**
  * Where storages go: one device for all (`"cpu"`), a table from saved location to new location

@@ -12,7 +12,7 @@ import { pyKind, type PyDict, type PyFrozenSet, type PyGlobal, type PyObject, ty
 import { bfloat16ToFloat32, byteswap, float16ToFloat32 } from "../torch/float-convert.js";
 import { dtypeByName, isNdArray, isStorage, isTensor } from "../torch/index.js";
 import type { DTypeInfo, NdArray, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
-import { numpyDescr } from "../torch/numpy.js";
+import { numpyDescr } from "../numpy/numpy.js";
 import { classifyGlobal } from "./classify-global.js";
 import { python3Name } from "./compat-names.js";
 

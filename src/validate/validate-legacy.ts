@@ -9,7 +9,7 @@ import { isTorchsaveError } from "../errors.js";
 import { decodePickleAt } from "../pickle/decoder.js";
 import { dictGet, pyKind, type PyDict, type PyValue } from "../pickle/value.js";
 import { dtypeByStorageClass, LEGACY_MAGIC } from "../torch/index.js";
-import { LEGACY_PROTOCOL_VERSION } from "../torch/legacy-layout.js";
+import { LEGACY_PROTOCOL_VERSION } from "../torch/read/legacy-layout.js";
 import { report, type Ctx } from "./context.js";
 import { carve, scanAndReport } from "./report-scan.js";
 import { scanPickle, type PickleScan } from "./scan-pickle.js";

@@ -6,7 +6,7 @@
 import type { ByteSource } from "../bytes/source.js";
 import { isTorchsaveError } from "../errors.js";
 import { dtypeByStorageClass } from "../torch/index.js";
-import { readTar, type TarMember } from "../torch/tar-reader.js";
+import { readTar, type TarMember } from "../containers/tar-reader.js";
 import { report, type Ctx } from "./context.js";
 import { scanAndReport, scanStream } from "./report-scan.js";
 import type { PickleScan } from "./scan-pickle.js";

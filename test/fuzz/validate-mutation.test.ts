@@ -6,7 +6,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bytesSource } from "../../src/bytes/source.js";
-import { entryDataOffsetSync, openZipSync } from "../../src/torch/zip-reader.js";
+import { entryDataOffsetSync, openZipSync } from "../../src/containers/zip/zip-reader.js";
 import { validateCheckpoint } from "../../src/validate/index.js";
 import type { ValidationReport } from "../../src/validate/index.js";
 import { REPO } from "../helpers/corpus.js";

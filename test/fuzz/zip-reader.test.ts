@@ -12,7 +12,7 @@ import {
   readEntrySync,
   scanLocalHeaders,
   scanLocalHeadersSync,
-} from "../../src/torch/zip-reader.js";
+} from "../../src/containers/zip/zip-reader.js";
 
 const CORPUS = new URL("../../../shared/corpus/", import.meta.url);
 const corpus = (path: string): Uint8Array => new Uint8Array(readFileSync(new URL(path, CORPUS)));

@@ -28,7 +28,7 @@ import type { JsonValue } from "../../src/convert/json-value.js";
 import { valueToJson } from "../../src/convert/json-value.js";
 import type { PyDict, PyGlobal, PyObject, PyValue } from "../../src/pickle/value.js";
 import { isPyDict, isPyGlobal, isPyTuple, pyKind } from "../../src/pickle/value.js";
-import type { CheckpointLayout } from "../../src/torch/checkpoint.js";
+import type { CheckpointLayout } from "../../src/torch/read/checkpoint.js";
 import { dtypeByName } from "../../src/torch/dtypes.js";
 import type { NdArray, NdField, Storage, Tensor, TorchHost, TorchValue } from "../../src/torch/model.js";
 import { isNdArray } from "../../src/torch/model.js";

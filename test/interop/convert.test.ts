@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { convertBytes, fromJson, fromMsgpack, fromSafetensors, toJson, toMsgpack, toPickle, toSafetensors } from "../../src/convert/index.js";
 import type { TorchValue } from "../../src/torch/index.js";
 import { readCheckpoint } from "../../src/torch/index.js";
-import { writeCheckpoint } from "../../src/torch/write-checkpoint.js";
+import { writeCheckpoint } from "../../src/torch/write/write-checkpoint.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURES = join(REPO, "fixtures/torch");

@@ -14,10 +14,10 @@ import { isTorchsaveError } from "../../src/errors.js";
 import { asFloat, parameter, stateDict, tensor, toTorchValue } from "../../src/torch/builder.js";
 import type { BuildInput } from "../../src/torch/builder.js";
 import type { DTypeName } from "../../src/torch/dtypes.js";
-import { readCheckpoint } from "../../src/torch/read-checkpoint.js";
-import { writeCheckpoint } from "../../src/torch/write-checkpoint.js";
-import type { WriteOptions } from "../../src/torch/write-options.js";
-import { openZipSync, readEntrySync } from "../../src/torch/zip-reader.js";
+import { readCheckpoint } from "../../src/torch/read/read-checkpoint.js";
+import { writeCheckpoint } from "../../src/torch/write/write-checkpoint.js";
+import type { WriteOptions } from "../../src/torch/write/write-options.js";
+import { openZipSync, readEntrySync } from "../../src/containers/zip/zip-reader.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURES = join(REPO, "fixtures/torch");

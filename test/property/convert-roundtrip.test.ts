@@ -9,7 +9,7 @@ import {
 } from "../../src/convert/index.js";
 import type { TorchValue } from "../../src/torch/index.js";
 import { readCheckpoint } from "../../src/torch/index.js";
-import { writeCheckpoint } from "../../src/torch/write-checkpoint.js";
+import { writeCheckpoint } from "../../src/torch/write/write-checkpoint.js";
 import { checkpointArb } from "../unit/convert/arbitraries.js";
 import { torchDiff } from "../unit/convert/torch-equal.js";
 

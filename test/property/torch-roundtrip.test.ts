@@ -11,11 +11,11 @@ import { DTYPES } from "../../src/torch/dtypes.js";
 import type { DTypeInfo } from "../../src/torch/dtypes.js";
 import type { Storage, Tensor, TorchValue } from "../../src/torch/model.js";
 import { isTensor } from "../../src/torch/model.js";
-import { readCheckpoint } from "../../src/torch/read-checkpoint.js";
+import { readCheckpoint } from "../../src/torch/read/read-checkpoint.js";
 import { storageBytesSync } from "../../src/torch/storage-bytes.js";
 import { tensorBytes } from "../../src/torch/tensor-data.js";
-import { writeCheckpoint } from "../../src/torch/write-checkpoint.js";
-import type { WriteOptions } from "../../src/torch/write-options.js";
+import { writeCheckpoint } from "../../src/torch/write/write-checkpoint.js";
+import type { WriteOptions } from "../../src/torch/write/write-options.js";
 
 /** Dtypes with a plain itemSize layout (packed quantized dtypes count shapes differently). */
 const PLAIN = DTYPES.filter((d) => !(d.kind === "quantized" && (d.packing ?? 1) > 1));

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { formatDisassembly } from "../../pickle/index.js";
 import { bytesSource } from "../../bytes/source.js";
-import { detectContainer, openZipSync, readEntrySync } from "../../torch/zip-access.js";
+import { detectContainer, openZipSync, readEntrySync } from "../../torch/read/zip-access.js";
 import { ioError } from "../../node/file-source.js";
 import { CheckpointError } from "../../errors.js";
 import type { Command } from "../command.js";

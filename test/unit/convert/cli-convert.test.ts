@@ -10,7 +10,7 @@ import { fromJson, fromSafetensors, toMsgpack } from "../../../src/convert/index
 import { pyDict } from "../../../src/pickle/value.js";
 import type { Tensor, TorchHost } from "../../../src/torch/index.js";
 import { readCheckpoint } from "../../../src/torch/index.js";
-import { writeCheckpoint } from "../../../src/torch/write-checkpoint.js";
+import { writeCheckpoint } from "../../../src/torch/write/write-checkpoint.js";
 import { torchDiff } from "./torch-equal.js";
 import { f32, storage, tensor } from "./values.js";
 

@@ -9,7 +9,7 @@ import { bytesSource } from "../../../src/bytes/source.js";
 import { ORDERED_DICT, pyDict } from "../../../src/pickle/value.js";
 import type { Tensor, TorchHost, TorchValue } from "../../../src/torch/index.js";
 import { readCheckpoint } from "../../../src/torch/index.js";
-import { writeCheckpoint } from "../../../src/torch/write-checkpoint.js";
+import { writeCheckpoint } from "../../../src/torch/write/write-checkpoint.js";
 import { torchDiff } from "./torch-equal.js";
 import { f32, storage, tensor, thrown } from "./values.js";
 

@@ -7,7 +7,7 @@ import { fromJson, fromMsgpack, fromSafetensors, toJson, toMsgpack, toPickle, to
 import { isTorchsaveError } from "../../../src/errors.js";
 import type { Checkpoint, TorchValue } from "../../../src/torch/index.js";
 import { readCheckpoint, walkTensors } from "../../../src/torch/index.js";
-import { writeCheckpoint } from "../../../src/torch/write-checkpoint.js";
+import { writeCheckpoint } from "../../../src/torch/write/write-checkpoint.js";
 import { tensorLine } from "../../../src/cli/commands/tensors.js";
 import { torchDiff } from "./torch-equal.js";
 

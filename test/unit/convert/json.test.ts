@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { fromJson, jsonChunks, loadStorages, toJson } from "../../../src/convert/index.js";
 import { openCheckpoint, readCheckpoint } from "../../../src/torch/index.js";
-import { writeCheckpoint } from "../../../src/torch/write-checkpoint.js";
+import { writeCheckpoint } from "../../../src/torch/write/write-checkpoint.js";
 import { prettyJson } from "../../../src/convert/json-pretty.js";
 import { ORDERED_DICT, pyDict, pyFloat, pyGlobal, pyList, pyTuple, type PyObject } from "../../../src/pickle/value.js";
 import type { NdArray, Tensor, TorchHost, TorchValue } from "../../../src/torch/index.js";

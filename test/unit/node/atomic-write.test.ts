@@ -11,7 +11,7 @@ import { isTorchsaveError } from "../../../src/errors.js";
 import { archiveNameFor, writeCheckpointFile, writeCheckpointFileSync } from "../../../src/node/write-checkpoint.js";
 import { stateDict, tensor } from "../../../src/torch/builder.js";
 import type { Storage, Tensor } from "../../../src/torch/model.js";
-import { readCheckpoint } from "../../../src/torch/read-checkpoint.js";
+import { readCheckpoint } from "../../../src/torch/read/read-checkpoint.js";
 import { tensorBytes } from "../../../src/torch/tensor-data.js";
 import { walkTensors } from "../../../src/torch/walk.js";
 

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readCheckpoint } from "../../../src/torch/read-checkpoint.js";
+import { readCheckpoint } from "../../../src/torch/read/read-checkpoint.js";
 import { tensorBytes } from "../../../src/torch/tensor-data.js";
 import { walkTensors } from "../../../src/torch/walk.js";
 import { REPO } from "../../helpers/corpus.js";

@@ -18,8 +18,8 @@ import type { WriteFileOptions } from "../../../src/node/write-checkpoint.js";
 import { stateDict, tensor, tensorView } from "../../../src/torch/builder.js";
 import type { DTypeName } from "../../../src/torch/dtypes.js";
 import type { Storage, Tensor, TorchValue } from "../../../src/torch/model.js";
-import { checkpointChunksAsync } from "../../../src/torch/write-checkpoint.js";
-import type { WriteOptions } from "../../../src/torch/write-options.js";
+import { checkpointChunksAsync } from "../../../src/torch/write/write-checkpoint.js";
+import type { WriteOptions } from "../../../src/torch/write/write-options.js";
 
 const dir = mkdtempSync(join(tmpdir(), "torchsave-pipelined-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,9 +5,9 @@ import type { PyObject } from "../../../src/pickle/value.js";
 import { parameter, stateDict, tensor, tensorView, toTorchValue } from "../../../src/torch/builder.js";
 import { mapLocation } from "../../../src/torch/map-location.js";
 import type { Tensor, TorchHost } from "../../../src/torch/model.js";
-import { readCheckpoint } from "../../../src/torch/read-checkpoint.js";
+import { readCheckpoint } from "../../../src/torch/read/read-checkpoint.js";
 import { walkTensors } from "../../../src/torch/walk.js";
-import { writeCheckpoint } from "../../../src/torch/write-checkpoint.js";
+import { writeCheckpoint } from "../../../src/torch/write/write-checkpoint.js";
 
 
 function gpuCheckpoint() {

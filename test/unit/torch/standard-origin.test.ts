@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ORDERED_DICT, pyDict, pyList, pyTuple, type PyObject, type PyTuple } from "../../../src/pickle/value.js";
 import type { Tensor, TorchHost, TorchValue } from "../../../src/torch/index.js";
 import { readCheckpoint, readEntrySync, walkTensors } from "../../../src/torch/index.js";
-import { writeCheckpoint } from "../../../src/torch/write-checkpoint.js";
+import { writeCheckpoint } from "../../../src/torch/write/write-checkpoint.js";
 import { f32, storage, tensor } from "../convert/values.js";
 
 const FIXTURES = join(import.meta.dirname, "../../../fixtures/torch");

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ZIP_QUIRKS } from "../../../src/torch/zip-quirks.js";
+import { ZIP_QUIRKS } from "../../../src/containers/zip/zip-quirks.js";
 import { createFindingSink, hasFindingsAtOrAbove } from "../../../src/validate/finding.js";
 import { RULES, RULES_BY_CODE } from "../../../src/validate/rules.js";
 import { QUIRK_FINDINGS } from "../../../src/validate/validate-zip.js";

@@ -1,0 +1,107 @@
+/**
+ * Writing checkpoints `torch.load` accepts. The zip layout mirrors a current `torch.save` file
+ * record for record: `data.pkl` (protocol 2), `.format_version`, `.storage_alignment`,
+ * `byteorder`, `data/0`, `data/1`, ... (keys in the order the pickle meets the storages), `version`
+ * and `.data/serialization_id`, every payload 64-byte aligned (see `zip-writer.ts`). The legacy
+ * layout is in `write-legacy.ts`.
+ *
+ * Output is deterministic: the same value and options give the same bytes. Storage bytes stream
+ * from wherever they live (in memory, a file, a Blob, a callback source), one chunk at a time, so
+ * `checkpointChunksAsync` writes a checkpoint larger than memory with bounded memory.
+ */
+import { encodeLatin1 } from "../../bytes/text.js";
+import type { TorchValue } from "../model.js";
+import { encodeDataPickle } from "./write-data-pickle.js";
+import type { DataPickle } from "./write-data-pickle.js";
+import { legacyChunks, legacyChunksAsync } from "./write-legacy.js";
+import type { ResolvedWriteOptions, WriteOptions } from "./write-options.js";
+import { resolveWriteOptions } from "./write-options.js";
+import { serializationId } from "./write-serialization-id.js";
+import { storageChunks, storageChunksAsync } from "./write-storage-bytes.js";
+import type { ZipWriteState } from "../../containers/zip/zip-writer.js";
+import { concatChunks, finishZip, newZipWriteState, zipEntryChunks, zipEntryChunksAsync } from "../../containers/zip/zip-writer.js";
+
+/** torch.save's `version` record (`kMinProducedFileFormatVersion`). */
+const FILE_FORMAT_VERSION = "3\n";
+/** `.format_version`: storages keyed by number, not text. */
+const FORMAT_VERSION = "1";
+
+/**
+ * The whole checkpoint in memory. Storages must be readable synchronously (in memory, or a source
+ * with `readSync`); use {@link checkpointChunksAsync} for others.
+ * @throws CheckpointError `invalid-argument` (bad options), `missing-record`/`truncated`/`io`
+ *   (storage bytes), `unsupported` (a storage on an async-only source); PickleEncodeError
+ *   `unencodable` with the key path of a value that cannot be written (under `weightsOnly`,
+ *   anything torch's weights-only unpickler would refuse).
+ */
+export function writeCheckpoint(root: TorchValue, options: WriteOptions = {}): Uint8Array {
+  const chunks = [...checkpointChunks(root, options)];
+  return concatChunks(chunks);
+}
+
+/**
+ * The checkpoint as a sequence of chunks (headers, pickles, storage bytes as views where they are
+ * in memory), for writing to a file or stream without building it whole. The value is pickled
+ * before this returns, so encoding errors are thrown here, not while iterating.
+ * @throws as {@link writeCheckpoint}; storage errors surface while iterating.
+ */
+export function checkpointChunks(root: TorchValue, options: WriteOptions = {}): Iterable<Uint8Array> {
+  const opts = resolveWriteOptions(options);
+  const data = encodeDataPickle(root, opts);
+  return opts.layout === "legacy" ? legacyChunks(data, opts) : zipChunks(data, opts);
+}
+
+/** {@link checkpointChunks} for storages on any source (Blob, callback, async file): chunks arrive as they are read. */
+export function checkpointChunksAsync(root: TorchValue, options: WriteOptions = {}): AsyncIterable<Uint8Array> {
+  const opts = resolveWriteOptions(options);
+  const data = encodeDataPickle(root, opts);
+  return opts.layout === "legacy" ? legacyChunksAsync(data, opts) : zipChunksAsync(data, opts);
+}
+
+/** One zip record: its name below the archive folder, size, and bytes as sync or async chunks. */
+interface RecordSource {
+  readonly name: string;
+  readonly size: number;
+  chunks(): Iterable<Uint8Array>;
+  chunksAsync(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+const textRecord = (name: string, text: string): RecordSource => bytesRecord(name, encodeLatin1(text)!);
+const bytesRecord = (name: string, bytes: Uint8Array): RecordSource => ({
+  name, size: bytes.length, chunks: () => [bytes], chunksAsync: () => [bytes],
+});
+
+/** The records in torch 2.x order. Lazy: the serialization id is made once the records before it are written. */
+function* zipRecords(data: DataPickle, opts: ResolvedWriteOptions, state: ZipWriteState): Generator<RecordSource> {
+  yield bytesRecord("data.pkl", data.bytes);
+  yield textRecord(".format_version", FORMAT_VERSION);
+  yield textRecord(".storage_alignment", String(opts.storageAlignment));
+  yield textRecord("byteorder", "little");
+  for (const r of data.records) {
+    yield {
+      name: `data/${r.key}`,
+      size: r.byteLength,
+      chunks: () => storageChunks(r.storage, opts.chunkBytes),
+      chunksAsync: () => storageChunksAsync(r.storage, opts.chunkBytes),
+    };
+  }
+  yield textRecord("version", FILE_FORMAT_VERSION);
+  const prefix = `${opts.archiveName}/`.length;
+  const id = opts.serializationId ?? serializationId(
+    state.entries.map((e) => e.name.slice(prefix)),
+    state.entries.filter((e) => e.size > 0).map((e) => e.crc),
+  );
+  yield textRecord(".data/serialization_id", id);
+}
+
+function* zipChunks(data: DataPickle, opts: ResolvedWriteOptions): Generator<Uint8Array> {
+  const state = newZipWriteState({ alignment: opts.storageAlignment, crc32: opts.crc32, zip64Threshold: opts.zip64Threshold });
+  for (const r of zipRecords(data, opts, state)) yield* zipEntryChunks(state, `${opts.archiveName}/${r.name}`, r.size, r.chunks());
+  yield finishZip(state);
+}
+
+async function* zipChunksAsync(data: DataPickle, opts: ResolvedWriteOptions): AsyncGenerator<Uint8Array> {
+  const state = newZipWriteState({ alignment: opts.storageAlignment, crc32: opts.crc32, zip64Threshold: opts.zip64Threshold });
+  for (const r of zipRecords(data, opts, state)) yield* zipEntryChunksAsync(state, `${opts.archiveName}/${r.name}`, r.size, r.chunksAsync());
+  yield finishZip(state);
+}
