@@ -51,6 +51,6 @@ export default defineConfig([
     splitting: false,
     clean: false,
     define: { __TORCHSAVE_VERSION__: JSON.stringify(version) },
-    external: [/^node:/, "fflate", "@msgpack/msgpack"],
+    external: [/^node:/, "fflate"],
   },
 ]);

@@ -9,7 +9,13 @@ import { tensorsCommand } from "./commands/tensors.js";
 import { validateCommand } from "./commands/validate.js";
 import { EXIT_USAGE, formatCliError, UsageError } from "./errors.js";
 
-const COMMANDS: readonly Command[] = [inspectCommand, tensorsCommand, convertCommand, validateCommand, pickleDisCommand];
+const COMMANDS: readonly Command[] = [
+  inspectCommand,
+  tensorsCommand,
+  convertCommand,
+  validateCommand,
+  pickleDisCommand,
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
