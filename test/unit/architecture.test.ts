@@ -46,7 +46,6 @@ const OVERSIZE: ReadonlySet<string> = new Set<string>([
   "pickle/encode-values.ts",
   "validate/scan-pickle.ts",
   "validate/validate-zip.ts",
-  "torch/builder.ts",
   "containers/zip/zip-directory.ts",
   "torch/write/write-pickle-tensor.ts",
 ]);
