@@ -9,11 +9,10 @@ import type { Crc32Fn } from "../../bytes/crc32.js";
 import { formatKeyPath } from "../../errors.js";
 import { openFileSource } from "../../node/index.js";
 import { hasFindingsAtOrAbove, validateCheckpoint } from "../../validate/index.js";
-import type { Finding, Severity, ValidateOptions, ValidationReport, WeightsOnlyVersion } from "../../validate/index.js";
+import type { Finding, Severity, ValidateOptions, ValidationReport } from "../../validate/index.js";
 import type { Command } from "../command.js";
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "../errors.js";
-
-const TORCH_VERSIONS: Readonly<Record<string, WeightsOnlyVersion>> = { current: "current", "2.6": "current", latest: "current", "1.13": "1.13" };
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from "../errors.js";
+import { parseTorchTarget } from "../torch-target.js";
 
 /** Node's zlib.crc32 (Node >= 20.15), much faster than the portable one, when present. */
 function nodeCrc32(): Crc32Fn | undefined {
@@ -49,18 +48,12 @@ function importsLine(report: ValidationReport): string | undefined {
 export const validateCommand: Command = {
   name: "validate",
   summary: "check integrity (zip, CRCs, storages), security (every import, nested pickles), NaN/Inf and training state",
-  usage: "torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch current|1.13]",
+  usage: "torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch 1.13|2.6|current]",
   options: { json: { type: "boolean" }, "weights-only": { type: "boolean" }, strict: { type: "boolean" }, torch: { type: "string" } },
   minPositionals: 1,
   maxPositionals: Number.MAX_SAFE_INTEGER,
   run({ positionals, values, out }) {
-    const torchArg = values.torch;
-    let version: WeightsOnlyVersion = "current";
-    if (torchArg !== undefined) {
-      const v = typeof torchArg === "string" ? TORCH_VERSIONS[torchArg] : undefined;
-      if (v === undefined) throw new UsageError(`--torch takes "current" or "1.13", not ${JSON.stringify(torchArg)}`);
-      version = v;
-    }
+    const version = parseTorchTarget(values.torch);
     const threshold: Severity = values.strict ? "warning" : "error";
     const crc32 = nodeCrc32();
     const reports: ValidationReport[] = [];
