@@ -4,9 +4,10 @@
  * - "1.13" and "2.6" were read from the installed torches (`_get_allowed_globals().keys()`); the
  *   generator `fixtures/gen_torch2.py` records both lists in `fixtures/torch2/weights-only-globals.json`
  *   and a unit test checks these sets equal them, so a drift is caught;
- * - "current" is the same function on pytorch/pytorch main: 2.6's list plus the sub-byte dtypes
- *   (`uint1`..`uint7`, `int1`..`int7`) and the top-level `torch.UntypedStorage`/`TypedStorage`
- *   names, without `_rebuild_nested_tensor`.
+ * - "current" is the same function on pytorch/pytorch main: 2.6's list plus every later dtype
+ *   (`uint1`..`uint7`, `int1`..`int7`, `float8_e8m0fnu`, `float4_e2m1fn_x2`), without
+ *   `_rebuild_nested_tensor`. Storage classes are allowed under their `torch.storage` names only:
+ *   torch 2.6 refuses `torch.UntypedStorage` (checked: fixtures/torch/v3-dtypes.pt).
  */
 import { DTYPES } from "../torch/index.js";
 
@@ -65,8 +66,6 @@ export const CURRENT_GLOBALS: ReadonlySet<string> = new Set([
   ...COMMON_2X,
   // Every dtype: _dtype_to_storage_type_map, _new_dtypes, uint1..7, int1..7 (our dtype table has them all).
   ...DTYPES.map((d) => `torch.${d.name}`),
-  // torch >= 2.0 pickles the untyped storage class under the top-level name.
-  "torch.UntypedStorage", "torch.TypedStorage",
   ...CURRENT_REBUILDS.map((f) => `torch._utils.${f}`),
 ]);
 

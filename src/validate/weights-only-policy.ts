@@ -51,6 +51,8 @@ export interface WeightsOnlyPolicy {
   readonly tar: "unpickle" | "refuse";
   /** The dtypes a tensor may have for this torch to rebuild it (`undefined`: every dtype torchsave knows). */
   readonly dtypes: ReadonlySet<string> | undefined;
+  /** `_rebuild_sparse_tensor` takes only COO's (indices, values, size) (1.13); 2.x also takes its 4-part forms. */
+  readonly sparseCooOnly: boolean;
   /** The rebuild functions this torch has at all (weights_only or not), as "module.name". */
   readonly rebuilds: ReadonlySet<string>;
 }
@@ -105,6 +107,7 @@ export const WEIGHTS_ONLY_POLICIES: Readonly<Record<TorchTarget, WeightsOnlyPoli
     tar: "refuse",
     dtypes: undefined,
     rebuilds: V2_REBUILDS,
+    sparseCooOnly: false,
   },
   "2.6": {
     version: "2.6",
@@ -120,6 +123,7 @@ export const WEIGHTS_ONLY_POLICIES: Readonly<Record<TorchTarget, WeightsOnlyPoli
     tar: "refuse",
     dtypes: V2_6_DTYPES,
     rebuilds: V2_REBUILDS,
+    sparseCooOnly: false,
   },
   "1.13": {
     version: "1.13",
@@ -135,11 +139,17 @@ export const WEIGHTS_ONLY_POLICIES: Readonly<Record<TorchTarget, WeightsOnlyPoli
     tar: "unpickle",
     dtypes: V1_13_DTYPES,
     rebuilds: V1_13_REBUILDS,
+    sparseCooOnly: true,
   },
 };
 
-/** The allow-list of the current torch: what the validator classifies as "allowed". */
-export const WEIGHTS_ONLY_ALLOWED: ReadonlySet<string> = CURRENT_GLOBALS;
+/**
+ * What the security classification calls "allowed": the current torch's allow-list plus the
+ * top-level names `torch.UntypedStorage`/`torch.TypedStorage`, the very classes torch allows as
+ * `torch.storage.*` (harmless; but weights_only refuses them under these names, so they are not in
+ * any {@link WeightsOnlyPolicy}).
+ */
+export const WEIGHTS_ONLY_ALLOWED: ReadonlySet<string> = new Set([...CURRENT_GLOBALS, "torch.UntypedStorage", "torch.TypedStorage"]);
 
 /** Is this string a {@link TorchTarget}? */
 export function isTorchTarget(s: string): s is TorchTarget {
