@@ -37,7 +37,7 @@ export function tensorForTarget(t: Tensor, target: TorchTarget): TargetTensor {
   if (policy.sparseCooOnly) {
     // torch 1.13: COO as (indices, values, size); CSR only as the file's own _rebuild_sparse_csr_tensor call.
     if (t.layout === "sparse_coo") {
-      if (t.sparse.isCoalesced === undefined) return { tensor: t };
+      if (t.sparse.isCoalesced === undefined || t.sparse.isCoalesced === null) return { tensor: t };
       const { origin: _dropped, ...rest } = t;
       const { isCoalesced: _flag, ...parts } = t.sparse;
       return { tensor: { ...rest, sparse: parts }, change: "sparse COO written as (indices, values, size), the form torch 1.13 rebuilds (is_coalesced dropped)" };

@@ -55,10 +55,14 @@ export const convertCommand: Command = {
     // Only a torch file can be checked against torch.load(weights_only=True) (torch.load reads no gzip).
     const checked = sanitizing && (options.to === "pt" || options.to === "pt-legacy") && options.gzip !== true;
     if (sanitizing && !checked) note(`--sanitize: ${options.gzip === true ? "gzip" : options.to} output is not loaded by torch.load, so it is not checked against torch ${target}`);
+    // torch 1.13's rules are not the writer's (current torch's): write the target's own calls (such as
+    // 1.13's _rebuild_sparse_csr_tensor) and let the check against torch 1.13 decide.
+    const writeOptions = checked && target === "1.13" ? { write: { ...options.write, weightsOnly: false } } : {};
     const source = openFileSource(inPath);
     try {
       const plan = planConversion(source, {
         ...options,
+        ...writeOptions,
         ...(sanitizing ? { transform: (root: TorchValue) => sanitizeRoot(root, note, target) } : {}),
       });
       if (options.dtype !== undefined && plan.input.format !== "json-plain") note(`--dtype applies to plain JSON input only; ${plan.input.format} input keeps its dtypes`);
