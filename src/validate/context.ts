@@ -26,6 +26,12 @@ export interface ValidateOptions {
    * {@link DEFAULT_TORCH_TARGET} ("current"). Default false.
    */
   readonly weightsOnly?: boolean | TorchTarget;
+  /**
+   * Globals ("module.name") the caller allows as `torch.serialization.add_safe_globals` would, for
+   * the weights_only emulation of torch >= 2.6 targets (torch 1.13 has no such function: ignored
+   * there). Blocked modules stay blocked. Default none.
+   */
+  readonly safeGlobals?: readonly string[];
   /** CRC-32 implementation (Node's `zlib.crc32` is faster). Default: torchsave's own. */
   readonly crc32?: Crc32Fn;
   /** Check every zip record's CRC-32. Default true. */
@@ -59,6 +65,7 @@ export const DEFAULT_MAX_GATHER_BYTES = 256 * 2 ** 20;
 export interface ResolvedOptions {
   readonly name: string | undefined;
   readonly weightsOnly: TorchTarget | undefined;
+  readonly safeGlobals: readonly string[];
   readonly crc32: Crc32Fn;
   readonly checkCrc: boolean;
   readonly scanValues: boolean;
@@ -130,6 +137,7 @@ export function resolveOptions(options: ValidateOptions): ResolvedOptions {
   return {
     name: options.name,
     weightsOnly: wo === true ? DEFAULT_TORCH_TARGET : wo === false || wo === undefined ? undefined : wo,
+    safeGlobals: options.safeGlobals ?? [],
     crc32: options.crc32 ?? crc32,
     checkCrc: options.checkCrc ?? true,
     scanValues: options.scanValues ?? true,

@@ -25,7 +25,7 @@ export { python3Name } from "./compat-names.js";
 
 // weights_only emulation.
 export {
-  WEIGHTS_ONLY_POLICIES, WEIGHTS_ONLY_ALLOWED, TORCH_TARGETS, DEFAULT_TORCH_TARGET, isTorchTarget, weightsOnlyAllows, torchHasDtype,
+  WEIGHTS_ONLY_POLICIES, WEIGHTS_ONLY_ALLOWED, TORCH_TARGETS, DEFAULT_TORCH_TARGET, isTorchTarget, weightsOnlyAllows, torchHasDtype, withSafeGlobals,
 } from "./weights-only-policy.js";
 export type { WeightsOnlyPolicy, WeightsOnlyVersion, TorchTarget } from "./weights-only-policy.js";
 export type { WeightsOnlyVerdict, WeightsOnlyBlocker } from "./weights-only.js";

@@ -171,3 +171,13 @@ export function torchHasDtype(dtype: string, target: TorchTarget): boolean {
   const d = WEIGHTS_ONLY_POLICIES[target].dtypes;
   return d === undefined || d.has(dtype);
 }
+
+/**
+ * The policy with `torch.serialization.add_safe_globals` applied: `keys` ("module.name") join the
+ * allow-list for GLOBAL, REDUCE, NEWOBJ and BUILD. torch 1.13 has no such function, so its policy
+ * is returned unchanged; blocked modules stay blocked (torch checks them first).
+ */
+export function withSafeGlobals(policy: WeightsOnlyPolicy, keys: readonly string[]): WeightsOnlyPolicy {
+  if (keys.length === 0 || policy.version === "1.13") return policy;
+  return { ...policy, globals: new Set([...policy.globals, ...keys]) };
+}

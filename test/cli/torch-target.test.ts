@@ -23,6 +23,16 @@ describe("--torch", () => {
     expect(t26.stdout).toMatch(/_rebuild_sparse_csr_tensor/);
   });
 
+  it("--safe-global models add_safe_globals (torch >= 2.6 only)", () => {
+    const file = fx("torch2", "safe-globals.pt");
+    expect(runCli(["validate", "--weights-only", "--torch", "2.6", file]).stdout).toMatch(/\(torch 2\.6\): rejected/);
+    const ok = runCli(["validate", "--weights-only", "--torch", "2.6", "--safe-global", "torch_models.RunConfig", file]);
+    expect(ok.stdout).toMatch(/\(torch 2\.6\): accepted/);
+    const old = runCli(["validate", "--weights-only", "--torch", "1.13", "--safe-global", "torch_models.RunConfig", file]);
+    expect(old.status).toBe(2);
+    expect(old.stderr).toMatch(/torch 1\.13 has no add_safe_globals/);
+  });
+
   it("refuses an unknown target, listing the known ones", () => {
     const r = runCli(["validate", "--weights-only", "--torch", "2.5", fx("torch2", "dtypes.pt")]);
     expect(r.status).toBe(2);
