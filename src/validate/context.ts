@@ -14,7 +14,7 @@ import { createFindingSink, DEFAULT_MAX_FINDINGS_PER_CODE, type FindingLocation,
 import type { FindingCode } from "./rules.js";
 import { DEFAULT_MAX_SCAN_OPS, type GlobalSpelling } from "./scan-pickle.js";
 import type { WeightsOnlyBlocker, WeightsOnlyInput } from "./weights-only.js";
-import type { WeightsOnlyVersion } from "./weights-only-policy.js";
+import { DEFAULT_TORCH_TARGET, type TorchTarget } from "./weights-only-policy.js";
 
 /** Options for {@link validateCheckpoint}; every field is optional. */
 export interface ValidateOptions {
@@ -22,9 +22,16 @@ export interface ValidateOptions {
   readonly name?: string;
   /**
    * Emulate `torch.load(weights_only=True)` and report whether it accepts the file (and what stops
-   * it). `true` models the current torch; "1.13" models torch 1.13. Default false.
+   * it). A {@link TorchTarget} names the torch modelled ("1.13", "2.6", "current"); `true` means
+   * {@link DEFAULT_TORCH_TARGET} ("current"). Default false.
    */
-  readonly weightsOnly?: boolean | WeightsOnlyVersion;
+  readonly weightsOnly?: boolean | TorchTarget;
+  /**
+   * Globals ("module.name") the caller allows as `torch.serialization.add_safe_globals` would, for
+   * the weights_only emulation of torch >= 2.6 targets (torch 1.13 has no such function: ignored
+   * there). Blocked modules stay blocked. Default none.
+   */
+  readonly safeGlobals?: readonly string[];
   /** CRC-32 implementation (Node's `zlib.crc32` is faster). Default: torchsave's own. */
   readonly crc32?: Crc32Fn;
   /** Check every zip record's CRC-32. Default true. */
@@ -57,7 +64,8 @@ export const DEFAULT_MAX_GATHER_BYTES = 256 * 2 ** 20;
 /** {@link ValidateOptions} with every default applied. */
 export interface ResolvedOptions {
   readonly name: string | undefined;
-  readonly weightsOnly: WeightsOnlyVersion | undefined;
+  readonly weightsOnly: TorchTarget | undefined;
+  readonly safeGlobals: readonly string[];
   readonly crc32: Crc32Fn;
   readonly checkCrc: boolean;
   readonly scanValues: boolean;
@@ -128,7 +136,8 @@ export function resolveOptions(options: ValidateOptions): ResolvedOptions {
   const wo = options.weightsOnly;
   return {
     name: options.name,
-    weightsOnly: wo === true ? "current" : wo === false || wo === undefined ? undefined : wo,
+    weightsOnly: wo === true ? DEFAULT_TORCH_TARGET : wo === false || wo === undefined ? undefined : wo,
+    safeGlobals: options.safeGlobals ?? [],
     crc32: options.crc32 ?? crc32,
     checkCrc: options.checkCrc ?? true,
     scanValues: options.scanValues ?? true,

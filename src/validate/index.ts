@@ -24,8 +24,10 @@ export type { PlainDataGlobal } from "./plain-data-globals.js";
 export { python3Name } from "./compat-names.js";
 
 // weights_only emulation.
-export { WEIGHTS_ONLY_POLICIES, WEIGHTS_ONLY_ALLOWED } from "./weights-only-policy.js";
-export type { WeightsOnlyPolicy, WeightsOnlyVersion } from "./weights-only-policy.js";
+export {
+  WEIGHTS_ONLY_POLICIES, WEIGHTS_ONLY_ALLOWED, TORCH_TARGETS, DEFAULT_TORCH_TARGET, isTorchTarget, weightsOnlyAllows, torchHasDtype, withSafeGlobals,
+} from "./weights-only-policy.js";
+export type { WeightsOnlyPolicy, WeightsOnlyVersion, TorchTarget } from "./weights-only-policy.js";
 export type { WeightsOnlyVerdict, WeightsOnlyBlocker } from "./weights-only.js";
 
 // The pickle scanner (usable alone: every import of a pickle, without decoding it).

@@ -15,6 +15,8 @@ import type { DTypeInfo, NdArray, Storage, Tensor, TorchHost, TorchValue } from 
 import { numpyDescr } from "../numpy/numpy.js";
 import { classifyGlobal } from "./classify-global.js";
 import { python3Name } from "./compat-names.js";
+import { tensorForTarget } from "./sanitize-target.js";
+import { DEFAULT_TORCH_TARGET, torchHasDtype, type TorchTarget } from "./weights-only-policy.js";
 
 /** One rewrite: where, what it was, what it became. */
 export interface SanitizeChange {
@@ -44,6 +46,12 @@ export interface SanitizeResult {
 export interface SanitizeOptions {
   /** Deepest nesting rewritten; deeper values are refused. Default 10,000. */
   readonly maxDepth?: number;
+  /**
+   * The torch the result must load in (`torch.load(weights_only=True)`): tensors whose dtype or
+   * sparse form it cannot rebuild are refused, sparse rebuild calls rewritten to its form.
+   * Default {@link DEFAULT_TORCH_TARGET}.
+   */
+  readonly target?: TorchTarget;
 }
 
 /** Default {@link SanitizeOptions.maxDepth}. */
@@ -66,6 +74,7 @@ const ALLOWED_DICT_TYPES = new Set(["collections.OrderedDict", "collections.Coun
  */
 export function sanitize(root: TorchValue, options: SanitizeOptions = {}): SanitizeResult {
   const maxDepth = options.maxDepth ?? DEFAULT_SANITIZE_MAX_DEPTH;
+  const target = options.target ?? DEFAULT_TORCH_TARGET;
   const changes: SanitizeChange[] = [];
   const refused: SanitizeRefusal[] = [];
   const done = new Map<object, TorchValue>();
@@ -142,8 +151,16 @@ export function sanitize(root: TorchValue, options: SanitizeOptions = {}): Sanit
     return out;
   };
 
-  const visitTensor = (t: Tensor, path: (string | number)[], depth: number): TorchValue => {
-    done.set(t, t);
+  const visitTensor = (t0: Tensor, path: (string | number)[], depth: number): TorchValue => {
+    const fit = tensorForTarget(t0, target);
+    if ("refuse" in fit) {
+      done.set(t0, t0);
+      refuse(path, `torch.${t0.dtype}`, fit.refuse);
+      return t0;
+    }
+    const t = fit.tensor;
+    done.set(t0, t);
+    if (fit.change !== undefined) change(path, t0.layout, fit.change);
     if (t.subclass !== undefined) {
       const verdict = classifyGlobal(t.subclass.module, t.subclass.name);
       if (verdict.class !== "allowed") refuse(path, verdict.key, `a tensor subclass (${verdict.reason})`);
@@ -240,6 +257,10 @@ export function sanitize(root: TorchValue, options: SanitizeOptions = {}): Sanit
       return list;
     }
     const info = a.dtype === undefined ? undefined : dtypeByName(a.dtype);
+    if (info !== undefined && !a.scalar && !torchHasDtype(info.name, target)) {
+      refuse(path, from, `a numpy ${a.descr} array: torch ${target} has no ${info.name} dtype to make it a tensor of (torch >= 2.3 has; pick --torch 2.6 or current)`);
+      return a;
+    }
     if (info === undefined || a.data === undefined) {
       refuse(path, from, `a numpy ${a.scalar ? "scalar" : "array"} of ${a.descr}, which torch has no dtype for`);
       return a;

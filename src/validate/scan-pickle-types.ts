@@ -35,6 +35,8 @@ export interface TargetEvent {
   readonly op: "REDUCE" | "NEWOBJ" | "BUILD" | "APPEND" | "APPENDS" | "SETITEM" | "SETITEMS" | "BINPERSID";
   readonly offset: number;
   readonly target: Desc;
+  /** REDUCE only: the argument tuple (for rules on a call's arity, such as torch 1.13's sparse rebuild). */
+  readonly args?: Desc;
 }
 
 /** A torch storage persistent id: ('storage', StorageClass, key, location, numel[, view]). */

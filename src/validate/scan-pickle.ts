@@ -131,8 +131,8 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
     memoFlags.length = from;
     return stack.splice(from);
   };
-  const event = (op: TargetEvent["op"], target: Desc): void => {
-    if (events.length < maxEvents) events.push({ op, offset: at(), target });
+  const event = (op: TargetEvent["op"], target: Desc, args?: Desc): void => {
+    if (events.length < maxEvents) events.push(args === undefined ? { op, offset: at(), target } : { op, offset: at(), target, args });
     else eventsTruncated = true;
   };
   const tuple = (items: Desc[]): Desc => ({ t: "tuple", items: items.length <= MAX_TRACKED_ITEMS ? items : undefined });
@@ -365,7 +365,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
       case "REDUCE": {
         const args = pop();
         const callable = top();
-        event("REDUCE", callable);
+        event("REDUCE", callable, args);
         replaceTop(call(callable, args, "REDUCE"));
         break;
       }

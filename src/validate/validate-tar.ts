@@ -34,7 +34,12 @@ export function inspectTar(ctx: Ctx, source: ByteSource): void {
   const keep = (scan: PickleScan): PickleScan => (inputs.push(scan), scan);
 
   for (const name of ["sys_info", "pickle", "storages", "tensors"]) {
-    if (!byName.has(name)) report(ctx, "tar-damaged", `no ${name} member: torch's tar loader needs it`, { record: name });
+    if (byName.has(name)) continue;
+    report(ctx, "tar-damaged", `no ${name} member: torch's tar loader needs it`, { record: name });
+    // sys_info is never read; without any of the others torch.load fails whatever the unpickler.
+    if (name !== "sys_info" && ctx.depth === 0 && ctx.weightsOnlyFormat === undefined) {
+      ctx.weightsOnlyFormat = { code: "weights-only-format", message: `the tar has no ${name} member, so torch's tar loader fails` };
+    }
   }
   const sys = byName.get("sys_info");
   // torch's tar loader never unpickles sys_info, so it is scanned but not part of the weights_only answer.

@@ -22,7 +22,7 @@ import { inspectTar } from "./validate-tar.js";
 import { inspectZip, streamZipRecords, type ZipInspection } from "./validate-zip.js";
 import { finishValueScan, FILE_RECORD, planValueScan, streamFileTargets, type ValuePlan } from "./value-scan.js";
 import { weightsOnlyVerdict, type WeightsOnlyVerdict } from "./weights-only.js";
-import { WEIGHTS_ONLY_POLICIES } from "./weights-only-policy.js";
+import { DEFAULT_TORCH_TARGET, WEIGHTS_ONLY_POLICIES, withSafeGlobals } from "./weights-only-policy.js";
 
 /** Everything the validator found out about one file. */
 export interface ValidationReport {
@@ -79,7 +79,8 @@ export function validateCheckpoint(input: Uint8Array | ByteSource, options: Vali
   }
   let weightsOnly: WeightsOnlyVerdict | undefined;
   if (ctx.options.weightsOnly !== undefined) {
-    weightsOnly = weightsOnlyVerdict(ctx.weightsOnlyInputs, WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly], ctx.weightsOnlyFormat);
+    const policy = withSafeGlobals(WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly], ctx.options.safeGlobals);
+    weightsOnly = weightsOnlyVerdict(ctx.weightsOnlyInputs, policy, ctx.weightsOnlyFormat);
     if (weightsOnly.accepted) report(ctx, "weights-only-accepted", `torch.load(weights_only=True) (torch ${ctx.options.weightsOnly}) accepts this file`);
     for (const b of weightsOnly.blockers) {
       ctx.sink.add(b.code, b.message, { ...(b.byteOffset === undefined ? {} : { byteOffset: b.byteOffset }), ...(b.record === undefined ? {} : { record: b.record }) });
@@ -156,7 +157,7 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
     case "zip":
       zip = guard(ctx, () => inspectZip(ctx, source));
       if (zip?.kind === "torchscript") {
-        if (WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly ?? "current"].torchscript === "refuse") {
+        if (WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly ?? DEFAULT_TORCH_TARGET].torchscript === "refuse") {
           refuseWeightsOnly(ctx, "torch.load refuses TorchScript archives with weights_only=True");
         } else ctx.weightsOnlyInputs.length = 0; // torch 1.13 hands TorchScript to torch.jit.load
       } else if (zip === undefined || zip.kind === "npz" || zip.kind === "other") {
@@ -172,6 +173,9 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
       break;
     }
     case "tar":
+      if (WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly ?? DEFAULT_TORCH_TARGET].tar === "refuse") {
+        refuseWeightsOnly(ctx, "torch.load refuses files in the legacy .tar format with weights_only=True");
+      }
       guard(ctx, () => inspectTar(ctx, source));
       break;
     case "npy":
@@ -287,6 +291,9 @@ function validateNested(ctx: Ctx, bytes: Uint8Array, format: "torch-file" | "pic
       guard(ctx, () => inspectLegacy(ctx, source));
       return;
     case "tar":
+      if (WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly ?? DEFAULT_TORCH_TARGET].tar === "refuse") {
+        refuseWeightsOnly(ctx, "torch.load refuses files in the legacy .tar format with weights_only=True");
+      }
       guard(ctx, () => inspectTar(ctx, source));
       return;
     case "gzip":

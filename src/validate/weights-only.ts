@@ -88,9 +88,18 @@ export function weightsOnlyBlockers(input: WeightsOnlyInput, policy: WeightsOnly
   };
   for (const e of scan.events) {
     switch (e.op) {
-      case "REDUCE":
+      case "REDUCE": {
         if (!allowed(e.target)) refuse(e, `REDUCE calls ${describeDesc(e.target)}, which is not an allowed function`);
+        else if (policy.sparseCooOnly && e.target.t === "global" && e.target.key === "torch._utils._rebuild_sparse_tensor") {
+          const data = e.args?.t === "tuple" ? e.args.items?.[1] : undefined;
+          const n = data?.t === "tuple" ? data.items?.length : undefined;
+          if (n !== undefined && n !== 3) {
+            refuse(e, `_rebuild_sparse_tensor gets ${n} parts: torch ${policy.version} rebuilds only sparse COO from (indices, values, size); ` +
+              `this is torch >= 2.0's form (COO with is_coalesced, or CSR/CSC/BSR/BSC)`);
+          }
+        }
         break;
+      }
       case "NEWOBJ": {
         const ok = policy.newobjAnyAllowed ? allowed(e.target) : e.target.t === "global" && e.target.key === "torch.nn.parameter.Parameter";
         if (!ok) refuse(e, `NEWOBJ instantiates ${describeDesc(e.target)}${policy.newobjAnyAllowed ? "" : " (only torch.nn.Parameter may be)"}`);

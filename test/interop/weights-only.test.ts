@@ -12,6 +12,8 @@ import { REPO } from "../helpers/corpus.js";
 import { asm, op, type Part } from "../unit/validate/pickle-asm.js";
 
 const PYTHON = "/usr/bin/python3";
+/** torch 2.6 (.ci/run sets it up). */
+const TORCH2 = join(REPO, "../shared/tools/torch2");
 const DIR = join(REPO, "fixtures/torch");
 
 const SCRIPT = `
@@ -35,8 +37,9 @@ interface TorchAnswer {
   readonly results: Record<string, { accepted: boolean; error?: string }>;
 }
 
-function askTorch(paths: string[]): TorchAnswer {
-  const stdout = execFileSync(PYTHON, ["-c", SCRIPT, ...paths], { encoding: "utf8", maxBuffer: 16 * 2 ** 20, timeout: 240_000 });
+function askTorch(paths: string[], torch: "1.13" | "2.6" = "1.13"): TorchAnswer {
+  const [cmd, args] = torch === "1.13" ? [PYTHON, ["-c", SCRIPT, ...paths]] : [TORCH2, ["python3", "-c", SCRIPT, ...paths]];
+  const stdout = execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 16 * 2 ** 20, timeout: 600_000, cwd: REPO });
   return JSON.parse(stdout) as TorchAnswer;
 }
 
@@ -81,6 +84,9 @@ const tensor = (key: string): Part[] => [
 ];
 const dictWith = (...items: Part[][]): Uint8Array => asm(op.proto(2), op.emptyDict, op.unicode("w"), ...tensor("0"), op.setitem, ...items.flat(), op.stop);
 
+/** Probes where pytorch main's rules ("current") differ from torch 2.6's. */
+const CURRENT_DIFFERS = new Set(["setitem-list"]);
+
 const PROBES: Record<string, Uint8Array> = {
   "plain": dictWith(),
   "binfloat": dictWith([op.unicode("lr"), op.binfloat(), op.setitem]),
@@ -94,6 +100,7 @@ const PROBES: Record<string, Uint8Array> = {
   "module-persistent-id": dictWith([op.unicode("m"), op.unicode("module"), op.tuple1, op.binpersid, op.setitem]),
   "int-persistent-id": dictWith([op.unicode("m"), op.binint1(3), op.binpersid, op.setitem]),
   "memoize": asm(op.proto(4), op.emptyDict, op.memoize, op.stop),
+  "setitem-list": dictWith([op.unicode("l"), op.emptyList, op.mark, op.binint1(5), op.appends, op.binint1(0), op.binint1(7), op.setitem, op.setitem]),
   "list-appends": dictWith([op.unicode("l"), op.emptyList, op.mark, op.binint1(1), op.binint1(2), op.appends, op.setitem]),
 };
 
@@ -112,6 +119,30 @@ describe("--weights-only agrees with torch on hand-made probes", () => {
       const torch = answer.results[path]!;
       const ours = validateCheckpoint(new Uint8Array(readFileSync(path)), { weightsOnly: "1.13" }).weightsOnly!;
       expect(ours.accepted, `torch: ${torch.accepted ? "accepted" : torch.error}\nours: ${ours.blockers.map((b) => b.message).join("; ")}`).toBe(torch.accepted);
+    });
+  }
+});
+
+describe("--weights-only --torch 2.6 and current agree with torch 2.6 on hand-made probes", () => {
+  const paths26 = Object.entries(PROBES).map(([name, pkl]) => {
+    const path = join(TMP, `${name}.pt`);
+    writeFileSync(path, zipSync({
+      "archive/data.pkl": [pkl, { level: 0 }], "archive/data/0": [new Uint8Array(8), { level: 0 }],
+      "archive/version": [new TextEncoder().encode("3\n"), { level: 0 }],
+    }));
+    return path;
+  });
+  const answer = askTorch(paths26, "2.6");
+  it("ran torch 2.6", () => expect(answer.torch).toMatch(/^2\.6/));
+  for (const path of paths26) {
+    it(path.slice(TMP.length + 1), () => {
+      const torch = answer.results[path]!;
+      const ours = validateCheckpoint(new Uint8Array(readFileSync(path)), { weightsOnly: "2.6" }).weightsOnly!;
+      expect(ours.accepted, `torch: ${torch.accepted ? "accepted" : torch.error}\nours: ${ours.blockers.map((b) => b.message).join("; ")}`).toBe(torch.accepted);
+      // "current" differs from 2.6 only on SETITEM targets and int persistent ids (upstream fixes after 2.6).
+      const name = path.slice(TMP.length + 1, -".pt".length);
+      const current = validateCheckpoint(new Uint8Array(readFileSync(path)), { weightsOnly: "current" }).weightsOnly!.accepted;
+      expect(current).toBe(CURRENT_DIFFERS.has(name) ? !torch.accepted : torch.accepted);
     });
   }
 });

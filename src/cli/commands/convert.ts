@@ -15,6 +15,9 @@ import { sanitize } from "../../validate/index.js";
 import type { Command, CommandContext } from "../command.js";
 import { formatBytes } from "../describe.js";
 import { UsageError } from "../errors.js";
+import { writeCheckedForTarget } from "../sanitize-check.js";
+import { parseTorchTarget } from "../torch-target.js";
+import type { TorchTarget } from "../../validate/index.js";
 
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
@@ -25,7 +28,7 @@ export const convertCommand: Command = {
   summary: "convert between .pt, JSON, plain JSON, msgpack, safetensors and pickle (± gzip)",
   usage:
     "torchsave convert IN OUT [--to json|json-plain|msgpack|safetensors|pt|pt-legacy|pickle] [--gzip] [--quiet] " +
-    "[--dtype D] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize]",
+    "[--dtype D] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize [--torch 1.13|2.6|current]]",
   options: {
     to: { type: "string" },
     gzip: { type: "boolean" },
@@ -35,6 +38,7 @@ export const convertCommand: Command = {
     "add-prefix": { type: "string" },
     "map-location": { type: "string" },
     sanitize: { type: "boolean" },
+    torch: { type: "string" },
   },
   minPositionals: 2,
   maxPositionals: 2,
@@ -45,18 +49,31 @@ export const convertCommand: Command = {
     const note = (line: string) => {
       if (!quiet) ctx.err(`torchsave: ${line}`);
     };
+    const sanitizing = ctx.values.sanitize === true;
+    if (ctx.values.torch !== undefined && !sanitizing) throw new UsageError("--torch applies to --sanitize (the torch the sanitized file must load in)");
+    const target = parseTorchTarget(ctx.values.torch);
+    // Only a torch file can be checked against torch.load(weights_only=True) (torch.load reads no gzip).
+    const checked = sanitizing && (options.to === "pt" || options.to === "pt-legacy") && options.gzip !== true;
+    if (sanitizing && !checked) note(`--sanitize: ${options.gzip === true ? "gzip" : options.to} output is not loaded by torch.load, so it is not checked against torch ${target}`);
+    // torch 1.13's rules are not the writer's (current torch's): write the target's own calls (such as
+    // 1.13's _rebuild_sparse_csr_tensor) and let the check against torch 1.13 decide.
+    const writeOptions = checked && target === "1.13" ? { write: { ...options.write, weightsOnly: false } } : {};
     const source = openFileSource(inPath);
     try {
       const plan = planConversion(source, {
         ...options,
-        ...(ctx.values.sanitize === true ? { transform: (root: TorchValue) => sanitizeRoot(root, note) } : {}),
+        ...writeOptions,
+        ...(sanitizing ? { transform: (root: TorchValue) => sanitizeRoot(root, note, target) } : {}),
       });
       if (options.dtype !== undefined && plan.input.format !== "json-plain") note(`--dtype applies to plain JSON input only; ${plan.input.format} input keeps its dtypes`);
       for (const line of plan.notes) note(line);
       const progress = !quiet && ctx.interactive && plan.storageBytes >= PROGRESS_MIN_BYTES ? progressBar(plan.storageBytes, options.to) : undefined;
-      await writeFileAtomic(outPath, progress === undefined ? plan.chunks : progress.wrap(plan.chunks));
+      const chunks = progress === undefined ? plan.chunks : progress.wrap(plan.chunks);
+      if (checked) await writeCheckedForTarget(outPath, chunks, target);
+      else await writeFileAtomic(outPath, chunks);
       progress?.done();
-      note(`${plan.input.gzip ? "gzip+" : ""}${plan.input.format} → ${options.gzip === true ? "gzip+" : ""}${options.to}: wrote ${outPath}`);
+      note(`${plan.input.gzip ? "gzip+" : ""}${plan.input.format} → ${options.gzip === true ? "gzip+" : ""}${options.to}: wrote ${outPath}` +
+        `${checked ? ` (torch ${target}'s torch.load(weights_only=True) accepts it)` : ""}`);
     } finally {
       source.close();
     }
@@ -113,8 +130,8 @@ export function parseLocationMap(text: string): LocationMap {
 }
 
 /** `--sanitize`: validate's rewrite of plain data in disguise; what it refuses is reported, not dropped. */
-function sanitizeRoot(root: TorchValue, note: (line: string) => void): TorchValue {
-  const result = sanitize(root);
+function sanitizeRoot(root: TorchValue, note: (line: string) => void, target: TorchTarget): TorchValue {
+  const result = sanitize(root, { target });
   for (const c of result.changes) note(`sanitize: ${pathText(c.path)}: ${c.from} → ${c.to}`);
   for (const r of result.refused) note(`sanitize: ${pathText(r.path)}: left as is (${r.global}: ${r.reason})`);
   return result.value;

@@ -9,11 +9,10 @@ import type { Crc32Fn } from "../../bytes/crc32.js";
 import { formatKeyPath } from "../../errors.js";
 import { openFileSource } from "../../node/index.js";
 import { hasFindingsAtOrAbove, validateCheckpoint } from "../../validate/index.js";
-import type { Finding, Severity, ValidateOptions, ValidationReport, WeightsOnlyVersion } from "../../validate/index.js";
+import type { Finding, Severity, ValidateOptions, ValidationReport } from "../../validate/index.js";
 import type { Command } from "../command.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "../errors.js";
-
-const TORCH_VERSIONS: Readonly<Record<string, WeightsOnlyVersion>> = { current: "current", "2.6": "current", latest: "current", "1.13": "1.13" };
+import { parseTorchTarget } from "../torch-target.js";
 
 /** Node's zlib.crc32 (Node >= 20.15), much faster than the portable one, when present. */
 function nodeCrc32(): Crc32Fn | undefined {
@@ -49,25 +48,25 @@ function importsLine(report: ValidationReport): string | undefined {
 export const validateCommand: Command = {
   name: "validate",
   summary: "check integrity (zip, CRCs, storages), security (every import, nested pickles), NaN/Inf and training state",
-  usage: "torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch current|1.13]",
-  options: { json: { type: "boolean" }, "weights-only": { type: "boolean" }, strict: { type: "boolean" }, torch: { type: "string" } },
+  usage: "torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch 1.13|2.6|current] [--safe-global MODULE.NAME]...",
+  options: {
+    json: { type: "boolean" }, "weights-only": { type: "boolean" }, strict: { type: "boolean" }, torch: { type: "string" },
+    "safe-global": { type: "string", multiple: true },
+  },
   minPositionals: 1,
   maxPositionals: Number.MAX_SAFE_INTEGER,
   run({ positionals, values, out }) {
-    const torchArg = values.torch;
-    let version: WeightsOnlyVersion = "current";
-    if (torchArg !== undefined) {
-      const v = typeof torchArg === "string" ? TORCH_VERSIONS[torchArg] : undefined;
-      if (v === undefined) throw new UsageError(`--torch takes "current" or "1.13", not ${JSON.stringify(torchArg)}`);
-      version = v;
-    }
+    const version = parseTorchTarget(values.torch);
+    const safeGlobals = (values["safe-global"] as string[] | undefined) ?? [];
+    for (const g of safeGlobals) if (!/^[\w.]+\.\w+$/.test(g)) throw new UsageError(`--safe-global takes MODULE.NAME (as add_safe_globals would allow it), not ${JSON.stringify(g)}`);
+    if (safeGlobals.length > 0 && version === "1.13") throw new UsageError("--safe-global: torch 1.13 has no add_safe_globals");
     const threshold: Severity = values.strict ? "warning" : "error";
     const crc32 = nodeCrc32();
     const reports: ValidationReport[] = [];
     for (const file of positionals) {
       const options: ValidateOptions = {
         name: file,
-        ...(values["weights-only"] ? { weightsOnly: version } : {}),
+        ...(values["weights-only"] ? { weightsOnly: version, safeGlobals } : {}),
         ...(crc32 === undefined ? {} : { crc32 }),
       };
       reports.push(validateFile(file, options));
