@@ -123,7 +123,10 @@ async function measure(a: GroupedArray, previous: Previous, current: Previous, b
   let update: number | null = null;
   let ratio: number | null = null;
   if (prev !== undefined && prev.shape.length === d.shape.length && prev.shape.every((x, i) => x === d.shape[i])) {
-    update = compareArrays(prev.bytes, prev.dtype as typeof d.dtype, bytes, d.dtype, { atol: 0, rtol: 0 }).l2;
+    const cmp = compareArrays(prev.bytes, prev.dtype as typeof d.dtype, bytes, d.dtype, { atol: 0, rtol: 0 });
+    // A NaN/Inf on either side makes the update itself non-finite (NaN), as θₜ − θₜ₋₁ would be.
+    const broken = cmp.nan[0] + cmp.nan[1] + cmp.inf[0] + cmp.inf[1] > 0;
+    update = broken ? NaN : cmp.l2;
     ratio = prev.norm !== null && prev.norm > 0 ? update / prev.norm : null;
   }
   current.set(key, { dtype: d.dtype, shape: d.shape, bytes, norm: stats.norm });

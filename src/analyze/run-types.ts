@@ -44,7 +44,7 @@ export interface TensorStepStats extends TensorStats {
   readonly name: string;
   readonly dtype: string;
   readonly shape: readonly number[];
-  /** ‖xₜ − xₜ₋₁‖₂ against the previous step (null at the first step or when the shape changed). */
+  /** ‖xₜ − xₜ₋₁‖₂ against the previous step (null at the first step or when the shape changed; NaN when either step holds NaN/Inf here). */
   readonly update: number | null;
   /** update / ‖xₜ₋₁‖₂ (null when undefined). */
   readonly ratio: number | null;
