@@ -175,7 +175,7 @@ function groupTotals(tensors: readonly TensorStepStats[]): Partial<Record<Tensor
   }
   const result: Partial<Record<TensorGroup, GroupStepStats>> = {};
   for (const [k, g] of Object.entries(out) as [TensorGroup, NonNullable<(typeof out)[TensorGroup]>][]) {
-    result[k] = { tensors: g.tensors, numel: g.numel, norm: Math.sqrt(g.sq), update: g.hasUp ? Math.sqrt(g.up) : null, nan: g.nan, inf: g.inf };
+    result[k] = { tensors: g.tensors, numel: g.numel, norm: g.nan + g.inf > 0 ? NaN : Math.sqrt(g.sq), update: g.hasUp ? Math.sqrt(g.up) : null, nan: g.nan, inf: g.inf };
   }
   return result;
 }

@@ -57,7 +57,7 @@ export interface TensorStepStats extends TensorStats {
 export interface GroupStepStats {
   readonly tensors: number;
   readonly numel: number;
-  /** √Σ‖x‖₂² over the group's tensors. */
+  /** √Σ‖x‖₂² over the group's tensors; NaN when any of them holds NaN/Inf. */
   readonly norm: number;
   /** √Σ update² over the tensors with an update (null at the first step). */
   readonly update: number | null;

@@ -6,6 +6,7 @@ import { convertCommand } from "./commands/convert.js";
 import { diffCommand } from "./commands/diff.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { pickleDisCommand } from "./commands/pickle-dis.js";
+import { statsCommand } from "./commands/stats.js";
 import { tensorsCommand } from "./commands/tensors.js";
 import { validateCommand } from "./commands/validate.js";
 import { EXIT_USAGE, formatCliError, UsageError } from "./errors.js";
@@ -17,6 +18,7 @@ const COMMANDS: readonly Command[] = [
   validateCommand,
   pickleDisCommand,
   diffCommand,
+  statsCommand,
 ];
 
 function help(): string {
