@@ -94,7 +94,11 @@ export function runText(steps: readonly RunStep[], summary: RunSummary, maxRows:
 /** One file: a table of its tensors. */
 export function fileText(step: RunStep, summary: RunSummary, maxRows: number): string[] {
   const lines: string[] = [`${step.file}: ${step.tensors.length} tensors${step.loss !== null ? `, loss ${num(step.loss)}` : ""}${step.gradNorm !== null ? `, grad norm ${num(step.gradNorm)}` : ""}`];
-  for (const f of summary.findings) lines.push(`${f.severity}: ${f.message}`);
+  // One file has no steps to compare: say which tensors hold NaN/Inf, the rest of the findings as they are.
+  const bad = step.tensors.filter((t) => t.nan + t.posinf + t.neginf > 0).map((t) => pathText(t.path));
+  if (bad.length > 0) lines.push(`NaN/Inf in ${bad.length} tensor${bad.length === 1 ? "" : "s"}: ${bad.slice(0, 10).join(", ")}${bad.length > 10 ? ", …" : ""}`);
+  else if (step.loss !== null && !Number.isFinite(step.loss)) lines.push("NaN/Inf in the loss");
+  for (const f of summary.findings) if (f.kind !== "non-finite") lines.push(`${f.severity}: ${f.message}`);
   lines.push("");
   const head = ["group", "dtype", "shape", "numel", "min", "max", "mean", "std", "norm", "nan", "inf", "zeros", "path"];
   const cell = (t: TensorStepStats) => [
