@@ -35,6 +35,13 @@ describe("torchsave diff", () => {
     expect(r.stdout).toMatch(/^DIFFERENT: 1 tensor beyond tolerance, 1 value$/m);
   });
 
+  it("prints what the README shows", () => {
+    const readme = readFileSync(join(REPO, "README.md"), "utf8");
+    const block = /\$ torchsave diff (\S+) (\S+)\n([\s\S]*?)\n```/.exec(readme)!;
+    const r = runCli(["diff", block[1]!, block[2]!]);
+    expect(r.stdout.trimEnd()).toBe(block[3]);
+  });
+
   it("says a renamed prefix once; --ignore-prefix makes it equal, --exact-keys lists the keys", () => {
     const r = runCli(["diff", train("pairs/base.pt"), train("pairs/renamed.pt")]);
     expect(r.status).toBe(1);
