@@ -3,8 +3,10 @@
 import { parseArgs } from "node:util";
 import type { Command } from "./command.js";
 import { convertCommand } from "./commands/convert.js";
+import { diffCommand } from "./commands/diff.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { pickleDisCommand } from "./commands/pickle-dis.js";
+import { statsCommand } from "./commands/stats.js";
 import { tensorsCommand } from "./commands/tensors.js";
 import { validateCommand } from "./commands/validate.js";
 import { EXIT_USAGE, formatCliError, UsageError } from "./errors.js";
@@ -15,6 +17,8 @@ const COMMANDS: readonly Command[] = [
   convertCommand,
   validateCommand,
   pickleDisCommand,
+  diffCommand,
+  statsCommand,
 ];
 
 function help(): string {
