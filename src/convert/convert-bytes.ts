@@ -9,7 +9,8 @@ import { bytesSource } from "../bytes/source.js";
 import { decodeUtf8 } from "../bytes/text.js";
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { Checkpoint, DTypeName, ReadOptions, TorchValue } from "../torch/index.js";
-import { addPrefix, detectContainer, openCheckpointSync, stripPrefix } from "../torch/index.js";
+import type { Crc32Fn, CrcCheck } from "../torch/index.js";
+import { addPrefix, detectContainer, findParts, openCheckpointSync, stripPrefix, verifyRecordCrcsSync } from "../torch/index.js";
 import type { LocationMap } from "../torch/map-location.js";
 import { mapLocation } from "../torch/map-location.js";
 import { checkpointChunks } from "../torch/write/write-checkpoint.js";
@@ -37,6 +38,15 @@ export interface ReadAnyOptions {
   readonly dtype?: DTypeName;
   /** Passed to the checkpoint reader (limits, reducers, `maxInflatedBytes`, `name`). */
   readonly read?: ReadOptions;
+  /**
+   * CRC-32 checks of zip records (torch does none): "metadata" (default for {@link readAnySync}:
+   * the pickles and text records opening reads), "all" (default for {@link planConversion} and
+   * {@link convertBytes}: every storage record too, since all of them are read), "none" to read
+   * damaged files anyway. A mismatch throws CheckpointError `crc-mismatch` naming the record.
+   */
+  readonly verifyCrc?: CrcCheck;
+  /** CRC-32 implementation for those checks (Node passes `zlib.crc32`); default the portable one. */
+  readonly crc32?: Crc32Fn;
 }
 
 /** A value read by {@link readAnySync}, and what the input was. */
@@ -61,6 +71,19 @@ const HEAD = 1024;
  *   errors (CheckpointError, PickleDecodeError, ConvertError) with their locations.
  */
 export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): ReadAnyResult {
+  try {
+    return readAny(source, options);
+  } catch (e) {
+    // Every error names the file it came from (gzip, JSON and msgpack readers do not know it).
+    if (isTorchsaveError(e) && e.file === undefined && source.name !== undefined) throw e.withLocation({ file: source.name });
+    throw e;
+  }
+}
+
+function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
+  if (source.size === 0) {
+    throw new ConvertError("invalid-data", "the file is empty (0 bytes): nothing to read", source.name === undefined ? {} : { file: source.name });
+  }
   const read = (o: number, n: number): Uint8Array => source.bytes?.subarray(o, o + n) ?? source.readSync!(o, n);
   if (source.bytes === undefined && source.readSync === undefined) throw new ConvertError("invalid-argument", "readAnySync needs a source that reads synchronously");
   const head = read(0, Math.min(HEAD, source.size));
@@ -70,7 +93,8 @@ export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): R
     case "gzip": {
       const inner = gunzip(read(0, source.size), options.read?.maxInflatedBytes === undefined ? {} : { maxBytes: options.read.maxInflatedBytes });
       if (isGzip(inner)) throw new ConvertError("unsupported", "gzip inside gzip is not read (a decompression bomb pattern)");
-      const result = readAnySync(bytesSource(inner, source.name), options);
+      if (inner.length === 0) throw new ConvertError("invalid-data", "the gzip stream inflates to nothing (0 bytes)");
+      const result = readAny(bytesSource(inner, source.name), options);
       return { ...result, gzip: true };
     }
     case "safetensors": {
@@ -90,6 +114,7 @@ export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): R
       throw new ConvertError("unsupported", "the input is no format torchsave reads (torch checkpoint, safetensors, JSON, msgpack, gzip)", { offset: 0, ...(source.name === undefined ? {} : { file: source.name }) });
     default: {
       const checkpoint = openCheckpointSync(source, readOptions);
+      verifyRecordCrcsSync(checkpoint, { records: options.verifyCrc ?? "metadata", ...(options.crc32 === undefined ? {} : { crc32: options.crc32 }) });
       return { root: checkpoint.root, format: checkpoint.layout, gzip: checkpoint.compression === "gzip", checkpoint };
     }
   }
@@ -144,12 +169,22 @@ export interface ConvertPlan {
  * while iterating the chunks).
  */
 export function planConversion(source: ByteSource, options: ConvertOptions): ConvertPlan {
-  const input = readAnySync(source, options);
+  const input = readAnySync(source, { ...options, verifyCrc: options.verifyCrc ?? "all" });
   const notes: string[] = [];
   let root = input.root;
   if (options.transform !== undefined) root = options.transform(root);
   if (options.stripPrefix !== undefined) {
     const r = stripPrefix(root, options.stripPrefix);
+    if (r.keys === 0) {
+      const model = findParts(root).model;
+      const sample = model === undefined ? [] : dictKeys(model.value).slice(0, 3);
+      throw new ConvertError(
+        "invalid-argument",
+        `strip-prefix ${JSON.stringify(options.stripPrefix)} matches no key: no dict has all its keys starting with it` +
+          (sample.length > 0 ? ` (the state_dict's keys start like ${sample.map((k) => JSON.stringify(k)).join(", ")})` : ""),
+        source.name === undefined ? {} : { file: source.name },
+      );
+    }
     root = r.value;
     notes.push(`strip-prefix ${JSON.stringify(options.stripPrefix)}: ${r.keys} keys in ${r.dicts} dicts`);
   }
@@ -216,4 +251,10 @@ function* mapIter<T, U>(it: Iterable<T>, f: (x: T) => U): Generator<U> {
 export function convertBytes(input: Uint8Array, options: ConvertOptions): Uint8Array {
   const plan = planConversion(bytesSource(input), options);
   return concatBytes([...plan.chunks]);
+}
+
+/** The string keys of a dict value (for messages). */
+function dictKeys(v: TorchValue): string[] {
+  const entries = (v as { entries?: [TorchValue, TorchValue][] }).entries;
+  return entries === undefined ? [] : entries.flatMap(([k]) => (typeof k === "string" ? [k] : []));
 }

@@ -22,6 +22,8 @@ export { numpyDescr, buildNdArray } from "../numpy/numpy.js";
 export { readNumpyDtype } from "../numpy/numpy-dtype.js";
 export type { NumpyDtype } from "../numpy/numpy-dtype.js";
 export * from "./read/zip-access.js";
+export { verifyRecordCrcsSync } from "./read/verify-crc.js";
+export type { CrcCheck, VerifyCrcOptions } from "./read/verify-crc.js";
 export {
   float16ToFloat32, bfloat16ToFloat32, float32ToFloat16, float32ToBfloat16, toFloat16Bits, toBfloat16Bits,
   float8E4m3fnToFloat32, float8E5m2ToFloat32, float8E4m3fnuzToFloat32, float8E5m2fnuzToFloat32, float8E8m0fnuToFloat32,

@@ -15,6 +15,7 @@ import { sanitize } from "../../validate/index.js";
 import type { Command, CommandContext } from "../command.js";
 import { formatBytes } from "../describe.js";
 import { UsageError } from "../errors.js";
+import { isTorchsaveError } from "../../errors.js";
 
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
@@ -24,39 +25,70 @@ export const convertCommand: Command = {
   name: "convert",
   summary: "convert between .pt, JSON, plain JSON, msgpack, safetensors and pickle (± gzip)",
   usage:
-    "torchsave convert IN OUT [--to json|json-plain|msgpack|safetensors|pt|pt-legacy|pickle] [--gzip] [--quiet] " +
-    "[--dtype D] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize]",
+    "torchsave convert IN OUT [--to FORMAT] [--gzip] [--quiet] [--json] [--ignore-crc] [--dtype D] [--tensors auto|all|none] " +
+    "[--keep-list PATH]... [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize]",
   options: {
-    to: { type: "string" },
-    gzip: { type: "boolean" },
-    quiet: { type: "boolean", short: "q" },
-    dtype: { type: "string" },
-    "strip-prefix": { type: "string" },
-    "add-prefix": { type: "string" },
-    "map-location": { type: "string" },
-    sanitize: { type: "boolean" },
+    to: { type: "string", arg: "FORMAT", doc: `output format: ${CONVERT_FORMATS.join(", ")}. Default: from OUT's extension (.json, .msgpack, .safetensors, .pt/.pth/.bin/.ckpt, .pkl, plus .gz).` },
+    gzip: { type: "boolean", doc: "gzip the output (implied by an OUT ending in .gz)." },
+    quiet: { type: "boolean", short: "q", doc: "print no notes and no progress bar on stderr (errors are still printed)." },
+    json: { type: "boolean", doc: "print what was done as one JSON object on stdout: input and output formats, notes, bytes written." },
+    "ignore-crc": { type: "boolean", doc: "read zip records whose CRC-32 does not match (by default a damaged record is an error, so convert never launders damage into a file with fresh CRCs)." },
+    dtype: { type: "string", arg: "D", doc: `plain JSON input only: the dtype of every tensor made from lists (${PLAIN_JSON_DTYPES.join(", ")}). Default: inferred as torch.tensor does (bool, int64, float32).` },
+    tensors: { type: "string", arg: "auto|all|none", doc: "plain JSON input only: which lists of numbers become tensors. auto (default): every rectangular list, except where a recognized optimizer, LR scheduler or GradScaler state_dict needs a list or tuple (params, betas, base_lrs); all: every rectangular list; none: no tensors." },
+    "keep-list": { type: "string", multiple: true, arg: "PATH", doc: "plain JSON input only: the list at this dotted key path stays a list of numbers (* matches one key; repeatable), e.g. --keep-list 'history.*'." },
+    "strip-prefix": { type: "string", arg: "P", doc: "remove P from the keys of every state_dict (e.g. module. from DataParallel); an error when no key starts with P." },
+    "add-prefix": { type: "string", arg: "P", doc: "add P in front of the keys of every state_dict." },
+    "map-location": { type: "string", arg: "M", doc: "rewrite storage locations: one device for all (cpu) or a table FROM=TO,... (cuda:1=cuda:0)." },
+    sanitize: { type: "boolean", doc: "rewrite plain data in disguise (numpy scalars, argparse.Namespace ...) to types torch.load(weights_only=True) accepts; what it cannot rewrite is reported." },
   },
+  examples: [
+    "torchsave convert model.pt model.json                 # lossless JSON; `convert model.json back.pt` gives the same tensors",
+    "torchsave convert ckpt.pt w.safetensors               # nested checkpoints keep their skeleton in __metadata__",
+    "torchsave convert ddp.pt plain.pt --strip-prefix module. --map-location cpu",
+    "torchsave convert optim.json optim.pt                  # a json.dump'd optimizer state_dict, back in the shape load_state_dict needs",
+    "torchsave convert old.pt safe.pt --sanitize --json    # report as JSON",
+  ],
   minPositionals: 2,
   maxPositionals: 2,
   async run(ctx) {
     const [inPath, outPath] = ctx.positionals as [string, string];
     const options = parseOptions(ctx, outPath);
     const quiet = ctx.values.quiet === true;
+    const json = ctx.values.json === true;
+    const notes: string[] = [];
     const note = (line: string) => {
+      notes.push(line);
       if (!quiet) ctx.err(`torchsave: ${line}`);
     };
     const source = openFileSource(inPath);
     try {
-      const plan = planConversion(source, {
-        ...options,
-        ...(ctx.values.sanitize === true ? { transform: (root: TorchValue) => sanitizeRoot(root, note) } : {}),
-      });
-      if (options.dtype !== undefined && plan.input.format !== "json-plain") note(`--dtype applies to plain JSON input only; ${plan.input.format} input keeps its dtypes`);
+      const plan = namingOutput(outPath, () =>
+        planConversion(source, {
+          ...options,
+          ...(ctx.values.sanitize === true ? { transform: (root: TorchValue) => sanitizeRoot(root, note) } : {}),
+        }),
+      );
+      if (plan.input.format !== "json-plain") {
+        for (const flag of ["dtype", "tensors", "keep-list"]) {
+          if (ctx.values[flag] !== undefined) note(`--${flag} applies to plain JSON input only; ${plan.input.format} input keeps its tensors`);
+        }
+      }
       for (const line of plan.notes) note(line);
-      const progress = !quiet && ctx.interactive && plan.storageBytes >= PROGRESS_MIN_BYTES ? progressBar(plan.storageBytes, options.to) : undefined;
-      await writeFileAtomic(outPath, progress === undefined ? plan.chunks : progress.wrap(plan.chunks));
+      const progress = !quiet && !json && ctx.interactive && plan.storageBytes >= PROGRESS_MIN_BYTES ? progressBar(plan.storageBytes, options.to) : undefined;
+      let written = 0;
+      const counted = function* (chunks: Iterable<Uint8Array>): Generator<Uint8Array> {
+        for (const c of chunks) {
+          written += c.length;
+          yield c;
+        }
+      };
+      await writeFileAtomic(outPath, counted(progress === undefined ? plan.chunks : progress.wrap(plan.chunks)));
       progress?.done();
-      note(`${plan.input.gzip ? "gzip+" : ""}${plan.input.format} → ${options.gzip === true ? "gzip+" : ""}${options.to}: wrote ${outPath}`);
+      const from = `${plan.input.gzip ? "gzip+" : ""}${plan.input.format}`;
+      const to = `${options.gzip === true ? "gzip+" : ""}${options.to}`;
+      if (json) {
+        ctx.out(JSON.stringify({ input: inPath, output: outPath, from, to, bytes: written, storageBytes: plan.storageBytes, notes }, null, 2));
+      } else note(`${from} → ${to}: wrote ${outPath}`);
     } finally {
       source.close();
     }
@@ -90,9 +122,21 @@ function parseOptions(ctx: CommandContext, outPath: string): ConvertOptions & { 
     ...(strip === undefined ? {} : { stripPrefix: strip }),
     ...(add === undefined ? {} : { addPrefix: add }),
     ...(map === undefined ? {} : { mapLocation: parseLocationMap(map) }),
+    verifyCrc: v["ignore-crc"] === true ? "none" : "all",
+    ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }),
     // A .pt written for a file gets torch's archive name for it; CRCs from zlib when Node has it.
     write: { archiveName: archiveNameFor(outPath.replace(/\.gz$/i, "")), ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }) },
   };
+}
+
+/** Runs `make`; a torchsave error that names no file (the output's encoders do not know it) gets OUT's name. */
+function namingOutput<T>(outPath: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (isTorchsaveError(e) && e.file === undefined) throw e.withLocation({ file: outPath });
+    throw e;
+  }
 }
 
 /** `cpu`, or a table `cuda:1=cuda:0,cuda:2=cpu`. */

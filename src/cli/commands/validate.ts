@@ -50,7 +50,17 @@ export const validateCommand: Command = {
   name: "validate",
   summary: "check integrity (zip, CRCs, storages), security (every import, nested pickles), NaN/Inf and training state",
   usage: "torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch current|1.13]",
-  options: { json: { type: "boolean" }, "weights-only": { type: "boolean" }, strict: { type: "boolean" }, torch: { type: "string" } },
+  options: {
+    json: { type: "boolean", doc: "print every file's report as JSON (findings with severity, code, where; imports; tensors) instead of lines." },
+    "weights-only": { type: "boolean", doc: "also say whether torch.load(weights_only=True) would accept the file, with every reason it would not." },
+    strict: { type: "boolean", doc: "fail (exit 1) on warnings too, not only on errors." },
+    torch: { type: "string", arg: "VERSION", doc: "the torch whose weights_only rules --weights-only applies: current (default, the newest rules) or 1.13." },
+  },
+  examples: [
+    "torchsave validate ckpt.pt                       # integrity, security, NaN/Inf, training state",
+    "torchsave validate ckpt.pt --weights-only        # would torch.load(weights_only=True) accept it?",
+    "torchsave validate runs/*.pt --strict --json     # CI: warnings fail too, machine-readable",
+  ],
   minPositionals: 1,
   maxPositionals: Number.MAX_SAFE_INTEGER,
   run({ positionals, values, out }) {
