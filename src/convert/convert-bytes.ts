@@ -36,6 +36,8 @@ export interface ReadAnyOptions {
   readonly jsonAs?: "json" | "json-plain";
   /** dtype of tensors made from plain JSON lists (default inferred). */
   readonly dtype?: DTypeName;
+  /** How plain JSON is read: which lists become tensors, state_dict recognition (see {@link FromPlainJsonOptions}). */
+  readonly plain?: Omit<FromPlainJsonOptions, "dtype" | "onNote">;
   /** Passed to the checkpoint reader (limits, reducers, `maxInflatedBytes`, `name`). */
   readonly read?: ReadOptions;
   /**
@@ -59,6 +61,8 @@ export interface ReadAnyResult {
   readonly checkpoint?: Checkpoint;
   /** safetensors `__metadata__` (without the skeleton). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** What reading inferred (plain JSON: the state_dicts recognized), one line each. */
+  readonly notes?: readonly string[];
 }
 
 const HEAD = 1024;
@@ -107,8 +111,9 @@ function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
       const text = textOf(read(0, source.size));
       const lossless = options.jsonAs === undefined ? /^\s*\{\s*"\$torchsave"\s*:/.test(text.slice(0, 64)) : options.jsonAs === "json";
       if (lossless) return { root: fromJson(text), format: "json", gzip: false };
-      const plain: FromPlainJsonOptions = options.dtype === undefined ? {} : { dtype: options.dtype };
-      return { root: fromPlainJson(text, plain), format: "json-plain", gzip: false };
+      const notes: string[] = [];
+      const plain: FromPlainJsonOptions = { ...(options.plain ?? {}), ...(options.dtype === undefined ? {} : { dtype: options.dtype }), onNote: (l) => notes.push(l) };
+      return { root: fromPlainJson(text, plain), format: "json-plain", gzip: false, notes };
     }
     case "unknown":
       throw new ConvertError("unsupported", "the input is no format torchsave reads (torch checkpoint, safetensors, JSON, msgpack, gzip)", { offset: 0, ...(source.name === undefined ? {} : { file: source.name }) });
@@ -170,7 +175,7 @@ export interface ConvertPlan {
  */
 export function planConversion(source: ByteSource, options: ConvertOptions): ConvertPlan {
   const input = readAnySync(source, { ...options, verifyCrc: options.verifyCrc ?? "all" });
-  const notes: string[] = [];
+  const notes: string[] = [...(input.notes ?? [])];
   let root = input.root;
   if (options.transform !== undefined) root = options.transform(root);
   if (options.stripPrefix !== undefined) {

@@ -112,6 +112,10 @@ function parseOptions(ctx: CommandContext, outPath: string): ConvertOptions & { 
     if (info === undefined || !PLAIN_JSON_DTYPES.includes(info.name)) throw new UsageError(`--dtype must be one of ${PLAIN_JSON_DTYPES.join(", ")}`);
     dtype = info.name;
   }
+  const tensorsFlag = str("tensors");
+  if (tensorsFlag !== undefined && !["auto", "all", "none"].includes(tensorsFlag)) throw new UsageError(`--tensors must be auto, all or none, not ${JSON.stringify(tensorsFlag)}`);
+  const keep = (Array.isArray(v["keep-list"]) ? v["keep-list"] : []).map(String);
+  const plain = plainOptions(tensorsFlag ?? "auto", keep);
   const map = str("map-location");
   const strip = str("strip-prefix");
   const add = str("add-prefix");
@@ -119,6 +123,7 @@ function parseOptions(ctx: CommandContext, outPath: string): ConvertOptions & { 
     to,
     gzip,
     ...(dtype === undefined ? {} : { dtype }),
+    plain,
     ...(strip === undefined ? {} : { stripPrefix: strip }),
     ...(add === undefined ? {} : { addPrefix: add }),
     ...(map === undefined ? {} : { mapLocation: parseLocationMap(map) }),
@@ -127,6 +132,19 @@ function parseOptions(ctx: CommandContext, outPath: string): ConvertOptions & { 
     // A .pt written for a file gets torch's archive name for it; CRCs from zlib when Node has it.
     write: { archiveName: archiveNameFor(outPath.replace(/\.gz$/i, "")), ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }) },
   };
+}
+
+/** `--tensors` and `--keep-list` as the plain JSON import's options. */
+function plainOptions(mode: string, keep: readonly string[]): { stateDicts: boolean; isTensor?: (path: readonly (string | number)[]) => boolean } {
+  const patterns = keep.map((p) => {
+    if (p.length === 0) throw new UsageError("--keep-list needs a dotted key path, e.g. metrics.history");
+    return p.split(".");
+  });
+  const kept = (path: readonly (string | number)[]) =>
+    patterns.some((pat) => pat.length === path.length && pat.every((k, i) => k === "*" || k === String(path[i])));
+  if (mode === "none") return { stateDicts: true, isTensor: () => false };
+  if (mode === "all") return { stateDicts: false, ...(patterns.length === 0 ? {} : { isTensor: (p) => !kept(p) }) };
+  return { stateDicts: true, ...(patterns.length === 0 ? {} : { isTensor: (p) => !kept(p) }) };
 }
 
 /** Runs `make`; a torchsave error that names no file (the output's encoders do not know it) gets OUT's name. */

@@ -155,5 +155,6 @@ function partsLines(root: TorchValue): string[] {
   add("epoch", p.epoch);
   add("step", p.step);
   add("loss", p.loss);
+  add("gradients", p.grads);
   return lines.length ? ["parts found:", ...lines] : [];
 }
