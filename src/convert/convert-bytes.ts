@@ -10,7 +10,7 @@ import { decodeUtf8 } from "../bytes/text.js";
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { Checkpoint, DTypeName, ReadOptions, TorchValue } from "../torch/index.js";
 import type { Crc32Fn, CrcCheck } from "../torch/index.js";
-import { addPrefix, detectContainer, findParts, openCheckpointSync, stripPrefix, verifyRecordCrcsSync } from "../torch/index.js";
+import { addPrefix, detectContainer, findParts, isModuleObject, moduleStateDict, openCheckpointSync, stripPrefix, verifyRecordCrcsSync } from "../torch/index.js";
 import type { LocationMap } from "../torch/map-location.js";
 import { mapLocation } from "../torch/map-location.js";
 import { checkpointChunks } from "../torch/write/write-checkpoint.js";
@@ -142,6 +142,11 @@ export interface ConvertOptions extends ReadAnyOptions {
   readonly gzip?: boolean | GzipOptions;
   /** Applied first (e.g. validate's `sanitize`): returns the value to write. */
   readonly transform?: (root: TorchValue) => TorchValue;
+  /**
+   * The input is a whole pickled nn.Module (`torch.save(model)`), or a dict holding one: write
+   * its `model.state_dict()` instead (`moduleStateDict`: names, order, buffers, `_metadata`).
+   */
+  readonly stateDict?: boolean;
   /** Remove this prefix from the keys of state_dicts (`stripPrefix`). */
   readonly stripPrefix?: string;
   /** Add this prefix to the keys of state_dicts (`addPrefix`). */
@@ -177,6 +182,7 @@ export function planConversion(source: ByteSource, options: ConvertOptions): Con
   const input = readAnySync(source, { ...options, verifyCrc: options.verifyCrc ?? "all" });
   const notes: string[] = [...(input.notes ?? [])];
   let root = input.root;
+  if (options.stateDict === true) root = moduleRoot(root, notes, source.name);
   if (options.transform !== undefined) root = options.transform(root);
   if (options.stripPrefix !== undefined) {
     const r = stripPrefix(root, options.stripPrefix);
@@ -257,6 +263,27 @@ export function convertBytes(input: Uint8Array, options: ConvertOptions): Uint8A
   const plan = planConversion(bytesSource(input), options);
   return concatBytes([...plan.chunks]);
 }
+
+/** `--state-dict`: the module at the root, or the one module among a dict's values. */
+function moduleRoot(root: TorchValue, notes: string[], file: string | undefined): TorchValue {
+  let module: TorchValue = root;
+  let where = "";
+  if (!isModuleObject(root) && pyKindOf(root) === "dict") {
+    const found = (root as { entries: [TorchValue, TorchValue][] }).entries.filter(([, v]) => isModuleObject(v));
+    if (found.length === 1) {
+      module = found[0]![1];
+      where = ` (the module under key ${JSON.stringify(found[0]![0])})`;
+    }
+  }
+  if (!isModuleObject(module)) {
+    throw new ConvertError("invalid-argument", "--state-dict needs a whole pickled nn.Module (torch.save(model)) or a dict holding one; this file holds neither", file === undefined ? {} : { file });
+  }
+  const r = moduleStateDict(module);
+  notes.push(...r.notes.map((n, i) => (i === 0 ? `${n}${where}` : n)));
+  return r.value;
+}
+
+const pyKindOf = (v: TorchValue): string | undefined => (typeof v === "object" && v !== null ? (v as { kind?: string }).kind : undefined);
 
 /** The string keys of a dict value (for messages). */
 function dictKeys(v: TorchValue): string[] {

@@ -10,6 +10,8 @@ export { storageBytesSync, loadStorage } from "./storage-bytes.js";
 export { walkTensors } from "./walk.js";
 export type { TensorEntry, WalkOptions } from "./walk.js";
 export { stripPrefix, addPrefix } from "./prefix.js";
+export { moduleStateDict, isModuleObject, MODULE_VERSIONS } from "./module-state-dict.js";
+export type { ModuleStateDict } from "./module-state-dict.js";
 export { findParts, isStateDict, isOptimizerState, PART_KEYS } from "./parts.js";
 export type { CheckpointParts, CheckpointPart } from "./parts.js";
 export { DTYPES, dtypeByName, dtypeByStorageClass, dtypeBySafetensors, dtypeByNumpy } from "./dtypes.js";

@@ -263,3 +263,27 @@ describe("inspect byte sizes", () => {
     expect(r.stderr).toMatch(/--depth takes a whole number/);
   });
 });
+
+describe("whole pickled modules", () => {
+  it("tensors lists the tensors inside object state (and says so on stderr)", () => {
+    const r = runCli(["tensors", fixture("whole-module.pt")]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n")).toHaveLength(9);
+    expect(r.stdout).toMatch(/^\["\$state"\]\["_modules"\]\["fc1"\]\["\$state"\]\["_parameters"\]\["weight"\] {2}float32 {2}\[3, 4\]/);
+    expect(r.stderr).toMatch(/whole-module\.pt: no tensors in dicts or lists; listing the 9 inside objects/);
+  });
+  it("convert --state-dict writes exactly model.state_dict() as torch computed it", () => {
+    const expected = JSON.parse(readFileSync(join(REPO, "fixtures/issue14/whole-module.expected.json"), "utf8")).modules["whole-module.pt"];
+    const out = join(dir, "sd.pt");
+    const c = runCli(["convert", fixture("whole-module.pt"), out, "--state-dict"]);
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/state_dict of torch_models\.TinyNet: 9 tensors from 4 modules/);
+    const lines = runCli(["tensors", out, "--json"]).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toEqual(expected.tensors);
+    const inspect = runCli(["inspect", out, "--json"]);
+    expect(JSON.parse(inspect.stdout).parts.model).toEqual([]);
+    const bad = runCli(["convert", fixture("state-dict-metadata.pt"), join(dir, "x.pt"), "--state-dict"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/state-dict-metadata\.pt: invalid-argument: --state-dict needs a whole pickled nn\.Module/);
+  });
+});

@@ -26,7 +26,7 @@ export const convertCommand: Command = {
   summary: "convert between .pt, JSON, plain JSON, msgpack, safetensors and pickle (± gzip)",
   usage:
     "torchsave convert IN OUT [--to FORMAT] [--gzip] [--quiet] [--json] [--ignore-crc] [--dtype D] [--tensors auto|all|none] " +
-    "[--keep-list PATH]... [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize]",
+    "[--keep-list PATH]... [--state-dict] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize]",
   options: {
     to: { type: "string", arg: "FORMAT", doc: `output format: ${CONVERT_FORMATS.join(", ")}. Default: from OUT's extension (.json, .msgpack, .safetensors, .pt/.pth/.bin/.ckpt, .pkl, plus .gz).` },
     gzip: { type: "boolean", doc: "gzip the output (implied by an OUT ending in .gz)." },
@@ -36,6 +36,7 @@ export const convertCommand: Command = {
     dtype: { type: "string", arg: "D", doc: `plain JSON input only: the dtype of every tensor made from lists (${PLAIN_JSON_DTYPES.join(", ")}). Default: inferred as torch.tensor does (bool, int64, float32).` },
     tensors: { type: "string", arg: "auto|all|none", doc: "plain JSON input only: which lists of numbers become tensors. auto (default): every rectangular list, except where a recognized optimizer, LR scheduler or GradScaler state_dict needs a list or tuple (params, betas, base_lrs); all: every rectangular list; none: no tensors." },
     "keep-list": { type: "string", multiple: true, arg: "PATH", doc: "plain JSON input only: the list at this dotted key path stays a list of numbers (* matches one key; repeatable), e.g. --keep-list 'history.*'." },
+    "state-dict": { type: "boolean", doc: "the input is a whole pickled module (torch.save(model)) or a dict holding one: write model.state_dict() instead (names, order, buffers, _metadata as torch makes them)." },
     "strip-prefix": { type: "string", arg: "P", doc: "remove P from the keys of every state_dict (e.g. module. from DataParallel); an error when no key starts with P." },
     "add-prefix": { type: "string", arg: "P", doc: "add P in front of the keys of every state_dict." },
     "map-location": { type: "string", arg: "M", doc: "rewrite storage locations: one device for all (cpu) or a table FROM=TO,... (cuda:1=cuda:0)." },
@@ -47,6 +48,7 @@ export const convertCommand: Command = {
     "torchsave convert ddp.pt plain.pt --strip-prefix module. --map-location cpu",
     "torchsave convert optim.json optim.pt                  # a json.dump'd optimizer state_dict, back in the shape load_state_dict needs",
     "torchsave convert old.pt safe.pt --sanitize --json    # report as JSON",
+    "torchsave convert model.pt sd.pt --state-dict          # torch.save(model) → model.state_dict()",
   ],
   minPositionals: 2,
   maxPositionals: 2,
@@ -125,6 +127,7 @@ function parseOptions(ctx: CommandContext, outPath: string): ConvertOptions & { 
     ...(dtype === undefined ? {} : { dtype }),
     plain,
     ...(strip === undefined ? {} : { stripPrefix: strip }),
+    ...(v["state-dict"] === true ? { stateDict: true } : {}),
     ...(add === undefined ? {} : { addPrefix: add }),
     ...(map === undefined ? {} : { mapLocation: parseLocationMap(map) }),
     verifyCrc: v["ignore-crc"] === true ? "none" : "all",
