@@ -130,9 +130,17 @@ function textOf(bytes: Uint8Array): string {
   try {
     return decodeUtf8(body);
   } catch (e) {
+    // V8 strings stop at 2^29 - 24 UTF-16 units (~512 MiB): a larger JSON text fails to decode
+    // although it is valid UTF-8. Say that, rather than blame the encoding.
+    if (body.length > MAX_JS_STRING) {
+      throw new ConvertError("limit-exceeded", `JSON input of ${body.length} bytes is larger than one JavaScript string can hold (about 512 MiB), so it cannot be read as one text`, { cause: e });
+    }
     throw new ConvertError("invalid-data", "JSON input is not UTF-8", { cause: e });
   }
 }
+
+/** The longest string V8 makes (UTF-16 units); UTF-8 input longer than this in bytes may not fit. */
+const MAX_JS_STRING = 2 ** 29 - 24;
 
 /** Options of {@link convertBytes} / {@link planConversion}: the output format, rewrites, and each writer's options. */
 export interface ConvertOptions extends ReadAnyOptions {
