@@ -23,6 +23,8 @@ export type ErrorCode =
   | "missing-buffer"
   /** The container (zip, legacy stream, tar, gzip) is damaged or not what it claims. */
   | "bad-archive"
+  /** A zip record's bytes do not match the CRC-32 its directory records (damaged in storage or transit). */
+  | "crc-mismatch"
   /** A record the pickle refers to does not exist. */
   | "missing-record"
   /** Readable in principle, but not by this version of torchsave. */

@@ -10,11 +10,24 @@ export interface CommandContext {
   readonly interactive: boolean;
 }
 
+/** One option of a command: how `util.parseArgs` reads it, and what `--help` says about it. */
+export interface CommandOption {
+  readonly type: "boolean" | "string";
+  readonly short?: string;
+  readonly multiple?: boolean;
+  /** The value's placeholder in help (`N`, `FORMAT`); string options only. */
+  readonly arg?: string;
+  /** What the option does, its default, and the values it takes (one or two sentences). */
+  readonly doc: string;
+}
+
 export interface Command {
   readonly name: string;
   readonly summary: string;
   readonly usage: string;
-  readonly options: Record<string, { type: "boolean" | "string"; short?: string; multiple?: boolean }>;
+  readonly options: Readonly<Record<string, CommandOption>>;
+  /** Command lines a user can copy, each with a `# what it does` comment; at least one. */
+  readonly examples: readonly string[];
   /** Fewest positional arguments (default 1: a FILE). */
   readonly minPositionals?: number;
   readonly maxPositionals?: number;

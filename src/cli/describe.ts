@@ -3,7 +3,7 @@ import { floatRepr } from "../pickle/index.js";
 import type { PyGlobal, PyObject } from "../pickle/index.js";
 import { pyKind } from "../pickle/index.js";
 import type { NdArray, NdField, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
-import { isContiguous, numel } from "../torch/index.js";
+import { dtypeByName, isContiguous, numel } from "../torch/index.js";
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -24,8 +24,7 @@ export function describeTensor(t: Tensor): string {
   const parts = [t.isParameter ? "Parameter" : "Tensor", t.dtype, `[${t.shape.join(", ")}]`];
   if (t.layout !== "strided") parts.push(t.layout);
   if (t.storage !== undefined && t.layout === "strided") {
-    const itemBytes = t.storage.byteLength / Math.max(1, t.storage.declaredNumel);
-    parts.push(formatBytes(Math.round(numel(t.shape) * (Number.isFinite(itemBytes) && itemBytes > 0 ? itemBytes : 1))));
+    parts.push(formatBytes(tensorByteSize(t)));
     if (!isContiguous(t.shape, t.stride)) parts.push(`stride [${t.stride.join(", ")}]`);
     if (t.storageOffset !== 0) parts.push(`offset ${t.storageOffset}`);
   }
@@ -50,6 +49,18 @@ function describeFields(fields: readonly NdField[]): string {
 
 function describeStorage(s: Storage): string {
   return `Storage ${s.key} ${s.dtype} ${formatBytes(s.byteLength)} on ${s.location}`;
+}
+
+/**
+ * The bytes a tensor's elements take: from its own dtype (a storage may be untyped, counting bytes,
+ * or hold another dtype), packed dtypes (quint4x2, quint2x4) rounded up to whole bytes.
+ */
+export function tensorByteSize(t: Tensor): number {
+  const info = dtypeByName(t.dtype);
+  if (info === undefined) return numel(t.shape);
+  // Only quantized packed dtypes count logical elements; float4_e2m1fn_x2 counts its bytes.
+  const packing = info.kind === "quantized" ? (info.packing ?? 1) : 1;
+  return Math.ceil((numel(t.shape) * info.itemSize) / packing);
 }
 
 /** The label of one value, without its children. */

@@ -10,6 +10,7 @@ import { statsCommand } from "./commands/stats.js";
 import { tensorsCommand } from "./commands/tensors.js";
 import { validateCommand } from "./commands/validate.js";
 import { EXIT_USAGE, formatCliError, UsageError } from "./errors.js";
+import { commandHelp, parseArgsOptions } from "./help.js";
 
 const COMMANDS: readonly Command[] = [
   inspectCommand,
@@ -50,12 +51,12 @@ export async function main(argv: string[]): Promise<number> {
     const command = COMMANDS.find((c) => c.name === name);
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     if (rest.includes("--help") || rest.includes("-h")) {
-      out(`usage: ${command.usage}\n\n${command.summary}`);
+      out(commandHelp(command));
       return 0;
     }
     let parsed;
     try {
-      parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: rest, options: parseArgsOptions(command), allowPositionals: true, strict: true });
     } catch (e) {
       throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, "")}; usage: ${command.usage}`);
     }

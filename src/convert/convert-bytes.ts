@@ -9,7 +9,8 @@ import { bytesSource } from "../bytes/source.js";
 import { decodeUtf8 } from "../bytes/text.js";
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { Checkpoint, DTypeName, ReadOptions, TorchValue } from "../torch/index.js";
-import { addPrefix, detectContainer, openCheckpointSync, stripPrefix } from "../torch/index.js";
+import type { Crc32Fn, CrcCheck } from "../torch/index.js";
+import { addPrefix, detectContainer, findParts, isModuleObject, moduleStateDict, openCheckpointSync, stripPrefix, verifyRecordCrcsSync } from "../torch/index.js";
 import type { LocationMap } from "../torch/map-location.js";
 import { mapLocation } from "../torch/map-location.js";
 import { checkpointChunks } from "../torch/write/write-checkpoint.js";
@@ -35,8 +36,19 @@ export interface ReadAnyOptions {
   readonly jsonAs?: "json" | "json-plain";
   /** dtype of tensors made from plain JSON lists (default inferred). */
   readonly dtype?: DTypeName;
+  /** How plain JSON is read: which lists become tensors, state_dict recognition (see {@link FromPlainJsonOptions}). */
+  readonly plain?: Omit<FromPlainJsonOptions, "dtype" | "onNote">;
   /** Passed to the checkpoint reader (limits, reducers, `maxInflatedBytes`, `name`). */
   readonly read?: ReadOptions;
+  /**
+   * CRC-32 checks of zip records (torch does none): "metadata" (default for {@link readAnySync}:
+   * the pickles and text records opening reads), "all" (default for {@link planConversion} and
+   * {@link convertBytes}: every storage record too, since all of them are read), "none" to read
+   * damaged files anyway. A mismatch throws CheckpointError `crc-mismatch` naming the record.
+   */
+  readonly verifyCrc?: CrcCheck;
+  /** CRC-32 implementation for those checks (Node passes `zlib.crc32`); default the portable one. */
+  readonly crc32?: Crc32Fn;
 }
 
 /** A value read by {@link readAnySync}, and what the input was. */
@@ -49,6 +61,8 @@ export interface ReadAnyResult {
   readonly checkpoint?: Checkpoint;
   /** safetensors `__metadata__` (without the skeleton). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** What reading inferred (plain JSON: the state_dicts recognized), one line each. */
+  readonly notes?: readonly string[];
 }
 
 const HEAD = 1024;
@@ -61,6 +75,19 @@ const HEAD = 1024;
  *   errors (CheckpointError, PickleDecodeError, ConvertError) with their locations.
  */
 export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): ReadAnyResult {
+  try {
+    return readAny(source, options);
+  } catch (e) {
+    // Every error names the file it came from (gzip, JSON and msgpack readers do not know it).
+    if (isTorchsaveError(e) && e.file === undefined && source.name !== undefined) throw e.withLocation({ file: source.name });
+    throw e;
+  }
+}
+
+function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
+  if (source.size === 0) {
+    throw new ConvertError("invalid-data", "the file is empty (0 bytes): nothing to read", source.name === undefined ? {} : { file: source.name });
+  }
   const read = (o: number, n: number): Uint8Array => source.bytes?.subarray(o, o + n) ?? source.readSync!(o, n);
   if (source.bytes === undefined && source.readSync === undefined) throw new ConvertError("invalid-argument", "readAnySync needs a source that reads synchronously");
   const head = read(0, Math.min(HEAD, source.size));
@@ -70,7 +97,8 @@ export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): R
     case "gzip": {
       const inner = gunzip(read(0, source.size), options.read?.maxInflatedBytes === undefined ? {} : { maxBytes: options.read.maxInflatedBytes });
       if (isGzip(inner)) throw new ConvertError("unsupported", "gzip inside gzip is not read (a decompression bomb pattern)");
-      const result = readAnySync(bytesSource(inner, source.name), options);
+      if (inner.length === 0) throw new ConvertError("invalid-data", "the gzip stream inflates to nothing (0 bytes)");
+      const result = readAny(bytesSource(inner, source.name), options);
       return { ...result, gzip: true };
     }
     case "safetensors": {
@@ -83,13 +111,15 @@ export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): R
       const text = textOf(read(0, source.size));
       const lossless = options.jsonAs === undefined ? /^\s*\{\s*"\$torchsave"\s*:/.test(text.slice(0, 64)) : options.jsonAs === "json";
       if (lossless) return { root: fromJson(text), format: "json", gzip: false };
-      const plain: FromPlainJsonOptions = options.dtype === undefined ? {} : { dtype: options.dtype };
-      return { root: fromPlainJson(text, plain), format: "json-plain", gzip: false };
+      const notes: string[] = [];
+      const plain: FromPlainJsonOptions = { ...(options.plain ?? {}), ...(options.dtype === undefined ? {} : { dtype: options.dtype }), onNote: (l) => notes.push(l) };
+      return { root: fromPlainJson(text, plain), format: "json-plain", gzip: false, notes };
     }
     case "unknown":
       throw new ConvertError("unsupported", "the input is no format torchsave reads (torch checkpoint, safetensors, JSON, msgpack, gzip)", { offset: 0, ...(source.name === undefined ? {} : { file: source.name }) });
     default: {
       const checkpoint = openCheckpointSync(source, readOptions);
+      verifyRecordCrcsSync(checkpoint, { records: options.verifyCrc ?? "metadata", ...(options.crc32 === undefined ? {} : { crc32: options.crc32 }) });
       return { root: checkpoint.root, format: checkpoint.layout, gzip: checkpoint.compression === "gzip", checkpoint };
     }
   }
@@ -100,9 +130,17 @@ function textOf(bytes: Uint8Array): string {
   try {
     return decodeUtf8(body);
   } catch (e) {
+    // V8 strings stop at 2^29 - 24 UTF-16 units (~512 MiB): a larger JSON text fails to decode
+    // although it is valid UTF-8. Say that, rather than blame the encoding.
+    if (body.length > MAX_JS_STRING) {
+      throw new ConvertError("limit-exceeded", `JSON input of ${body.length} bytes is larger than one JavaScript string can hold (about 512 MiB), so it cannot be read as one text`, { cause: e });
+    }
     throw new ConvertError("invalid-data", "JSON input is not UTF-8", { cause: e });
   }
 }
+
+/** The longest string V8 makes (UTF-16 units); UTF-8 input longer than this in bytes may not fit. */
+const MAX_JS_STRING = 2 ** 29 - 24;
 
 /** Options of {@link convertBytes} / {@link planConversion}: the output format, rewrites, and each writer's options. */
 export interface ConvertOptions extends ReadAnyOptions {
@@ -112,6 +150,11 @@ export interface ConvertOptions extends ReadAnyOptions {
   readonly gzip?: boolean | GzipOptions;
   /** Applied first (e.g. validate's `sanitize`): returns the value to write. */
   readonly transform?: (root: TorchValue) => TorchValue;
+  /**
+   * The input is a whole pickled nn.Module (`torch.save(model)`), or a dict holding one: write
+   * its `model.state_dict()` instead (`moduleStateDict`: names, order, buffers, `_metadata`).
+   */
+  readonly stateDict?: boolean;
   /** Remove this prefix from the keys of state_dicts (`stripPrefix`). */
   readonly stripPrefix?: string;
   /** Add this prefix to the keys of state_dicts (`addPrefix`). */
@@ -144,12 +187,23 @@ export interface ConvertPlan {
  * while iterating the chunks).
  */
 export function planConversion(source: ByteSource, options: ConvertOptions): ConvertPlan {
-  const input = readAnySync(source, options);
-  const notes: string[] = [];
+  const input = readAnySync(source, { ...options, verifyCrc: options.verifyCrc ?? "all" });
+  const notes: string[] = [...(input.notes ?? [])];
   let root = input.root;
+  if (options.stateDict === true) root = moduleRoot(root, notes, source.name);
   if (options.transform !== undefined) root = options.transform(root);
   if (options.stripPrefix !== undefined) {
     const r = stripPrefix(root, options.stripPrefix);
+    if (r.keys === 0) {
+      const model = findParts(root).model;
+      const sample = model === undefined ? [] : dictKeys(model.value).slice(0, 3);
+      throw new ConvertError(
+        "invalid-argument",
+        `strip-prefix ${JSON.stringify(options.stripPrefix)} matches no key: no dict has all its keys starting with it` +
+          (sample.length > 0 ? ` (the state_dict's keys start like ${sample.map((k) => JSON.stringify(k)).join(", ")})` : ""),
+        source.name === undefined ? {} : { file: source.name },
+      );
+    }
     root = r.value;
     notes.push(`strip-prefix ${JSON.stringify(options.stripPrefix)}: ${r.keys} keys in ${r.dicts} dicts`);
   }
@@ -216,4 +270,31 @@ function* mapIter<T, U>(it: Iterable<T>, f: (x: T) => U): Generator<U> {
 export function convertBytes(input: Uint8Array, options: ConvertOptions): Uint8Array {
   const plan = planConversion(bytesSource(input), options);
   return concatBytes([...plan.chunks]);
+}
+
+/** `--state-dict`: the module at the root, or the one module among a dict's values. */
+function moduleRoot(root: TorchValue, notes: string[], file: string | undefined): TorchValue {
+  let module: TorchValue = root;
+  let where = "";
+  if (!isModuleObject(root) && pyKindOf(root) === "dict") {
+    const found = (root as { entries: [TorchValue, TorchValue][] }).entries.filter(([, v]) => isModuleObject(v));
+    if (found.length === 1) {
+      module = found[0]![1];
+      where = ` (the module under key ${JSON.stringify(found[0]![0])})`;
+    }
+  }
+  if (!isModuleObject(module)) {
+    throw new ConvertError("invalid-argument", "--state-dict needs a whole pickled nn.Module (torch.save(model)) or a dict holding one; this file holds neither", file === undefined ? {} : { file });
+  }
+  const r = moduleStateDict(module);
+  notes.push(...r.notes.map((n, i) => (i === 0 ? `${n}${where}` : n)));
+  return r.value;
+}
+
+const pyKindOf = (v: TorchValue): string | undefined => (typeof v === "object" && v !== null ? (v as { kind?: string }).kind : undefined);
+
+/** The string keys of a dict value (for messages). */
+function dictKeys(v: TorchValue): string[] {
+  const entries = (v as { entries?: [TorchValue, TorchValue][] }).entries;
+  return entries === undefined ? [] : entries.flatMap(([k]) => (typeof k === "string" ? [k] : []));
 }

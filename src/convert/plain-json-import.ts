@@ -3,12 +3,14 @@
  * numbers into a tensor (dtype inferred as torch.tensor would, or given).
  */
 import { ConvertError, type KeyPath } from "../errors.js";
-import { pyDict, pyFloat, pyGlobal, pyList } from "../pickle/value.js";
+import { pyDict, pyFloat, pyGlobal, pyList, pyTuple } from "../pickle/value.js";
+import type { PyDict, PyObject } from "../pickle/value.js";
 import type { DTypeInfo, DTypeName, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { dtypeByName } from "../torch/index.js";
 import { float32ToBfloat16, float32ToFloat16 } from "../torch/float-convert.js";
 import { guarded } from "./input.js";
 import { parseJsonText, type ParsedJson } from "./json-parse.js";
+import { planStateDicts } from "./plain-json-shapes.js";
 
 /** dtypes the plain JSON import can produce. */
 export const PLAIN_JSON_DTYPES: readonly DTypeName[] = [
@@ -24,6 +26,15 @@ export interface FromPlainJsonOptions {
    * with its key path and shape. Default: all of them.
    */
   readonly isTensor?: (path: KeyPath, shape: readonly number[]) => boolean;
+  /**
+   * Recognize the state_dicts of torch's optimizers, LR schedulers and GradScaler and give back
+   * what their `load_state_dict` needs: int state keys, `params` as int lists, `betas` as tuples,
+   * scheduler lists as lists, MultiStepLR milestones as a Counter (see plain-json-shapes.ts).
+   * Default true; false reads every rectangular list as a tensor and every key as a string.
+   */
+  readonly stateDicts?: boolean;
+  /** Receives one line per recognized state_dict saying what was inferred (the CLI prints them on stderr). */
+  readonly onNote?: (line: string) => void;
 }
 
 interface Shape {
@@ -49,6 +60,8 @@ export function fromPlainJson(text: string, options: FromPlainJsonOptions = {}):
 function importPlain(text: string, options: FromPlainJsonOptions): TorchValue {
   const parsed = parseJsonText(text);
   const shapes = shapesOf(parsed);
+  const plan = options.stateDicts === false ? undefined : planStateDicts(parsed);
+  if (plan !== undefined && options.onNote !== undefined) for (const line of plan.notes) options.onNote(line);
   let storages = 0;
   const wantTensor = options.isTensor ?? (() => true);
   // Top-down, iteratively: a tensor-shaped list is turned into a tensor, anything else converted in place.
@@ -66,19 +79,20 @@ function importPlain(text: string, options: FromPlainJsonOptions): TorchValue {
       continue;
     }
     const shape = shapes.get(node);
-    if (node.t === "arr" && shape !== undefined && wantTensor(path, shape.dims)) {
+    if (node.t === "arr" && shape !== undefined && plan?.keepList.has(node) !== true && plan?.asTuple.has(node) !== true && wantTensor(path, shape.dims)) {
       put(makeTensor(node, shape, options.dtype, String(storages++), path));
       continue;
     }
     if (node.t === "arr") {
       const items: TorchValue[] = new Array<TorchValue>(node.items.length).fill(null);
-      put(pyList(items));
+      put(plan?.asTuple.has(node) === true ? pyTuple(items) : pyList(items));
       // Pushed last to first, so values (and storage keys) are made in document order.
       for (let i = node.items.length - 1; i >= 0; i--) stack.push({ node: node.items[i]!, path: [...path, i], put: (v) => (items[i] = v) });
       continue;
     }
     const dict = pyDict<TorchHost>();
-    put(dict);
+    const intKeys = plan !== undefined && (plan.intKeys.has(node) || plan.counter.has(node));
+    put(plan?.counter.has(node) === true ? counterOf(dict) : dict);
     const index = new Map<string, number>();
     const tasks: Task[] = [];
     for (const [k, x] of node.entries) {
@@ -86,7 +100,7 @@ function importPlain(text: string, options: FromPlainJsonOptions): TorchValue {
       if (at === undefined) {
         at = dict.entries.length;
         index.set(k, at);
-        dict.entries.push([k, null]);
+        dict.entries.push([intKeys ? Number(k) : k, null]);
       }
       const slot = at;
       tasks.push({ node: x, path: [...path, k], put: (v) => (dict.entries[slot]![1] = v) });
@@ -94,6 +108,11 @@ function importPlain(text: string, options: FromPlainJsonOptions): TorchValue {
     for (let i = tasks.length - 1; i >= 0; i--) stack.push(tasks[i]!);
   }
   return result;
+}
+
+/** `collections.Counter(dict)`, as pickle writes it (REDUCE of the class with the dict). */
+function counterOf(dict: PyDict<TorchHost>): TorchValue {
+  return { kind: "object", via: "reduce", callable: pyGlobal("collections", "Counter"), args: pyTuple<TorchHost>([dict]) } as PyObject<TorchHost>;
 }
 
 /** The shape and leaf kind of every list that can be a tensor (rectangular, non-empty, numbers or bools). */

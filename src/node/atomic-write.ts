@@ -1,16 +1,18 @@
 /**
  * Atomic file writes: the bytes go to a temporary file in the same folder, which is flushed to disk
  * (fsync) and then renamed over the target. A crash or kill part-way leaves any earlier file at
- * that path intact, never a half-written checkpoint.
+ * that path intact, never a half-written checkpoint. Temp files are named
+ * `.<name>.<pid>.<host>.<random>.torchsave.tmp`; SIGINT/SIGTERM remove the current one, and each
+ * write first sweeps the folder of those a killed process left (see `temp-files.ts`).
  */
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { dirname } from "node:path";
 import { CheckpointError, isTorchsaveError } from "../errors.js";
 import { ioError } from "./file-source.js";
 import { flushBehind } from "./write-flush-behind.js";
 import { checkInFlight, writeChunksPipelined } from "./write-pipelined.js";
+import { sweepStaleTemps, tempPathFor, trackTemp } from "./temp-files.js";
 
 /** Options of {@link writeFileAtomic} and {@link writeFileAtomicSync}; every field optional. */
 export interface AtomicWriteOptions {
@@ -34,10 +36,6 @@ export interface AtomicWriteOptions {
 /** Default of {@link AtomicWriteOptions.inFlight} for {@link writeFileAtomic}: one write at a time. */
 export const DEFAULT_ATOMIC_IN_FLIGHT = 1;
 
-function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-}
-
 /**
  * Writes `chunks` (or one buffer) to `path` atomically, synchronously.
  * @throws CheckpointError `invalid-argument` (bad options), `io` with `file` (file-system
@@ -46,6 +44,7 @@ function tempPathFor(path: string): string {
  */
 export function writeFileAtomicSync(path: string, chunks: Uint8Array | Iterable<Uint8Array>, options: AtomicWriteOptions = {}): void {
   const fsync = checkFsync(options.fsync);
+  sweepStaleTemps(dirname(path));
   const tmp = tempPathFor(path);
   let fd: number | undefined;
   try {
@@ -82,8 +81,11 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const fsync = checkFsync(options.fsync);
   const inFlight = checkInFlight(options.inFlight ?? DEFAULT_ATOMIC_IN_FLIGHT);
+  sweepStaleTemps(dirname(path));
   const tmp = tempPathFor(path);
+  const untrack = trackTemp(tmp);
   const handle = await open(tmp, "wx", 0o644).catch((e: unknown) => {
+    untrack();
     throw ioError(e, path);
   });
   const behind = fsync ? flushBehind(handle) : undefined;
@@ -95,11 +97,13 @@ export async function writeFileAtomic(
     }
     await handle.close();
     await rename(tmp, path);
+    untrack();
     if (fsync) syncDirectory(dirname(path));
   } catch (e) {
     await behind?.finish().catch(() => undefined);
     await handle.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
+    untrack();
     throw asWriteError(e, path);
   }
 }

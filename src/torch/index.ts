@@ -10,6 +10,8 @@ export { storageBytesSync, loadStorage } from "./storage-bytes.js";
 export { walkTensors } from "./walk.js";
 export type { TensorEntry, WalkOptions } from "./walk.js";
 export { stripPrefix, addPrefix } from "./prefix.js";
+export { moduleStateDict, isModuleObject, MODULE_VERSIONS } from "./module-state-dict.js";
+export type { ModuleStateDict } from "./module-state-dict.js";
 export { findParts, isStateDict, isOptimizerState, PART_KEYS } from "./parts.js";
 export type { CheckpointParts, CheckpointPart } from "./parts.js";
 export { DTYPES, dtypeByName, dtypeByStorageClass, dtypeBySafetensors, dtypeByNumpy } from "./dtypes.js";
@@ -22,6 +24,8 @@ export { numpyDescr, buildNdArray } from "../numpy/numpy.js";
 export { readNumpyDtype } from "../numpy/numpy-dtype.js";
 export type { NumpyDtype } from "../numpy/numpy-dtype.js";
 export * from "./read/zip-access.js";
+export { verifyRecordCrcsSync } from "./read/verify-crc.js";
+export type { CrcCheck, VerifyCrcOptions } from "./read/verify-crc.js";
 export {
   float16ToFloat32, bfloat16ToFloat32, float32ToFloat16, float32ToBfloat16, toFloat16Bits, toBfloat16Bits,
   float8E4m3fnToFloat32, float8E5m2ToFloat32, float8E4m3fnuzToFloat32, float8E5m2fnuzToFloat32, float8E8m0fnuToFloat32,

@@ -21,11 +21,13 @@ export interface CheckpointParts {
   epoch?: CheckpointPart;
   step?: CheckpointPart;
   loss?: CheckpointPart;
+  /** Gradients saved beside the parameters (per-step dumps); not needed to resume. */
+  grads?: CheckpointPart;
 }
 
 /** Key names, most common first. Matching is case-sensitive and exact. */
 export const PART_KEYS = {
-  model: ["state_dict", "model_state_dict", "model", "model_state", "net", "network", "module", "ema", "weights"],
+  model: ["state_dict", "model_state_dict", "model", "model_state", "net", "network", "module", "ema", "weights", "model_params", "params", "parameters"],
   optimizer: ["optimizer", "optimizer_state_dict", "optim", "opt", "optimizer_state", "optimizer_states", "optim_state"],
   scheduler: ["lr_scheduler", "scheduler", "scheduler_state_dict", "lr_scheduler_state_dict", "lr_schedulers", "sched"],
   scaler: ["scaler", "grad_scaler", "amp", "scaler_state_dict", "amp_scaler", "native_amp_scaling_state"],
@@ -36,7 +38,11 @@ export const PART_KEYS = {
   epoch: ["epoch", "epochs", "current_epoch"],
   step: ["global_step", "step", "iteration", "iter", "steps", "num_updates"],
   loss: ["loss", "best_loss", "val_loss", "train_loss", "best_val_loss"],
+  grads: ["model_grads", "grads", "gradients"],
 } as const;
+
+/** Names of sub-dicts that hold the RNG states of several generators. */
+const RNG_HOLDERS = ["rng_states", "rng", "random_states", "rng_state_dict", "rng_state", "rng_states_dict"] as const;
 
 /** A dict whose values are all tensors (a state_dict). */
 export function isStateDict(v: TorchValue | undefined): boolean {
@@ -66,7 +72,7 @@ export function findParts(root: TorchValue): CheckpointParts {
     }
     return undefined;
   };
-  const assign = <K extends "model" | "optimizer" | "scheduler" | "scaler" | "epoch" | "step" | "loss">(k: K, found: CheckpointPart | undefined) => {
+  const assign = <K extends "model" | "optimizer" | "scheduler" | "scaler" | "epoch" | "step" | "loss" | "grads">(k: K, found: CheckpointPart | undefined) => {
     if (found !== undefined) parts[k] = found;
   };
   assign("model", find(PART_KEYS.model));
@@ -80,15 +86,24 @@ export function findParts(root: TorchValue): CheckpointParts {
   assign("epoch", find(PART_KEYS.epoch));
   assign("step", find(PART_KEYS.step));
   assign("loss", find(PART_KEYS.loss));
-  const rngHolder = find(["rng_states", "rng", "random_states", "rng_state_dict"]);
-  const holders: [PyDict<TorchHost>, KeyPath][] = [[d, []]];
-  if (rngHolder && pyKind(rngHolder.value) === "dict") holders.push([rngHolder.value as PyDict<TorchHost>, rngHolder.path]);
+  assign("grads", find(PART_KEYS.grads));
+  // A sub-dict holding the generators' states ({"torch": ..., "numpy": ..., "python": ..., "cuda": ...}),
+  // under any of these names; "rng_state" names the torch generator's state itself when it is not a dict.
+  const holders: [PyDict<TorchHost>, KeyPath][] = [];
+  for (const name of RNG_HOLDERS) {
+    const v = dictGet(d, name);
+    if (pyKind(v) === "dict") holders.push([v as PyDict<TorchHost>, [name]]);
+  }
+  // The file itself may be such a dict (torch/numpy/python/cuda states saved on their own).
+  const bare = ["torch", "numpy", "python", "cuda"].filter((k) => dictGet(d, k) !== undefined).length >= 2;
+  holders.push([d, []]);
   const rngNames = { torch: PART_KEYS.rngTorch, cuda: PART_KEYS.rngCuda, numpy: PART_KEYS.rngNumpy, python: PART_KEYS.rngPython } as const;
   for (const [where, base] of holders) {
     for (const k of ["torch", "cuda", "numpy", "python"] as const) {
       // Inside an rng sub-dict the bare names ("torch", "numpy") are used too.
-      const found = parts.rng[k] ?? find(base.length > 0 ? [...rngNames[k], k] : rngNames[k], where, base);
-      if (found !== undefined) parts.rng[k] = found;
+      const found = parts.rng[k] ?? find(base.length > 0 || bare ? [...rngNames[k], k] : rngNames[k], where, base);
+      // A dict is a holder of states (handled above), not one generator's state.
+      if (found !== undefined && pyKind(found.value) !== "dict") parts.rng[k] = found;
     }
   }
   return parts;

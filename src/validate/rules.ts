@@ -136,6 +136,7 @@ export const RULES = [
 
   // Training state.
   r("tensor-non-finite", "warning", "training", "A floating-point tensor holds NaN or infinite values; counts are given."),
+  r("scalar-non-finite", "warning", "training", "A Python float (or complex) in the value graph is NaN or infinite, such as a per-step dump's loss (±inf under a best_/min_/max_ key is taken as the usual sentinel and not reported)."),
   r("tensor-scan-skipped", "info", "training", "A tensor's values could not be scanned for NaN/Inf (no data, unreadable storage, or too large to gather)."),
   r("optimizer-param-count", "warning", "training", "The optimizer's param_groups list a different number of parameters than the model state_dict has trainable-looking tensors."),
   r("optimizer-shape-mismatch", "warning", "training", "An optimizer state tensor (exp_avg, momentum_buffer, ...) has a shape no matching model parameter has."),

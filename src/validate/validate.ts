@@ -14,6 +14,7 @@ import { createContext, recordName, report, type Ctx, type ImportedGlobal, type 
 import { countSeverities, type Finding, type SeverityCounts } from "./finding.js";
 import { carve, MAX_CARVE_BYTES, scanStream } from "./report-scan.js";
 import { scanPickle } from "./scan-pickle.js";
+import { scanScalars, validateDataFormat } from "./validate-data.js";
 import { checkTrainingState } from "./training-state.js";
 import { inspectGzip } from "./validate-gzip.js";
 import { inspectLegacy } from "./validate-legacy.js";
@@ -187,6 +188,8 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
     case "msgpack":
       refuseWeightsOnly(ctx, `${container} is not a torch.save file`);
       report(ctx, "not-a-checkpoint", `a ${container} file: it holds no pickle, so nothing in it can execute code (convert it with \`torchsave convert\`)`);
+      // Parsed whole: a truncated or malformed file is an error; its numbers are checked for NaN/Inf.
+      guard(ctx, () => validateDataFormat(ctx, source));
       return result;
     default: {
       refuseWeightsOnly(ctx, "not a torch.save file");
@@ -222,6 +225,7 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
     guard(ctx, () => streamFileTargets(checkpoint.source, plan.byRecord.get(FILE_RECORD)));
     guard(ctx, () => finishValueScan(ctx, plan));
   }
+  if (ctx.options.scanValues) guard(ctx, () => scanScalars(ctx, checkpoint.root));
   if (ctx.options.training) guard(ctx, () => checkTrainingState(ctx, checkpoint.root));
   return result;
 }

@@ -89,7 +89,14 @@ export function planValueScan(ctx: Ctx, checkpoint: Checkpoint): ValuePlan {
       stats.scanned = true;
       continue;
     }
-    const where = storage === undefined ? undefined : storageRecord(storage, zip);
+    // Storages whose bytes live in another source (a plain pickle's `_load_from_bytes` payloads)
+    // are gathered: their offsets are not offsets of the file.
+    const elsewhere = storage?.from !== undefined && storage.from.source !== checkpoint.source;
+    const where = storage === undefined || elsewhere ? undefined : storageRecord(storage, zip);
+    if (elsewhere && storage?.from !== undefined) {
+      plan.gathered.push({ tensor, stats });
+      continue;
+    }
     if (storage === undefined || where === undefined) {
       report(ctx, "tensor-scan-skipped", `a ${tensor.dtype} tensor on ${tensor.device} has no stored data to scan`, { keyPath: path });
       continue;

@@ -18,6 +18,7 @@ import { UsageError } from "../errors.js";
 import { writeCheckedForTarget } from "../sanitize-check.js";
 import { parseTorchTarget } from "../torch-target.js";
 import type { TorchTarget } from "../../validate/index.js";
+import { isTorchsaveError } from "../../errors.js";
 
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
@@ -27,26 +28,42 @@ export const convertCommand: Command = {
   name: "convert",
   summary: "convert between .pt, JSON, plain JSON, msgpack, safetensors and pickle (± gzip)",
   usage:
-    "torchsave convert IN OUT [--to json|json-plain|msgpack|safetensors|pt|pt-legacy|pickle] [--gzip] [--quiet] " +
-    "[--dtype D] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize [--torch 1.13|2.6|current]]",
+    "torchsave convert IN OUT [--to FORMAT] [--gzip] [--quiet] [--json] [--ignore-crc] [--dtype D] [--tensors auto|all|none] " +
+    "[--keep-list PATH]... [--state-dict] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize [--torch 1.13|2.6|current]]",
   options: {
-    to: { type: "string" },
-    gzip: { type: "boolean" },
-    quiet: { type: "boolean", short: "q" },
-    dtype: { type: "string" },
-    "strip-prefix": { type: "string" },
-    "add-prefix": { type: "string" },
-    "map-location": { type: "string" },
-    sanitize: { type: "boolean" },
-    torch: { type: "string" },
+    to: { type: "string", arg: "FORMAT", doc: `output format: ${CONVERT_FORMATS.join(", ")}. Default: from OUT's extension (.json, .msgpack, .safetensors, .pt/.pth/.bin/.ckpt, .pkl, plus .gz).` },
+    gzip: { type: "boolean", doc: "gzip the output (implied by an OUT ending in .gz)." },
+    quiet: { type: "boolean", short: "q", doc: "print no notes and no progress bar on stderr (errors are still printed)." },
+    json: { type: "boolean", doc: "print what was done as one JSON object on stdout: input and output formats, notes, bytes written." },
+    "ignore-crc": { type: "boolean", doc: "read zip records whose CRC-32 does not match (by default a damaged record is an error, so convert never launders damage into a file with fresh CRCs)." },
+    dtype: { type: "string", arg: "D", doc: `plain JSON input only: the dtype of every tensor made from lists (${PLAIN_JSON_DTYPES.join(", ")}). Default: inferred as torch.tensor does (bool, int64, float32).` },
+    tensors: { type: "string", arg: "auto|all|none", doc: "plain JSON input only: which lists of numbers become tensors. auto (default): every rectangular list, except where a recognized optimizer, LR scheduler or GradScaler state_dict needs a list or tuple (params, betas, base_lrs); all: every rectangular list; none: no tensors." },
+    "keep-list": { type: "string", multiple: true, arg: "PATH", doc: "plain JSON input only: the list at this dotted key path stays a list of numbers (* matches one key; repeatable), e.g. --keep-list 'history.*'." },
+    "state-dict": { type: "boolean", doc: "the input is a whole pickled module (torch.save(model)) or a dict holding one: write model.state_dict() instead (names, order, buffers, _metadata as torch makes them)." },
+    "strip-prefix": { type: "string", arg: "P", doc: "remove P from the keys of every state_dict (e.g. module. from DataParallel); an error when no key starts with P." },
+    "add-prefix": { type: "string", arg: "P", doc: "add P in front of the keys of every state_dict." },
+    "map-location": { type: "string", arg: "M", doc: "rewrite storage locations: one device for all (cpu) or a table FROM=TO,... (cuda:1=cuda:0)." },
+    sanitize: { type: "boolean", doc: "rewrite plain data in disguise (numpy scalars, argparse.Namespace ...) to types torch.load(weights_only=True) accepts; what it cannot rewrite is reported." },
+    torch: { type: "string", arg: "1.13|2.6|current", doc: "with --sanitize: the torch the output must load in with weights_only=True (default current); what that torch cannot hold is refused with the reason, and the written file is checked with its rules before it replaces OUT." },
   },
+  examples: [
+    "torchsave convert model.pt model.json                 # lossless JSON; `convert model.json back.pt` gives the same tensors",
+    "torchsave convert ckpt.pt w.safetensors               # nested checkpoints keep their skeleton in __metadata__",
+    "torchsave convert ddp.pt plain.pt --strip-prefix module. --map-location cpu",
+    "torchsave convert optim.json optim.pt                 # a json.dump'd optimizer state_dict, back in the shape load_state_dict needs",
+    "torchsave convert old.pt safe.pt --sanitize --json    # report as JSON",
+    "torchsave convert model.pt sd.pt --state-dict         # torch.save(model) → model.state_dict()",
+  ],
   minPositionals: 2,
   maxPositionals: 2,
   async run(ctx) {
     const [inPath, outPath] = ctx.positionals as [string, string];
     const options = parseOptions(ctx, outPath);
     const quiet = ctx.values.quiet === true;
+    const json = ctx.values.json === true;
+    const notes: string[] = [];
     const note = (line: string) => {
+      notes.push(line);
       if (!quiet) ctx.err(`torchsave: ${line}`);
     };
     const sanitizing = ctx.values.sanitize === true;
@@ -60,20 +77,36 @@ export const convertCommand: Command = {
     const writeOptions = checked && target === "1.13" ? { write: { ...options.write, weightsOnly: false } } : {};
     const source = openFileSource(inPath);
     try {
-      const plan = planConversion(source, {
-        ...options,
-        ...writeOptions,
-        ...(sanitizing ? { transform: (root: TorchValue) => sanitizeRoot(root, note, target) } : {}),
-      });
-      if (options.dtype !== undefined && plan.input.format !== "json-plain") note(`--dtype applies to plain JSON input only; ${plan.input.format} input keeps its dtypes`);
+      const plan = namingOutput(outPath, () =>
+        planConversion(source, {
+          ...options,
+          ...writeOptions,
+          ...(sanitizing ? { transform: (root: TorchValue) => sanitizeRoot(root, note, target) } : {}),
+        }),
+      );
+      if (plan.input.format !== "json-plain") {
+        for (const flag of ["dtype", "tensors", "keep-list"]) {
+          if (ctx.values[flag] !== undefined) note(`--${flag} applies to plain JSON input only; ${plan.input.format} input keeps its tensors`);
+        }
+      }
       for (const line of plan.notes) note(line);
-      const progress = !quiet && ctx.interactive && plan.storageBytes >= PROGRESS_MIN_BYTES ? progressBar(plan.storageBytes, options.to) : undefined;
-      const chunks = progress === undefined ? plan.chunks : progress.wrap(plan.chunks);
+      const progress = !quiet && !json && ctx.interactive && plan.storageBytes >= PROGRESS_MIN_BYTES ? progressBar(plan.storageBytes, options.to) : undefined;
+      let written = 0;
+      const counted = function* (chunks: Iterable<Uint8Array>): Generator<Uint8Array> {
+        for (const c of chunks) {
+          written += c.length;
+          yield c;
+        }
+      };
+      const chunks = counted(progress === undefined ? plan.chunks : progress.wrap(plan.chunks));
       if (checked) await writeCheckedForTarget(outPath, chunks, target);
       else await writeFileAtomic(outPath, chunks);
       progress?.done();
-      note(`${plan.input.gzip ? "gzip+" : ""}${plan.input.format} → ${options.gzip === true ? "gzip+" : ""}${options.to}: wrote ${outPath}` +
-        `${checked ? ` (torch ${target}'s torch.load(weights_only=True) accepts it)` : ""}`);
+      const from = `${plan.input.gzip ? "gzip+" : ""}${plan.input.format}`;
+      const to = `${options.gzip === true ? "gzip+" : ""}${options.to}`;
+      if (json) {
+        ctx.out(JSON.stringify({ input: inPath, output: outPath, from, to, bytes: written, storageBytes: plan.storageBytes, notes, ...(checked ? { checkedFor: `torch ${target}` } : {}) }, null, 2));
+      } else note(`${from} → ${to}: wrote ${outPath}${checked ? ` (torch ${target}'s torch.load(weights_only=True) accepts it)` : ""}`);
     } finally {
       source.close();
     }
@@ -97,6 +130,10 @@ function parseOptions(ctx: CommandContext, outPath: string): ConvertOptions & { 
     if (info === undefined || !PLAIN_JSON_DTYPES.includes(info.name)) throw new UsageError(`--dtype must be one of ${PLAIN_JSON_DTYPES.join(", ")}`);
     dtype = info.name;
   }
+  const tensorsFlag = str("tensors");
+  if (tensorsFlag !== undefined && !["auto", "all", "none"].includes(tensorsFlag)) throw new UsageError(`--tensors must be auto, all or none, not ${JSON.stringify(tensorsFlag)}`);
+  const keep = (Array.isArray(v["keep-list"]) ? v["keep-list"] : []).map(String);
+  const plain = plainOptions(tensorsFlag ?? "auto", keep);
   const map = str("map-location");
   const strip = str("strip-prefix");
   const add = str("add-prefix");
@@ -104,12 +141,39 @@ function parseOptions(ctx: CommandContext, outPath: string): ConvertOptions & { 
     to,
     gzip,
     ...(dtype === undefined ? {} : { dtype }),
+    plain,
     ...(strip === undefined ? {} : { stripPrefix: strip }),
+    ...(v["state-dict"] === true ? { stateDict: true } : {}),
     ...(add === undefined ? {} : { addPrefix: add }),
     ...(map === undefined ? {} : { mapLocation: parseLocationMap(map) }),
+    verifyCrc: v["ignore-crc"] === true ? "none" : "all",
+    ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }),
     // A .pt written for a file gets torch's archive name for it; CRCs from zlib when Node has it.
     write: { archiveName: archiveNameFor(outPath.replace(/\.gz$/i, "")), ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }) },
   };
+}
+
+/** `--tensors` and `--keep-list` as the plain JSON import's options. */
+function plainOptions(mode: string, keep: readonly string[]): { stateDicts: boolean; isTensor?: (path: readonly (string | number)[]) => boolean } {
+  const patterns = keep.map((p) => {
+    if (p.length === 0) throw new UsageError("--keep-list needs a dotted key path, e.g. metrics.history");
+    return p.split(".");
+  });
+  const kept = (path: readonly (string | number)[]) =>
+    patterns.some((pat) => pat.length === path.length && pat.every((k, i) => k === "*" || k === String(path[i])));
+  if (mode === "none") return { stateDicts: true, isTensor: () => false };
+  if (mode === "all") return { stateDicts: false, ...(patterns.length === 0 ? {} : { isTensor: (p) => !kept(p) }) };
+  return { stateDicts: true, ...(patterns.length === 0 ? {} : { isTensor: (p) => !kept(p) }) };
+}
+
+/** Runs `make`; a torchsave error that names no file (the output's encoders do not know it) gets OUT's name. */
+function namingOutput<T>(outPath: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (isTorchsaveError(e) && e.file === undefined) throw e.withLocation({ file: outPath });
+    throw e;
+  }
 }
 
 /** `cpu`, or a table `cuda:1=cuda:0,cuda:2=cpu`. */

@@ -4,31 +4,41 @@ import { findParts, numel, walkTensors } from "../../torch/index.js";
 import { readAnySync } from "../../convert/index.js";
 import type { ReadAnyResult } from "../../convert/index.js";
 import { openFileSource } from "../../node/index.js";
+import { nodeCrc32 } from "../../node/write-checkpoint.js";
 import type { CheckpointPart } from "../../torch/index.js";
 import { formatKeyPath } from "../../errors.js";
 import type { Command } from "../command.js";
+import { UsageError } from "../errors.js";
 import { childrenForTree, describeValue, formatBytes } from "../describe.js";
 
 export const inspectCommand: Command = {
   name: "inspect",
   summary: "show the structure of a checkpoint: keys, types, tensor dtypes and shapes, totals",
-  usage: "torchsave inspect FILE [--json] [--depth N] [--items N]",
-  options: { json: { type: "boolean" }, depth: { type: "string" }, items: { type: "string" } },
+  usage: "torchsave inspect FILE [--json] [--depth N] [--items N] [--ignore-crc]",
+  options: {
+    json: { type: "boolean", doc: "print the structure as one JSON object (format, layout, records, totals, dtypes, parts, every tensor) instead of a tree." },
+    depth: { type: "string", arg: "N", doc: "show the tree N levels deep (default 6)." },
+    items: { type: "string", arg: "N", doc: "show at most N children of each dict or list (default 30); the rest are counted." },
+    "ignore-crc": { type: "boolean", doc: "open a zip checkpoint whose data.pkl or text records fail their CRC-32 check (by default an error naming the record)." },
+  },
+  examples: [
+    "torchsave inspect model.pt                  # tree of keys, types, dtypes and shapes, totals, parts found",
+    "torchsave inspect ckpt.pt --depth 2         # only the top two levels",
+    "torchsave inspect model.pt --json | jq .parts",
+  ],
   run({ positionals, values, out }) {
     const file = positionals[0]!;
     // Any format torchsave reads (torch layouts, safetensors, JSON, msgpack, npy), lazily for files.
     const source = openFileSource(file);
     try {
-      const input = readAnySync(source);
+      const input = readAnySync(source, { verifyCrc: values["ignore-crc"] === true ? "none" : "metadata", ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }) });
       const summary = summarize(input);
       if (values.json) {
         out(JSON.stringify({ file, ...summary }, null, 2));
         return 0;
       }
       out(headline(file, input));
-      const maxDepth = Number(values.depth ?? 6);
-      const maxItems = Number(values.items ?? 30);
-      printTree(input.root, out, Number.isFinite(maxDepth) ? maxDepth : 6, Number.isFinite(maxItems) ? maxItems : 30);
+      printTree(input.root, out, countOption(values.depth, "depth", 6), countOption(values.items, "items", 30));
       out("");
       out(`totals: ${summary.tensors} tensors, ${summary.elements} elements, ${formatBytes(summary.storageBytes)} in ${summary.storages} storages`);
       const dtypes = Object.entries(summary.dtypes).map(([d, n]) => `${d} ×${n}`).join(", ");
@@ -40,6 +50,14 @@ export const inspectCommand: Command = {
     }
   },
 };
+
+/** A positive whole number option, or its default; anything else is a usage error. */
+function countOption(v: unknown, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} takes a whole number of at least 1, not ${JSON.stringify(v)}`);
+  return n;
+}
 
 function headline(file: string, input: ReadAnyResult): string {
   const c = input.checkpoint;
@@ -137,5 +155,6 @@ function partsLines(root: TorchValue): string[] {
   add("epoch", p.epoch);
   add("step", p.step);
   add("loss", p.loss);
+  add("gradients", p.grads);
   return lines.length ? ["parts found:", ...lines] : [];
 }

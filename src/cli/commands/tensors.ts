@@ -4,6 +4,8 @@ import { readFileSync, statSync } from "node:fs";
 import type { Tensor, TensorEntry, TorchValue } from "../../torch/index.js";
 import { tensorBytes, walkTensors } from "../../torch/index.js";
 import { readAnySync } from "../../convert/index.js";
+import type { ReadAnyOptions } from "../../convert/index.js";
+import { nodeCrc32 } from "../../node/write-checkpoint.js";
 import { bytesSource } from "../../bytes/source.js";
 import { ioError, openFileSource } from "../../node/file-source.js";
 import { formatKeyPath } from "../../errors.js";
@@ -39,7 +41,7 @@ function sha256(t: Tensor): string {
 const WHOLE_FILE_LIMIT = 1024 * 1024 * 1024;
 
 /** Any format torchsave reads (torch layouts, safetensors, JSON, msgpack, npy, gzip around them). */
-function openForHashing(path: string): { root: TorchValue; close(): void } {
+function openForHashing(path: string, options: ReadAnyOptions): { root: TorchValue; close(): void } {
   let size: number | undefined;
   try {
     size = statSync(path).size;
@@ -53,11 +55,11 @@ function openForHashing(path: string): { root: TorchValue; close(): void } {
     } catch (e) {
       throw ioError(e, path);
     }
-    return { root: readAnySync(bytesSource(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path)).root, close: () => undefined };
+    return { root: readAnySync(bytesSource(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path), options).root, close: () => undefined };
   }
   const source = openFileSource(path);
   try {
-    return { root: readAnySync(source).root, close: () => source.close() };
+    return { root: readAnySync(source, options).root, close: () => source.close() };
   } catch (e) {
     source.close();
     throw e;
@@ -70,11 +72,19 @@ const LINES_PER_WRITE = 512;
 export const tensorsCommand: Command = {
   name: "tensors",
   summary: "list every tensor: key path, dtype, shape, stride, offset, sha256 of its bytes",
-  usage: "torchsave tensors FILE [--json]",
-  options: { json: { type: "boolean" } },
-  run({ positionals, values, out }) {
+  usage: "torchsave tensors FILE [--json] [--ignore-crc]",
+  options: {
+    json: { type: "boolean", doc: "one JSON object per line, exactly as torch_tensor_lines.py prints them with real torch (key path, dtype, shape, stride, offset, sha256 of the bytes)." },
+    "ignore-crc": { type: "boolean", doc: "hash tensors of zip records whose CRC-32 does not match (by default a damaged record is an error naming it)." },
+  },
+  examples: [
+    "torchsave tensors model.pt                             # one line per tensor, for people",
+    "torchsave tensors a.pt --json > a.jsonl && torchsave tensors a.json --json | diff a.jsonl -   # same tensors?",
+  ],
+  run({ positionals, values, out, err }) {
     const [file] = positionals;
-    const { root, close } = openForHashing(file!);
+    const read: ReadAnyOptions = { verifyCrc: values["ignore-crc"] === true ? "none" : "all", ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }) };
+    const { root, close } = openForHashing(file!, read);
     // Lines go out in batches (one write per batch, not per tensor); whatever was listed before
     // an error is still written before it.
     const batch: string[] = [];
@@ -84,7 +94,14 @@ export const tensorsCommand: Command = {
     };
     try {
       // Strided tensors with storage, as torch's reference walk lists them (sparse/nested/meta are skipped).
-      const entries = walkTensors(root).filter((e) => e.tensor.layout === "strided" && e.tensor.storage !== undefined);
+      const listed = (into: "containers" | "all") => walkTensors(root, { into }).filter((e) => e.tensor.layout === "strided" && e.tensor.storage !== undefined);
+      let entries = listed("containers");
+      if (entries.length === 0) {
+        // A whole pickled object (torch.save(model)): its tensors sit in object state, not in dicts
+        // and lists. torch's reference walk skips them; listing nothing would hide them.
+        entries = listed("all");
+        if (entries.length > 0) err(`torchsave: ${file}: no tensors in dicts or lists; listing the ${entries.length} inside objects (paths with $state, $args...)`);
+      }
       for (const entry of entries) {
         if (values.json) batch.push(tensorLine(entry));
         else {

@@ -50,9 +50,17 @@ export const validateCommand: Command = {
   summary: "check integrity (zip, CRCs, storages), security (every import, nested pickles), NaN/Inf and training state",
   usage: "torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch 1.13|2.6|current] [--safe-global MODULE.NAME]...",
   options: {
-    json: { type: "boolean" }, "weights-only": { type: "boolean" }, strict: { type: "boolean" }, torch: { type: "string" },
-    "safe-global": { type: "string", multiple: true },
+    json: { type: "boolean", doc: "print every file's report as JSON (findings with severity, code, where; imports; tensors) instead of lines." },
+    "weights-only": { type: "boolean", doc: "also say whether torch.load(weights_only=True) would accept the file, with every reason it would not." },
+    strict: { type: "boolean", doc: "fail (exit 1) on warnings too, not only on errors." },
+    torch: { type: "string", arg: "1.13|2.6|current", doc: "the torch whose weights_only rules --weights-only applies: current (default, the newest rules modelled), 2.6 or 1.13 (each checked against the real torch)." },
+    "safe-global": { type: "string", multiple: true, arg: "MODULE.NAME", doc: "a global the loading code passes to torch.serialization.add_safe_globals (torch 2.6 and current); repeatable." },
   },
+  examples: [
+    "torchsave validate ckpt.pt                       # integrity, security, NaN/Inf, training state",
+    "torchsave validate ckpt.pt --weights-only --torch 1.13   # would torch 1.13's torch.load(weights_only=True) accept it?",
+    "torchsave validate runs/*.pt --strict --json     # CI: warnings fail too, machine-readable",
+  ],
   minPositionals: 1,
   maxPositionals: Number.MAX_SAFE_INTEGER,
   run({ positionals, values, out }) {
