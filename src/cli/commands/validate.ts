@@ -1,15 +1,19 @@
 /**
- * `torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch VERSION]`: integrity,
- * security and training-state findings, one line each, then a summary per file. Exit status 0
+ * `torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch VERSION] [--allow PATTERN]...
+ * [--allow-file FILE]...`: integrity, security and training-state findings, one line each, then a
+ * summary per file. The security verdict is an allow-list: a global outside it is an error. Exit status 0
  * when clean, 1 when a finding reaches the failing severity ("error", or "warning" with --strict),
  * 2 when a file cannot be read or the command line is wrong. Never prints a stack trace.
  */
+import { readFileSync } from "node:fs";
 import * as zlib from "node:zlib";
 import type { Crc32Fn } from "../../bytes/crc32.js";
 import { formatKeyPath } from "../../errors.js";
 import { openFileSource } from "../../node/index.js";
 import { hasFindingsAtOrAbove, validateCheckpoint } from "../../validate/index.js";
-import type { Finding, Severity, ValidateOptions, ValidationReport, WeightsOnlyVersion } from "../../validate/index.js";
+import { isTorchsaveError } from "../../errors.js";
+import { parseAllowFile, parseAllowRule } from "../../validate/index.js";
+import type { AllowRule, Finding, Severity, ValidateOptions, ValidationReport, WeightsOnlyVersion } from "../../validate/index.js";
 import type { Command } from "../command.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "../errors.js";
 
@@ -38,19 +42,48 @@ export function summaryLine(report: ValidationReport, threshold: Severity): stri
   return `${report.file ?? "input"}: ${status} (${what}, ${report.bytes} bytes): ${c.error} error(s), ${c.warning} warning(s), ${c.info} info`;
 }
 
+/** Every import with its class and, when admitted, the allow-list rule that admitted it. */
 function importsLine(report: ValidationReport): string | undefined {
   if (report.imports.length === 0) return undefined;
   const seen = new Map<string, string>();
-  for (const i of report.imports) if (!seen.has(i.key)) seen.set(i.key, i.class);
+  for (const i of report.imports) {
+    if (seen.has(i.key)) continue;
+    const label = i.class === "unknown" ? "not on the allow-list" : i.rule === undefined || i.rule === i.class ? i.class : `${i.class} by ${i.rule}`;
+    seen.set(i.key, label);
+  }
   return `${report.file ?? "input"}: imports ${[...seen].map(([k, c]) => `${k} (${c})`).join(", ")}`;
+}
+
+/** The user's allow-list rules from --allow and --allow-file (a malformed one is a usage error). */
+function allowRules(values: Record<string, unknown>): AllowRule[] {
+  const list = (v: unknown): string[] => Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : [];
+  try {
+    const rules = list(values.allow).map((p) => parseAllowRule(p, "--allow"));
+    for (const file of list(values["allow-file"])) {
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (e) {
+        throw new UsageError(`--allow-file ${file}: cannot be read (${(e as { code?: string }).code ?? String(e)})`);
+      }
+      rules.push(...parseAllowFile(text, file));
+    }
+    return rules;
+  } catch (e) {
+    if (isTorchsaveError(e)) throw new UsageError(e.reason);
+    throw e;
+  }
 }
 
 /** The `validate` command (registered in src/cli/main.ts). */
 export const validateCommand: Command = {
   name: "validate",
   summary: "check integrity (zip, CRCs, storages), security (every import, nested pickles), NaN/Inf and training state",
-  usage: "torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch current|1.13]",
-  options: { json: { type: "boolean" }, "weights-only": { type: "boolean" }, strict: { type: "boolean" }, torch: { type: "string" } },
+  usage: "torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch current|1.13] [--allow module.name|glob]... [--allow-file FILE]...",
+  options: {
+    json: { type: "boolean" }, "weights-only": { type: "boolean" }, strict: { type: "boolean" }, torch: { type: "string" },
+    allow: { type: "string", multiple: true }, "allow-file": { type: "string", multiple: true },
+  },
   minPositionals: 1,
   maxPositionals: Number.MAX_SAFE_INTEGER,
   run({ positionals, values, out }) {
@@ -61,6 +94,7 @@ export const validateCommand: Command = {
       if (v === undefined) throw new UsageError(`--torch takes "current" or "1.13", not ${JSON.stringify(torchArg)}`);
       version = v;
     }
+    const allow = allowRules(values);
     const threshold: Severity = values.strict ? "warning" : "error";
     const crc32 = nodeCrc32();
     const reports: ValidationReport[] = [];
@@ -68,6 +102,7 @@ export const validateCommand: Command = {
       const options: ValidateOptions = {
         name: file,
         ...(values["weights-only"] ? { weightsOnly: version } : {}),
+        allowTarget: version, allow,
         ...(crc32 === undefined ? {} : { crc32 }),
       };
       reports.push(validateFile(file, options));
