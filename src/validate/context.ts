@@ -42,6 +42,8 @@ export interface ValidateOptions {
   readonly maxScanOps?: number;
   /** Largest size a gzip input or a deflated record is inflated to. Default 2 GiB. */
   readonly maxInflatedBytes?: number;
+  /** Inflated bytes walked at a time when a gzip stream is larger than maxInflatedBytes. Default 64 MiB. */
+  readonly gzipScanWindow?: number;
   /** Largest non-contiguous tensor gathered for the NaN scan. Default 256 MiB. */
   readonly maxGatherBytes?: number;
   /** Bounds for the pickle decoder that rebuilds the object graph. */
@@ -74,6 +76,7 @@ export interface ResolvedOptions {
   readonly maxNestedDepth: number;
   readonly maxInflatedBytes: number;
   readonly maxGatherBytes: number;
+  readonly gzipScanWindow: number;
   readonly limits: Partial<DecodeLimits> | undefined;
   readonly allow: AllowList;
 }
@@ -148,6 +151,7 @@ export function resolveOptions(options: ValidateOptions): ResolvedOptions {
     maxNestedDepth: options.maxNestedDepth ?? DEFAULT_MAX_NESTED_DEPTH,
     maxInflatedBytes: options.maxInflatedBytes ?? DEFAULT_VALIDATE_MAX_INFLATED,
     maxGatherBytes: options.maxGatherBytes ?? DEFAULT_MAX_GATHER_BYTES,
+    gzipScanWindow: options.gzipScanWindow ?? 64 * 2 ** 20,
     limits: options.limits,
     allow: {
       target: options.allowTarget ?? (wo === "1.13" ? "1.13" : "current"),

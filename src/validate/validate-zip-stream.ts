@@ -26,6 +26,10 @@ export function streamZipRecords(ctx: Ctx, zip: ZipArchive, plan: ValuePlan | un
     const wantCrc = ctx.options.checkCrc && (e.flags & (FLAG_ENCRYPTED | FLAG_STRONG)) === 0;
     if (!wantCrc && targets === undefined) continue;
     if (e.method !== 0 && e.method !== 8) continue; // reported as a quirk; its bytes cannot be read
+    if (e.method === 8 && e.size > ctx.options.maxInflatedBytes) {
+      report(ctx, "validation-limit", `the deflated record declares ${e.size} bytes, more than maxInflatedBytes (${ctx.options.maxInflatedBytes}): not inflated, its CRC-32 and values not checked`, { record: e.name });
+      continue;
+    }
     let dataOffset: number;
     try {
       dataOffset = entryDataOffsetSync(zip, e);
@@ -45,7 +49,7 @@ export function streamZipRecords(ctx: Ctx, zip: ZipArchive, plan: ValuePlan | un
       else streamDeflated(zip.source, dataOffset, e, Math.min(ctx.options.maxInflatedBytes, Math.max(e.size, 0)), emit);
     } catch (err) {
       if (!isTorchsaveError(err)) throw err;
-      report(ctx, "zip-record-unreadable", err.reason, { record: e.name });
+      report(ctx, err.code === "limit-exceeded" ? "validation-limit" : "zip-record-unreadable", err.reason, { record: e.name });
       continue;
     }
     if (!wantCrc) continue;

@@ -258,7 +258,7 @@ function readForScan(ctx: Ctx, zip: ZipArchive, e: ZipEntry, max: number): Uint8
     return readEntrySync(zip, e, { maxInflatedSize: Math.min(ctx.options.maxInflatedBytes, MAX_SCANNED_RECORD) });
   } catch (err) {
     if (!isTorchsaveError(err)) throw err;
-    report(ctx, "zip-record-unreadable", err.reason, { record: e.name });
+    report(ctx, err.code === "limit-exceeded" ? "validation-limit" : "zip-record-unreadable", err.reason, { record: e.name });
     return undefined;
   }
 }

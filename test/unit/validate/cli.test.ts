@@ -14,7 +14,7 @@ const warned = join(REPO, "fixtures/torch/whole-module.pt");
 const evil = join(dir, "evil.pkl");
 writeFileSync(evil, callPickle("os", "system", "id"));
 
-async function run(args: string[], values: Record<string, string | boolean> = {}) {
+async function run(args: string[], values: Record<string, string | boolean | string[]> = {}) {
   const lines: string[] = [];
   const code = await validateCommand.run({ positionals: args, values, out: (l) => lines.push(l), err: (l) => lines.push(l), interactive: false });
   return { code, text: lines.join("\n") };
