@@ -5,7 +5,7 @@
  */
 /** What the emulation knows about a stack value. */
 export type Desc =
-  | { readonly t: "str"; readonly v: string; readonly raw?: Uint8Array; readonly at?: number }
+  | { readonly t: "str"; readonly v: string; readonly raw?: Uint8Array; readonly at?: number; readonly planted?: true }
   | { readonly t: "bytes"; readonly data: Uint8Array; readonly at: number; readonly io?: boolean }
   | { readonly t: "int"; readonly v: number | bigint }
   | { readonly t: "tuple"; readonly items: readonly Desc[] | undefined }

@@ -128,7 +128,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
       for (let cut = key.length; cut > 0; cut = key.lastIndexOf(".", cut - 1)) {
         const planted = overrides.get(key.slice(0, cut));
         if (planted === undefined) continue;
-        if (cut === key.length) return planted;
+        if (cut === key.length) return planted.t === "str" ? { ...planted, planted: true } : planted;
         if (planted.t !== "global") return T.unknown;
         const rest = key.slice(cut + 1);
         return global(planted.key, rest, opcode, "override");
@@ -317,7 +317,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
         const [name, nameFromMemo] = popWithOrigin();
         const [module, moduleFromMemo] = popWithOrigin();
         if (module.t === "str" && name.t === "str") {
-          push(global(module.v, name.v, "STACK_GLOBAL", moduleFromMemo || nameFromMemo ? "memo" : "literal"));
+          push(global(module.v, name.v, "STACK_GLOBAL", module.planted || name.planted ? "override" : moduleFromMemo || nameFromMemo ? "memo" : "literal"));
         } else if (isComputed(module) || isComputed(name)) {
           unresolved.push({ offset: at(), message: `STACK_GLOBAL takes its ${isComputed(module) ? "module" : "name"} from a value computed at load time (${describeDesc(isComputed(module) ? module : name)})` });
           push(T.unknown);

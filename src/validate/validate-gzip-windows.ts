@@ -14,8 +14,8 @@ import { scanPickle } from "./scan-pickle.js";
 
 /** Default window: 64 MiB of inflated bytes walked at a time. */
 export const GZIP_SCAN_WINDOW = 64 * 2 ** 20;
-/** Compressed bytes pushed into the inflater at a time (64 KiB inflate to at most ~66 MiB). */
-export const GZIP_INFLATE_PIECE = 64 * 1024;
+/** Compressed bytes pushed into the inflater at a time (4 KiB inflate to at most ~4 MiB). */
+export const GZIP_INFLATE_PIECE = 4 * 1024;
 
 /** Opcodes whose argument is a length then that many bytes: header size and length width. */
 const SIZED: ReadonlyMap<number, number> = new Map([

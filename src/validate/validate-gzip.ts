@@ -1,5 +1,5 @@
 /**
- * A gzip wrapper around a checkpoint: the header, the deflate stream (inflated from 64 KiB pieces
+ * A gzip wrapper around a checkpoint: the header, the deflate stream (inflated from 4 KiB pieces
  * with a bound on what is held, so a gzip bomb cannot exhaust memory), and the trailer's CRC-32
  * and size against what was inflated. Past the bound, the stream is walked again in windows for
  * the imports of the pickles it holds (`validate-gzip-windows.ts`): what cannot be held is still

@@ -13,8 +13,8 @@ import { observeChunk, STREAM_CHUNK, type ValuePlan } from "./value-scan.js";
 
 const FLAG_ENCRYPTED = 0x0001;
 const FLAG_STRONG = 0x0040;
-/** Compressed bytes pushed into the inflater at a time: 64 KiB inflate to at most ~66 MiB. */
-export const INFLATE_PIECE = 64 * 1024;
+/** Compressed bytes pushed into the inflater at a time: 4 KiB inflate to at most ~4 MiB. */
+export const INFLATE_PIECE = 4 * 1024;
 
 /**
  * Streams every entry once: checks its CRC-32 against the central directory's and feeds the NaN
