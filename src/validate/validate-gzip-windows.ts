@@ -23,6 +23,11 @@ const SIZED: ReadonlyMap<number, number> = new Map([
   [0x8e, 8], [0x8d, 8], [0x96, 8], // BINBYTES8, BINUNICODE8, BYTEARRAY8
 ]);
 
+function payloadLength(bytes: Uint8Array, at: number, width: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, width);
+  return width === 4 ? view.getUint32(0, true) : Number(view.getBigUint64(0, true));
+}
+
 /** Could a pickle start here (PROTO, or a protocol 0/1 opcode that opens a value)? */
 function pickleStart(b: number | undefined): boolean {
   return b === 0x80 || b === 0x28 || b === 0x63 || b === 0x5d || b === 0x7d || b === 0x29 || b === 0x4e;
@@ -40,6 +45,7 @@ export function scanGzipWindows(ctx: Ctx, read: (offset: number, length: number)
   let skipTo = 0; // inflated bytes before this offset are discarded unseen
   let scanAt = 0; // where the next walk starts (stream offset)
   let stopped = false;
+  let newPickle = true; // the next walk starts a pickle (not the middle of one)
   let windows = 0;
 
   const window = (): Uint8Array => {
@@ -59,7 +65,7 @@ export function scanGzipWindows(ctx: Ctx, read: (offset: number, length: number)
       const bytes = window();
       const from = scanAt - bufStart;
       if (from >= bytes.length) break;
-      if (!pickleStart(bytes[from])) {
+      if (newPickle && !pickleStart(bytes[from])) {
         stopped = true;
         break;
       }
@@ -73,25 +79,25 @@ export function scanGzipWindows(ctx: Ctx, read: (offset: number, length: number)
         break;
       }
       let next: number;
+      // Where the walk stopped: past the window's end (or a size limit) inside the opcode at scan.end?
+      const at = scan.end - bufStart;
+      const width = scan.complete ? undefined : SIZED.get(bytes[at]!);
+      const declared = width !== undefined && at + 1 + width <= bytes.length ? payloadLength(bytes, at + 1, width) : undefined;
       if (scan.complete) next = scan.end;
-      else if (scan.error !== undefined && scan.error.kind !== "truncated") {
+      else if (declared !== undefined && at + 1 + width! + declared > bytes.length) {
+        next = scan.end + 1 + width! + declared; // skip the payload by its declared length, never held
+      } else if (scan.error !== undefined && scan.error.kind !== "truncated") {
         stopped = true; // damaged: what follows is not a pickle stream any more
         break;
       } else {
-        // Stopped at the window's end, inside the opcode at scan.end.
-        const at = scan.end - bufStart;
-        const width = SIZED.get(bytes[at]!);
-        if (width !== undefined && at + 1 + width <= bytes.length) {
-          const view = new DataView(bytes.buffer, bytes.byteOffset + at + 1, width);
-          const n = width === 4 ? view.getUint32(0, true) : Number(view.getBigUint64(0, true));
-          next = scan.end + 1 + width + n; // skip the payload by its declared length
-        } else if (final || (scan.end === scanAt && bytes.length >= windowBytes)) {
+        if (final || (scan.end === scanAt && bytes.length >= windowBytes)) {
           report(ctx, "validation-limit", `the walk of the inflated stream stopped at byte ${scan.end}: ${final ? "the stream ends inside an opcode" : "one opcode argument is longer than the window"}`, { record: "stream", byteOffset: scan.end });
           stopped = true;
           break;
         } else next = scan.end;
       }
       scanAt = next;
+      newPickle = scan.complete;
       // Drop what the next walk does not need.
       const keep = next - bufStart;
       if (keep >= bytes.length) {
