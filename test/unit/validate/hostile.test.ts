@@ -8,6 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
+import { bytesSource } from "../../../src/bytes/source.js";
+import { zipRecordsSync } from "../../../src/containers/zip/zip-writer.js";
+import { isTorchsaveError } from "../../../src/errors.js";
+import { openCheckpointSync, tensorBytes, walkTensors } from "../../../src/torch/index.js";
 import { hasFindingsAtOrAbove, validateCheckpoint } from "../../../src/validate/index.js";
 import type { ValidationReport } from "../../../src/validate/index.js";
 import { bundleChildScript } from "../../helpers/child-script.js";
@@ -114,4 +118,52 @@ describe("a gzip'd malicious pickle padded past the inflate cap", () => {
     console.log(`gzip padded 128 MiB, cap 8 MiB: ${Math.round(out.ms)} ms, max RSS ${Math.round(out.maxRssMiB)} MiB`);
     expect(out.maxRssMiB, `${out.ms} ms`).toBeLessThan(160);
   }, 180_000);
+});
+
+/** A torch zip checkpoint `{"t": tensor}` whose tensor views a float32 storage of `numel` elements. */
+function viewCheckpoint(numel: number, offset: number, shape: number[], stride: number[]): Uint8Array {
+  const ints = (xs: number[]) => asm(op.mark, ...xs.map((x) => op.binint(x)), op.tuple);
+  const pkl = asm(
+    op.proto(2), op.emptyDict, op.shortUnicode("t"), op.global("torch._utils", "_rebuild_tensor_v2"), op.mark,
+    op.mark, op.shortUnicode("storage"), op.global("torch", "FloatStorage"), op.shortUnicode("0"), op.shortUnicode("cpu"), op.binint(numel), op.tuple, op.binpersid,
+    op.binint(offset), ints(shape), ints(stride), op.false, op.global("collections", "OrderedDict"), op.emptyTuple, op.reduce,
+    op.tuple, op.reduce, op.setitem, op.stop,
+  );
+  return zipRecordsSync([
+    { name: "archive/data.pkl", data: pkl },
+    { name: "archive/data/0", data: new Uint8Array(4 * numel) },
+    { name: "archive/version", data: new TextEncoder().encode("3\n") },
+  ]);
+}
+
+function thrownBy(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe("hostile tensor views", () => {
+  it("a broadcast view (stride 0, 10^12 elements over one stored float) is a typed error, never a RangeError, and validate reports it", () => {
+    const file = viewCheckpoint(1, 0, [1_000_000, 1_000_000], [0, 0]);
+    const t = walkTensors(openCheckpointSync(bytesSource(file)).root)[0]!.tensor;
+    const e = thrownBy(() => tensorBytes(t));
+    expect(isTorchsaveError(e) && e.code === "limit-exceeded", String(e)).toBe(true);
+    expect(String(e)).toMatch(/a broadcast view \(stride 0\) of 4 stored bytes: tensor \[1000000,1000000\] stride \[0,0\] has 1000000000000 elements/);
+    const r = validateCheckpoint(file);
+    expect(r.findings.filter((f) => f.code === "internal-error")).toEqual([]);
+    expect(r.findings.find((f) => f.code === "tensor-scan-skipped")?.message).toMatch(/a broadcast view: stride \[0,0\] over a 4-byte storage names 1000000000000 elements/);
+  });
+
+  it("negative strides are refused as torch's as_strided refuses them", () => {
+    const file = viewCheckpoint(3, 2, [3], [-1]);
+    const e = thrownBy(() => tensorBytes(walkTensors(openCheckpointSync(bytesSource(file)).root)[0]!.tensor));
+    expect(isTorchsaveError(e) && e.code === "invalid-data", String(e)).toBe(true);
+    expect(String(e)).toMatch(/negative stride \[-1\]: torch refuses negative strides/);
+    const r = validateCheckpoint(file);
+    expect(r.findings.filter((f) => f.code === "internal-error")).toEqual([]);
+    expect(hasFindingsAtOrAbove(r.findings, "error")).toBe(true);
+  });
 });
