@@ -11,7 +11,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { bytesSource } from "../../../src/bytes/source.js";
 import { zipRecordsSync } from "../../../src/containers/zip/zip-writer.js";
 import { isTorchsaveError } from "../../../src/errors.js";
-import { openCheckpointSync, tensorBytes, walkTensors } from "../../../src/torch/index.js";
+import { openCheckpointSync, tensorBytes, walkTensors, type TorchValue } from "../../../src/torch/index.js";
+import { writeCheckpoint } from "../../../src/torch/write/write-checkpoint.js";
+import { toJson } from "../../../src/convert/json.js";
+import { pyDict } from "../../../src/pickle/index.js";
 import { hasFindingsAtOrAbove, validateCheckpoint } from "../../../src/validate/index.js";
 import type { ValidationReport } from "../../../src/validate/index.js";
 import { bundleChildScript } from "../../helpers/child-script.js";
@@ -165,5 +168,29 @@ describe("hostile tensor views", () => {
     const r = validateCheckpoint(file);
     expect(r.findings.filter((f) => f.code === "internal-error")).toEqual([]);
     expect(hasFindingsAtOrAbove(r.findings, "error")).toBe(true);
+  });
+});
+
+describe("writers bound nesting (as msgpack and plain JSON do)", () => {
+  /** Dicts nested in each other (200,000 deep), built iteratively. */
+  const deep = (n: number): TorchValue => {
+    let v: TorchValue = pyDict([]);
+    for (let i = 0; i < n; i++) v = pyDict([["a", v]]);
+    return v;
+  };
+  const root = deep(200_000);
+
+  it("the .pt writer stops at maxDepth with a typed error", () => {
+    const e = thrownBy(() => writeCheckpoint(root));
+    expect(isTorchsaveError(e) && e.code === "limit-exceeded", String(e)).toBe(true);
+    expect(() => writeCheckpoint(deep(500))).not.toThrow();
+    expect(thrownBy(() => writeCheckpoint(deep(50), { maxDepth: 10 }))).toMatchObject({ code: "limit-exceeded" });
+  });
+
+  it("the lossless JSON writer stops at maxDepth with a typed error", () => {
+    const e = thrownBy(() => toJson(root));
+    expect(isTorchsaveError(e) && e.code === "limit-exceeded", String(e)).toBe(true);
+    expect(String(e)).toMatch(/nest deeper than 1000/);
+    expect(() => toJson(deep(500))).not.toThrow();
   });
 });
