@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
+import { zipSync } from "fflate";
 import { afterAll, describe, expect, it } from "vitest";
 import { bytesSource } from "../../../src/bytes/source.js";
 import { zipRecordsSync } from "../../../src/containers/zip/zip-writer.js";
@@ -26,6 +27,7 @@ const expected = JSON.parse(readFileSync(join(HOSTILE, "expected.json"), "utf8")
 const dir = mkdtempSync(join(tmpdir(), "torchsave-hostile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const utf8 = (t: string): Uint8Array => new TextEncoder().encode(t);
 const errors = (r: ValidationReport) => r.findings.filter((f) => f.severity === "error");
 
 describe("fixtures/hostile: every hostile pickle fails with its expected finding", () => {
@@ -192,5 +194,19 @@ describe("writers bound nesting (as msgpack and plain JSON do)", () => {
     expect(isTorchsaveError(e) && e.code === "limit-exceeded", String(e)).toBe(true);
     expect(String(e)).toMatch(/nest deeper than 1000/);
     expect(() => toJson(deep(500))).not.toThrow();
+  });
+});
+
+describe("a zip bomb: a deflated record far larger than the cap", () => {
+  it("is not inflated past the cap: a typed limit, reported as validation-limit (an error), in bounded time", () => {
+    const pkl = new Uint8Array(16 * 2 ** 20);
+    pkl.set([0x80, 0x02, 0x4e, 0x2e]); // None, then 16 MiB of zeros after STOP
+    const file = zipSync({ "archive/data.pkl": [pkl, { level: 9 }], "archive/version": utf8("3\n") });
+    expect(file.length).toBeLessThan(50_000);
+    const r = validateCheckpoint(file, { maxInflatedBytes: 2 * 2 ** 20 });
+    const limits = r.findings.filter((f) => f.code === "validation-limit");
+    expect(limits.length, JSON.stringify(r.findings)).toBeGreaterThan(0);
+    expect(limits.every((f) => f.severity === "error" && f.where.record === "archive/data.pkl")).toBe(true);
+    expect(r.findings.filter((f) => f.code === "internal-error")).toEqual([]);
   });
 });
