@@ -18,7 +18,15 @@ export interface ToJsonOptions<X> {
    * description must then be a JSON object. Absent: a host value throws `type-mismatch`.
    */
   host?: (value: X, recurse: (v: PyValue<X>) => JsonValue) => JsonValue;
+  /**
+   * Deepest key path (steps from the root) converted before `limit-exceeded`, as the msgpack and
+   * plain-JSON writers bound theirs. Default {@link DEFAULT_JSON_MAX_DEPTH}.
+   */
+  maxDepth?: number;
 }
+
+/** Default {@link ToJsonOptions.maxDepth}: 1000 steps, as msgpack and plain JSON. */
+export const DEFAULT_JSON_MAX_DEPTH = 1000;
 
 /** Options of {@link valueFromJson}. */
 export interface FromJsonOptions<X> {
@@ -64,9 +72,11 @@ export const isPlainKey = (k: string): boolean => !k.startsWith("$") && !INDEX_L
 export interface PathNode {
   readonly up: PathNode | undefined;
   readonly key: string | number;
+  /** Steps from the root (1 for a root's child). */
+  readonly depth: number;
 }
 
-export const pathChild = (up: PathNode | undefined, key: string | number): PathNode => ({ up, key });
+export const pathChild = (up: PathNode | undefined, key: string | number): PathNode => ({ up, key, depth: (up?.depth ?? 0) + 1 });
 
 export function materializePath(node: PathNode | undefined): KeyPath {
   const keys: (string | number)[] = [];

@@ -214,12 +214,26 @@ export const unicodestring8 = arg<string>({
   },
 });
 
+/**
+ * Python (3.11 and later) refuses to convert decimal text of more than 4300 digits to an int
+ * (`sys.int_info.str_digits_check_threshold`), so INT and LONG arguments longer than that fail to
+ * unpickle; refusing them here also keeps decoding linear.
+ */
+export const MAX_INT_DIGITS = 4300;
+
+function checkDigits(r: ByteReader, text: string, start: number): void {
+  if (text.length > MAX_INT_DIGITS + 2) {
+    throw r.error("limit-exceeded", `a decimal integer of ${text.length} characters: Python refuses to convert more than ${MAX_INT_DIGITS} digits`, { offset: r.baseOffset + start });
+  }
+}
+
 /** INT's argument: a decimal line, where `00` and `01` spell False and True (Python 2.2 style). */
 export const decimalnl_short = arg<number | bigint | boolean>({
   name: "decimalnl_short", size: "up-to-newline", doc: "A newline-terminated decimal integer; `00`/`01` mean False/True.",
   read: (r) => {
     const start = r.pos;
     const text = asciiLine(r, "decimal argument");
+    checkDigits(r, text, start);
     if (text === "00") return false;
     if (text === "01") return true;
     const v = parseIntText(text);
@@ -234,6 +248,7 @@ export const decimalnl_long = arg<number | bigint>({
   read: (r) => {
     const start = r.pos;
     const text = asciiLine(r, "LONG argument");
+    checkDigits(r, text, start);
     const v = parseIntText(text.endsWith("L") ? text.slice(0, -1) : text);
     if (v === undefined) throw r.error("invalid-data", `not a decimal integer: ${JSON.stringify(text.slice(0, 40))}`, { offset: r.baseOffset + start });
     return v;

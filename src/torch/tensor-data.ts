@@ -64,8 +64,12 @@ function extentOf(t: Tensor, info: DTypeInfo): TensorExtent {
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i]!;
     const s = t.stride[i]!;
-    if (s >= 0) hi += (d - 1) * s;
-    else lo += (d - 1) * s;
+    if (s < 0) {
+      // torch's as_strided: "Negative strides are not supported at the moment".
+      throw new CheckpointError("invalid-data", `tensor view [${shape}] has negative stride [${t.stride}]: torch refuses negative strides (as_strided)`,
+        t.storage?.from === undefined ? {} : { entry: t.storage.from.record });
+    }
+    hi += (d - 1) * s;
   }
   const startByte = lo * info.itemSize;
   const endByte = (hi + 1) * info.itemSize;
@@ -136,6 +140,9 @@ export async function tensorBytesAsync(t: Tensor): Promise<Uint8Array> {
   return gather(t, await loadStorage(storage));
 }
 
+/** The most bytes one gathered tensor may take: the largest array an engine is sure to allocate. */
+export const MAX_GATHERED = 2 ** 32 - 1;
+
 function gather(t: Tensor, raw: Uint8Array): Uint8Array {
   const storage = t.storage!;
   const info = dtypeInfo(t);
@@ -150,7 +157,14 @@ function gather(t: Tensor, raw: Uint8Array): Uint8Array {
     const bytes = start === 0 && end === raw.length ? raw : raw.subarray(start, end);
     return littleEndian(storage, bytes, size, swapUnit(info));
   }
-  const out = new Uint8Array(ext.numel * size);
+  const total = ext.numel * size;
+  if (!Number.isSafeInteger(total) || total > MAX_GATHERED) {
+    // A broadcast view (stride 0: torch's expand) names trillions of elements over a few stored ones.
+    const broadcast = t.stride.some((s, i) => s === 0 && t.shape[i]! > 1) ? `a broadcast view (stride 0) of ${ext.endByte - ext.startByte} stored bytes: ` : "";
+    throw new CheckpointError("limit-exceeded", `${broadcast}tensor [${t.shape}] stride [${t.stride}] has ${ext.numel} elements; gathering them takes ${total} bytes, more than one array holds (${MAX_GATHERED})`,
+      storage.from === undefined ? {} : { entry: storage.from.record });
+  }
+  const out = new Uint8Array(total);
   const dims = t.shape.length;
   // Copy the innermost dimension as one run when its stride is 1, element by element otherwise.
   const innerLen = t.shape[dims - 1]!;

@@ -8,6 +8,7 @@ import { crc32 } from "../bytes/crc32.js";
 import type { KeyPath } from "../errors.js";
 import type { DecodeLimits } from "../pickle/decoder.js";
 import type { DTypeName } from "../torch/index.js";
+import { parseAllowRule, type AllowList, type AllowRule, type AllowTarget } from "./allow-list.js";
 import type { GlobalClass } from "./classify-global.js";
 import type { DangerKind, ScannerSource } from "./dangerous-globals.js";
 import { createFindingSink, DEFAULT_MAX_FINDINGS_PER_CODE, type FindingLocation, type FindingSink } from "./finding.js";
@@ -48,10 +49,20 @@ export interface ValidateOptions {
   readonly maxScanOps?: number;
   /** Largest size a gzip input or a deflated record is inflated to. Default 2 GiB. */
   readonly maxInflatedBytes?: number;
+  /** Inflated bytes walked at a time when a gzip stream is larger than maxInflatedBytes. Default 64 MiB. */
+  readonly gzipScanWindow?: number;
   /** Largest non-contiguous tensor gathered for the NaN scan. Default 256 MiB. */
   readonly maxGatherBytes?: number;
   /** Bounds for the pickle decoder that rebuilds the object graph. */
   readonly limits?: Partial<DecodeLimits>;
+  /**
+   * Extra allow-list rules: `module.name` or globs (`mypkg.*` within one component, `mypkg.**`
+   * below it), as text or parsed by `parseAllowRule`/`parseAllowFile`. A global outside the
+   * allow-list is an error. Default none.
+   */
+  readonly allow?: readonly (string | AllowRule)[];
+  /** Whose weights_only allow-list the verdict starts from. Default: the weightsOnly version, else "current". */
+  readonly allowTarget?: AllowTarget;
 }
 
 /** Default {@link ValidateOptions.maxInflatedBytes}: 2 GiB (the inflated bytes are held in memory). */
@@ -73,7 +84,9 @@ export interface ResolvedOptions {
   readonly maxNestedDepth: number;
   readonly maxInflatedBytes: number;
   readonly maxGatherBytes: number;
+  readonly gzipScanWindow: number;
   readonly limits: Partial<DecodeLimits> | undefined;
+  readonly allow: AllowList;
 }
 
 /** One imported global, aggregated over its uses in one record. */
@@ -91,6 +104,8 @@ export interface ImportedGlobal {
   count: number;
   /** The first use. */
   readonly where: FindingLocation;
+  /** The allow-list rule that admitted it, when on the allow-list. */
+  readonly rule?: string;
   /** The opcodes that import it, and how the name was spelled. */
   readonly opcodes: string[];
   readonly spellings: GlobalSpelling[];
@@ -145,7 +160,12 @@ export function resolveOptions(options: ValidateOptions): ResolvedOptions {
     maxNestedDepth: options.maxNestedDepth ?? DEFAULT_MAX_NESTED_DEPTH,
     maxInflatedBytes: options.maxInflatedBytes ?? DEFAULT_VALIDATE_MAX_INFLATED,
     maxGatherBytes: options.maxGatherBytes ?? DEFAULT_MAX_GATHER_BYTES,
+    gzipScanWindow: options.gzipScanWindow ?? 64 * 2 ** 20,
     limits: options.limits,
+    allow: {
+      target: options.allowTarget ?? (wo === "1.13" ? "1.13" : "current"),
+      rules: (options.allow ?? []).map((r) => typeof r === "string" ? parseAllowRule(r) : r),
+    },
   };
 }
 

@@ -118,6 +118,18 @@ export const DANGEROUS_GLOBALS: readonly DangerousGlobal[] = [
   d("torch.jit.unsupported_tensor_ops", ["execWrapper"], "code", [P], "exec"),
   d("torch.utils.bottleneck.__main__", ["run_cprofile", "run_autograd_prof"], "code", [P], "exec under a profiler"),
   d("torch.utils.collect_env", ["run"], "shell", [P], "runs a command"),
+  // Framework helpers whose effect is code execution (torchsave: reached by their own names or aliases).
+  d("torch.fx.graph_module", ["_forward_from_src", "_method_from_src", "_exec_with_source", "reduce_graph_module", "reduce_package_graph_module", "reduce_deploy_graph_module", "_deserialize_graph_module"], "code", [S],
+    "execs the Python source the pickle carries (a pickled GraphModule is rebuilt from code)"),
+  d("torch.utils.cpp_extension", "*", "native", [S], "load_inline/load compile C++ source and load the library"),
+  d("torch.jit", ["load", "_load_for_lite_interpreter", "CompilationUnit", "_serialization.load"], "code", [S], "TorchScript code runs on torch.jit.load"),
+  d("torch.jit._serialization", ["load", "_load_for_lite_interpreter"], "code", [S], "TorchScript code runs on torch.jit.load"),
+  d("torch._C", ["import_ir_module", "import_ir_module_from_buffer", "_import_ir_module_from_package", "_load_for_lite_interpreter", "_load_for_lite_interpreter_from_buffer"], "code", [S], "loads TorchScript code"),
+  d("torch.package", "*", "code", [S], "PackageImporter imports and runs the Python code inside a package"),
+  d("torch._inductor.codecache", ["PyCodeCache", "CppCodeCache", "CUDACodeCache"], "code", [S], "loads and runs generated code"),
+  d("yaml", ["load", "load_all", "unsafe_load", "unsafe_load_all", "full_load", "full_load_all", "Loader", "UnsafeLoader", "FullLoader", "constructor", "loader"], "code", [S],
+    "yaml.load with a non-safe loader constructs arbitrary Python objects (yaml.safe_load does not)"),
+  d("numpy.distutils", "*", "shell", [S], "exec_command and the build helpers run commands and exec code"),
 
   // Importing and attribute access.
   d("importlib", "*", "import", [F], "import_module reaches any module"),

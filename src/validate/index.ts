@@ -19,9 +19,13 @@ export { classifyGlobal, TORCH_LOAD_FROM_BYTES } from "./classify-global.js";
 export type { GlobalClass, GlobalVerdict } from "./classify-global.js";
 export { DANGEROUS_GLOBALS, findDangerous } from "./dangerous-globals.js";
 export type { DangerousGlobal, DangerKind, ScannerSource } from "./dangerous-globals.js";
-export { PLAIN_DATA_GLOBALS, SAFE_BUILTINS } from "./plain-data-globals.js";
+export { PLAIN_DATA_GLOBALS, SAFE_BUILTINS, VALUE_BUILTINS } from "./plain-data-globals.js";
 export type { PlainDataGlobal } from "./plain-data-globals.js";
 export { python3Name } from "./compat-names.js";
+export { admittedBy, parseAllowFile, parseAllowRule, DEFAULT_ALLOW_LIST } from "./allow-list.js";
+export type { AllowList, AllowRule, AllowTarget } from "./allow-list.js";
+export { resolveGlobal, MODULE_ALIASES } from "./resolve-name.js";
+export type { ResolvedGlobal } from "./resolve-name.js";
 
 // weights_only emulation.
 export {
@@ -32,7 +36,7 @@ export type { WeightsOnlyVerdict, WeightsOnlyBlocker } from "./weights-only.js";
 
 // The pickle scanner (usable alone: every import of a pickle, without decoding it).
 export { scanPickle, DEFAULT_MAX_SCAN_OPS, looksLikePickle } from "./scan-pickle.js";
-export type { PickleScan, ScanPickleOptions, GlobalUse, GlobalSpelling, StorageRef, NestedBytes, ScanError } from "./scan-pickle.js";
+export type { PickleScan, ScanPickleOptions, GlobalUse, GlobalSpelling, GlobalMutation, StorageRef, NestedBytes, ScanError } from "./scan-pickle.js";
 
 // Values.
 export { countNonFinite, nonFiniteCounter } from "./nonfinite.js";

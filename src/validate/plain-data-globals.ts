@@ -2,7 +2,8 @@
  * Globals that build plain data but are outside torch's weights_only allow-list: numpy arrays and
  * scalars, namespaces and dict subclasses holding hyper-parameters, Python's own value types.
  * They do not execute code beyond constructing their value, and `sanitize` can rewrite the common
- * ones into allowed types. Builtins follow fickling's `SAFE_BUILTINS` (`fickling/fickle.py`).
+ * ones into allowed types. This is the allow-list's documented plain-data part (`allow-list.ts`);
+ * of the builtins only value constructors are on it ({@link VALUE_BUILTINS}).
  */
 
 export interface PlainDataGlobal {
@@ -25,6 +26,16 @@ export const SAFE_BUILTINS: readonly string[] = [
   "object", "callable", "format",
 ];
 
+/**
+ * The builtins on the allow-list: value constructors only. fickling's other safe builtins (map,
+ * filter, iter, next, sorted, getattr-free as they are) call what they are given or compute
+ * values at load time, which is not plain data; they are "not on the allow-list".
+ */
+export const VALUE_BUILTINS: readonly string[] = [
+  "bool", "int", "float", "complex", "str", "bytes", "bytearray", "list", "tuple", "set", "frozenset", "dict", "slice",
+  "range", "object",
+];
+
 /** The plain-data table. */
 export const PLAIN_DATA_GLOBALS: readonly PlainDataGlobal[] = [
   ...NUMPY_MODULES.flatMap((m) => [
@@ -33,6 +44,7 @@ export const PLAIN_DATA_GLOBALS: readonly PlainDataGlobal[] = [
   ]),
   p("numpy.ndarray", "the numpy array class", true),
   p("numpy.dtype", "a numpy dtype", true),
+  p("numpy.matrixlib.defmatrix.matrix", "a numpy matrix (an ndarray subclass)"),
   p("numpy.core.numeric._frombuffer", "a numpy array from bytes"),
   p("numpy._core.numeric._frombuffer", "a numpy array from bytes"),
   p("numpy.random._pickle.__randomstate_ctor", "numpy's RandomState (an RNG state)"),
@@ -72,7 +84,7 @@ export const PLAIN_DATA_GLOBALS: readonly PlainDataGlobal[] = [
   p("torch.jit._pickle.build_boollist", "TorchScript constant list"),
   p("torch.jit._pickle.build_tensor_from_id", "TorchScript tensor reference"),
   p("torch.jit._pickle.restore_type_tag", "TorchScript container type tag"),
-  ...SAFE_BUILTINS.map((b) => p(`builtins.${b}`, `Python's ${b}`, b === "frozenset")),
+  ...VALUE_BUILTINS.map((b) => p(`builtins.${b}`, `Python's ${b}`, b === "frozenset")),
 ];
 
 /** Plain-data globals by "module.name". */

@@ -54,16 +54,17 @@ export function reportScan(ctx: Ctx, bytes: Uint8Array, scan: PickleScan, option
       if (!existing.spellings.includes(g.spelling)) existing.spellings.push(g.spelling);
       continue;
     }
-    const verdict = provenPattern(scan, classifyGlobal(g.module, g.name));
+    const verdict = provenPattern(scan, classifyGlobal(g.module, g.name, ctx.options.allow), ctx);
     ctx.imports.set(mapKey, {
       module: g.module, name: g.name, key: verdict.key, class: verdict.class, reason: verdict.reason,
       ...(verdict.kind === undefined ? {} : { kind: verdict.kind }),
       ...(verdict.sources === undefined ? {} : { sources: verdict.sources }),
+      ...(verdict.rule === undefined ? {} : { rule: verdict.rule }),
       count: 1, where: { byteOffset: g.offset, ...recordOf(fullRecord === "" ? undefined : fullRecord) },
       opcodes: [g.opcode], spellings: [g.spelling],
     });
     const shown = `${g.module}.${g.name}` === verdict.key ? verdict.key : `${g.module}.${g.name} (= ${verdict.key})`;
-    const how = g.opcode === "GLOBAL" ? "" : g.spelling === "memo" ? ` via ${g.opcode} from memo'd strings` : ` via ${g.opcode}`;
+    const how = g.spelling === "override" ? ` via ${g.opcode} through an attribute a BUILD planted` : g.opcode === "GLOBAL" ? "" : g.spelling === "memo" ? ` via ${g.opcode} from memo'd strings` : ` via ${g.opcode}`;
     switch (verdict.class) {
       case "dangerous":
         report(ctx, "global-dangerous", `imports ${shown}${how}: ${verdict.kind ?? "dangerous"} — ${verdict.reason} (flagged by ${(verdict.sources ?? []).join(", ")})`, where(g.offset));
@@ -72,11 +73,18 @@ export function reportScan(ctx: Ctx, bytes: Uint8Array, scan: PickleScan, option
         report(ctx, "global-unknown", `imports ${shown}${how}: ${verdict.reason}`, where(g.offset));
         break;
       case "plain-data":
-        report(ctx, "global-plain-data", `imports ${shown}${how}: ${verdict.reason}, which weights_only refuses`, where(g.offset));
+        report(ctx, "global-plain-data", `imports ${shown}${how}: ${verdict.reason}, which weights_only refuses (admitted by the plain-data rule)`, where(g.offset));
+        break;
+      case "allowed":
+        if (verdict.rule !== undefined && !verdict.rule.startsWith("weights_only")) report(ctx, "global-allowed-by-user", `imports ${shown}${how}: admitted by ${verdict.rule}`, where(g.offset));
         break;
       default:
         break;
     }
+  }
+  for (const m of scan.globalMutations) {
+    const attrs = m.attrs.length > 0 ? ` (sets ${m.attrs.slice(0, 8).join(", ")})` : "";
+    report(ctx, "global-mutation", `${m.op} on the imported ${m.key} itself${attrs}: it changes the module or class in the loading process, so later lookups return what the pickle planted`, where(m.offset));
   }
   for (const u of scan.unresolved) report(ctx, "global-unresolved", u.message, where(u.offset));
   for (const c of scan.typeConfusion) report(ctx, "global-type-confusion", c.message, where(c.offset));
@@ -129,18 +137,18 @@ export function reportScan(ctx: Ctx, bytes: Uint8Array, scan: PickleScan, option
  * The classes involved must not be dangerous; they are classified on their own (usually unknown).
  * Any other use keeps the import dangerous.
  */
-function provenPattern(scan: PickleScan, verdict: GlobalVerdict): GlobalVerdict {
-  const notDangerous = (key: string | undefined): boolean => key !== undefined && classifyGlobal(...splitKey(key)).class !== "dangerous";
+function provenPattern(scan: PickleScan, verdict: GlobalVerdict, ctx: Ctx): GlobalVerdict {
+  const notDangerous = (key: string | undefined): boolean => key !== undefined && classifyGlobal(...splitKey(key), ctx.options.allow).class !== "dangerous";
   if (verdict.key === "builtins.getattr") {
     if (scan.getattrCalls.length === 0 || scan.getattrResultCalls.length > 0) return verdict;
     if (!scan.getattrCalls.every((c) => c.boundMethod && notDangerous(c.ownerClass))) return verdict;
     const owners = [...new Set(scan.getattrCalls.map((c) => c.ownerClass))].join(", ");
-    return { class: "unknown", key: verdict.key, reason: `used only as Python pickles bound methods and constructors of ${owners}; those classes need their code` };
+    return { class: "unknown", key: verdict.key, reason: `not on the allow-list; used only as Python pickles bound methods and constructors of ${owners}; those classes need their code` };
   }
   if (verdict.key === "functools.partial") {
     if (scan.partialCalls.length === 0 || !scan.partialCalls.every((c) => notDangerous(c.newOf))) return verdict;
     const classes = [...new Set(scan.partialCalls.map((c) => c.newOf))].join(", ");
-    return { class: "unknown", key: verdict.key, reason: `used only as copyreg's protocol 2-3 spelling of NEWOBJ_EX (wrapping ${classes}.__new__); the classes it creates need their code` };
+    return { class: "unknown", key: verdict.key, reason: `not on the allow-list; used only as copyreg's protocol 2-3 spelling of NEWOBJ_EX (wrapping ${classes}.__new__); the classes it creates need their code` };
   }
   return verdict;
 }

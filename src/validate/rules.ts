@@ -28,7 +28,7 @@ export const RULES = [
   r("read-failed", "error", "integrity", "The checkpoint's object graph could not be rebuilt; the message carries the reader's error code and location. Everything still readable was checked."),
   r("internal-error", "error", "report", "A check failed unexpectedly inside torchsave (a bug: please report it with the file). The other checks still ran."),
   r("findings-omitted", "info", "report", "More findings of one code than the report keeps; the count of the rest is given."),
-  r("validation-limit", "warning", "report", "A bound on the validator's work was reached (opcodes walked, nesting depth, carving attempts), so that part of the check is incomplete."),
+  r("validation-limit", "error", "report", "A bound on the validator's work was reached (opcodes walked, inflated size, nesting depth, carving attempts), so that part of the check is incomplete: what cannot be read cannot be declared safe. The imports seen so far are still listed."),
 
   // Zip container: directory and records.
   r("zip-truncated", "error", "integrity", "The file starts like a zip but has no end-of-central-directory record: it was cut short. Entries are recovered from their local headers."),
@@ -116,7 +116,10 @@ export const RULES = [
   r("global-dangerous", "error", "security", "The pickle imports a callable that can execute code, run commands, touch files or the network, or import modules (see docs/security.md). Nothing was executed."),
   r("global-unresolved", "error", "security", "STACK_GLOBAL takes its module or name from a value computed at load time: the import cannot be known without running the pickle."),
   r("global-type-confusion", "warning", "security", "STACK_GLOBAL is given non-string operands (Python refuses at that point); a known trick to crash scanners."),
-  r("global-unknown", "warning", "security", "The pickle imports a class or function outside torch's weights_only allow-list and outside the known-data list: loading needs that code (e.g. a whole pickled nn.Module) and runs whatever it does."),
+  r("global-unknown", "error", "security", "The pickle imports a global that is not on the allow-list (torch's weights_only list for the `--torch` target, the plain-data list, `--allow` rules): loading needs that code (e.g. a whole pickled nn.Module) and runs whatever it does. Not on the allow-list is never ok."),
+  r("torchscript-code", "warning", "security", "A TorchScript archive: the code under code/ runs when the archive is loaded with torch.jit.load (torch 1.13's torch.load hands it there). The code files are listed; constants.pkl and the archive's other pickles are scanned."),
+  r("global-allowed-by-user", "info", "security", "The pickle imports a global that only a user rule (`--allow`, `--allow-file`) admits; the finding names the rule."),
+  r("global-mutation", "error", "security", "BUILD, SETITEM or APPEND is applied to an imported module, class or module-level object itself: it changes that object in the loading process, so later lookups (even of allowed names) return what the pickle planted (picklescan's sys_module_override sample)."),
   r("global-plain-data", "info", "security", "The pickle imports a known plain-data holder (numpy arrays and scalars, argparse.Namespace, ...) that weights_only refuses; `convert --sanitize` can rewrite it."),
   r("nested-pickle", "info", "security", "Bytes handed to a loader (torch.storage._load_from_bytes, pickle.loads, torch.load, ...) hold a pickle; it was scanned, and its findings name it as their record."),
   r("nested-depth-exceeded", "error", "security", "Pickles nested inside pickles deeper than the validator follows (a scanner-evasion pattern)."),

@@ -5,20 +5,35 @@
  */
 /** What the emulation knows about a stack value. */
 export type Desc =
-  | { readonly t: "str"; readonly v: string; readonly raw?: Uint8Array; readonly at?: number }
+  | { readonly t: "str"; readonly v: string; readonly raw?: Uint8Array; readonly at?: number; readonly planted?: true }
   | { readonly t: "bytes"; readonly data: Uint8Array; readonly at: number; readonly io?: boolean }
   | { readonly t: "int"; readonly v: number | bigint }
   | { readonly t: "tuple"; readonly items: readonly Desc[] | undefined }
   | { readonly t: "global"; readonly module: string; readonly name: string; readonly key: string }
   | { readonly t: "obj"; readonly by: string | undefined; readonly via: CallVia; readonly newOf?: string }
   | { readonly t: "ext"; readonly code: number }
-  | { readonly t: "float" | "bool" | "none" | "list" | "dict" | "set" | "frozenset" | "bytearray" | "buffer" | "persid" | "unknown" };
+  /** A dict; `entries` holds the str-keyed items set on it (a few, for BUILD states), when tracked. */
+  | { readonly t: "dict"; readonly entries?: Array<readonly [string, Desc]> }
+  | { readonly t: "float" | "bool" | "none" | "list" | "set" | "frozenset" | "bytearray" | "buffer" | "persid" | "unknown" };
 
 /** The opcode that made a call. */
 export type CallVia = "REDUCE" | "NEWOBJ" | "NEWOBJ_EX" | "INST" | "OBJ";
 
-/** How a global's module and name reached the importing opcode. */
-export type GlobalSpelling = "literal" | "memo" | "computed";
+/**
+ * How a global's module and name reached the importing opcode: literal strings, strings from the
+ * memo, or ("override") an attribute a BUILD planted on a module or class earlier in the pickle.
+ */
+export type GlobalSpelling = "literal" | "memo" | "computed" | "override";
+
+/** BUILD, SETITEM or APPEND applied to an imported global (a module, class or module-level object) itself. */
+export interface GlobalMutation {
+  readonly offset: number;
+  readonly op: "BUILD" | "SETITEM" | "SETITEMS" | "APPEND" | "APPENDS";
+  /** The global mutated ("torch._utils"). */
+  readonly key: string;
+  /** For BUILD: the attributes it sets, when known. */
+  readonly attrs: readonly string[];
+}
 
 /** One import: which global, where, by which opcode, spelled how. */
 export interface GlobalUse {
@@ -114,6 +129,8 @@ export interface PickleScan {
   readonly partialCalls: { offset: number; newOf: string | undefined }[];
   /** Offsets where the result of a getattr call is itself called. */
   readonly getattrResultCalls: number[];
+  /** BUILD/SETITEM/APPEND on an imported global: what later lookups return is changed. */
+  readonly globalMutations: GlobalMutation[];
   /** STACK_GLOBAL operands that are not strings (Python raises there). */
   readonly typeConfusion: ScanProblem[];
   /** STACK_GLOBAL operands computed at load time (unknowable without running the pickle). */

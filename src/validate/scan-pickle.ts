@@ -6,44 +6,24 @@
  * is kept (it may name a module), bytes stay views (they may hold a nested pickle), everything else
  * is a tag. Unlike the decoder, the walk does not stop at the first semantic error (a stack
  * underflow, a missing memo entry): it records the error where Python would have stopped and
- * carries on leniently, so imports placed after a deliberate crash are still listed.
+ * carries on leniently, so imports placed after a deliberate crash are still listed. A BUILD on a
+ * module or class plants attributes that later lookups return (`globalMutations`, overrides).
  */
 import { ByteReader } from "../bytes/reader.js";
 import { decodeLatin1 } from "../bytes/text.js";
 import { isTorchsaveError } from "../errors.js";
 import { OPCODES_BY_CODE } from "../pickle/opcodes.js";
-import { python3Name } from "./compat-names.js";
+import { resolveGlobal } from "./resolve-name.js";
+import { describeCall, describeDesc, isComputed, isDictLike, MAX_TRACKED_ITEMS, memoKey, storageRefOf, T, type CallRecords } from "./scan-pickle-calls.js";
 import { DEFAULT_MAX_SCAN_OPS } from "./scan-pickle-types.js";
-import type { Desc, CallVia, GlobalSpelling, GlobalUse, TargetEvent, StorageRef, NestedBytes, ScanProblem, ScanError, PickleScan, ScanPickleOptions } from "./scan-pickle-types.js";
+import type { Desc, CallVia, GlobalSpelling, GlobalUse, GlobalMutation, TargetEvent, StorageRef, NestedBytes, ScanProblem, ScanError, PickleScan, ScanPickleOptions } from "./scan-pickle-types.js";
 
 export { DEFAULT_MAX_SCAN_OPS } from "./scan-pickle-types.js";
-export type { Desc, CallVia, GlobalSpelling, GlobalUse, TargetEvent, StorageRef, NestedBytes, ScanProblem, ScanError, PickleScan, ScanPickleOptions } from "./scan-pickle-types.js";
+export { describeDesc, looksLikePickle } from "./scan-pickle-calls.js";
+export type { Desc, CallVia, GlobalSpelling, GlobalUse, GlobalMutation, TargetEvent, StorageRef, NestedBytes, ScanProblem, ScanError, PickleScan, ScanPickleOptions } from "./scan-pickle-types.js";
 
-/** Tuples longer than this are described without their items. */
-const MAX_TRACKED_ITEMS = 16;
-
-/** Callables whose bytes argument is a nested pickle or torch file. */
-const LOADERS: ReadonlyMap<string, NestedBytes["format"]> = new Map([
-  ["torch.storage._load_from_bytes", "torch-file"],
-  ["pickle.loads", "pickle"], ["_pickle.loads", "pickle"], ["pickle.load", "pickle"], ["_pickle.load", "pickle"],
-  ["dill.loads", "pickle"], ["dill._dill.loads", "pickle"], ["cloudpickle.loads", "pickle"], ["numpy.loads", "pickle"],
-  ["torch.load", "torch-file"], ["torch.serialization.load", "torch-file"], ["joblib.load", "pickle"],
-  ["pandas.read_pickle", "pickle"], ["torch.utils._config_module.ConfigModule.load_config", "pickle"],
-  ["torch.utils.data.datapipes.utils.decoder.basichandlers", "pickle"],
-]);
-
-const BYTES_IO = new Set(["io.BytesIO", "_io.BytesIO"]);
-
-const T = {
-  float: { t: "float" }, bool: { t: "bool" }, none: { t: "none" }, list: { t: "list" }, dict: { t: "dict" },
-  set: { t: "set" }, frozenset: { t: "frozenset" }, bytearray: { t: "bytearray" }, buffer: { t: "buffer" },
-  persid: { t: "persid" }, unknown: { t: "unknown" },
-} as const satisfies Record<string, Desc>;
-
-/** True when `b` starts like a pickle of protocol 2 or later. */
-export function looksLikePickle(b: Uint8Array): boolean {
-  return b.length >= 3 && b[0] === 0x80 && b[1]! >= 2 && b[1]! <= 5;
-}
+/** Most str-keyed items tracked per dict (for the attributes a BUILD plants), and overrides per pickle. */
+const MAX_DICT_ENTRIES = 64, MAX_OVERRIDES = 10_000;
 
 /**
  * Walks the pickle starting at `start` of `bytes`. Never throws on bad input: parse failures end
@@ -136,71 +116,49 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
     else eventsTruncated = true;
   };
   const tuple = (items: Desc[]): Desc => ({ t: "tuple", items: items.length <= MAX_TRACKED_ITEMS ? items : undefined });
+  const records: CallRecords = { nested, getattrCalls, getattrResultCalls, partialCalls };
+  /** Attributes planted on modules and classes by BUILD, keyed by the dotted path a lookup walks. */
+  const overrides = new Map<string, Desc>();
+  const globalMutations: GlobalMutation[] = [];
   const global = (module: string, name: string, opcode: GlobalUse["opcode"], spelling: GlobalSpelling): Desc => {
     globals.push({ module, name, offset: at(), opcode, spelling });
-    const py3 = python3Name(module, name);
-    return { t: "global", module, name, key: `${py3.module}.${py3.name}` };
-  };
-  const call = (callable: Desc, args: Desc, via: CallVia): Desc => {
-    const by = callable.t === "global" ? callable.key : undefined;
-    if (callable.t === "obj" && callable.by === "builtins.getattr" && callable.newOf === undefined) getattrResultCalls.push(at());
-    if (by === "builtins.getattr") {
-      const items = args.t === "tuple" ? args.items : undefined;
-      const owner = items?.[0];
-      const attr = items?.[1];
-      const boundMethod = via === "REDUCE" && items?.length === 2 && owner?.t === "obj" && owner.by !== undefined && attr?.t === "str" && !/^__.*__$/.test(attr.v);
-      // getattr(C, "__new__") on a class global is how protocols 2-3 spell object creation.
-      const newOf = via === "REDUCE" && items?.length === 2 && owner?.t === "global" && attr?.t === "str" && attr.v === "__new__" ? owner.key : undefined;
-      getattrCalls.push({ offset: at(), boundMethod: boundMethod || newOf !== undefined, ownerClass: owner?.t === "obj" ? owner.by : newOf });
-      if (newOf !== undefined) return { t: "obj", by, via, newOf };
-    }
-    if (by === "functools.partial") {
-      const items = args.t === "tuple" ? args.items : undefined;
-      const fn = items?.[0];
-      // The class to create comes next, as an argument or (protocol 2) in the partial's BUILD state.
-      partialCalls.push({ offset: at(), newOf: fn?.t === "obj" ? fn.newOf : undefined });
-    }
-    if (by !== undefined && args.t === "tuple" && args.items !== undefined) {
-      const [first, second] = args.items;
-      // Protocol 2 spells bytes as _codecs.encode(str, "latin1").
-      if (by === "_codecs.encode" && first?.t === "str" && (second === undefined || (second.t === "str" && /^latin-?1$/i.test(second.v)))) {
-        return { t: "bytes", data: latin1Bytes(first.v), at: -1 };
-      }
-      const data = bytesOf(first);
-      if (BYTES_IO.has(by) && data !== undefined) return { t: "bytes", data: data.data, at: data.at, io: true };
-      const format = LOADERS.get(by);
-      if (data !== undefined && (format !== undefined || looksLikePickle(data.data))) {
-        nested.push({ offset: at(), loader: by, data: data.data, dataAt: data.at < 0 ? undefined : data.at, format: format ?? "pickle" });
+    const key = resolveGlobal(module, name).key;
+    // A lookup through an attribute a BUILD planted returns what was planted (find_class walks attributes).
+    if (overrides.size > 0) {
+      for (let cut = key.length; cut > 0; cut = key.lastIndexOf(".", cut - 1)) {
+        const planted = overrides.get(key.slice(0, cut));
+        if (planted === undefined) continue;
+        if (cut === key.length) return planted.t === "str" ? { ...planted, planted: true } : planted;
+        if (planted.t !== "global") return T.unknown;
+        const rest = key.slice(cut + 1);
+        return global(planted.key, rest, opcode, "override");
       }
     }
-    return { t: "obj", by, via };
+    return { t: "global", module, name, key };
   };
-  const bytesOf = (d: Desc | undefined): { data: Uint8Array; at: number } | undefined => {
-    if (d === undefined) return undefined;
-    if (d.t === "bytes") return { data: d.data, at: d.at };
-    if (d.t === "str" && d.raw !== undefined) return { data: d.raw, at: d.at ?? -1 };
-    return undefined;
+  const call = (callable: Desc, args: Desc, via: CallVia): Desc => describeCall(callable, args, via, at(), records);
+  /** BUILD/SETITEM/APPEND on an imported global mutates the module or class itself. */
+  const mutation = (op: GlobalMutation["op"], target: Desc, state?: Desc): void => {
+    if (target.t !== "global") return;
+    const attrs: string[] = [];
+    // BUILD's state is a dict (the instance __dict__), or (dict, slotstate dict) set by setattr.
+    const dicts = state?.t === "dict" ? [state] : state?.t === "tuple" ? (state.items ?? []).filter((d) => d.t === "dict") : [];
+    for (const d of dicts) {
+      for (const [k, v] of d.t === "dict" ? d.entries ?? [] : []) {
+        attrs.push(k);
+        if (overrides.size < MAX_OVERRIDES) overrides.set(`${target.key}.${k}`, v);
+      }
+    }
+    globalMutations.push({ offset: at(), op, key: target.key, attrs });
+  };
+  const setItem = (target: Desc, key: Desc, value: Desc): void => {
+    if (target.t === "dict" && key.t === "str" && target.entries !== undefined && target.entries.length < MAX_DICT_ENTRIES) target.entries.push([key.v, value]);
   };
   const persistent = (pid: Desc): void => {
     event("BINPERSID", pid);
-    const items = pid.t === "tuple" ? pid.items : undefined;
-    const tag = items?.[0]?.t === "str" ? items[0].v : undefined;
-    if (items !== undefined && tag === "storage") {
-      const [, type, key, location, numel, view] = items;
-      if (type?.t === "global" && key?.t === "str") {
-        const viewItems = view?.t === "tuple" ? view.items : undefined;
-        const [vk, vo, vs] = viewItems ?? [];
-        storageRefs.push({
-          offset: at(), storageClass: type.key, key: key.v,
-          location: location?.t === "str" ? location.v : undefined,
-          numel: numel?.t === "int" && typeof numel.v === "number" ? numel.v : undefined,
-          ...(vk?.t === "str" && vo?.t === "int" && vs?.t === "int" && typeof vo.v === "number" && typeof vs.v === "number"
-            ? { view: { key: vk.v, offset: vo.v, size: vs.v } } : {}),
-        });
-        return;
-      }
-    }
-    otherPersistentIds.push({ offset: at(), tag });
+    const ref = storageRefOf(pid, at());
+    if (ref !== undefined) storageRefs.push(ref);
+    else otherPersistentIds.push({ offset: at(), tag: pid.t === "tuple" && pid.items?.[0]?.t === "str" ? pid.items[0].v : undefined });
   };
 
   for (;;) {
@@ -262,12 +220,14 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
       case "APPEND": {
         pop();
         const target = top();
+        mutation("APPEND", target);
         if (target.t !== "list") event("APPEND", target);
         break;
       }
       case "APPENDS": {
         popMark();
         const target = top();
+        mutation("APPENDS", target);
         if (target.t !== "list") event("APPENDS", target);
         break;
       }
@@ -281,17 +241,21 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
         push(tuple(items));
         break;
       }
-      case "EMPTY_DICT": push(T.dict); break;
+      case "EMPTY_DICT": push({ t: "dict", entries: [] }); break;
       case "DICT": {
         const items = popMark();
         if (items.length % 2 !== 0) semantic("invalid-data", "DICT needs an even number of items");
-        push(T.dict);
+        const dict: Desc = { t: "dict", entries: [] };
+        for (let i = 0; i + 1 < items.length; i += 2) setItem(dict, items[i]!, items[i + 1]!);
+        push(dict);
         break;
       }
       case "SETITEM": {
-        pop();
-        pop();
+        const value = pop();
+        const key = pop();
         const target = top();
+        setItem(target, key, value);
+        mutation("SETITEM", target);
         if (!isDictLike(target)) event("SETITEM", target);
         break;
       }
@@ -299,6 +263,8 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
         const items = popMark();
         if (items.length % 2 !== 0) semantic("invalid-data", "SETITEMS needs an even number of items");
         const target = top();
+        for (let i = 0; i + 1 < items.length; i += 2) setItem(target, items[i]!, items[i + 1]!);
+        mutation("SETITEMS", target);
         if (!isDictLike(target)) event("SETITEMS", target);
         break;
       }
@@ -351,7 +317,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
         const [name, nameFromMemo] = popWithOrigin();
         const [module, moduleFromMemo] = popWithOrigin();
         if (module.t === "str" && name.t === "str") {
-          push(global(module.v, name.v, "STACK_GLOBAL", moduleFromMemo || nameFromMemo ? "memo" : "literal"));
+          push(global(module.v, name.v, "STACK_GLOBAL", module.planted || name.planted ? "override" : moduleFromMemo || nameFromMemo ? "memo" : "literal"));
         } else if (isComputed(module) || isComputed(name)) {
           unresolved.push({ offset: at(), message: `STACK_GLOBAL takes its ${isComputed(module) ? "module" : "name"} from a value computed at load time (${describeDesc(isComputed(module) ? module : name)})` });
           push(T.unknown);
@@ -370,8 +336,10 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
         break;
       }
       case "BUILD": {
-        pop();
-        event("BUILD", top());
+        const state = pop();
+        const target = top();
+        event("BUILD", target);
+        mutation("BUILD", target, state);
         break;
       }
       case "INST": {
@@ -426,41 +394,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
 
   return {
     start: base + start, end: base + (complete ? reader.pos : opStart), complete, protocol, error, globals, opcodes, events,
-    eventsTruncated, storageRefs, otherPersistentIds, nested, extensions, getattrCalls, getattrResultCalls, partialCalls, typeConfusion, unresolved, gets, puts, dups,
+    eventsTruncated, storageRefs, otherPersistentIds, nested, extensions, getattrCalls, getattrResultCalls, partialCalls, globalMutations, typeConfusion, unresolved, gets, puts, dups,
     maxMarkDepth, ops, result, limitReached,
   };
-}
-
-function memoKey(arg: unknown): string {
-  if (typeof arg === "boolean") return arg ? "1" : "0";
-  return String(arg as number | bigint);
-}
-
-function isDictLike(d: Desc): boolean {
-  return d.t === "dict" || (d.t === "obj" && (d.by === "collections.OrderedDict" || d.by === "collections.Counter"));
-}
-
-/** A value only known at load time: the result of a call, an extension, or an unknown. */
-function isComputed(d: Desc): boolean {
-  return d.t === "obj" || d.t === "ext" || d.t === "unknown" || d.t === "persid";
-}
-
-/** A short description of a described value, for messages. */
-export function describeDesc(d: Desc): string {
-  switch (d.t) {
-    case "str": return `str ${JSON.stringify(d.v.length > 40 ? `${d.v.slice(0, 40)}…` : d.v)}`;
-    case "int": return `int ${String(d.v)}`;
-    case "bytes": return `bytes (${d.data.length})`;
-    case "global": return `global ${d.module}.${d.name}`;
-    case "obj": return d.by === undefined ? "the result of a computed call" : `the result of calling ${d.by}`;
-    case "ext": return `extension ${d.code}`;
-    case "tuple": return "a tuple";
-    default: return d.t === "unknown" ? "an unknown value" : `a ${d.t}`;
-  }
-}
-
-function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-  return out;
 }

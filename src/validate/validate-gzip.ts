@@ -1,12 +1,14 @@
 /**
- * A gzip wrapper around a checkpoint: the header, the deflate stream (inflated with a bound, so a
- * gzip bomb cannot exhaust memory), and the trailer's CRC-32 and size against what was inflated.
- * torch.load does not read gzip, so `torch.load(weights_only=True)` always refuses it.
+ * A gzip wrapper around a checkpoint: the header, the deflate stream (inflated from 4 KiB pieces
+ * with a bound on what is held, so a gzip bomb cannot exhaust memory), and the trailer's CRC-32
+ * and size against what was inflated. Past the bound, the stream is walked again in windows for
+ * the imports of the pickles it holds (`validate-gzip-windows.ts`): what cannot be held is still
+ * read. torch.load does not read gzip, so `torch.load(weights_only=True)` always refuses it.
  */
 import { Inflate } from "fflate";
 import type { ByteSource } from "../bytes/source.js";
 import { report, type Ctx } from "./context.js";
-import { STREAM_CHUNK } from "./value-scan.js";
+import { GZIP_INFLATE_PIECE, scanGzipWindows } from "./validate-gzip-windows.js";
 
 const FHCRC = 0x02, FEXTRA = 0x04, FNAME = 0x08, FCOMMENT = 0x10;
 
@@ -53,6 +55,7 @@ export function inspectGzip(ctx: Ctx, source: ByteSource): Uint8Array | undefine
     if (overflow) return;
     if (total + chunk.length > max) {
       overflow = true;
+      chunks.length = 0; // nothing held past the cap
       return;
     }
     crc = crcFn(chunk, crc);
@@ -61,15 +64,16 @@ export function inspectGzip(ctx: Ctx, source: ByteSource): Uint8Array | undefine
   });
   let failure: string | undefined;
   try {
-    for (let pos = start; pos < size && !overflow; pos += STREAM_CHUNK) {
-      const n = Math.min(STREAM_CHUNK, size - pos);
+    for (let pos = start; pos < size && !overflow; pos += GZIP_INFLATE_PIECE) {
+      const n = Math.min(GZIP_INFLATE_PIECE, size - pos);
       inflater.push(read(pos, n), pos + n >= size);
     }
   } catch (e) {
     failure = e instanceof Error ? e.message : String(e);
   }
   if (overflow) {
-    report(ctx, "validation-limit", `the gzip stream inflates past ${max} bytes (maxInflatedBytes); its content was not checked`, { byteOffset: start });
+    report(ctx, "validation-limit", `the gzip stream inflates past ${max} bytes (maxInflatedBytes): it was not held, so its container was not checked; its pickles were walked in windows for their imports`, { byteOffset: start });
+    scanGzipWindows({ ...ctx, prefix: "gunzipped" }, read, size, start, ctx.options.gzipScanWindow);
     return undefined;
   }
   // The trailer holds CRC-32 and size mod 2^32 of the inflated bytes; find it to learn where the member ends.

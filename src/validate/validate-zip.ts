@@ -6,19 +6,21 @@
  * persistent ids, and scans every pickle in the archive. A zip whose directory cannot be followed
  * is searched for local headers so that what is still readable is still checked.
  */
-import { Inflate } from "fflate";
 import type { ByteSource } from "../bytes/source.js";
 import { decodeLatin1 } from "../bytes/text.js";
-import { CheckpointError, isTorchsaveError, type TorchsaveError } from "../errors.js";
+import { isTorchsaveError, type TorchsaveError } from "../errors.js";
 import type { ZipQuirkCode } from "../containers/zip/zip-quirks.js";
 import { dtypeByStorageClass, entryDataOffsetSync, openZipSync, readEntrySync, type ZipArchive, type ZipEntry } from "../torch/index.js";
 import { scanLocalHeadersSync } from "../containers/zip/zip-reader.js";
-import { recordName, report, type Ctx } from "./context.js";
+import { report, type Ctx } from "./context.js";
 import type { FindingCode } from "./rules.js";
 import { carve, MAX_CARVE_BYTES, scanStream } from "./report-scan.js";
 import { looksLikePickle, type StorageRef } from "./scan-pickle.js";
 import { inspectNpyBytes } from "./validate-npy.js";
-import { observeChunk, STREAM_CHUNK, type ValuePlan } from "./value-scan.js";
+import { reportTorchScript } from "./validate-torchscript.js";
+import { recoverFromLocalHeaders } from "./validate-zip-recover.js";
+
+export { streamZipRecords } from "./validate-zip-stream.js";
 
 /** Each zip quirk's finding code. */
 export const QUIRK_FINDINGS: Readonly<Record<ZipQuirkCode, FindingCode>> = {
@@ -64,8 +66,6 @@ const TORCH_RECORDS = new Set(["data.pkl", "version", ".data/version", ".format_
 /** Largest record read whole to be scanned for pickles. */
 const MAX_SCANNED_RECORD = 512 * 2 ** 20;
 const PICKLE_NAME = /\.(pkl|pickle|debug_pkl|pk|joblib|dat|data)$/i;
-const FLAG_ENCRYPTED = 0x0001;
-const FLAG_STRONG = 0x0040;
 
 /** An opened archive and what kind of zip it is. */
 export interface ZipInspection {
@@ -99,6 +99,7 @@ export function inspectZip(ctx: Ctx, source: ByteSource): ZipInspection | undefi
 
   reportQuirks(ctx, zip, source, kind === "torch" || kind === "torchscript");
   if (kind === "torch" || kind === "torchscript") checkTextRecords(ctx, zip);
+  if (kind === "torchscript") reportTorchScript(ctx, zip);
   const refs = scanRecords(ctx, zip, kind);
   if (kind === "torch" || kind === "torchscript") checkStorageRecords(ctx, zip, refs, kind);
   if (kind === "other" && zip.entries.length > 0) {
@@ -257,7 +258,7 @@ function readForScan(ctx: Ctx, zip: ZipArchive, e: ZipEntry, max: number): Uint8
     return readEntrySync(zip, e, { maxInflatedSize: Math.min(ctx.options.maxInflatedBytes, MAX_SCANNED_RECORD) });
   } catch (err) {
     if (!isTorchsaveError(err)) throw err;
-    report(ctx, "zip-record-unreadable", err.reason, { record: e.name });
+    report(ctx, err.code === "limit-exceeded" ? "validation-limit" : "zip-record-unreadable", err.reason, { record: e.name });
     return undefined;
   }
 }
@@ -310,159 +311,4 @@ function checkStorageRecords(ctx: Ctx, zip: ZipArchive, refs: { data: StorageRef
       }
     }
   }
-}
-
-/**
- * Streams every entry once: checks its CRC-32 against the central directory's and feeds the NaN
- * scan's targets for that record. Deflated entries are inflated in chunks, never held whole.
- */
-export function streamZipRecords(ctx: Ctx, zip: ZipArchive, plan: ValuePlan | undefined): void {
-  for (const e of zip.entries) {
-    const targets = plan?.byRecord.get(e.name);
-    const wantCrc = ctx.options.checkCrc && (e.flags & (FLAG_ENCRYPTED | FLAG_STRONG)) === 0;
-    if (!wantCrc && targets === undefined) continue;
-    if (e.method !== 0 && e.method !== 8) continue; // reported as a quirk; its bytes cannot be read
-    let dataOffset: number;
-    try {
-      dataOffset = entryDataOffsetSync(zip, e);
-    } catch {
-      continue; // reported by the local header scan
-    }
-    const crcFn = ctx.options.crc32;
-    let crc = 0;
-    let total = 0;
-    const emit = (chunk: Uint8Array): void => {
-      if (wantCrc) crc = crcFn(chunk, crc);
-      observeChunk(targets, chunk, total);
-      total += chunk.length;
-    };
-    try {
-      if (e.method === 0) streamStored(zip.source, dataOffset, e.compressedSize, emit);
-      else streamDeflated(zip.source, dataOffset, e, Math.min(ctx.options.maxInflatedBytes, Math.max(e.size, 0)), emit);
-    } catch (err) {
-      if (!isTorchsaveError(err)) throw err;
-      report(ctx, "zip-record-unreadable", err.reason, { record: e.name });
-      continue;
-    }
-    if (!wantCrc) continue;
-    if (total !== e.size) continue; // a size problem, reported as a quirk or when read
-    if (crc !== e.crc32) {
-      if (e.crc32 === 0) report(ctx, "crc-mismatch", `the central directory records CRC-32 0 (not computed?) but the bytes give 0x${hex(crc)}`, { record: e.name });
-      else report(ctx, "crc-mismatch", `CRC-32 of the ${total} bytes is 0x${hex(crc)}; the central directory says 0x${hex(e.crc32)}`, { record: e.name });
-    }
-  }
-}
-
-function hex(n: number): string {
-  return n.toString(16).padStart(8, "0");
-}
-
-function streamStored(source: ByteSource, offset: number, length: number, emit: (chunk: Uint8Array) => void): void {
-  for (let pos = 0; pos < length; pos += STREAM_CHUNK) {
-    const n = Math.min(STREAM_CHUNK, length - pos);
-    emit(source.bytes?.subarray(offset + pos, offset + pos + n) ?? source.readSync!(offset + pos, n));
-  }
-}
-
-/** Inflates in chunks; output is re-cut at multiples of 16 bytes so no value straddles two chunks. */
-function streamDeflated(source: ByteSource, offset: number, e: ZipEntry, max: number, emit: (chunk: Uint8Array) => void): void {
-  let produced = 0;
-  let carry = new Uint8Array(0);
-  let failure: unknown;
-  const inflater = new Inflate((chunk) => {
-    produced += chunk.length;
-    if (produced > max) throw new RangeError("inflates past the declared size");
-    let data = chunk;
-    if (carry.length > 0) {
-      data = new Uint8Array(carry.length + chunk.length);
-      data.set(carry);
-      data.set(chunk, carry.length);
-    }
-    const whole = data.length - (data.length % 16);
-    if (whole > 0) emit(data.subarray(0, whole));
-    carry = data.slice(whole);
-  });
-  const compressed = e.compressedSize;
-  try {
-    for (let pos = 0; pos < compressed; pos += STREAM_CHUNK) {
-      const n = Math.min(STREAM_CHUNK, compressed - pos);
-      const chunk = source.bytes?.subarray(offset + pos, offset + pos + n) ?? source.readSync!(offset + pos, n);
-      inflater.push(chunk, pos + n >= compressed);
-    }
-    if (compressed === 0) inflater.push(new Uint8Array(0), true);
-  } catch (err) {
-    if (isTorchsaveError(err)) throw err;
-    failure = err;
-  }
-  if (carry.length > 0) emit(carry);
-  if (failure !== undefined) {
-    const reason = failure instanceof Error ? failure.message : String(failure);
-    throw new CheckpointError("bad-archive", `deflate stream is damaged or longer than declared: ${reason}`);
-  }
-}
-
-/**
- * A zip whose central directory cannot be used: walk the local headers from the start (as
- * forensic zip tools do) and scan what the records hold.
- */
-function recoverFromLocalHeaders(ctx: Ctx, source: ByteSource): void {
-  const size = source.size;
-  const limit = Math.min(size, 1 << 30);
-  let bytes: Uint8Array;
-  try {
-    bytes = source.bytes?.subarray(0, limit) ?? source.readSync!(0, limit);
-  } catch (e) {
-    if (isTorchsaveError(e)) return;
-    throw e;
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
-  let recovered = 0;
-  while (pos + 30 <= bytes.length && recovered < 100_000) {
-    if (view.getUint32(pos, true) !== 0x04034b50) {
-      const next = findSignature(bytes, pos + 1);
-      if (next < 0) break;
-      pos = next;
-      continue;
-    }
-    const flags = view.getUint16(pos + 6, true);
-    const method = view.getUint16(pos + 8, true);
-    let compressed = view.getUint32(pos + 18, true);
-    const nameLength = view.getUint16(pos + 26, true);
-    const extraLength = view.getUint16(pos + 28, true);
-    const dataStart = pos + 30 + nameLength + extraLength;
-    if (dataStart > bytes.length) break;
-    const name = decodeLatin1(bytes.subarray(pos + 30, pos + 30 + nameLength));
-    if ((flags & 0x0008) !== 0 && compressed === 0) {
-      // Sizes follow the data: find the descriptor whose compressed size matches its distance.
-      compressed = descriptorLength(bytes, view, dataStart);
-    }
-    const dataEnd = Math.min(bytes.length, dataStart + (compressed < 0 ? bytes.length : compressed));
-    recovered++;
-    report(ctx, "zip-recovered-entry", `local header for ${JSON.stringify(name)} (method ${method}, ${dataEnd - dataStart} bytes)`, { byteOffset: pos, record: name });
-    const data = bytes.subarray(dataStart, dataEnd);
-    if (method === 0 && (PICKLE_NAME.test(name) || looksLikePickle(data)) && !/\/data\/\d+$/.test(name)) {
-      const record = `${name} (recovered)`;
-      const stream = scanStream(ctx, data, 0, { record, persistentIds: name.endsWith("data.pkl") ? "zip" : "any", trailing: "ignore" });
-      const first = stream.scans[0];
-      if (first !== undefined && name.endsWith("data.pkl") && ctx.depth === 0) ctx.weightsOnlyInputs.push({ scan: first, record: recordName(ctx, record), persistentIds: "zip" });
-    }
-    pos = Math.max(dataEnd, pos + 30);
-  }
-}
-
-function findSignature(bytes: Uint8Array, from: number): number {
-  for (let i = from; i + 4 <= bytes.length; i++) {
-    if (bytes[i] === 0x50 && bytes[i + 1] === 0x4b && bytes[i + 2] === 3 && bytes[i + 3] === 4) return i;
-  }
-  return -1;
-}
-
-/** The data length before a data descriptor (PK\x07\x08, CRC, sizes) whose size field matches, or -1. */
-function descriptorLength(bytes: Uint8Array, view: DataView, dataStart: number): number {
-  for (let i = dataStart; i + 16 <= bytes.length; i++) {
-    if (bytes[i] !== 0x50 || bytes[i + 1] !== 0x4b || bytes[i + 2] !== 7 || bytes[i + 3] !== 8) continue;
-    if (view.getUint32(i + 8, true) === i - dataStart) return i - dataStart;
-  }
-  return -1;
 }

@@ -65,7 +65,12 @@ export function validateCheckpoint(input: Uint8Array | ByteSource, options: Vali
   if (source.bytes === undefined && source.readSync === undefined) {
     return unreadable(options, "this source reads asynchronously: use validateCheckpointAsync");
   }
-  const ctx = createContext(options, validateNested);
+  let ctx: Ctx;
+  try {
+    ctx = createContext(options, validateNested);
+  } catch (e) {
+    return unreadable(options, `invalid option: ${describeError(e)}`);
+  }
   let container: ContainerKind = "unknown";
   let layout: CheckpointLayout | undefined;
   let compression: "none" | "gzip" = "none";

@@ -143,7 +143,8 @@ export function finishValueScan(ctx: Ctx, plan: ValuePlan): void {
     const bytes = stats.numel * (info?.itemSize ?? 1);
     const storageBytes = tensor.storage?.byteLength ?? 0;
     if (Math.max(bytes, storageBytes) > ctx.options.maxGatherBytes) {
-      report(ctx, "tensor-scan-skipped", `this strided ${tensor.dtype} view needs ${Math.max(bytes, storageBytes)} bytes gathered, over maxGatherBytes`, { keyPath: stats.path });
+      const broadcast = tensor.stride.some((st, i) => st === 0 && tensor.shape[i]! > 1) ? ` (a broadcast view: stride [${tensor.stride}] over a ${storageBytes}-byte storage names ${stats.numel} elements)` : "";
+      report(ctx, "tensor-scan-skipped", `this strided ${tensor.dtype} view${broadcast} needs ${Math.max(bytes, storageBytes)} bytes gathered, over maxGatherBytes`, { keyPath: stats.path });
       continue;
     }
     try {

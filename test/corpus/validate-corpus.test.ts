@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { validateCheckpoint } from "../../src/validate/index.js";
+import { hasFindingsAtOrAbove, validateCheckpoint } from "../../src/validate/index.js";
 import type { ValidationReport } from "../../src/validate/index.js";
 import { CORPUS, REPO } from "../helpers/corpus.js";
 
@@ -52,8 +52,9 @@ describe("shared corpus: security verdicts", () => {
   });
 
   for (const row of rows.filter((r) => r.malicious)) {
-    it(`${row.file} is reported dangerous with its global named`, () => {
+    it(`${row.file} is reported dangerous with its global named, and fails (exit 1)`, () => {
       const r = validateCheckpoint(new Uint8Array(readFileSync(join(CORPUS, row.file))), { name: row.file });
+      expect(hasFindingsAtOrAbove(r.findings, "error")).toBe(true);
       const dangerous = r.findings.filter((f) => f.code === "global-dangerous");
       expect(dangerous.length, JSON.stringify(r.findings.map((f) => f.code))).toBeGreaterThan(0);
       const names = dangerousNames(r);
@@ -70,9 +71,42 @@ describe("shared corpus: security verdicts", () => {
       expect(r.readable).toBe(true);
       expect(r.findings.filter((f) => FALSE_ALARMS.includes(f.code))).toEqual([]);
       expect(r.findings.filter((f) => f.code === "internal-error")).toEqual([]);
+      // Exit status: 0 unless the file is damaged (NOT_OK) or holds globals off the allow-list.
+      const unknown = [...new Set(r.imports.filter((i) => i.class === "unknown").map((i) => i.key))].sort();
+      expect(unknown, row.file).toEqual(OFF_THE_LIST[row.file] ?? []);
+      const errors = r.findings.filter((f) => f.severity === "error" && f.code !== "global-unknown");
+      expect(errors.length > 0, `${row.file}: ${errors.map((f) => f.code).join(", ")}`).toBe(DAMAGED.has(row.file));
+      if (unknown.length > 0) {
+        // Admitting exactly those names by user rules leaves no verdict error.
+        const allowed = validateCheckpoint(new Uint8Array(readFileSync(join(CORPUS, row.file))), { name: row.file, allow: unknown });
+        expect(allowed.findings.filter((f) => f.code === "global-unknown")).toEqual([]);
+        expect(allowed.findings.filter((f) => f.code === "global-allowed-by-user").length).toBeGreaterThan(0);
+      }
     });
   }
 });
+
+/** Benign corpus files that are damaged or not torch files (error findings other than the verdict). */
+const DAMAGED = new Set([
+  "burn/tar_float32.tar", "burn/tar_int64.tar", "burn/tar_weight_bias.tar", "modelscan/password_protected.zip",
+  "picklescan/bad_pytorch.pt", "picklescan/not_a_pickle.bin", "joblib/joblib_0.11.0_pickle_py36_np111.pkl",
+]);
+
+/** Benign corpus files whose pickles import globals that are not on the default allow-list. */
+const OFF_THE_LIST: Readonly<Record<string, readonly string[]>> = {
+  "joblib/joblib_0.11.0_pickle_py36_np111.pkl": ["joblib.numpy_pickle.NumpyArrayWrapper"],
+  "joblib/joblib_0.9.2_pickle_py35_np19.pkl": ["joblib.numpy_pickle.NDArrayWrapper"],
+  "lightning-aegnn/last.ckpt": ["pytorch_lightning.callbacks.early_stopping.EarlyStopping", "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint"],
+  "numpy/py2-np0-objarr.npy": ["numpy.core._internal._reconstruct"],
+  "serde-pickle/test_unresolvable_global.pickle": ["__main__.ReduceClass"],
+  "serde-pickle/tests_py2_proto0.pickle": ["__main__.Class"],
+  "serde-pickle/tests_py2_proto2.pickle": ["__main__.Class"],
+  ...Object.fromEntries([0, 1, 2, 3, 4].map((p) => [`serde-pickle/tests_py3_proto${p}.pickle`, ["__main__.ByValueEnum", "__main__.Class", "__main__.DataClass", "__main__.NamedTuple", "__main__.NormalEnum"]])),
+  "tch-rs/foo.pt": ["__torch__.Foo"],
+  "tch-rs/foo1.pt": ["__torch__.Foo1"],
+  "tch-rs/foo4.pt": ["__torch__.Foo4"],
+  "tch-rs/foo8.pt": ["__torch__.DictExample"],
+};
 
 describe("fixtures: no false alarms", () => {
   const files = [
@@ -94,7 +128,8 @@ describe("fixtures: no false alarms", () => {
   it("finds no integrity problem in the torch fixtures torch wrote", () => {
     for (const file of files.filter((f) => f.startsWith("fixtures/torch"))) {
       const r = validateCheckpoint(new Uint8Array(readFileSync(join(REPO, file))), { name: file });
-      const integrity = r.findings.filter((f) => f.severity === "error");
+      // Whole pickled objects (modules, optimizers, schedulers) are off the allow-list: a verdict, not damage.
+      const integrity = r.findings.filter((f) => f.severity === "error" && f.code !== "global-unknown");
       expect(integrity, file).toEqual([]);
     }
   });

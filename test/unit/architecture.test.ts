@@ -44,8 +44,6 @@ const MAX_LINES = 400;
 const OVERSIZE: ReadonlySet<string> = new Set<string>([
   "pickle/decoder.ts",
   "pickle/encode-values.ts",
-  "validate/scan-pickle.ts",
-  "validate/validate-zip.ts",
   "containers/zip/zip-directory.ts",
   "torch/write/write-pickle-tensor.ts",
 ]);

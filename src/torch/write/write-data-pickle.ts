@@ -27,6 +27,7 @@ export function encodeDataPickle(root: TorchValue, options: ResolvedWriteOptions
     weightsOnly: options.weightsOnly,
     reduceHost: hooks.reduceHost,
     persistentId: hooks.persistentId,
+    maxDepth: options.maxDepth,
   });
   return { bytes, records: hooks.records };
 }

@@ -42,7 +42,16 @@ export interface WriteOptions {
    * should lower it.
    */
   readonly zip64Threshold?: number;
+  /**
+   * Deepest nesting of containers pickled before `limit-exceeded`, as the msgpack and plain-JSON
+   * writers bound theirs (Python's own pickler stops near its recursion limit of 1000). Default
+   * {@link DEFAULT_WRITE_MAX_DEPTH}.
+   */
+  readonly maxDepth?: number;
 }
+
+/** Default {@link WriteOptions.maxDepth}: 1000, as msgpack and plain JSON. */
+export const DEFAULT_WRITE_MAX_DEPTH = 1000;
 
 /** Options with every default filled in. */
 export interface ResolvedWriteOptions {
@@ -55,6 +64,7 @@ export interface ResolvedWriteOptions {
   readonly crc32: Crc32Fn;
   readonly chunkBytes: number;
   readonly zip64Threshold: number;
+  readonly maxDepth: number;
 }
 
 /**
@@ -88,5 +98,7 @@ export function resolveWriteOptions(options: WriteOptions = {}): ResolvedWriteOp
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) bad("chunkBytes must be a positive integer");
   const zip64Threshold = options.zip64Threshold ?? ZIP64_LIMIT;
   if (!Number.isSafeInteger(zip64Threshold) || zip64Threshold < 1 || zip64Threshold > ZIP64_LIMIT) bad("zip64Threshold must be from 1 to 0xFFFFFFFF");
-  return { layout, archiveName, protocol, weightsOnly, serializationId: id, storageAlignment, crc32, chunkBytes, zip64Threshold };
+  const maxDepth = options.maxDepth ?? DEFAULT_WRITE_MAX_DEPTH;
+  if (!Number.isSafeInteger(maxDepth) || maxDepth < 1) bad("maxDepth must be a positive integer");
+  return { layout, archiveName, protocol, weightsOnly, serializationId: id, storageAlignment, crc32, chunkBytes, zip64Threshold, maxDepth };
 }

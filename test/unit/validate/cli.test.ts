@@ -14,7 +14,7 @@ const warned = join(REPO, "fixtures/torch/whole-module.pt");
 const evil = join(dir, "evil.pkl");
 writeFileSync(evil, callPickle("os", "system", "id"));
 
-async function run(args: string[], values: Record<string, string | boolean> = {}) {
+async function run(args: string[], values: Record<string, string | boolean | string[]> = {}) {
   const lines: string[] = [];
   const code = await validateCommand.run({ positionals: args, values, out: (l) => lines.push(l), err: (l) => lines.push(l), interactive: false });
   return { code, text: lines.join("\n") };
@@ -25,7 +25,7 @@ describe("torchsave validate", () => {
     const { code, text } = await run([clean]);
     expect(code).toBe(0);
     expect(text).toMatch(/protocol-2\.pt: ok \(zip, \d+ bytes\): 0 error\(s\), 0 warning\(s\)/);
-    expect(text).toMatch(/imports collections\.OrderedDict \(allowed\)/);
+    expect(text).toMatch(/imports collections\.OrderedDict \(allowed by weights_only \(torch current\)\)/);
   });
 
   it("exits 1 on a dangerous import, one line per finding with its location", async () => {
@@ -35,9 +35,41 @@ describe("torchsave validate", () => {
     expect(text).toMatch(/FAILED/);
   });
 
+  it("fails on a global that is not on the allow-list, and passes once --allow admits it", async () => {
+    const refused = await run([warned]);
+    expect(refused.code).toBe(1);
+    expect(refused.text).toMatch(/error global-unknown .*imports torch_models\.TinyNet: not on the allow-list/);
+    expect(refused.text).toMatch(/torch_models\.TinyNet \(not on the allow-list\)/);
+    const admitted = await run([warned], { allow: ["torch_models.TinyNet", "torch.nn.modules.**"] });
+    expect(admitted.code, admitted.text).toBe(0);
+    expect(admitted.text).toMatch(/info global-allowed-by-user .*torch_models\.TinyNet: admitted by --allow torch_models\.TinyNet/);
+    expect(admitted.text).toMatch(/torch\.nn\.modules\.linear\.Linear \(allowed by --allow torch\.nn\.modules\.\*\*\)/);
+    // One star stays inside one dotted component.
+    expect((await run([warned], { allow: ["torch_models.TinyNet", "torch.nn.modules.*"] })).code).toBe(1);
+  });
+
+  it("reads rules from --allow-file (comments and blank lines ignored) and names the file and line", async () => {
+    const file = join(dir, "allow.txt");
+    writeFileSync(file, "# my project\n\ntorch_models.*   # the model\ntorch.nn.modules.**\n");
+    const { code, text } = await run([warned], { "allow-file": [file] });
+    expect(code, text).toBe(0);
+    expect(text).toContain(`admitted by ${file}:3 torch_models.*`);
+    await expect(run([warned], { allow: ["os..system"] })).rejects.toBeInstanceOf(UsageError);
+    await expect(run([warned], { "allow-file": [join(dir, "none.txt")] })).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it("never lets a user rule admit a known gadget", async () => {
+    const { code, text } = await run([evil], { allow: ["os.system", "os.**"] });
+    expect(code).toBe(1);
+    expect(text).toContain("error global-dangerous at byte 2: imports os.system");
+  });
+
   it("fails on warnings only with --strict", async () => {
-    expect((await run([warned])).code).toBe(0);
-    expect((await run([warned], { strict: true })).code).toBe(1);
+    const allow = ["torch_models.TinyNet", "torch.nn.modules.**"];
+    const warnedOnly = join(dir, "extra.pkl");
+    writeFileSync(warnedOnly, new Uint8Array([0x80, 0x02, 0x4e, 0x2e, 0x4e, 0x2e]));
+    expect((await run([warnedOnly], { allow })).code).toBe(0);
+    expect((await run([warnedOnly], { allow, strict: true })).code).toBe(1);
   });
 
   it("answers --weights-only for the chosen torch version", async () => {
