@@ -18,6 +18,13 @@ import { weightsOnlyAllows, type TorchTarget } from "./weights-only-policy.js";
 /** The torch versions a user can pick with `--torch` (the weights_only policy's targets). */
 export type AllowTarget = TorchTarget;
 
+/**
+ * `torch.UntypedStorage`/`torch.TypedStorage`: the very classes weights_only allows as
+ * `torch.storage.*`, spelled by their top-level alias (hand-built and older files). Harmless, so
+ * the security verdict admits them, though torch's weights_only refuses the alias.
+ */
+const STORAGE_CLASS_ALIASES: ReadonlySet<string> = new Set(["torch.UntypedStorage", "torch.TypedStorage"]);
+
 /** The nested-file loader torch itself emits for plain pickles of storages. */
 export const TORCH_LOAD_FROM_BYTES = "torch.storage._load_from_bytes";
 
@@ -72,6 +79,9 @@ export function admittedBy(module: string, name: string, list: AllowList): { rul
   const key = `${module}.${name}`;
   if (weightsOnlyAllows(module, name, list.target)) {
     return { rule: `weights_only (torch ${list.target})`, what: "in torch's weights_only allow-list" };
+  }
+  if (STORAGE_CLASS_ALIASES.has(key)) {
+    return { rule: `weights_only (torch ${list.target})`, what: "torch's storage class under its top-level name (weights_only admits it as torch.storage.*)" };
   }
   const plain = PLAIN_DATA_BY_KEY.get(key);
   if (plain !== undefined) return { rule: "plain-data", what: plain.what };
