@@ -97,7 +97,7 @@ function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
     case "gzip": {
       const inner = gunzip(read(0, source.size), options.read?.maxInflatedBytes === undefined ? {} : { maxBytes: options.read.maxInflatedBytes });
       if (isGzip(inner)) throw new ConvertError("unsupported", "gzip inside gzip is not read (a decompression bomb pattern)");
-      if (inner.length === 0) throw new ConvertError("invalid-data", "the gzip stream inflates to nothing (0 bytes)");
+      if (inner.length === 0) throw new ConvertError("invalid-data", "the gzip stream inflates to nothing (0 bytes): empty, or cut short inside its header");
       const result = readAny(bytesSource(inner, source.name), options);
       return { ...result, gzip: true };
     }

@@ -198,6 +198,10 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
       return result;
     default: {
       refuseWeightsOnly(ctx, "not a torch.save file");
+      if (source.size === 0) {
+        report(ctx, "unknown-format", gunzipped ? "the gzip stream inflates to nothing (0 bytes)" : "the file is empty (0 bytes)");
+        return result;
+      }
       // Detection reads only the head: a protocol 0 pickle whose first string is longer than
       // that looks like nothing. A walk to STOP from the first byte settles it.
       const bytes = whole(ctx, source, MAX_CARVE_BYTES);

@@ -77,3 +77,10 @@ describe("parts of per-step dumps and rng_state dicts", () => {
     expect([bare.rng.torch?.path, bare.rng.numpy?.path, bare.rng.python?.path]).toEqual([["torch"], ["numpy"], ["python"]]);
   });
 });
+
+describe("empty inputs", () => {
+  it("say they are empty", () => {
+    const r = validateCheckpoint(new Uint8Array(0), { name: "empty.pt" });
+    expect(r.findings.map((f) => [f.code, f.message])).toEqual([["unknown-format", "the file is empty (0 bytes)"]]);
+  });
+});
