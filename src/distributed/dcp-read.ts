@@ -49,7 +49,9 @@ export async function openDcp(dir: DirectoryFiles, options: ReadOptions = {}): P
   const file = (name: string): Promise<ByteSource> => {
     let p = opened.get(name);
     if (p === undefined) {
-      p = Promise.resolve(dir.open(name));
+      p = (async () => dir.open(name))().catch((e: unknown) => {
+        throw openError(e, dir.name, name);
+      });
       opened.set(name, p);
     }
     return p;
@@ -72,7 +74,12 @@ export function openDcpSync(dir: DirectoryFiles, options: ReadOptions = {}): Dcp
   const fileSync = (name: string): ByteSource => {
     let s = opened.get(name);
     if (s === undefined) {
-      const got = dir.open(name);
+      let got: ByteSource | Promise<ByteSource>;
+      try {
+        got = dir.open(name);
+      } catch (e) {
+        throw openError(e, dir.name, name);
+      }
       if (got instanceof Promise || (got.bytes === undefined && got.readSync === undefined)) {
         throw new CheckpointError("invalid-argument", "openDcpSync needs files that read synchronously; use openDcp", { file: dir.name });
       }
@@ -85,6 +92,12 @@ export function openDcpSync(dir: DirectoryFiles, options: ReadOptions = {}): Dcp
   const metadata = readDcpMetadata(meta.bytes ?? meta.readSync!(0, meta.size), `${dir.name}/.metadata`);
   const files: ChunkFiles = { name: dir.name, fileSync, file: async (n) => fileSync(n), resident: undefined, options };
   return buildSync(dir.name, metadata, files, (e) => openCheckpointSync(sliceSource(fileSync(e.file), e.offset, e.length, `${dir.name}/${e.file}`), options).root);
+}
+
+/** A file the metadata names could not be opened: the opener's torchsave error, or `missing-record`. */
+function openError(e: unknown, dir: string, file: string): unknown {
+  if (isTorchsaveError(e)) return e.file === undefined ? e.withLocation({ file: `${dir}/${file}` }) : e;
+  return new CheckpointError("missing-record", `cannot open ${file} of the checkpoint: ${String((e as Error)?.message ?? e)}`, { file: `${dir}/${file}`, cause: e });
 }
 
 type BytesEntry = Extract<DcpEntry, { kind: "bytes" }>;
