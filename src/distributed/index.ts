@@ -6,3 +6,4 @@ export type { DcpCheckpoint, DirectoryFiles } from "./dcp-read.js";
 export { checkTiling, scatterChunk, MAX_OVERLAP_PAIRS } from "./assemble.js";
 export type { Box } from "./assemble.js";
 export { sliceSource } from "./slice-source.js";
+export { readAnyAsync } from "./read-any-async.js";

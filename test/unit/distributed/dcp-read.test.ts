@@ -88,7 +88,7 @@ describe("DCP fixtures written by torch 2.6", () => {
     for (const f of itemFiles) expect(opened.get(f)).toBeLessThan(4096);
     const col = walkTensors(ckpt.root).find((e) => e.path[0] === "col")!;
     await tensorBytesAsync(col.tensor);
-    const chunks = (meta.entries.find((e) => e.fqn === "col") as { chunks: { file: string; length: number }[] }).chunks;
+    const chunks = (meta.entries.find((e) => e.fqn === "col") as unknown as { chunks: { file: string; length: number }[] }).chunks;
     let total = 0;
     for (const c of chunks) {
       const read = (files.bytes.get(c.file) ?? 0) - (opened.get(c.file) ?? 0);
