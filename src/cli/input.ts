@@ -1,15 +1,16 @@
 /**
  * What a command's input argument names, opened as one checkpoint: a file (any format torchsave
- * reads), a DCP directory (`.metadata` + `*.distcp`), or an `http(s)://` URL of a file or of a DCP
- * directory (ending in `/`), read with range requests. The commands share this so each accepts the
+ * reads), a DCP directory (`.metadata` + `*.distcp`), Hugging Face shards (a folder with an index,
+ * or the `*.index.json` file), or an `http(s)://` URL of a file, of a DCP directory (ending in `/`)
+ * or of a shard index, read with range requests. The commands share this so each accepts the
  * same inputs.
  */
 import { statSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { urlSource } from "../bytes/url-source.js";
 import type { ReadAnyOptions, ReadAnyResult } from "../convert/index.js";
 import { readAnySync } from "../convert/index.js";
-import { openDcp, openDcpSync, readAnyAsync } from "../distributed/index.js";
+import { openDcp, openDcpSync, openShards, openShardsSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
 import { CheckpointError } from "../errors.js";
 import { directoryFiles } from "../node/directory-files.js";
 import { openFileSource } from "../node/index.js";
@@ -27,6 +28,31 @@ export interface OpenedInput {
 /** True for an argument the commands read through {@link openInput} rather than as a plain local file. */
 export function isRemote(arg: string): boolean {
   return /^https?:\/\//i.test(arg);
+}
+
+/** True for an argument that is not one plain local file: a URL, a folder, or a shard index. */
+export function needsInputHelper(arg: string): boolean {
+  if (isRemote(arg) || isIndexFile(arg)) return true;
+  try {
+    return statSync(arg).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isIndexFile(arg: string): boolean {
+  return /\.index\.json$/i.test(arg);
+}
+
+/** The shard index in a folder, when it has one. */
+function indexIn(dir: string): string | undefined {
+  return SHARD_INDEX_NAMES.find((n) => {
+    try {
+      return statSync(join(dir, n)).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** A DCP directory: a folder holding `.metadata`. */
@@ -51,9 +77,12 @@ export async function openInput(arg: string, options: ReadAnyOptions = {}): Prom
   } catch {
     dir = false; // openFileSource reports a missing file as usual
   }
+  if (isIndexFile(arg) && !dir) return openIndex(dirname(arg), basename(arg));
   if (dir) {
     if (!isDcpDirectory(arg)) {
-      throw new CheckpointError("io", "this folder is not a checkpoint torchsave reads (a DCP directory has a .metadata file)", { file: arg });
+      const index = indexIn(arg);
+      if (index !== undefined) return openIndex(arg, index);
+      throw new CheckpointError("io", "this folder is not a checkpoint torchsave reads (a DCP directory has a .metadata file; Hugging Face shards a model.safetensors.index.json or pytorch_model.bin.index.json)", { file: arg });
     }
     const files = directoryFiles(arg);
     try {
@@ -73,6 +102,17 @@ export async function openInput(arg: string, options: ReadAnyOptions = {}): Prom
   }
 }
 
+function openIndex(dir: string, index: string): OpenedInput {
+  const files = directoryFiles(dir);
+  try {
+    const ckpt = openShardsSync(files, index);
+    return { input: { root: ckpt.root, format: "shards", gzip: false }, async: false, close: () => files.close() };
+  } catch (e) {
+    files.close();
+    throw e;
+  }
+}
+
 async function openRemote(url: string, options: ReadAnyOptions): Promise<OpenedInput> {
   let fetched = 0;
   const onBytes = (n: number): void => {
@@ -82,6 +122,12 @@ async function openRemote(url: string, options: ReadAnyOptions): Promise<OpenedI
   if (url.endsWith("/")) {
     const ckpt = await openDcp({ name: url.slice(0, -1), open: (f) => urlSource(url + f, { onBytes }) }, { ...options.read, name: url });
     return { input: { root: ckpt.root, format: "dcp", gzip: false }, ...done };
+  }
+  if (isIndexFile(url.replace(/[?#].*$/, ""))) {
+    const cut = url.lastIndexOf("/", url.search(/[?#]|$/)) + 1;
+    const base = url.slice(0, cut);
+    const ckpt = await openShards({ name: base.slice(0, -1), open: (f) => urlSource(base + f, { onBytes }) }, url.slice(cut));
+    return { input: { root: ckpt.root, format: "shards", gzip: false }, ...done };
   }
   const source = await urlSource(url, { onBytes });
   return { input: await readAnyAsync(source, options), ...done };

@@ -7,3 +7,7 @@ export { checkTiling, scatterChunk, MAX_OVERLAP_PAIRS } from "./assemble.js";
 export type { Box } from "./assemble.js";
 export { sliceSource } from "./slice-source.js";
 export { readAnyAsync } from "./read-any-async.js";
+export { openShards, openShardsSync, parseShardIndex, SHARD_INDEX_NAMES, MAX_SHARD_INDEX_BYTES } from "./shard-index.js";
+export type { ShardIndex, ShardedCheckpoint } from "./shard-index.js";
+export { planShards, parseShardSize } from "./shard-plan.js";
+export type { ShardPlan, ShardFile } from "./shard-plan.js";

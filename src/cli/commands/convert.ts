@@ -15,7 +15,8 @@ import { sanitize } from "../../validate/index.js";
 import type { Command, CommandContext } from "../command.js";
 import { formatBytes } from "../describe.js";
 import { UsageError } from "../errors.js";
-import { isDcpDirectory, isRemote, loadAllStorages, openInput } from "../input.js";
+import { loadAllStorages, needsInputHelper, openInput } from "../input.js";
+import { writeShardedOutput } from "../shards-output.js";
 
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
@@ -26,7 +27,7 @@ export const convertCommand: Command = {
   summary: "convert between .pt, JSON, plain JSON, msgpack, safetensors and pickle (± gzip)",
   usage:
     "torchsave convert IN OUT [--to json|json-plain|msgpack|safetensors|pt|pt-legacy|pickle] [--gzip] [--quiet] " +
-    "[--dtype D] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize]",
+    "[--dtype D] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize] [--max-shard-size 5GB (OUT is a folder)]",
   options: {
     to: { type: "string" },
     gzip: { type: "boolean" },
@@ -36,18 +37,24 @@ export const convertCommand: Command = {
     "add-prefix": { type: "string" },
     "map-location": { type: "string" },
     sanitize: { type: "boolean" },
+    "max-shard-size": { type: "string" },
   },
   minPositionals: 2,
   maxPositionals: 2,
   async run(ctx) {
     const [inPath, outPath] = ctx.positionals as [string, string];
+    const shardSize = ctx.values["max-shard-size"];
+    if (typeof shardSize === "string") {
+      const ext = ctx.values.to === "pt" ? "bin" : "safetensors";
+      return writeShardedOutput(ctx, inPath, outPath, shardSize, (file) => parseOptions({ ...ctx, values: { ...ctx.values, to: ext === "bin" ? "pt" : "safetensors" } }, file));
+    }
     const options = parseOptions(ctx, outPath);
     const quiet = ctx.values.quiet === true;
     const note = (line: string) => {
       if (!quiet) ctx.err(`torchsave: ${line}`);
     };
-    // A DCP directory or a URL is read through ../input.ts (remote storages are loaded first: the writers read synchronously).
-    const other = isRemote(inPath) || isDcpDirectory(inPath) ? await openInput(inPath) : undefined;
+    // A DCP directory, shard index or URL is read through ../input.ts (remote storages are loaded first: the writers read synchronously).
+    const other = needsInputHelper(inPath) ? await openInput(inPath) : undefined;
     if (other !== undefined) await loadAllStorages(other);
     const source = other === undefined ? openFileSource(inPath) : { close: () => other.close() };
     try {

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import type { Tensor, TensorEntry, TorchValue } from "../../torch/index.js";
 import { loadStorage, tensorBytes, walkTensors } from "../../torch/index.js";
-import { isDcpDirectory, isRemote, openInput } from "../input.js";
+import { needsInputHelper, openInput } from "../input.js";
 import { readAnySync } from "../../convert/index.js";
 import { bytesSource } from "../../bytes/source.js";
 import { ioError, openFileSource } from "../../node/file-source.js";
@@ -75,9 +75,9 @@ export const tensorsCommand: Command = {
   options: { json: { type: "boolean" } },
   async run({ positionals, values, out }) {
     const [file] = positionals;
-    // A DCP directory or a URL goes through ../input.ts; its storages are hashed one at a time and
+    // A DCP directory, shard index or URL goes through ../input.ts; its storages are hashed one at a time and
     // let go again, so about one tensor is held at once.
-    const other = isRemote(file!) || isDcpDirectory(file!) ? await openInput(file!) : undefined;
+    const other = needsInputHelper(file!) ? await openInput(file!) : undefined;
     const { root, close } = other === undefined ? openForHashing(file!) : { root: other.input.root, close: () => other.close() };
     // Lines go out in batches (one write per batch, not per tensor); whatever was listed before
     // an error is still written before it.
