@@ -1,6 +1,6 @@
 // The commands on inputs of several files (DCP directories) and on URLs, as a user runs them.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -64,6 +64,34 @@ describe("DCP directories on the command line", () => {
   });
 });
 
+describe("Hugging Face shards on the command line", () => {
+  const BIN = join(REPO, "fixtures/shards/bin");
+  const merged = readFileSync(join(REPO, "fixtures/shards/bin.tensors.jsonl"), "utf8");
+  it("tensors takes the folder or its index file", () => {
+    expect(runCli(["tensors", BIN, "--json"]).stdout).toBe(merged);
+    expect(runCli(["tensors", join(BIN, "pytorch_model.bin.index.json"), "--json"]).stdout).toBe(merged);
+  });
+  it("convert --max-shard-size writes safetensors shards and an index that read back the same", () => {
+    const out = join(tmp, "st-shards");
+    const r = runCli(["convert", BIN, out, "--max-shard-size", "400B"]);
+    expect(r.status, r.stderr).toBe(0);
+    const names = readdirSync(out).sort();
+    expect(names).toContain("model.safetensors.index.json");
+    expect(names.filter((n) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(n)).length).toBeGreaterThan(1);
+    expect(runCli(["tensors", out, "--json"]).stdout).toBe(merged);
+  });
+  it("convert of a DCP directory to shards needs a flat state dict: a clear error", () => {
+    const r = runCli(["convert", join(DCP, "single"), join(tmp, "nope"), "--max-shard-size", "1MB"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/flat state dict of tensors/);
+  });
+  it("a bad --max-shard-size is a usage error", () => {
+    const r = runCli(["convert", BIN, join(tmp, "x"), "--max-shard-size", "lots"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--max-shard-size/);
+  });
+});
+
 describe("URLs on the command line", () => {
   it("inspect of a .pt URL prints what inspect of the file prints, fetching a fraction of it", async () => {
     const big = writeCheckpoint(stateDict({ w: tensor(new Float32Array(1 << 21), { shape: [2048, 1024] }), b: tensor(new Float32Array([1, 2])) }));
@@ -83,6 +111,13 @@ describe("URLs on the command line", () => {
     const r = await runCliAsync(["tensors", `${server.base}sharded/`, "--json"]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(lines("sharded"));
+  });
+
+  it("tensors of a shard index URL reads every shard through ranges", async () => {
+    server = await startRangeServer({}, { dir: join(REPO, "fixtures/shards") });
+    const r = await runCliAsync(["tensors", `${server.base}bin/pytorch_model.bin.index.json`, "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(readFileSync(join(REPO, "fixtures/shards/bin.tensors.jsonl"), "utf8"));
   });
 
   it("convert of a URL writes the same tensors", async () => {
