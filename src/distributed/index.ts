@@ -11,3 +11,5 @@ export { openShards, openShardsSync, parseShardIndex, SHARD_INDEX_NAMES, MAX_SHA
 export type { ShardIndex, ShardedCheckpoint } from "./shard-index.js";
 export { planShards, parseShardSize } from "./shard-plan.js";
 export type { ShardPlan, ShardFile } from "./shard-plan.js";
+export { planDcp, DCP_DATA_FILE } from "./dcp-write.js";
+export type { DcpWriteOptions, DcpWritePlan } from "./dcp-write.js";

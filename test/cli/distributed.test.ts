@@ -49,6 +49,14 @@ describe("DCP directories on the command line", () => {
     }
   }
 
+  it("convert in.pt out --to dcp writes a directory that reads back with the same tensors", () => {
+    const out = join(tmp, "written.dcp");
+    const c = runCli(["convert", join(DCP, "sharded"), out, "--to", "dcp"]);
+    expect(c.status, c.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual([".metadata", "__0_0.distcp"]);
+    expect(runCli(["tensors", out, "--json"]).stdout).toBe(lines("sharded"));
+  });
+
   it("inspect shows the nested state dict and says it is a DCP directory", () => {
     const r = runCli(["inspect", join(DCP, "sharded")]);
     expect(r.status).toBe(0);

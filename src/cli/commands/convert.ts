@@ -17,6 +17,7 @@ import { formatBytes } from "../describe.js";
 import { UsageError } from "../errors.js";
 import { loadAllStorages, needsInputHelper, openInput } from "../input.js";
 import { writeShardedOutput } from "../shards-output.js";
+import { writeDcpOutput } from "../dcp-output.js";
 
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
@@ -43,6 +44,7 @@ export const convertCommand: Command = {
   maxPositionals: 2,
   async run(ctx) {
     const [inPath, outPath] = ctx.positionals as [string, string];
+    if (ctx.values.to === "dcp") return writeDcpOutput(ctx, inPath, outPath);
     const shardSize = ctx.values["max-shard-size"];
     if (typeof shardSize === "string") {
       const ext = ctx.values.to === "pt" ? "bin" : "safetensors";

@@ -19,7 +19,7 @@ afterEach(() => handle?.close());
 
 /** The fixture folder in memory (async reads), with edits: a file replaced or removed (null). */
 function memory(edits: Record<string, Uint8Array | string | null> = {}): DirectoryFiles {
-  const files = new Map(readdirSync(BIN).map((f) => [f, new Uint8Array(readFileSync(join(BIN, f)))]));
+  const files = new Map<string, Uint8Array>(readdirSync(BIN).map((f) => [f, new Uint8Array(readFileSync(join(BIN, f)))]));
   for (const [f, b] of Object.entries(edits)) {
     if (b === null) files.delete(f);
     else files.set(f, typeof b === "string" ? new TextEncoder().encode(b) : b);
