@@ -119,11 +119,14 @@ function chunkedSource(entry: TensorEntry, size: number, files: ChunkFiles): Byt
         if (direct !== null) return direct.source.readSync!(direct.offset + offset, length);
       }
       if (files.resident?.entry !== entry) {
+        // Every chunk's archive is opened and checked (dtype, shape) before the tensor is allocated,
+        // so metadata claiming a huge tensor allocates nothing unless the chunks hold it.
+        const chunks: (Tensor | undefined)[] = entry.chunks.map((c) => checked(c, openCheckpointSync(chunkSource(c, fileSync(c.file)), files.options).root));
         const out = new Uint8Array(size);
-        for (const c of entry.chunks) {
-          const t = checked(c, openCheckpointSync(chunkSource(c, fileSync(c.file)), files.options).root);
-          scatterChunk(out, entry.shape, itemSize, c, tensorBytes(t));
-        }
+        entry.chunks.forEach((c, i) => {
+          scatterChunk(out, entry.shape, itemSize, c, tensorBytes(chunks[i]!));
+          chunks[i] = undefined; // its bytes can go now: one chunk in memory beside the tensor
+        });
         files.resident = { entry, bytes: out };
       }
       return files.resident.bytes.subarray(offset, offset + length);
@@ -144,10 +147,12 @@ function chunkedSource(entry: TensorEntry, size: number, files: ChunkFiles): Byt
         if (direct !== null) return await direct.source.read(direct.offset + offset, length);
       }
       if (files.resident?.entry !== entry) {
+        const chunks: (Tensor | undefined)[] = [];
+        for (const c of entry.chunks) chunks.push(checked(c, (await openCheckpoint(chunkSource(c, await files.file(c.file)), files.options)).root));
         const out = new Uint8Array(size);
-        for (const c of entry.chunks) {
-          const t = checked(c, (await openCheckpoint(chunkSource(c, await files.file(c.file)), files.options)).root);
-          scatterChunk(out, entry.shape, itemSize, c, await tensorBytesAsync(t));
+        for (let i = 0; i < chunks.length; i++) {
+          scatterChunk(out, entry.shape, itemSize, entry.chunks[i]!, await tensorBytesAsync(chunks[i]!));
+          chunks[i] = undefined;
         }
         files.resident = { entry, bytes: out };
       }
