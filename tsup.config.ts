@@ -10,6 +10,7 @@ const LIBRARY_ENTRIES = {
   "convert/index": "src/convert/index.ts",
   "validate/index": "src/validate/index.ts",
   "analyze/index": "src/analyze/index.ts",
+  "distributed/index": "src/distributed/index.ts",
   "node/index": "src/node/index.ts",
 };
 

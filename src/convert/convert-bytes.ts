@@ -28,7 +28,9 @@ import { concatBytes } from "../bytes/concat.js";
 /** What an input turned out to be. */
 export type InputFormat =
   | "zip" | "legacy" | "pickle" | "tar" | "torchscript" | "npy" | "npz"
-  | "safetensors" | "json" | "json-plain" | "msgpack";
+  | "safetensors" | "json" | "json-plain" | "msgpack"
+  /** Several files read as one checkpoint (src/distributed): a DCP directory, a shard index. */
+  | "dcp" | "shards";
 
 /** Options of {@link readAnySync}: how to read inputs whose format leaves a choice. */
 export interface ReadAnyOptions {
@@ -186,11 +188,14 @@ export interface ConvertPlan {
  * Reads `source`, applies the rewrites, and prepares the output (encoding errors surface here or
  * while iterating the chunks).
  */
-export function planConversion(source: ByteSource, options: ConvertOptions): ConvertPlan {
-  const input = readAnySync(source, { ...options, verifyCrc: options.verifyCrc ?? "all" });
+export function planConversion(source: ByteSource | ReadAnyResult, options: ConvertOptions): ConvertPlan {
+  // An input already read (a DCP directory or a shard index, read by src/distributed) or a source.
+  const read = "root" in source && "format" in source;
+  const input = read ? source : readAnySync(source, { ...options, verifyCrc: options.verifyCrc ?? "all" });
+  const fileName = read ? undefined : source.name;
   const notes: string[] = [...(input.notes ?? [])];
   let root = input.root;
-  if (options.stateDict === true) root = moduleRoot(root, notes, source.name);
+  if (options.stateDict === true) root = moduleRoot(root, notes, fileName);
   if (options.transform !== undefined) root = options.transform(root);
   if (options.stripPrefix !== undefined) {
     const r = stripPrefix(root, options.stripPrefix);
@@ -201,7 +206,7 @@ export function planConversion(source: ByteSource, options: ConvertOptions): Con
         "invalid-argument",
         `strip-prefix ${JSON.stringify(options.stripPrefix)} matches no key: no dict has all its keys starting with it` +
           (sample.length > 0 ? ` (the state_dict's keys start like ${sample.map((k) => JSON.stringify(k)).join(", ")})` : ""),
-        source.name === undefined ? {} : { file: source.name },
+        fileName === undefined ? {} : { file: fileName },
       );
     }
     root = r.value;

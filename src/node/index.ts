@@ -8,3 +8,5 @@ export { DEFAULT_ATOMIC_IN_FLIGHT } from "./atomic-write.js";
 export type { AtomicWriteOptions } from "./atomic-write.js";
 export { DEFAULT_CHECKPOINT_IN_FLIGHT } from "./write-checkpoint.js";
 export type { WriteFileOptions } from "./write-checkpoint.js";
+export { directoryFiles } from "./directory-files.js";
+export type { DirectoryFilesHandle } from "./directory-files.js";

@@ -19,6 +19,9 @@ import { writeCheckedForTarget } from "../sanitize-check.js";
 import { parseTorchTarget } from "../torch-target.js";
 import type { TorchTarget } from "../../validate/index.js";
 import { isTorchsaveError } from "../../errors.js";
+import { loadAllStorages, needsInputHelper, openInput } from "../input.js";
+import { writeShardedOutput } from "../shards-output.js";
+import { writeDcpOutput } from "../dcp-output.js";
 
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
@@ -29,9 +32,9 @@ export const convertCommand: Command = {
   summary: "convert between .pt, JSON, plain JSON, msgpack, safetensors and pickle (± gzip)",
   usage:
     "torchsave convert IN OUT [--to FORMAT] [--gzip] [--quiet] [--json] [--ignore-crc] [--dtype D] [--tensors auto|all|none] " +
-    "[--keep-list PATH]... [--state-dict] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize [--torch 1.13|2.6|current]]",
+    "[--keep-list PATH]... [--state-dict] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize [--torch 1.13|2.6|current]] [--max-shard-size SIZE]",
   options: {
-    to: { type: "string", arg: "FORMAT", doc: `output format: ${CONVERT_FORMATS.join(", ")}. Default: from OUT's extension (.json, .msgpack, .safetensors, .pt/.pth/.bin/.ckpt, .pkl, plus .gz).` },
+    to: { type: "string", arg: "FORMAT", doc: `output format: ${CONVERT_FORMATS.join(", ")}, or dcp (OUT is a torch.distributed.checkpoint folder). Default: from OUT's extension (.json, .msgpack, .safetensors, .pt/.pth/.bin/.ckpt, .pkl, plus .gz).` },
     gzip: { type: "boolean", doc: "gzip the output (implied by an OUT ending in .gz)." },
     quiet: { type: "boolean", short: "q", doc: "print no notes and no progress bar on stderr (errors are still printed)." },
     json: { type: "boolean", doc: "print what was done as one JSON object on stdout: input and output formats, notes, bytes written." },
@@ -45,6 +48,7 @@ export const convertCommand: Command = {
     "map-location": { type: "string", arg: "M", doc: "rewrite storage locations: one device for all (cpu) or a table FROM=TO,... (cuda:1=cuda:0)." },
     sanitize: { type: "boolean", doc: "rewrite plain data in disguise (numpy scalars, argparse.Namespace ...) to types torch.load(weights_only=True) accepts; what it cannot rewrite is reported." },
     torch: { type: "string", arg: "1.13|2.6|current", doc: "with --sanitize: the torch the output must load in with weights_only=True (default current); what that torch cannot hold is refused with the reason, and the written file is checked with its rules before it replaces OUT." },
+    "max-shard-size": { type: "string", arg: "SIZE", doc: "write OUT as a folder of Hugging Face shards (model-00001-of-0000N.safetensors, or .bin with --to pt) plus the index, each at most SIZE (5GB, 500MB, bytes)." },
   },
   examples: [
     "torchsave convert model.pt model.json                 # lossless JSON; `convert model.json back.pt` gives the same tensors",
@@ -53,11 +57,20 @@ export const convertCommand: Command = {
     "torchsave convert optim.json optim.pt                 # a json.dump'd optimizer state_dict, back in the shape load_state_dict needs",
     "torchsave convert old.pt safe.pt --sanitize --json    # report as JSON",
     "torchsave convert model.pt sd.pt --state-dict         # torch.save(model) → model.state_dict()",
+    "torchsave convert dcp_ckpt/ model.safetensors          # a torch.distributed.checkpoint folder, consolidated",
+    "torchsave convert model.pt out/ --max-shard-size 5GB  # Hugging Face shards + model.safetensors.index.json",
+    "torchsave convert model.pt out_dcp/ --to dcp           # a DCP folder torch.distributed.checkpoint.load reads",
   ],
   minPositionals: 2,
   maxPositionals: 2,
   async run(ctx) {
     const [inPath, outPath] = ctx.positionals as [string, string];
+    if (ctx.values.to === "dcp") return writeDcpOutput(ctx, inPath, outPath);
+    const shardSize = ctx.values["max-shard-size"];
+    if (typeof shardSize === "string") {
+      const ext = ctx.values.to === "pt" ? "bin" : "safetensors";
+      return writeShardedOutput(ctx, inPath, outPath, shardSize, (file) => parseOptions({ ...ctx, values: { ...ctx.values, to: ext === "bin" ? "pt" : "safetensors" } }, file));
+    }
     const options = parseOptions(ctx, outPath);
     const quiet = ctx.values.quiet === true;
     const json = ctx.values.json === true;
@@ -75,10 +88,13 @@ export const convertCommand: Command = {
     // torch 1.13's rules are not the writer's (current torch's): write the target's own calls (such as
     // 1.13's _rebuild_sparse_csr_tensor) and let the check against torch 1.13 decide.
     const writeOptions = checked && target === "1.13" ? { write: { ...options.write, weightsOnly: false } } : {};
-    const source = openFileSource(inPath);
+    // A DCP directory, shard index or URL is read through ../input.ts (remote storages are loaded first: the writers read synchronously).
+    const other = needsInputHelper(inPath) ? await openInput(inPath) : undefined;
+    if (other !== undefined) await loadAllStorages(other);
+    const source = other === undefined ? openFileSource(inPath) : { close: () => other.close() };
     try {
       const plan = namingOutput(outPath, () =>
-        planConversion(source, {
+        planConversion(other === undefined ? (source as ReturnType<typeof openFileSource>) : other.input, {
           ...options,
           ...writeOptions,
           ...(sanitizing ? { transform: (root: TorchValue) => sanitizeRoot(root, note, target) } : {}),

@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import type { Tensor, TensorEntry, TorchValue } from "../../torch/index.js";
-import { tensorBytes, walkTensors } from "../../torch/index.js";
+import { loadStorage, tensorBytes, walkTensors } from "../../torch/index.js";
+import { needsInputHelper, openInput } from "../input.js";
 import { readAnySync } from "../../convert/index.js";
 import type { ReadAnyOptions } from "../../convert/index.js";
 import { nodeCrc32 } from "../../node/write-checkpoint.js";
@@ -81,10 +82,13 @@ export const tensorsCommand: Command = {
     "torchsave tensors model.pt                             # one line per tensor, for people",
     "torchsave tensors a.pt --json > a.jsonl && torchsave tensors a.json --json | diff a.jsonl -   # same tensors?",
   ],
-  run({ positionals, values, out, err }) {
+  async run({ positionals, values, out, err }) {
     const [file] = positionals;
     const read: ReadAnyOptions = { verifyCrc: values["ignore-crc"] === true ? "none" : "all", ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }) };
-    const { root, close } = openForHashing(file!, read);
+    // A DCP directory, shard index or URL goes through ../input.ts; its storages are hashed one at a time and
+    // let go again, so about one tensor is held at once.
+    const other = needsInputHelper(file!) ? await openInput(file!, read) : undefined;
+    const { root, close } = other === undefined ? openForHashing(file!, read) : { root: other.input.root, close: () => other.close() };
     // Lines go out in batches (one write per batch, not per tensor); whatever was listed before
     // an error is still written before it.
     const batch: string[] = [];
@@ -103,12 +107,16 @@ export const tensorsCommand: Command = {
         if (entries.length > 0) err(`torchsave: ${file}: no tensors in dicts or lists; listing the ${entries.length} inside objects (paths with $state, $args...)`);
       }
       for (const entry of entries) {
+        const storage = entry.tensor.storage!;
+        const held = storage.data !== undefined;
+        if (other?.async === true) await loadStorage(storage.view?.root ?? storage);
         if (values.json) batch.push(tensorLine(entry));
         else {
           const t = entry.tensor;
           batch.push(`${formatKeyPath(entry.path) || "(root)"}  ${t.dtype}  [${t.shape.join(", ")}]  stride [${t.stride.join(", ")}]  offset ${t.storageOffset}  sha256 ${sha256(t).slice(0, 16)}`);
         }
         if (batch.length >= LINES_PER_WRITE) flush();
+        if (other !== undefined && !held) delete storage.data;
       }
     } finally {
       flush();

@@ -1,0 +1,77 @@
+// Issue #18 benches, side by side with torch in the same run.
+//   node bench/dcp.mjs consolidate DIR   # a DCP directory (bench/make_dcp.py) → .pt: torchsave convert vs dcp_to_torch_save
+//   node bench/dcp.mjs remote [GiB]      # bytes fetched to inspect a remote checkpoint of GiB (default 1)
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { distDir } from "./lib.mjs";
+
+const CLI = join(distDir, "cli/main.js");
+const TORCH2 = "/work/shared/tools/torch2";
+const load = () => `[load ${loadavg()[0].toFixed(2)}]`;
+
+/** Wall seconds and max RSS (MiB) of a command, from GNU time. */
+function timed(cmd, args) {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...args], { encoding: "utf8", maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+  const [wall, rss] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
+  return { wall, rssMiB: rss / 1024, stdout: r.stdout };
+}
+
+function consolidate(dir, runs = Number(process.env.BENCH_RUNS ?? 2)) {
+  const tmp = mkdtempSync(join(tmpdir(), "bench-dcp-"));
+  const ours = join(tmp, "ours.pt");
+  const theirs = join(tmp, "torch.pt");
+  const py = `import time,sys\nfrom torch.distributed.checkpoint.format_utils import dcp_to_torch_save\nt=time.time()\ndcp_to_torch_save(sys.argv[1], sys.argv[2])\nprint(time.time()-t)`;
+  try {
+    for (let i = 0; i < runs; i++) {
+      const a = timed(process.execPath, [CLI, "convert", dir, ours, "--quiet"]);
+      console.log(`torchsave convert DIR out.pt: ${a.wall.toFixed(2)} s whole process, max RSS ${a.rssMiB.toFixed(0)} MiB ${load()}`);
+      const b = timed(TORCH2, ["python3", "-c", py, dir, theirs]);
+      console.log(`torch dcp_to_torch_save:      ${b.wall.toFixed(2)} s whole process (${Number(b.stdout.trim().split("\n").pop()).toFixed(2)} s in the call), max RSS ${b.rssMiB.toFixed(0)} MiB ${load()}`);
+    }
+    console.log(`sizes: ours ${statSync(ours).size} bytes, torch's ${statSync(theirs).size} bytes`);
+    const lines = (f) => spawnSync(process.execPath, [CLI, "tensors", f, "--json"], { encoding: "utf8", maxBuffer: 1 << 30 }).stdout;
+    const same = lines(ours) === lines(theirs);
+    console.log(`same tensors (tensors --json of both): ${same}`);
+    if (!same) process.exitCode = 1;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function remote(gib = 1) {
+  const { writeCheckpointFile } = await import(join(distDir, "node/index.js"));
+  const { tensor } = await import(join(distDir, "index.js"));
+  const { startRangeServerJs } = await import("./range-server.mjs");
+  const tmp = mkdtempSync(join(tmpdir(), "bench-remote-"));
+  const file = join(tmp, "big.pt");
+  try {
+    // 64 tensors of 2048×2048 float32 per GiB plus a few small ones, like bench/out/big.pt.
+    const entries = [];
+    const n = Math.round(64 * gib);
+    const data = new Float32Array(2048 * 2048);
+    for (let i = 0; i < n; i++) entries.push([`layers.${i}.weight`, tensor(data, { shape: [2048, 2048] })]);
+    for (let i = 0; i < 200; i++) entries.push([`layers.${i}.bias`, tensor(new Float32Array(16), { shape: [16] })]);
+    await writeCheckpointFile(file, { kind: "dict", entries }, { fsync: false });
+    const size = statSync(file).size;
+    const server = await startRangeServerJs(file);
+    for (const args of [["inspect", "--json"], ["inspect"]]) {
+      server.stats.bytesSent = 0;
+      server.stats.requests = 0;
+      const t = Date.now();
+      const code = await new Promise((resolve) => spawn(process.execPath, [CLI, args[0], `${server.url}`, ...args.slice(1)], { stdio: ["ignore", "ignore", "inherit"] }).on("close", resolve));
+      if (code !== 0) throw new Error(`inspect failed (${code})`);
+      console.log(`${args.join(" ")} URL of a ${(size / 2 ** 30).toFixed(2)} GiB .pt: fetched ${server.stats.bytesSent} bytes in ${server.stats.requests} requests = ${((100 * server.stats.bytesSent) / size).toFixed(4)}% of the file, ${Date.now() - t} ms ${load()}`);
+    }
+    await server.close();
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const [what, arg] = process.argv.slice(2);
+if (what === "consolidate") consolidate(arg);
+else if (what === "remote") await remote(arg === undefined ? 1 : Number(arg));
+else console.error("usage: node bench/dcp.mjs consolidate DIR | remote [GiB]");

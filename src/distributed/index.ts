@@ -1,0 +1,15 @@
+// torchsave/distributed: checkpoints written by distributed training, read as one checkpoint.
+export { readDcpMetadata } from "./dcp-metadata.js";
+export type { DcpMetadata, DcpEntry, DcpChunk } from "./dcp-metadata.js";
+export { openDcp, openDcpSync, MAX_DCP_LIST_INDEX } from "./dcp-read.js";
+export type { DcpCheckpoint, DirectoryFiles } from "./dcp-read.js";
+export { checkTiling, scatterChunk, MAX_OVERLAP_PAIRS } from "./assemble.js";
+export type { Box } from "./assemble.js";
+export { sliceSource } from "./slice-source.js";
+export { readAnyAsync } from "./read-any-async.js";
+export { openShards, openShardsSync, parseShardIndex, SHARD_INDEX_NAMES, MAX_SHARD_INDEX_BYTES } from "./shard-index.js";
+export type { ShardIndex, ShardedCheckpoint } from "./shard-index.js";
+export { planShards, parseShardSize } from "./shard-plan.js";
+export type { ShardPlan, ShardFile } from "./shard-plan.js";
+export { planDcp, DCP_DATA_FILE } from "./dcp-write.js";
+export type { DcpWriteOptions, DcpWritePlan } from "./dcp-write.js";
