@@ -13,7 +13,7 @@ import type {
 import { pyKind } from "../pickle/value.js";
 import { encodeBase64 } from "./base64.js";
 import {
-  convertError, DEFAULT_JSON_MAX_DEPTH, isNanPattern, isPlainKey, limitError, MAX_HOST_DEPTH, pathChild, setOwn,
+  convertError, isNanPattern, isPlainKey, limitError, MAX_HOST_DEPTH, pathChild, setOwn,
   type JsonValue, type PathNode, type ToJsonOptions,
 } from "./json-value-types.js";
 
@@ -63,7 +63,7 @@ export function valueToJson<X = never>(value: PyValue<X>, options: ToJsonOptions
 
 function toJson<X>(value: PyValue<X>, options: ToJsonOptions<X>): JsonValue {
   const { host } = options;
-  const maxDepth = options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH;
+  const maxDepth = options.maxDepth ?? Infinity;
   const cellOf = new Map<object, Cell>(); // value → its cell
   const cells = new Set<Cell>();
   const refs = new Map<object, Cell>(); // ref placeholder → the cell it points to

@@ -19,13 +19,14 @@ export interface ToJsonOptions<X> {
    */
   host?: (value: X, recurse: (v: PyValue<X>) => JsonValue) => JsonValue;
   /**
-   * Deepest key path (steps from the root) converted before `limit-exceeded`, as the msgpack and
-   * plain-JSON writers bound theirs. Default {@link DEFAULT_JSON_MAX_DEPTH}.
+   * Deepest key path (steps from the root) converted before `limit-exceeded`. Default unbounded
+   * (the walk is iterative); the checkpoint JSON writer (`jsonChunks`) passes
+   * {@link DEFAULT_JSON_MAX_DEPTH}, as the msgpack and plain-JSON writers bound theirs.
    */
   maxDepth?: number;
 }
 
-/** Default {@link ToJsonOptions.maxDepth}: 1000 steps, as msgpack and plain JSON. */
+/** Default depth bound of the checkpoint JSON writer: 1000 steps, as msgpack and plain JSON. */
 export const DEFAULT_JSON_MAX_DEPTH = 1000;
 
 /** Options of {@link valueFromJson}. */

@@ -12,6 +12,7 @@ import { decodeBase64Bulk, encodeBase64Bulk } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { writeJson } from "./json-pretty.js";
 import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
+import { DEFAULT_JSON_MAX_DEPTH } from "./json-value-types.js";
 import { storageData, storageFromHeader, storageHeader, type StorageHeader } from "./storage-table.js";
 import { ndarrayFromRecord, ndarrayRecord, tensorFromRecord, tensorRecord } from "./torch-records.js";
 import { graphFacts, type GraphFacts } from "./value-graph.js";
@@ -26,6 +27,11 @@ const BASE64_PIECE = 3 * 1024 * 1024;
 export interface JsonOptions {
   /** Spaces per nesting level of the root value; 0 writes it on one line. Default 1. */
   readonly indent?: number;
+  /**
+   * Deepest key path written before `limit-exceeded`, as the msgpack and plain-JSON writers bound
+   * theirs. Default {@link DEFAULT_JSON_MAX_DEPTH} (1000).
+   */
+  readonly maxDepth?: number;
 }
 
 /**
@@ -36,7 +42,7 @@ export interface JsonOptions {
  */
 export function* jsonChunks(input: ConvertInput, options: JsonOptions = {}): Generator<string> {
   const root = rootOf(input);
-  yield* documentChunks(root, graphFacts(root), options.indent ?? 1, function* (s) {
+  yield* documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, function* (s) {
     const data = storageData(s);
     yield ',"data":"';
     for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bulk(data.subarray(i, i + BASE64_PIECE));
@@ -49,9 +55,9 @@ export function* jsonChunks(input: ConvertInput, options: JsonOptions = {}): Gen
  * (`,"data":"..."` here, `,"entry":"name"` in a safetensors skeleton); views get none.
  */
 export function* documentChunks(
-  root: TorchValue, facts: GraphFacts, indent: number, storageFields: (s: Storage) => Iterable<string>,
+  root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => Iterable<string>,
 ): Generator<string> {
-  const rootJson = valueToJson<TorchHost>(root, { host: hostToJson(facts) });
+  const rootJson = valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth });
   const nl = indent > 0 ? "\n" : "";
   yield `{"$torchsave":${indent > 0 ? " " : ""}${JSON_FORMAT_VERSION},${nl}${indent > 0 ? " " : ""}"storages":${indent > 0 ? " " : ""}[`;
   let first = true;

@@ -16,6 +16,7 @@ import { dtypeByName, dtypeBySafetensors, isContiguous, numel, storageBytesSync,
 import { rootOf, type ConvertInput } from "./input.js";
 import { documentChunks, documentFromJsonValue } from "./json.js";
 import type { JsonValue } from "./json-value.js";
+import { DEFAULT_JSON_MAX_DEPTH } from "./json-value-types.js";
 import { headerLength, parseHeader, SAFETENSORS_DTYPE_BITS, writeHeader, type EntryToWrite, type SafetensorsHeader } from "./safetensors-header.js";
 import { graphFacts } from "./value-graph.js";
 import { concatBytes } from "../bytes/concat.js";
@@ -134,7 +135,7 @@ export function planSafetensors(input: ConvertInput, options: ToSafetensorsOptio
   const ordered = planned.map((e, i) => [e, i] as const).sort((a, b) => align(b[0]) - align(a[0]) || a[1] - b[1]).map(([e]) => e);
   const metadata: Record<string, string> = { format: "pt", ...(options.metadata ?? {}) };
   if (options.skeleton !== false) {
-    const pieces = documentChunks(root, facts, 0, (s) => [`,"entry":${JSON.stringify(entryOf.get(s)!)}`]);
+    const pieces = documentChunks(root, facts, 0, DEFAULT_JSON_MAX_DEPTH, (s) => [`,"entry":${JSON.stringify(entryOf.get(s)!)}`]);
     metadata[SAFETENSORS_SKELETON_KEY] = [...pieces].join("");
   }
   return { header: writeHeader(ordered, metadata), entries: ordered, notes };

@@ -6,7 +6,7 @@ import { decodeTwosComplement, encodeTwosComplement, normalizeInt } from "../byt
 import type { ByteReader } from "../bytes/reader.js";
 import { decodeLatin1, decodeUtf8, encodeUtf8, TextDecodeFailure } from "../bytes/text.js";
 import type { ByteWriter } from "../bytes/writer.js";
-import { floatRepr, parseFloatText, parseIntText } from "./py-float.js";
+import { floatRepr, MAX_INT_DIGITS, parseFloatText, parseIntText, tooManyDigits } from "./py-float.js";
 import type { PyFloat } from "./value.js";
 
 /** Byte count of a fixed-size argument, or how a variable one finds its end (pickletools' markers). */
@@ -214,17 +214,9 @@ export const unicodestring8 = arg<string>({
   },
 });
 
-/**
- * Python (3.11 and later) refuses to convert decimal text of more than 4300 digits to an int
- * (`sys.int_info.str_digits_check_threshold`), so INT and LONG arguments longer than that fail to
- * unpickle; refusing them here also keeps decoding linear.
- */
-export const MAX_INT_DIGITS = 4300;
-
+/** Python >= 3.11 refuses int() of more than 4300 digits ({@link MAX_INT_DIGITS}); so does decoding (and stays linear). */
 function checkDigits(r: ByteReader, text: string, start: number): void {
-  if (text.length > MAX_INT_DIGITS + 2) {
-    throw r.error("limit-exceeded", `a decimal integer of ${text.length} characters: Python refuses to convert more than ${MAX_INT_DIGITS} digits`, { offset: r.baseOffset + start });
-  }
+  if (tooManyDigits(text)) throw r.error("limit-exceeded", `a decimal integer of ${text.length} characters: Python refuses to convert more than ${MAX_INT_DIGITS} digits`, { offset: r.baseOffset + start });
 }
 
 /** INT's argument: a decimal line, where `00` and `01` spell False and True (Python 2.2 style). */

@@ -44,3 +44,15 @@ export function parseIntText(text: string): number | bigint | undefined {
   if (Number.isSafeInteger(asNumber)) return asNumber;
   return BigInt(clean);
 }
+
+/**
+ * Python (3.11 and later) refuses to convert decimal text of more than 4300 digits to an int
+ * (`sys.int_info.str_digits_check_threshold`), so INT and LONG arguments longer than that fail to
+ * unpickle.
+ */
+export const MAX_INT_DIGITS = 4300;
+
+/** True when `text` (a sign, digits, maybe a trailing L) has more digits than Python converts. */
+export function tooManyDigits(text: string): boolean {
+  return text.length > MAX_INT_DIGITS + 2;
+}

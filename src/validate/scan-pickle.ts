@@ -129,9 +129,7 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
         const planted = overrides.get(key.slice(0, cut));
         if (planted === undefined) continue;
         if (cut === key.length) return planted.t === "str" ? { ...planted, planted: true } : planted;
-        if (planted.t !== "global") return T.unknown;
-        const rest = key.slice(cut + 1);
-        return global(planted.key, rest, opcode, "override");
+        return planted.t === "global" ? global(planted.key, key.slice(cut + 1), opcode, "override") : T.unknown;
       }
     }
     return { t: "global", module, name, key };
@@ -143,11 +141,9 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
     const attrs: string[] = [];
     // BUILD's state is a dict (the instance __dict__), or (dict, slotstate dict) set by setattr.
     const dicts = state?.t === "dict" ? [state] : state?.t === "tuple" ? (state.items ?? []).filter((d) => d.t === "dict") : [];
-    for (const d of dicts) {
-      for (const [k, v] of d.t === "dict" ? d.entries ?? [] : []) {
-        attrs.push(k);
-        if (overrides.size < MAX_OVERRIDES) overrides.set(`${target.key}.${k}`, v);
-      }
+    for (const [k, v] of dicts.flatMap((d) => d.t === "dict" ? d.entries ?? [] : [])) {
+      attrs.push(k);
+      if (overrides.size < MAX_OVERRIDES) overrides.set(`${target.key}.${k}`, v);
     }
     globalMutations.push({ offset: at(), op, key: target.key, attrs });
   };
