@@ -90,9 +90,13 @@ export async function* runStats(sources: Iterable<RunSource>, options: RunStatsO
     if (index === 0 && dump.optimizer !== undefined) notes.push(dump.optimizer.note);
     const current: Previous = new Map();
     const tensors: TensorStepStats[] = [];
-    for (const a of dump.arrays) {
-      const t = await measure(a, previous, current, bins);
-      tensors.push(t);
+    // The next tensor's bytes are read while this one is measured (asynchronous sources overlap I/O and compute).
+    const arrays = dump.arrays;
+    let next = prefetch(arrays[0]);
+    for (let i = 0; i < arrays.length; i++) {
+      const bytes = await next;
+      next = prefetch(arrays[i + 1]);
+      tensors.push(measure(arrays[i]!, bytes, previous, current, bins));
     }
     const step = dump.step ?? numberInName(source.name) ?? index;
     const record: RunStep = {
@@ -109,14 +113,21 @@ export async function* runStats(sources: Iterable<RunSource>, options: RunStatsO
   yield findingsOf(steps, options, notes);
 }
 
-async function measure(a: GroupedArray, previous: Previous, current: Previous, bins: number): Promise<TensorStepStats> {
+/** The element bytes of an array with numbers (undefined otherwise); a failure surfaces when awaited, never as an unhandled rejection. */
+export function prefetch(a: { readonly array: Tensor | NdArray } | undefined): Promise<Uint8Array | undefined> {
+  if (a === undefined || unsupportedReason(a.array) !== undefined) return Promise.resolve(undefined);
+  const p = elementBytes(a.array);
+  p.catch(() => undefined);
+  return p;
+}
+
+function measure(a: GroupedArray, bytes: Uint8Array | undefined, previous: Previous, current: Previous, bins: number): TensorStepStats {
   const d = describeArray(a.array);
   const base = { path: a.path, group: a.group, name: a.name, dtype: d.dtype, shape: d.shape };
   const why = unsupportedReason(a.array);
-  if (why !== undefined) {
-    return { ...base, numel: d.numel, min: null, max: null, mean: null, std: null, norm: null, nan: 0, posinf: 0, neginf: 0, zeros: 0, update: null, ratio: null, unsupported: why };
+  if (why !== undefined || bytes === undefined) {
+    return { ...base, numel: d.numel, min: null, max: null, mean: null, std: null, norm: null, nan: 0, posinf: 0, neginf: 0, zeros: 0, update: null, ratio: null, unsupported: why ?? "no bytes" };
   }
-  const bytes = await elementBytes(a.array);
   const stats = statsOfBytes(bytes, d.dtype);
   const key = seriesKey(a);
   const prev = previous.get(key);
