@@ -5,11 +5,12 @@
  */
 import { ConvertError } from "../errors.js";
 import type { NdArray, Tensor, TorchValue } from "../torch/index.js";
-import { compareArrays } from "./compare-arrays.js";
+import { l2Distance } from "./compare-arrays.js";
 import { describeArray, elementBytes, unsupportedReason } from "./elements.js";
 import { findingsOf } from "./findings.js";
 import type { GroupedArray, TensorGroup } from "./groups.js";
 import { groupDump, numberOf, stepOf } from "./groups.js";
+import { isArray } from "./leaves.js";
 import type { GroupStepStats, RunRecord, RunSource, RunStatsOptions, RunStep, TensorStepStats } from "./run-types.js";
 import { histogramOfBytes, statsOfBytes } from "./tensor-stats.js";
 
@@ -134,10 +135,8 @@ function measure(a: GroupedArray, bytes: Uint8Array | undefined, previous: Previ
   let update: number | null = null;
   let ratio: number | null = null;
   if (prev !== undefined && prev.shape.length === d.shape.length && prev.shape.every((x, i) => x === d.shape[i])) {
-    const cmp = compareArrays(prev.bytes, prev.dtype as typeof d.dtype, bytes, d.dtype, { atol: 0, rtol: 0 });
     // A NaN/Inf on either side makes the update itself non-finite (NaN), as θₜ − θₜ₋₁ would be.
-    const broken = cmp.nan[0] + cmp.nan[1] + cmp.inf[0] + cmp.inf[1] > 0;
-    update = broken ? NaN : cmp.l2;
+    update = l2Distance(prev.bytes, prev.dtype as typeof d.dtype, bytes, d.dtype);
     ratio = prev.norm !== null && prev.norm > 0 ? update / prev.norm : null;
   }
   current.set(key, { dtype: d.dtype, shape: d.shape, bytes, norm: stats.norm });
@@ -148,8 +147,8 @@ function measure(a: GroupedArray, bytes: Uint8Array | undefined, previous: Previ
 async function lossOf(v: TorchValue | undefined): Promise<number | null> {
   const n = numberOf(v);
   if (n !== undefined) return n;
-  if (typeof v === "object" && v !== null && (v as { kind?: string }).kind === "tensor" || (v as { kind?: string } | null)?.kind === "ndarray") {
-    const arr = v as Tensor | NdArray;
+  if (isArray(v)) {
+    const arr = v;
     if (describeArray(arr).numel !== 1 || unsupportedReason(arr) !== undefined) return null;
     const s = statsOfBytes(await elementBytes(arr), describeArray(arr).dtype);
     return s.nan > 0 ? NaN : s.posinf > 0 ? Infinity : s.neginf > 0 ? -Infinity : s.mean;
