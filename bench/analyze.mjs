@@ -2,7 +2,7 @@
 // against the time to read the same files, and against the Python + torch script a user writes
 // otherwise (bench/analyze_torch.py). Whole processes, interleaved, medians; peak RSS from
 // /usr/bin/time; the 1-minute load with every figure. Inputs: /usr/bin/python3 bench/analyze_inputs.py.
-//   BENCH_RUNS=3 BENCH_ONLY=diff,stats node bench/analyze.mjs
+//   BENCH_RUNS=3 BENCH_ONLY=diff,stats BENCH_DUMPS=100 node bench/analyze.mjs
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -58,10 +58,12 @@ if (only.includes("diff")) {
 }
 if (only.includes("stats")) {
   const run_ = join(dir, "run");
-  const files = readdirSync(run_).map((f) => join(run_, f));
+  // BENCH_DUMPS=N: only the first N dumps (steps 1..N) of the run.
+  const dumps = Number(process.env.BENCH_DUMPS ?? Infinity);
+  const files = readdirSync(run_).filter((f) => Number(/\d+/.exec(f)?.[0]) <= dumps).map((f) => join(run_, f));
   bench(`stats over ${files.length} dumps`, {
     read: [process.execPath, ["-e", READ, ...files]],
-    stats: [process.execPath, [cli, "stats", run_, "--json"]],
-    torch: ["/usr/bin/python3", [join(here, "analyze_torch.py"), "stats", run_]],
+    stats: [process.execPath, [cli, "stats", ...files, "--json"]],
+    torch: ["/usr/bin/python3", [join(here, "analyze_torch.py"), "stats", ...files]],
   });
 }

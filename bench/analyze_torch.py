@@ -2,7 +2,7 @@
 """What a user writes without torchsave (bench/analyze.mjs runs it beside the CLI), torch 1.13:
 
     analyze_torch.py diff A B      torch.load both, the diff metrics per tensor in float64
-    analyze_torch.py stats DIR     torch.load each dump in step order, per-tensor stats + update in float64
+    analyze_torch.py stats FILE... torch.load each dump in step order, per-tensor stats + update in float64
 """
 import math
 import os
@@ -48,11 +48,11 @@ def diff(a, b):
     print(f"{len(ta)} tensors, {changed} changed")
 
 
-def stats_run(folder):
-    files = sorted(os.listdir(folder), key=lambda f: int(re.findall(r"\d+", f)[-1]))
+def stats_run(paths):
+    files = sorted(paths, key=lambda f: int(re.findall(r"\d+", os.path.basename(f))[-1]))
     prev = {}
     for f in files:
-        cur = dict(tensors(torch.load(os.path.join(folder, f))))
+        cur = dict(tensors(torch.load(f)))
         for k, t in cur.items():
             s = stats(t)
             p = prev.get(k)
@@ -66,4 +66,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "diff":
         diff(sys.argv[2], sys.argv[3])
     else:
-        stats_run(sys.argv[2])
+        stats_run(sys.argv[2:])

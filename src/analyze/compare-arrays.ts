@@ -175,3 +175,32 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * ‖a − b‖₂ alone (the `update` of a run), in one lean pass; NaN when any element of either side is
+ * NaN or ±Inf. Both must hold the same number of elements.
+ */
+export function l2Distance(a: Uint8Array, da: DTypeName, b: Uint8Array, db: DTypeName): number {
+  const ra = elementReader(a, da);
+  const rb = elementReader(b, db);
+  const run = Math.min(ra.maxRun, rb.maxRun, CHUNK_ELEMENTS * 16);
+  const n = Math.min(ra.length, rb.length);
+  let total = 0;
+  for (let s = 0; s < n; s += run) {
+    const e = Math.min(n, s + run);
+    const x = ra.read(s, e);
+    const y = rb.read(s, e);
+    const xa = x.x;
+    const xb = y.x;
+    const d0 = y.offset - x.offset;
+    let sq = 0;
+    for (let i = x.offset, end = x.offset + e - s; i < end; i++) {
+      const d = xa[i]! - xb[i + d0]!;
+      sq += d * d;
+    }
+    // Any NaN or ±Inf on either side makes a difference NaN or ±Inf, and the sum with it.
+    if (!Number.isFinite(sq)) return NaN;
+    total += sq;
+  }
+  return Math.sqrt(total);
+}

@@ -226,15 +226,30 @@ export async function diffCheckpoints(a: Checkpoint | TorchValue, b: Checkpoint 
   const p = plan(a, b, options);
   const tol = { atol: options.atol ?? 0, rtol: options.rtol ?? 0 };
   const entries: DiffEntry[] = [];
+  // The next pair's bytes are read while this pair is compared (asynchronous sources overlap I/O and compute).
+  const comparable = p.pairs.filter((x) => incomparable(x.a, x.b) === undefined);
+  const fetch = (i: number) => {
+    const x = comparable[i];
+    if (x === undefined) return undefined;
+    const loaded = options.release === false ? [] : [loadedHere(x.a), loadedHere(x.b)];
+    const both = Promise.all([elementBytes(x.a), elementBytes(x.b)]);
+    both.catch(() => undefined);
+    return { pair: x, loaded, both };
+  };
+  let next = fetch(0);
+  let k = 0;
   for (const pair of p.pairs) {
     const why = incomparable(pair.a, pair.b);
     if (why !== undefined) {
       entries.push(entryOf(pair, undefined, why));
       continue;
     }
-    const loaded = options.release === false ? [] : [loadedHere(pair.a), loadedHere(pair.b)];
+    const current = next!;
+    const [ba, bb] = await current.both;
+    next = fetch(++k);
+    const loaded = current.loaded;
     const [da, db] = dtypes(pair);
-    const cmp = compareArrays(await elementBytes(pair.a), da, await elementBytes(pair.b), db, tol);
+    const cmp = compareArrays(ba, da, bb, db, tol);
     for (const s of loaded) if (s !== undefined) delete s.data;
     entries.push(entryOf(pair, cmp, da === db ? undefined : `values compared in float64 across dtypes ${da} → ${db}`));
   }

@@ -5,11 +5,12 @@
  */
 import { ConvertError } from "../errors.js";
 import type { NdArray, Tensor, TorchValue } from "../torch/index.js";
-import { compareArrays } from "./compare-arrays.js";
+import { l2Distance } from "./compare-arrays.js";
 import { describeArray, elementBytes, unsupportedReason } from "./elements.js";
 import { findingsOf } from "./findings.js";
 import type { GroupedArray, TensorGroup } from "./groups.js";
 import { groupDump, numberOf, stepOf } from "./groups.js";
+import { isArray } from "./leaves.js";
 import type { GroupStepStats, RunRecord, RunSource, RunStatsOptions, RunStep, TensorStepStats } from "./run-types.js";
 import { histogramOfBytes, statsOfBytes } from "./tensor-stats.js";
 
@@ -90,9 +91,13 @@ export async function* runStats(sources: Iterable<RunSource>, options: RunStatsO
     if (index === 0 && dump.optimizer !== undefined) notes.push(dump.optimizer.note);
     const current: Previous = new Map();
     const tensors: TensorStepStats[] = [];
-    for (const a of dump.arrays) {
-      const t = await measure(a, previous, current, bins);
-      tensors.push(t);
+    // The next tensor's bytes are read while this one is measured (asynchronous sources overlap I/O and compute).
+    const arrays = dump.arrays;
+    let next = prefetch(arrays[0]);
+    for (let i = 0; i < arrays.length; i++) {
+      const bytes = await next;
+      next = prefetch(arrays[i + 1]);
+      tensors.push(measure(arrays[i]!, bytes, previous, current, bins));
     }
     const step = dump.step ?? numberInName(source.name) ?? index;
     const record: RunStep = {
@@ -109,24 +114,29 @@ export async function* runStats(sources: Iterable<RunSource>, options: RunStatsO
   yield findingsOf(steps, options, notes);
 }
 
-async function measure(a: GroupedArray, previous: Previous, current: Previous, bins: number): Promise<TensorStepStats> {
+/** The element bytes of an array with numbers (undefined otherwise); a failure surfaces when awaited, never as an unhandled rejection. */
+export function prefetch(a: { readonly array: Tensor | NdArray } | undefined): Promise<Uint8Array | undefined> {
+  if (a === undefined || unsupportedReason(a.array) !== undefined) return Promise.resolve(undefined);
+  const p = elementBytes(a.array);
+  p.catch(() => undefined);
+  return p;
+}
+
+function measure(a: GroupedArray, bytes: Uint8Array | undefined, previous: Previous, current: Previous, bins: number): TensorStepStats {
   const d = describeArray(a.array);
   const base = { path: a.path, group: a.group, name: a.name, dtype: d.dtype, shape: d.shape };
   const why = unsupportedReason(a.array);
-  if (why !== undefined) {
-    return { ...base, numel: d.numel, min: null, max: null, mean: null, std: null, norm: null, nan: 0, posinf: 0, neginf: 0, zeros: 0, update: null, ratio: null, unsupported: why };
+  if (why !== undefined || bytes === undefined) {
+    return { ...base, numel: d.numel, min: null, max: null, mean: null, std: null, norm: null, nan: 0, posinf: 0, neginf: 0, zeros: 0, update: null, ratio: null, unsupported: why ?? "no bytes" };
   }
-  const bytes = await elementBytes(a.array);
   const stats = statsOfBytes(bytes, d.dtype);
   const key = seriesKey(a);
   const prev = previous.get(key);
   let update: number | null = null;
   let ratio: number | null = null;
   if (prev !== undefined && prev.shape.length === d.shape.length && prev.shape.every((x, i) => x === d.shape[i])) {
-    const cmp = compareArrays(prev.bytes, prev.dtype as typeof d.dtype, bytes, d.dtype, { atol: 0, rtol: 0 });
     // A NaN/Inf on either side makes the update itself non-finite (NaN), as θₜ − θₜ₋₁ would be.
-    const broken = cmp.nan[0] + cmp.nan[1] + cmp.inf[0] + cmp.inf[1] > 0;
-    update = broken ? NaN : cmp.l2;
+    update = l2Distance(prev.bytes, prev.dtype as typeof d.dtype, bytes, d.dtype);
     ratio = prev.norm !== null && prev.norm > 0 ? update / prev.norm : null;
   }
   current.set(key, { dtype: d.dtype, shape: d.shape, bytes, norm: stats.norm });
@@ -137,8 +147,8 @@ async function measure(a: GroupedArray, previous: Previous, current: Previous, b
 async function lossOf(v: TorchValue | undefined): Promise<number | null> {
   const n = numberOf(v);
   if (n !== undefined) return n;
-  if (typeof v === "object" && v !== null && (v as { kind?: string }).kind === "tensor" || (v as { kind?: string } | null)?.kind === "ndarray") {
-    const arr = v as Tensor | NdArray;
+  if (isArray(v)) {
+    const arr = v;
     if (describeArray(arr).numel !== 1 || unsupportedReason(arr) !== undefined) return null;
     const s = statsOfBytes(await elementBytes(arr), describeArray(arr).dtype);
     return s.nan > 0 ? NaN : s.posinf > 0 ? Infinity : s.neginf > 0 ? -Infinity : s.mean;
