@@ -7,6 +7,7 @@ import { inspectCommand } from "./commands/inspect.js";
 import { pickleDisCommand } from "./commands/pickle-dis.js";
 import { tensorsCommand } from "./commands/tensors.js";
 import { validateCommand } from "./commands/validate.js";
+import { viewCommand } from "./commands/view.js";
 import { EXIT_USAGE, formatCliError, UsageError } from "./errors.js";
 
 const COMMANDS: readonly Command[] = [
@@ -15,6 +16,7 @@ const COMMANDS: readonly Command[] = [
   convertCommand,
   validateCommand,
   pickleDisCommand,
+  viewCommand,
 ];
 
 function help(): string {
