@@ -9,6 +9,7 @@ const LIBRARY_ENTRIES = {
   "torch/index": "src/torch/index.ts",
   "convert/index": "src/convert/index.ts",
   "validate/index": "src/validate/index.ts",
+  "analyze/index": "src/analyze/index.ts",
   "node/index": "src/node/index.ts",
 };
 

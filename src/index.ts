@@ -7,3 +7,4 @@ export { bytesSource, blobSource, callbackSource } from "./bytes/source.js";
 export * from "./convert/index.js";
 export { validateCheckpoint, validateCheckpointAsync, sanitize } from "./validate/index.js";
 export type { ValidationReport, Finding, ValidateOptions } from "./validate/index.js";
+export * from "./analyze/index.js";

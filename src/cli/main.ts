@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import type { Command } from "./command.js";
 import { convertCommand } from "./commands/convert.js";
+import { diffCommand } from "./commands/diff.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { pickleDisCommand } from "./commands/pickle-dis.js";
 import { tensorsCommand } from "./commands/tensors.js";
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   convertCommand,
   validateCommand,
   pickleDisCommand,
+  diffCommand,
   viewCommand,
 ];
 
