@@ -8,9 +8,9 @@ import { formatKeyPath, isTorchsaveError } from "../errors.js";
 import { FORMAT_EXTENSIONS, planConversion, readAnySync, type ReadAnyResult } from "../convert/index.js";
 import { dtypeByName, isContiguous, numel, openCheckpoint, tensorBytesAsync, type Tensor } from "../torch/index.js";
 import { validateCheckpoint, validateCheckpointAsync, type ValidationReport } from "../validate/index.js";
-import { diffOpened } from "./diff-local.js";
-import { computeStats, FIRST_VALUES, formatNumber, heatMap, histogram } from "./local-stats.js";
-import type { ConvertRequest, ConvertResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
+import { diffCheckpoints, histogramOfBytes, statsOfBytes, type TensorStats } from "../analyze/index.js";
+import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
+import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
 import { blobInputSource, urlInputSource } from "./sources.js";
 import { tensorNumbers } from "./tensor-values.js";
 import { buildTree, formatBytes, tensorByteSize, type CheckpointTree } from "./tree-model.js";
@@ -57,7 +57,7 @@ export class Inspector {
       case "validate":
         return [await this.validateInput(req.input)];
       case "diff":
-        return [await diffOpened(this.get(req.a), this.get(req.b))];
+        return [await this.diff(req.a, req.b)];
       case "convert": {
         const r = await this.convert(req.id, req.file, req.options);
         return [r];
@@ -107,7 +107,13 @@ export class Inspector {
     const bytes = await this.tensorBytes(f, t);
     const nums = tensorNumbers(t, bytes);
     if (nums === undefined) return { ...base, first: [], note: `${t.dtype} values are not shown as numbers`, ms: now() - start };
-    const stats = computeStats(nums.values);
+    let stats: TensorStats | undefined;
+    try {
+      stats = statsOfBytes(bytes, t.dtype);
+    } catch (e) {
+      return { ...base, first: [], note: `no statistics: ${errorText(e)}`, ms: now() - start };
+    }
+    const hist = stats.min === null || stats.max === null ? undefined : histogramOfBytes(bytes, t.dtype, stats.min, stats.max, HISTOGRAM_BINS);
     const isFloat = /float|complex|bfloat/.test(t.dtype);
     const f32 = t.dtype !== "float64" && t.dtype !== "complex128";
     const first: string[] = [];
@@ -118,8 +124,24 @@ export class Inspector {
     }
     const heat = nums.perElement === 1 ? heatMap(nums.values, t.shape) : undefined;
     return {
-      ...base, stats, histogram: histogram(nums.values, stats.min, stats.max), ...(heat === undefined ? {} : { heat }), first,
+      ...base, stats, ...(hist === undefined ? {} : { histogram: hist }), ...(heat === undefined ? {} : { heat }), first,
       ...(nums.note === undefined ? {} : { note: nums.note }), ms: now() - start,
+    };
+  }
+
+  /** analyze's diff of two opened files (storages loaded one pair at a time and released). */
+  private async diff(a: number, b: number): Promise<DiffResult> {
+    const fa = this.get(a);
+    const fb = this.get(b);
+    const r = await diffCheckpoints(fa.read.root, fb.read.root);
+    return {
+      a: fa.name, b: fb.name,
+      report: {
+        ...r,
+        onlyA: r.onlyA.map(formatKeyPath), onlyB: r.onlyB.map(formatKeyPath),
+        changed: r.changed.map((e) => ({ ...e, path: formatKeyPath(e.path) })),
+        values: r.values.map((v) => ({ ...v, path: formatKeyPath(v.path) })),
+      },
     };
   }
 
@@ -210,6 +232,9 @@ export class Inspector {
     return { blob, fileName: outputName(f.name, options), bytes: written, notes: plan.notes };
   }
 }
+
+/** Bins of a tensor's histogram. */
+export const HISTOGRAM_BINS = 64;
 
 /** Largest tensor the page reads whole for statistics (a browser's typed arrays stop near 2-4 GiB). */
 export const MAX_TENSOR_READ = 2 ** 30;

@@ -2,6 +2,7 @@
  * The messages between the page and its Web Worker. Everything here is structured-clone data (no
  * classes, no functions), so the same types describe both ends. DOM-free.
  */
+import type { DiffEntry, DiffReport, DiffValue, Histogram as AnalyzeHistogram, TensorStats } from "../analyze/index.js";
 import type { ConvertFormat } from "../convert/index.js";
 import type { ValidationReport } from "../validate/index.js";
 
@@ -60,28 +61,8 @@ export interface OpenResult {
   readonly openMs: number;
 }
 
-/** The statistics of one tensor, computed in float64 over its finite values. */
-export interface TensorStatsView {
-  readonly numel: number;
-  /** Finite values counted in min .. norm. */
-  readonly finite: number;
-  readonly min: number;
-  readonly max: number;
-  readonly mean: number;
-  /** Sample standard deviation (torch.std's default, correction 1). */
-  readonly std: number;
-  readonly norm: number;
-  readonly nan: number;
-  readonly posInf: number;
-  readonly negInf: number;
-  readonly zeros: number;
-}
-
-export interface Histogram {
-  readonly min: number;
-  readonly max: number;
-  readonly counts: readonly number[];
-}
+/** Counts of finite values in equal-width bins over [lo, hi] (analyze's histogramOfBytes). */
+export type Histogram = AnalyzeHistogram;
 
 export interface HeatMap {
   /** Cells, row-major; each the mean of the block of elements it covers. */
@@ -107,7 +88,8 @@ export interface TensorDetail {
   readonly requiresGrad: boolean;
   readonly isParameter: boolean;
   /** Absent when the values cannot be read as numbers (sparse, meta, no storage). */
-  readonly stats?: TensorStatsView;
+  /** analyze's tensor statistics (float64 over the finite values; NaN/±Inf counted apart). */
+  readonly stats?: TensorStats;
   readonly histogram?: Histogram;
   readonly heat?: HeatMap;
   /** The first values as text (complex as pairs), NaN/Inf spelled as torch prints them. */
@@ -116,25 +98,16 @@ export interface TensorDetail {
   readonly ms: number;
 }
 
-export interface DiffRow {
-  readonly path: string;
-  readonly status: "changed" | "identical" | "dtype" | "shape";
-  readonly dtype: readonly [string, string];
-  readonly shape: readonly [readonly number[], readonly number[]];
-  readonly maxAbs?: number;
-  readonly relL2?: number;
-  readonly differing?: number;
-}
-
+/** analyze's diff report with key paths spelled as strings (what the page shows). */
 export interface DiffResult {
   readonly a: string;
   readonly b: string;
-  readonly onlyA: readonly string[];
-  readonly onlyB: readonly string[];
-  /** Set when the keys match once this prefix is stripped from one side. */
-  readonly prefix?: { readonly side: "a" | "b"; readonly prefix: string };
-  readonly rows: readonly DiffRow[];
-  readonly equal: boolean;
+  readonly report: Omit<DiffReport, "onlyA" | "onlyB" | "changed" | "values"> & {
+    readonly onlyA: readonly string[];
+    readonly onlyB: readonly string[];
+    readonly changed: readonly (Omit<DiffEntry, "path"> & { readonly path: string })[];
+    readonly values: readonly (Omit<DiffValue, "path"> & { readonly path: string })[];
+  };
 }
 
 export interface ConvertRequest {

@@ -17,7 +17,7 @@ const WEB = join(REPO, "fixtures/web");
 const A = join(WEB, "web-a.pt");
 const B = join(WEB, "web-b.pt");
 const MALICIOUS = join(CORPUS, "picklescan/pytorch_magic_bypass.pt");
-interface Stats { numel: number; min: number; max: number; mean: number; std: number; norm: number; nan: number; posInf: number; negInf: number; zeros: number }
+interface Stats { numel: number; min: number; max: number; mean: number; std: number; norm: number; nan: number; posinf: number; neginf: number; zeros: number }
 const expected = JSON.parse(readFileSync(join(WEB, "web-expected.json"), "utf8")) as {
   stats: Record<string, Stats>;
   diff: Record<string, { maxAbs: number; relL2: number }>;
@@ -37,7 +37,7 @@ async function statsOf(page: Page, key: string): Promise<Stats> {
 }
 
 function expectStats(got: Stats, want: Stats, rel = 1e-12): void {
-  for (const k of ["numel", "nan", "posInf", "negInf", "zeros"] as const) expect(got[k], k).toBe(want[k]);
+  for (const k of ["numel", "nan", "posinf", "neginf", "zeros"] as const) expect(got[k], k).toBe(want[k]);
   for (const k of ["min", "max", "mean", "std", "norm"] as const) expect(Math.abs(got[k] - want[k]), k).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(want[k])));
 }
 
@@ -118,7 +118,8 @@ describe("?url= and &tensor= (the view server, range requests)", () => {
     const diff = page.locator(".diff-view");
     await diff.waitFor();
     expect(await page.locator(".diff-head").getAttribute("data-equal")).toBe("false");
-    expect(await page.locator(".prefix").getAttribute("data-prefix")).toBe("module.");
+    expect(await page.locator(".prefix").getAttribute("data-prefix-a")).toBe("");
+    expect(await page.locator(".prefix").getAttribute("data-prefix-b")).toBe("module.");
     expect(await page.locator(".only-a li").allTextContents()).toEqual(['["steps"]']);
     expect(await page.locator(".only-b li").allTextContents()).toEqual(['["module.extra"]']);
     const rows = await page.locator("table.diff tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-path"), tr.className]));
@@ -203,7 +204,7 @@ describe("convert and download", () => {
 describe("a > 4 GiB zip64 checkpoint (sparse, made on the fly)", () => {
   it("shows its tree in under a second and the histogram of a 64 MiB tensor in under a second", async () => {
     const big = join(tmp, "big.pt");
-    const want = JSON.parse(execFileSync("/usr/bin/python3", [join(WEB, "make_big.py"), big], { encoding: "utf8" })) as { bytes: number; w64: Omit<Stats, "nan" | "posInf" | "negInf" | "zeros"> };
+    const want = JSON.parse(execFileSync("/usr/bin/python3", [join(WEB, "make_big.py"), big], { encoding: "utf8" })) as { bytes: number; w64: Omit<Stats, "nan" | "posinf" | "neginf" | "zeros"> };
     expect(want.bytes).toBeGreaterThan(4 * 2 ** 30);
     const { page, errors } = await openPage(browser, server.url.split("?")[0]!);
     // Warm the worker first so the timing is the open itself.

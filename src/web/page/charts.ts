@@ -23,7 +23,7 @@ export function histogramChart(hist: Histogram, log: boolean): HTMLCanvasElement
   const H = 180;
   const counts = hist.counts;
   const total = counts.reduce((a, b) => a + b, 0);
-  const [c, ctx] = canvas(W, H, `Histogram of ${total} finite values from ${formatStat(hist.min)} to ${formatStat(hist.max)}`);
+  const [c, ctx] = canvas(W, H, `Histogram of ${total} finite values from ${formatStat(hist.lo)} to ${formatStat(hist.hi)}`);
   const pad = { l: 8, r: 8, t: 8, b: 22 };
   const scale = (n: number) => (log ? Math.log10(1 + n) : n);
   const top = Math.max(1e-9, ...counts.map(scale));
@@ -43,11 +43,11 @@ export function histogramChart(hist: Histogram, log: boolean): HTMLCanvasElement
   ctx.font = "12px system-ui, sans-serif";
   ctx.textBaseline = "top";
   ctx.textAlign = "left";
-  ctx.fillText(formatStat(hist.min), pad.l, H - pad.b + 5);
+  ctx.fillText(formatStat(hist.lo), pad.l, H - pad.b + 5);
   ctx.textAlign = "right";
-  ctx.fillText(formatStat(hist.max), W - pad.r, H - pad.b + 5);
-  if (hist.min < 0 && hist.max > 0) {
-    const x = pad.l + ((0 - hist.min) / (hist.max - hist.min)) * (W - pad.l - pad.r);
+  ctx.fillText(formatStat(hist.hi), W - pad.r, H - pad.b + 5);
+  if (hist.lo < 0 && hist.hi > 0) {
+    const x = pad.l + ((0 - hist.lo) / (hist.hi - hist.lo)) * (W - pad.l - pad.r);
     ctx.textAlign = "center";
     ctx.fillText("0", x, H - pad.b + 5);
     ctx.strokeStyle = css("--muted");

@@ -22,7 +22,7 @@ export function tensorView(d: TensorDetail): HTMLElement {
     h("div", { class: "cards" }, h("div", { class: "card" }, h("h3", {}, "Geometry"), geometry), d.stats === undefined ? null : statsCard(d)),
   ];
   if (d.note !== undefined) parts.push(h("p", { class: "note" }, d.note));
-  if (d.histogram !== undefined && d.stats !== undefined && d.stats.finite > 0) {
+  if (d.histogram !== undefined) {
     let log = false;
     const holder = h("div", { class: "chart-holder", "data-chart": "histogram" }, histogramChart(d.histogram, log));
     const toggle = h("button", { type: "button", class: "small-button", "aria-pressed": "false" }, "log counts");
@@ -42,7 +42,7 @@ export function tensorView(d: TensorDetail): HTMLElement {
       h("div", { class: "chart-holder", "data-chart": "heat" }, canvas)));
   }
   if (d.first.length > 0) {
-    const total = d.stats?.numel ?? d.first.length;
+    const total = d.stats?.numel ?? d.shape.reduce((a, b) => a * b, 1);
     parts.push(h("div", { class: "card wide" },
       h("h3", {}, `First ${d.first.length} of ${total.toLocaleString("en-US")} values`),
       h("div", { class: "values", "data-values": "" }, ...d.first.map((v) => h("span", { class: /nan|inf/.test(v) ? "v bad" : "v" }, v)))));
@@ -53,20 +53,21 @@ export function tensorView(d: TensorDetail): HTMLElement {
 
 function statsCard(d: TensorDetail): HTMLElement {
   const s = d.stats!;
-  const bad = s.nan + s.posInf + s.negInf > 0;
+  const bad = s.nan + s.posinf + s.neginf > 0;
   const cell = (v: number, warn = false) => h("span", { class: warn && v > 0 ? "bad" : "" }, formatStat(v));
+  const num = (v: number | null) => (v === null ? "–" : formatStat(v));
   return h("div", { class: `card${bad ? " has-bad" : ""}`, "data-stats": JSON.stringify(s) },
     h("h3", {}, "Statistics", h("span", { class: "small muted" }, " (float64, finite values)")),
     table([
       ["numel", s.numel.toLocaleString("en-US")],
-      ["min", formatStat(s.min)],
-      ["max", formatStat(s.max)],
-      ["mean", formatStat(s.mean)],
-      ["std", formatStat(s.std)],
-      ["L2 norm", formatStat(s.norm)],
+      ["min", num(s.min)],
+      ["max", num(s.max)],
+      ["mean", num(s.mean)],
+      ["std", num(s.std)],
+      ["L2 norm", num(s.norm)],
       ["zeros", s.zeros.toLocaleString("en-US")],
       ["NaN", cell(s.nan, true)],
-      ["+Inf", cell(s.posInf, true)],
-      ["−Inf", cell(s.negInf, true)],
+      ["+Inf", cell(s.posinf, true)],
+      ["−Inf", cell(s.neginf, true)],
     ], "kv stats"));
 }

@@ -1,73 +1,13 @@
 /**
- * Statistics, histogram, heat map and first values of one tensor's numbers, in float64 over the
- * finite values (NaN and ±Inf are counted apart). Two passes; no allocation sized by the data
+ * The heat map and the first values of one tensor's numbers (its statistics and histogram come
+ * from the analyze layer, as `torchsave stats` computes them). No allocation sized by the data
  * beyond the heat map's fixed grid. DOM-free.
  */
 import { floatRepr } from "../pickle/index.js";
-import type { HeatMap, Histogram, TensorStatsView } from "./protocol.js";
+import type { HeatMap } from "./protocol.js";
 
-export const HISTOGRAM_BINS = 64;
 export const HEAT_MAX_CELLS = 96;
 export const FIRST_VALUES = 48;
-
-/** numel, min, max, mean, sample std, L2 norm, NaN, ±Inf and zero counts. */
-export function computeStats(values: ArrayLike<number>): TensorStatsView {
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  let sumSq = 0;
-  let nan = 0;
-  let posInf = 0;
-  let negInf = 0;
-  let zeros = 0;
-  const n = values.length;
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    if (v !== v) nan++;
-    else if (v === Infinity) posInf++;
-    else if (v === -Infinity) negInf++;
-    else {
-      if (v < min) min = v;
-      if (v > max) max = v;
-      sum += v;
-      sumSq += v * v;
-      if (v === 0) zeros++;
-    }
-  }
-  const finite = n - nan - posInf - negInf;
-  const mean = finite > 0 ? sum / finite : NaN;
-  // A second pass for the variance: sum of squared deviations is exact where sumSq - n*mean² is not.
-  let dev = 0;
-  if (finite > 1) {
-    for (let i = 0; i < n; i++) {
-      const v = values[i]!;
-      if (v - v === 0) dev += (v - mean) * (v - mean);
-    }
-  }
-  return {
-    numel: n, finite,
-    min: finite > 0 ? min : NaN, max: finite > 0 ? max : NaN, mean,
-    std: finite > 1 ? Math.sqrt(dev / (finite - 1)) : NaN,
-    norm: Math.sqrt(sumSq), nan, posInf, negInf, zeros,
-  };
-}
-
-/** Counts of the finite values in `bins` equal-width bins over [min, max]. */
-export function histogram(values: ArrayLike<number>, min: number, max: number, bins = HISTOGRAM_BINS): Histogram {
-  const counts = new Array<number>(bins).fill(0);
-  if (!Number.isFinite(min) || !Number.isFinite(max)) return { min, max, counts };
-  const width = max - min;
-  const scale = width > 0 ? bins / width : 0;
-  const n = values.length;
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    if (v - v !== 0) continue;
-    let b = width > 0 ? Math.floor((v - min) * scale) : 0;
-    if (b >= bins) b = bins - 1;
-    counts[b]!++;
-  }
-  return { min, max, counts };
-}
 
 /**
  * A heat map of a tensor of 2 or more dimensions seen as [shape[0], rest]: at most
