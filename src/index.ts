@@ -4,6 +4,8 @@ export * from "./pickle/index.js";
 export * from "./torch/index.js";
 export type { ByteSource } from "./bytes/source.js";
 export { bytesSource, blobSource, callbackSource } from "./bytes/source.js";
+export { urlSource } from "./bytes/url-source.js";
+export type { UrlSource, UrlSourceOptions, FetchLike, FetchResponseLike } from "./bytes/url-source.js";
 export * from "./convert/index.js";
 export { validateCheckpoint, validateCheckpointAsync, sanitize } from "./validate/index.js";
 export type { ValidationReport, Finding, ValidateOptions } from "./validate/index.js";

@@ -27,7 +27,9 @@ import { concatBytes } from "../bytes/concat.js";
 /** What an input turned out to be. */
 export type InputFormat =
   | "zip" | "legacy" | "pickle" | "tar" | "torchscript" | "npy" | "npz"
-  | "safetensors" | "json" | "json-plain" | "msgpack";
+  | "safetensors" | "json" | "json-plain" | "msgpack"
+  /** Several files read as one checkpoint (src/distributed): a DCP directory, a shard index. */
+  | "dcp" | "shards";
 
 /** Options of {@link readAnySync}: how to read inputs whose format leaves a choice. */
 export interface ReadAnyOptions {
@@ -143,8 +145,9 @@ export interface ConvertPlan {
  * Reads `source`, applies the rewrites, and prepares the output (encoding errors surface here or
  * while iterating the chunks).
  */
-export function planConversion(source: ByteSource, options: ConvertOptions): ConvertPlan {
-  const input = readAnySync(source, options);
+export function planConversion(source: ByteSource | ReadAnyResult, options: ConvertOptions): ConvertPlan {
+  // An input already read (a DCP directory or a shard index, read by src/distributed) or a source.
+  const input = "root" in source && "format" in source ? source : readAnySync(source, options);
   const notes: string[] = [];
   let root = input.root;
   if (options.transform !== undefined) root = options.transform(root);

@@ -15,6 +15,7 @@ import { sanitize } from "../../validate/index.js";
 import type { Command, CommandContext } from "../command.js";
 import { formatBytes } from "../describe.js";
 import { UsageError } from "../errors.js";
+import { isDcpDirectory, isRemote, loadAllStorages, openInput } from "../input.js";
 
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
@@ -45,9 +46,12 @@ export const convertCommand: Command = {
     const note = (line: string) => {
       if (!quiet) ctx.err(`torchsave: ${line}`);
     };
-    const source = openFileSource(inPath);
+    // A DCP directory or a URL is read through ../input.ts (remote storages are loaded first: the writers read synchronously).
+    const other = isRemote(inPath) || isDcpDirectory(inPath) ? await openInput(inPath) : undefined;
+    if (other !== undefined) await loadAllStorages(other);
+    const source = other === undefined ? openFileSource(inPath) : { close: () => other.close() };
     try {
-      const plan = planConversion(source, {
+      const plan = planConversion(other === undefined ? (source as ReturnType<typeof openFileSource>) : other.input, {
         ...options,
         ...(ctx.values.sanitize === true ? { transform: (root: TorchValue) => sanitizeRoot(root, note) } : {}),
       });

@@ -1,9 +1,8 @@
 /** `torchsave inspect FILE`: a readable tree of what a checkpoint holds, with totals; `--json` for tools. */
 import type { Checkpoint, Storage, TorchValue } from "../../torch/index.js";
 import { findParts, numel, walkTensors } from "../../torch/index.js";
-import { readAnySync } from "../../convert/index.js";
 import type { ReadAnyResult } from "../../convert/index.js";
-import { openFileSource } from "../../node/index.js";
+import { openInput } from "../input.js";
 import type { CheckpointPart } from "../../torch/index.js";
 import { formatKeyPath } from "../../errors.js";
 import type { Command } from "../command.js";
@@ -14,12 +13,13 @@ export const inspectCommand: Command = {
   summary: "show the structure of a checkpoint: keys, types, tensor dtypes and shapes, totals",
   usage: "torchsave inspect FILE [--json] [--depth N] [--items N]",
   options: { json: { type: "boolean" }, depth: { type: "string" }, items: { type: "string" } },
-  run({ positionals, values, out }) {
+  async run({ positionals, values, out }) {
     const file = positionals[0]!;
-    // Any format torchsave reads (torch layouts, safetensors, JSON, msgpack, npy), lazily for files.
-    const source = openFileSource(file);
+    // Any format torchsave reads (torch layouts, safetensors, JSON, msgpack, npy), lazily for files;
+    // also a DCP directory or an http(s) URL (see ../input.ts).
+    const opened = await openInput(file);
     try {
-      const input = readAnySync(source);
+      const { input } = opened;
       const summary = summarize(input);
       if (values.json) {
         out(JSON.stringify({ file, ...summary }, null, 2));
@@ -36,13 +36,14 @@ export const inspectCommand: Command = {
       for (const line of partsLines(input.root)) out(line);
       return 0;
     } finally {
-      source.close();
+      opened.close();
     }
   },
 };
 
 function headline(file: string, input: ReadAnyResult): string {
   const c = input.checkpoint;
+  if (input.format === "dcp") return `${file}: DCP directory (torch.distributed.checkpoint), consolidated`;
   if (c === undefined) return `${file}: ${input.format}${input.gzip ? ", gzip-compressed" : ""}`;
   const layout =
     c.layout === "zip" ? `zip layout (archive "${c.archiveName}")`

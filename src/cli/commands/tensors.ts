@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import type { Tensor, TensorEntry, TorchValue } from "../../torch/index.js";
-import { tensorBytes, walkTensors } from "../../torch/index.js";
+import { loadStorage, tensorBytes, walkTensors } from "../../torch/index.js";
+import { isDcpDirectory, isRemote, openInput } from "../input.js";
 import { readAnySync } from "../../convert/index.js";
 import { bytesSource } from "../../bytes/source.js";
 import { ioError, openFileSource } from "../../node/file-source.js";
@@ -72,9 +73,12 @@ export const tensorsCommand: Command = {
   summary: "list every tensor: key path, dtype, shape, stride, offset, sha256 of its bytes",
   usage: "torchsave tensors FILE [--json]",
   options: { json: { type: "boolean" } },
-  run({ positionals, values, out }) {
+  async run({ positionals, values, out }) {
     const [file] = positionals;
-    const { root, close } = openForHashing(file!);
+    // A DCP directory or a URL goes through ../input.ts; its storages are hashed one at a time and
+    // let go again, so about one tensor is held at once.
+    const other = isRemote(file!) || isDcpDirectory(file!) ? await openInput(file!) : undefined;
+    const { root, close } = other === undefined ? openForHashing(file!) : { root: other.input.root, close: () => other.close() };
     // Lines go out in batches (one write per batch, not per tensor); whatever was listed before
     // an error is still written before it.
     const batch: string[] = [];
@@ -86,12 +90,16 @@ export const tensorsCommand: Command = {
       // Strided tensors with storage, as torch's reference walk lists them (sparse/nested/meta are skipped).
       const entries = walkTensors(root).filter((e) => e.tensor.layout === "strided" && e.tensor.storage !== undefined);
       for (const entry of entries) {
+        const storage = entry.tensor.storage!;
+        const held = storage.data !== undefined;
+        if (other?.async === true) await loadStorage(storage.view?.root ?? storage);
         if (values.json) batch.push(tensorLine(entry));
         else {
           const t = entry.tensor;
           batch.push(`${formatKeyPath(entry.path) || "(root)"}  ${t.dtype}  [${t.shape.join(", ")}]  stride [${t.stride.join(", ")}]  offset ${t.storageOffset}  sha256 ${sha256(t).slice(0, 16)}`);
         }
         if (batch.length >= LINES_PER_WRITE) flush();
+        if (other !== undefined && !held) delete storage.data;
       }
     } finally {
       flush();

@@ -1,0 +1,161 @@
+/**
+ * A DCP tensor as a lazy torchsave Tensor: its Storage reads through a virtual source that, on first
+ * read, opens the chunks' `torch.save` archives. A tensor stored in one chunk is read straight from
+ * the chunk's storage bytes in the `.distcp` file (no copy, no assembly); a split tensor is
+ * assembled once into the one resident buffer its checkpoint keeps (the previous tensor's is
+ * dropped), so streaming every tensor out holds about one tensor in memory.
+ */
+import type { ByteSource } from "../bytes/source.js";
+import { checkReadRange } from "../bytes/source.js";
+import { CheckpointError, isTorchsaveError } from "../errors.js";
+import { pyGlobal } from "../pickle/index.js";
+import type { ReadOptions, Storage, Tensor } from "../torch/index.js";
+import { dtypeByName, isContiguous, isTensor, openCheckpoint, openCheckpointSync, tensorBytes, tensorBytesAsync } from "../torch/index.js";
+import { product, scatterChunk } from "./assemble.js";
+import type { DcpChunk, DcpEntry } from "./dcp-metadata.js";
+import { sliceSource } from "./slice-source.js";
+
+/** How the tensor reaches the directory's files. */
+export interface ChunkFiles {
+  /** Name for messages (the directory). */
+  readonly name: string;
+  fileSync?(file: string): ByteSource;
+  file(file: string): Promise<ByteSource>;
+  /** The one assembled tensor kept in memory, shared by the checkpoint's tensors. */
+  resident: { entry: DcpEntry; bytes: Uint8Array } | undefined;
+  readonly options: ReadOptions;
+}
+
+type TensorEntry = Extract<DcpEntry, { kind: "tensor" }>;
+
+/** A contiguous tensor over a virtual storage that assembles `entry`'s chunks on demand. */
+export function dcpTensor(entry: TensorEntry, index: number, files: ChunkFiles): Tensor {
+  const info = dtypeByName(entry.dtype)!;
+  const numel = product(entry.shape);
+  const byteLength = numel * info.itemSize;
+  const source = chunkedSource(entry, byteLength, files);
+  const storage: Storage = {
+    kind: "storage",
+    key: String(index),
+    storageType: info.storageClass !== undefined ? pyGlobal("torch", info.storageClass) : pyGlobal("torch.storage", "UntypedStorage"),
+    dtype: entry.dtype,
+    location: "cpu",
+    declaredNumel: info.storageClass !== undefined ? numel : byteLength,
+    byteLength,
+    byteOrder: "little",
+    from: { source, offset: 0, length: byteLength, compression: "none", record: entry.fqn },
+  };
+  return {
+    kind: "tensor",
+    dtype: entry.dtype,
+    shape: [...entry.shape],
+    stride: contiguousStrides(entry.shape),
+    storageOffset: 0,
+    storage,
+    device: "cpu",
+    requiresGrad: false,
+    isParameter: false,
+    layout: "strided",
+  };
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = s;
+    s *= shape[d]!;
+  }
+  return out;
+}
+
+/** Where a single chunk's bytes sit in its file, when they can be read in place. */
+interface Direct {
+  readonly source: ByteSource;
+  readonly offset: number;
+}
+
+function chunkedSource(entry: TensorEntry, size: number, files: ChunkFiles): ByteSource {
+  const itemSize = dtypeByName(entry.dtype)!.itemSize;
+  const where = { path: [entry.fqn], file: files.name };
+  const single = entry.chunks.length === 1 && product(entry.chunks[0]!.sizes) === product(entry.shape) ? entry.chunks[0]! : undefined;
+  let direct: Direct | null | undefined;
+
+  const chunkSource = (c: DcpChunk, parent: ByteSource): ByteSource => sliceSource(parent, c.offset, c.length, `${files.name}/${c.file}`);
+  const checked = (c: DcpChunk, root: unknown): Tensor => {
+    if (!isTensor(root) || root.layout !== "strided") throw new CheckpointError("invalid-data", `the chunk at [${c.offsets.join(", ")}] is not a saved tensor`, { ...where, offset: c.offset });
+    if (root.dtype !== entry.dtype || root.shape.length !== c.sizes.length || root.shape.some((n, d) => n !== c.sizes[d])) {
+      throw new CheckpointError(
+        "invalid-data",
+        `the chunk at [${c.offsets.join(", ")}] holds ${root.dtype} [${root.shape.join(", ")}], the metadata says ${entry.dtype} [${c.sizes.join(", ")}]`,
+        { ...where, offset: c.offset },
+      );
+    }
+    return root;
+  };
+  const directOf = (t: Tensor): Direct | null => {
+    const s = t.storage;
+    if (s?.from === undefined || s.from.compression !== "none" || s.byteOrder !== "little" || s.view !== undefined || !isContiguous(t.shape, t.stride)) return null;
+    const offset = s.from.offset + t.storageOffset * itemSize;
+    if (offset + size > s.from.offset + s.from.length) return null;
+    return { source: s.from.source, offset };
+  };
+  const wrap = (e: unknown): never => {
+    if (isTorchsaveError(e)) throw e.path === undefined || e.path.length === 0 ? e.withLocation({ path: [entry.fqn] }) : e;
+    throw new CheckpointError("io", `reading ${entry.fqn}: ${String(e)}`, { ...where, cause: e });
+  };
+
+  const readSync = (offset: number, length: number): Uint8Array => {
+    checkReadRange(size, offset, length, entry.fqn);
+    const fileSync = files.fileSync;
+    if (fileSync === undefined) throw new CheckpointError("unsupported", "this checkpoint's files read asynchronously", where);
+    try {
+      if (single !== undefined) {
+        if (direct === undefined) {
+          const t = checked(single, openCheckpointSync(chunkSource(single, fileSync(single.file)), files.options).root);
+          direct = directOf(t);
+          if (direct === null) return tensorBytes(t).slice(offset, offset + length);
+        }
+        if (direct !== null) return direct.source.readSync!(direct.offset + offset, length);
+      }
+      if (files.resident?.entry !== entry) {
+        const out = new Uint8Array(size);
+        for (const c of entry.chunks) {
+          const t = checked(c, openCheckpointSync(chunkSource(c, fileSync(c.file)), files.options).root);
+          scatterChunk(out, entry.shape, itemSize, c, tensorBytes(t));
+        }
+        files.resident = { entry, bytes: out };
+      }
+      return files.resident.bytes.subarray(offset, offset + length);
+    } catch (e) {
+      return wrap(e);
+    }
+  };
+
+  const read = async (offset: number, length: number): Promise<Uint8Array> => {
+    checkReadRange(size, offset, length, entry.fqn);
+    try {
+      if (single !== undefined) {
+        if (direct === undefined) {
+          const t = checked(single, (await openCheckpoint(chunkSource(single, await files.file(single.file)), files.options)).root);
+          direct = directOf(t);
+          if (direct === null) return (await tensorBytesAsync(t)).slice(offset, offset + length);
+        }
+        if (direct !== null) return await direct.source.read(direct.offset + offset, length);
+      }
+      if (files.resident?.entry !== entry) {
+        const out = new Uint8Array(size);
+        for (const c of entry.chunks) {
+          const t = checked(c, (await openCheckpoint(chunkSource(c, await files.file(c.file)), files.options)).root);
+          scatterChunk(out, entry.shape, itemSize, c, await tensorBytesAsync(t));
+        }
+        files.resident = { entry, bytes: out };
+      }
+      return files.resident.bytes.subarray(offset, offset + length);
+    } catch (e) {
+      return wrap(e);
+    }
+  };
+
+  return { size, read, ...(files.fileSync === undefined ? {} : { readSync }), name: `${files.name}:${entry.fqn}` };
+}

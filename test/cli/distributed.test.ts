@@ -1,0 +1,103 @@
+// The commands on inputs of several files (DCP directories) and on URLs, as a user runs them.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { CLI, runCli, type CliResult } from "../helpers/cli.js";
+import { REPO } from "../helpers/corpus.js";
+import { startRangeServer, type RangeServer } from "../helpers/range-server.js";
+import { stateDict, tensor, writeCheckpoint } from "../../src/index.js";
+
+const DCP = join(REPO, "fixtures/dcp");
+const lines = (name: string): string => readFileSync(join(DCP, `${name}.tensors.jsonl`), "utf8");
+const tmp = mkdtempSync(join(tmpdir(), "torchsave-dist-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let server: RangeServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** The CLI in a child process without blocking this one (the test's HTTP server must keep answering). */
+function runCliAsync(args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, TORCHSAVE_DEBUG: "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe("DCP directories on the command line", () => {
+  for (const name of ["single", "sharded"]) {
+    it(`tensors ${name}/ prints dcp_to_torch_save's tensor lines`, () => {
+      const r = runCli(["tensors", join(DCP, name), "--json"]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(lines(name));
+    });
+    for (const ext of ["pt", "safetensors"]) {
+      it(`convert ${name}/ out.${ext} consolidates to the same tensors`, () => {
+        const out = join(tmp, `${name}.${ext}`);
+        const c = runCli(["convert", join(DCP, name), out]);
+        expect(c.status, c.stderr).toBe(0);
+        expect(c.stderr).toContain(`dcp → ${ext}`);
+        expect(runCli(["tensors", out, "--json"]).stdout).toBe(lines(name));
+      });
+    }
+  }
+
+  it("inspect shows the nested state dict and says it is a DCP directory", () => {
+    const r = runCli(["inspect", join(DCP, "sharded")]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("DCP directory");
+    expect(r.stdout).toMatch(/"grid": Tensor bfloat16 \[8, 8\]/);
+    expect(r.stdout).toMatch(/\[0\]: Tensor int32 \[4\]/);
+  });
+
+  it("a folder without .metadata is a clear error", () => {
+    const r = runCli(["inspect", join(REPO, "fixtures")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not a checkpoint torchsave reads.*\.metadata/);
+  });
+});
+
+describe("URLs on the command line", () => {
+  it("inspect of a .pt URL prints what inspect of the file prints, fetching a fraction of it", async () => {
+    const big = writeCheckpoint(stateDict({ w: tensor(new Float32Array(1 << 21), { shape: [2048, 1024] }), b: tensor(new Float32Array([1, 2])) }));
+    server = await startRangeServer({ "m.pt": big });
+    const file = join(tmp, "m.pt");
+    (await import("node:fs")).writeFileSync(file, big);
+    const remote = await runCliAsync(["inspect", `${server.base}m.pt`, "--json"]);
+    expect(remote.status, remote.stderr).toBe(0);
+    const local = runCli(["inspect", file, "--json"]);
+    const strip = (s: string) => ({ ...JSON.parse(s), file: "" });
+    expect(strip(remote.stdout)).toEqual(strip(local.stdout));
+    expect(server.stats.bytesSent).toBeLessThan(big.length / 50);
+  });
+
+  it("tensors of a DCP directory URL prints dcp_to_torch_save's lines", async () => {
+    server = await startRangeServer({}, { dir: DCP });
+    const r = await runCliAsync(["tensors", `${server.base}sharded/`, "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(lines("sharded"));
+  });
+
+  it("convert of a URL writes the same tensors", async () => {
+    server = await startRangeServer({}, { dir: DCP });
+    const out = join(tmp, "from-url.safetensors");
+    const r = await runCliAsync(["convert", `${server.base}single/`, out, "--quiet"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(runCli(["tensors", out, "--json"]).stdout).toBe(lines("single"));
+  });
+
+  it("a server that ignores ranges is a one-line error, exit 2", async () => {
+    server = await startRangeServer({ "m.pt": new Uint8Array(200_000) }, { ignoreRanges: true });
+    const r = await runCliAsync(["inspect", `${server.base}m.pt`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/ignores HTTP range requests/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
