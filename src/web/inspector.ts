@@ -11,7 +11,7 @@ import { validateCheckpoint, validateCheckpointAsync, type ValidationReport } fr
 import { diffCheckpoints, histogramOfBytes, statsOfBytes, type TensorStats } from "../analyze/index.js";
 import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
 import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
-import { blobInputSource, urlInputSource } from "./sources.js";
+import { inputSource } from "./sources.js";
 import { tensorNumbers } from "./tensor-values.js";
 import { buildTree, formatBytes, tensorByteSize, type CheckpointTree } from "./tree-model.js";
 
@@ -76,7 +76,7 @@ export class Inspector {
 
   async open(input: OpenInput): Promise<OpenResult> {
     const start = now();
-    const source = input.kind === "blob" ? blobInputSource(input.blob, input.name) : await urlInputSource(input.url, input.name);
+    const source = await inputSource(input);
     const read = await readAny(source, input.name);
     const tree = buildTree(read.root);
     const file = this.nextFile++;
@@ -173,7 +173,7 @@ export class Inspector {
    * built only to place NaN/Inf marks, and its failure is not an error here.
    */
   async validateInput(input: OpenInput): Promise<ValidationView> {
-    const source = input.kind === "blob" ? blobInputSource(input.blob, input.name) : await urlInputSource(input.url, input.name);
+    const source = await inputSource(input);
     let tree: CheckpointTree | undefined;
     try {
       tree = buildTree((await readAny(source, input.name)).root);
