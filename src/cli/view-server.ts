@@ -15,6 +15,7 @@ const STATIC: Readonly<Record<string, string>> = {
   "/page.js": "page.js",
   "/worker.js": "worker.js",
   "/style.css": "style.css",
+  "/page.css": "page.css",
 };
 const TYPES: Readonly<Record<string, string>> = { html: "text/html; charset=utf-8", js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
 

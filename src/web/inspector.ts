@@ -11,6 +11,7 @@ import { validateCheckpoint, validateCheckpointAsync, type ValidationReport } fr
 import { diffCheckpoints, histogramOfBytes, statsOfBytes, type TensorStats } from "../analyze/index.js";
 import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
 import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
+import { runView } from "./run-model.js";
 import { inputSource } from "./sources.js";
 import { tensorNumbers } from "./tensor-values.js";
 import { buildTree, formatBytes, tensorByteSize, type CheckpointTree } from "./tree-model.js";
@@ -62,6 +63,8 @@ export class Inspector {
         const r = await this.convert(req.id, req.file, req.options);
         return [r];
       }
+      case "run":
+        return [await runView(req.inputs, async (input) => ({ root: (await readAny(await inputSource(input), input.name)).root }), (done, total) => this.post({ id: req.id, progress: { done, total, what: "steps" } }))];
       case "close":
         this.files.delete(req.file);
         return [true];

@@ -132,7 +132,8 @@ export type Request =
   | { readonly id: number; readonly op: "validate"; readonly input: OpenInput }
   | { readonly id: number; readonly op: "diff"; readonly a: number; readonly b: number }
   | { readonly id: number; readonly op: "convert"; readonly file: number; readonly options: ConvertRequest }
-  | { readonly id: number; readonly op: "close"; readonly file: number };
+  | { readonly id: number; readonly op: "close"; readonly file: number }
+  | { readonly id: number; readonly op: "run"; readonly inputs: readonly OpenInput[] };
 
 /** A request without its id (what the page passes to the client). */
 export type RequestBody = { [K in Request["op"]]: Omit<Extract<Request, { op: K }>, "id"> }[Request["op"]];

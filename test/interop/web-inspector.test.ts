@@ -235,6 +235,31 @@ describe("a > 4 GiB zip64 checkpoint (sparse, made on the fly)", () => {
   });
 });
 
+describe("several per-step dumps", () => {
+  it("show the run's charts and the first NaN step torch's generator planted", async () => {
+    const dir = join(REPO, "fixtures/train/nan-run");
+    const files = Array.from({ length: 10 }, (_, i) => join(dir, `step_${i + 1}.pt`));
+    const nanRun = (JSON.parse(readFileSync(join(REPO, "fixtures/train/expected.json"), "utf8")) as { nanRun: { nanStep: number; steps: { gradNorm: number | null }[] } }).nanRun;
+    const { page, errors } = await openPage(browser, server.url.split("?")[0]!);
+    // Dropped, as a person would: a drop event carrying the ten files.
+    const payload = files.map((f) => ({ name: f.split("/").pop()!, bytes: [...readFileSync(f)] }));
+    await page.evaluate(`(() => {
+      const dt = new DataTransfer();
+      for (const f of ${JSON.stringify(payload)}) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+      window.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    })()`);
+    await page.locator(".run-view").waitFor();
+    expect(Number(await page.locator("[data-first-non-finite]").getAttribute("data-first-non-finite"))).toBe(nanRun.nanStep);
+    const titles = await page.locator(".run-chart").evaluateAll((f) => f.map((x) => x.getAttribute("data-chart")));
+    expect(titles).toEqual(expect.arrayContaining(["loss", "global grad norm", "norm by group"]));
+    expect(await page.locator(".run-chart canvas").count()).toBeGreaterThanOrEqual(5);
+    expect(await page.locator(".run-view .finding").count()).toBeGreaterThan(0);
+    await screenshot(page, "run");
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
 describe("as a static site with no server (file://)", () => {
   it("opens a file from dist/web/index.html, running the inspector on the page", async () => {
     const { page, errors } = await openPage(browser, `file://${join(WEB_ROOT, "index.html")}`);

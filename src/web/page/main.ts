@@ -8,8 +8,10 @@ import { InspectorClient } from "./client.js";
 import { diffView } from "./diff-view.js";
 import { h, ms } from "./dom.js";
 import { FileView } from "./file-view.js";
-import { readUrlState, tensorName, writeTensorToUrl } from "./url-state.js";
+import { readUrlState, tensorName } from "../url-state.js";
 import { validationView } from "./validation-view.js";
+import type { RunView } from "../run-model.js";
+import { runView } from "./run-view.js";
 
 interface Tab { readonly label: string; readonly element: HTMLElement; readonly button: HTMLButtonElement }
 
@@ -64,8 +66,25 @@ function reset(): void {
 }
 
 /** Opens the inputs: one tab each, a diff tab for two, and `tensor` selected in the first. */
+/** Several dumps: the run's charts (analyze's runStats). */
+async function openRun(inputs: OpenInput[]): Promise<void> {
+  reset();
+  const [client] = await inspectors();
+  const slot = h("section", { class: "run-slot" }, h("p", { class: "muted" }, `Reading ${inputs.length} dumps…`));
+  showTab(addTab(`Run (${inputs.length} files)`, slot));
+  const started = performance.now();
+  try {
+    const run = await client.request<RunView>({ op: "run", inputs }, (done, total) => setStatus(`Step ${done} of ${total}…`));
+    slot.replaceChildren(runView(run, main));
+    setStatus(`${inputs.length} dumps read in ${ms(performance.now() - started)}`);
+  } catch (e) {
+    slot.replaceChildren(h("p", { class: "bad", role: "alert" }, `Could not read the run: ${(e as Error).message}`));
+  }
+}
+
 async function openAll(inputs: OpenInput[], tensor?: string): Promise<void> {
   if (inputs.length === 0) return;
+  if (inputs.length > 2) return openRun(inputs);
   reset();
   setStatus(`Opening ${inputs.length === 1 ? inputs[0]!.name : `${inputs.length} files`}…`);
   const [client, checker] = await inspectors();
@@ -110,6 +129,13 @@ async function openAll(inputs: OpenInput[], tensor?: string): Promise<void> {
       first.tree.select(row);
     } else setStatus(`No tensor named ${tensor} in ${first.file.name}`, true);
   }
+}
+
+function writeTensorToUrl(name: string | undefined): void {
+  const u = new URL(location.href);
+  if (name === undefined) u.searchParams.delete("tensor");
+  else u.searchParams.set("tensor", name);
+  history.replaceState(null, "", u);
 }
 
 /** The last key when it names one tensor only, else the whole path. */

@@ -1,4 +1,4 @@
-/** The address keeps the state: `?url=A&url=B` opens files, `&tensor=NAME` shows a tensor. */
+/** The address keeps the state: `?url=A&url=B` opens files, `&tensor=NAME` shows a tensor. DOM-free. */
 export interface UrlState {
   readonly urls: string[];
   readonly tensor?: string;
@@ -16,11 +16,4 @@ export function tensorName(path: string): string {
   if (m === null) return path;
   const step = m[1]!;
   return step.startsWith('"') ? (JSON.parse(step) as string) : path;
-}
-
-export function writeTensorToUrl(name: string | undefined): void {
-  const u = new URL(location.href);
-  if (name === undefined) u.searchParams.delete("tensor");
-  else u.searchParams.set("tensor", name);
-  history.replaceState(null, "", u);
 }
