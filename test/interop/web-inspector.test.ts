@@ -218,6 +218,8 @@ describe("a > 4 GiB zip64 checkpoint (sparse, made on the fly)", () => {
     await page.locator(".row.tensor", { hasText: "'w64'" }).click();
     await page.locator("[data-chart=histogram] canvas").waitFor();
     const histMs = Date.now() - t1;
+    const workerMs = Number(/in ([\d.]+) ms/.exec((await page.locator("article.tensor p.small.muted").last().textContent())!)![1]);
+    const openMs = Number(/opened in ([\d.]+) ms/.exec((await page.locator(".facts").textContent())!)![1]);
     const shown = JSON.parse((await page.locator("[data-stats]").getAttribute("data-stats"))!) as Stats;
     expect(shown.numel).toBe(want.w64.numel);
     for (const k of ["min", "max", "mean", "std", "norm"] as const) expect(Math.abs(shown[k] - want.w64[k])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want.w64[k])));
@@ -226,8 +228,8 @@ describe("a > 4 GiB zip64 checkpoint (sparse, made on the fly)", () => {
     expect(await page.locator("[data-values] .v").count()).toBe(48);
     await screenshot(page, "big-4gib");
     const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-    console.log(`web: 4.56 GiB zip64 tree ${treeMs} ms; 64 MiB histogram ${histMs} ms (load ${load})`);
-    writeFileSync(join(REPO, "test/interop/artifacts/web-timings.json"), JSON.stringify({ treeMs, histMs, load }));
+    console.log(`web: 4.56 GiB zip64: tree shown ${treeMs} ms after the drop (worker open ${openMs} ms); 64 MiB tensor: histogram shown ${histMs} ms after the click (worker read+stats ${workerMs} ms) (load ${load})`);
+    writeFileSync(join(REPO, "test/interop/artifacts/web-timings.json"), JSON.stringify({ treeMs, openMs, histMs, workerMs, load }));
     // Timing targets live in bench/ and the README, not in assertions: the figures are recorded here.
     expect(errors).toEqual([]);
     await page.context().close();
@@ -251,7 +253,7 @@ describe("several per-step dumps", () => {
     await page.locator(".run-view").waitFor();
     expect(Number(await page.locator("[data-first-non-finite]").getAttribute("data-first-non-finite"))).toBe(nanRun.nanStep);
     const titles = await page.locator(".run-chart").evaluateAll((f) => f.map((x) => x.getAttribute("data-chart")));
-    expect(titles).toEqual(expect.arrayContaining(["loss", "global grad norm", "norm by group"]));
+    expect(titles).toEqual(expect.arrayContaining(["loss (log)", "global grad norm", "norm by group"]));
     expect(await page.locator(".run-chart canvas").count()).toBeGreaterThanOrEqual(5);
     expect(await page.locator(".run-view .finding").count()).toBeGreaterThan(0);
     await screenshot(page, "run");

@@ -6,10 +6,18 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { RunView, Series } from "../run-model.js";
-import { formatStat, h } from "./dom.js";
+import { h } from "./dom.js";
 
 const css = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
 const PALETTE = ["--accent", "--bad", "--ok", "--warn", "--muted"];
+
+/** Short axis labels: 0, 0.25, 120, 1e7, 3e-5. */
+function tickLabel(v: number): string {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(0).replace("e+", "e");
+  return String(Number(v.toPrecision(3)));
+}
 
 interface Line { readonly label: string; readonly values: Series }
 
@@ -23,7 +31,7 @@ function chart(title: string, steps: number[], lines: readonly Line[], log: bool
   const opts: uPlot.Options = {
     title, width, height: 200,
     scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-    axes: [{ ...axis, label: "step" }, { ...axis, values: (_u, ticks) => ticks.map((t) => formatStat(t)), size: 64 }],
+    axes: [{ ...axis, label: "step" }, { ...axis, values: (_u, ticks) => ticks.map((t) => (log && !Number.isInteger(Math.round(Math.log10(t) * 1e6) / 1e6) ? "" : tickLabel(t))), size: 56 }],
     series: [{ label: "step" }, ...lines.map((l, i) => ({ label: l.label, stroke: css(PALETTE[i % PALETTE.length]!), width: 1.5, points: { show: steps.length <= 60 }, spanGaps: false }))],
     legend: { live: true },
   };
@@ -42,7 +50,10 @@ export function runView(run: RunView, container: HTMLElement): HTMLElement {
     findings,
     ...s.notes.map((n) => h("p", { class: "small muted" }, n)));
   const charts = h("div", { class: "run-charts" });
-  if (run.loss.some((v) => v !== null)) charts.append(chart("loss", run.steps, [{ label: "loss", values: run.loss }], false, width));
+  const losses = run.loss.filter((v): v is number => v !== null && Number.isFinite(v));
+  // A loss that spans decades (a blow-up) reads better on a log axis.
+  const logLoss = losses.length > 0 && losses.every((v) => v > 0) && Math.max(...losses) / Math.min(...losses) > 100;
+  if (losses.length > 0) charts.append(chart(logLoss ? "loss (log)" : "loss", run.steps, [{ label: "loss", values: run.loss }], logLoss, width));
   if (run.gradNorm.some((v) => v !== null)) charts.append(chart("global grad norm", run.steps, [{ label: "‖g‖₂", values: run.gradNorm }], true, width));
   const groups = Object.entries(run.groups);
   if (groups.length > 0) {
