@@ -84,6 +84,23 @@ describe("Inspector", () => {
     }
   });
 
+  it("opens what it converts (safetensors, JSON, msgpack) and a real Lightning checkpoint", async () => {
+    const { ask } = harness();
+    const a = await ask<OpenResult>({ op: "open", input: blob("web-a.pt") });
+    for (const format of ["safetensors", "json", "msgpack"] as const) {
+      const out = await ask<ConvertResult>({ op: "convert", file: a.file, options: { format, gzip: false } });
+      const again = await ask<OpenResult>({ op: "open", input: { kind: "blob", blob: out.blob, name: out.fileName } });
+      expect(again.layout, format).toBe(format);
+      expect(again.tensorCount, format).toBe(5);
+      const d = await ask<TensorDetail>({ op: "tensor", file: again.file, index: 0 });
+      expect(d.stats!.mean, format).toBeCloseTo(expected.stats["fc.weight"]!.mean!, 12);
+    }
+    const ckpt = { kind: "blob" as const, blob: new Blob([readFileSync(join(REPO, "../shared/corpus/lightning-aegnn/last.ckpt"))]), name: "last.ckpt" };
+    const l = await ask<OpenResult>({ op: "open", input: ckpt });
+    expect(l.parts.map((p) => p.name)).toEqual(expect.arrayContaining(["model", "optimizer", "epoch"]));
+    expect(l.tensorCount).toBeGreaterThan(10);
+  });
+
   it("says what it cannot open, with the file's name", async () => {
     const { ask } = harness();
     const cut = { kind: "blob" as const, blob: new Blob([readFileSync(join(WEB, "web-a.pt")).subarray(0, 300)]), name: "cut.pt" };
