@@ -13,6 +13,7 @@ import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
 import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
 import { runView } from "./run-model.js";
 import { inputSource } from "./sources.js";
+import { STREAM_PIECE, streamableRange, streamStats } from "./stream-stats.js";
 import { tensorNumbers } from "./tensor-values.js";
 import { buildTree, formatBytes, tensorByteSize, type CheckpointTree } from "./tree-model.js";
 
@@ -35,7 +36,7 @@ export class Inspector {
   private readonly files = new Map<number, OpenedFile>();
   private nextFile = 1;
 
-  constructor(private readonly post: (r: Response, transfer?: ArrayBuffer[]) => void) {}
+  constructor(private readonly post: (r: Response, transfer?: ArrayBuffer[]) => void, private readonly maxTensorRead = MAX_TENSOR_READ) {}
 
   /** Handles one request and posts its answer (never throws). */
   async handle(req: Request): Promise<void> {
@@ -52,7 +53,7 @@ export class Inspector {
       case "open":
         return [await this.open(req.input)];
       case "tensor": {
-        const d = await this.tensor(req.file, req.index);
+        const d = await this.tensor(req.file, req.index, req.stream === true ? (done, total) => this.post({ id: req.id, progress: { done, total, what: "bytes" } }) : undefined);
         return [d, d.heat === undefined ? [] : [d.heat.values.buffer as ArrayBuffer]];
       }
       case "validate":
@@ -91,7 +92,8 @@ export class Inspector {
     };
   }
 
-  async tensor(file: number, index: number): Promise<TensorDetail> {
+  /** A tensor's details; `stream` (a progress callback) reads one over the limit in pieces. */
+  async tensor(file: number, index: number, stream?: (done: number, total: number) => void): Promise<TensorDetail> {
     const start = now();
     const f = this.get(file);
     const t = f.tree.tensors[index];
@@ -103,9 +105,14 @@ export class Inspector {
     if (t.layout !== "strided" || t.storage === undefined) {
       return { ...base, first: [], note: t.layout !== "strided" ? `${t.layout} tensor: its values live in the index and value tensors listed beside it` : "no storage (meta or wrapper tensor): no values to show", ms: now() - start };
     }
-    if (base.bytes > MAX_TENSOR_READ) {
+    if (base.bytes > this.maxTensorRead) {
       const first = await this.firstValues(t);
-      return { ...base, first, note: `${formatBytes(base.bytes)}: more than the ${formatBytes(MAX_TENSOR_READ)} the page reads at once, so no statistics; the first values are read alone`, ms: now() - start };
+      const streamable = streamableRange(t) !== undefined;
+      if (stream !== undefined && streamable) {
+        const s = await streamStats(t, HISTOGRAM_BINS, stream);
+        return { ...base, stats: s.stats, ...(s.histogram === undefined ? {} : { histogram: s.histogram }), first, note: `${formatBytes(base.bytes)} read in ${formatBytes(STREAM_PIECE)} pieces, twice (no heat map)`, ms: now() - start };
+      }
+      return { ...base, first, streamable, note: `${formatBytes(base.bytes)}: more than the ${formatBytes(this.maxTensorRead)} the page reads at once; the first values are read alone${streamable ? "" : ", and this tensor cannot be read in pieces"}`, ms: now() - start };
     }
     const bytes = await this.tensorBytes(f, t);
     const nums = tensorNumbers(t, bytes);

@@ -95,6 +95,8 @@ export interface TensorDetail {
   /** The first values as text (complex as pairs), NaN/Inf spelled as torch prints them. */
   readonly first: readonly string[];
   readonly note?: string;
+  /** True when the tensor is too large to read whole but its statistics can be streamed (ask again with `stream`). */
+  readonly streamable?: boolean;
   readonly ms: number;
 }
 
@@ -128,7 +130,7 @@ export interface ConvertResult {
 /** Page → worker. Every request carries an id; the answer (or progress) carries it back. */
 export type Request =
   | { readonly id: number; readonly op: "open"; readonly input: OpenInput }
-  | { readonly id: number; readonly op: "tensor"; readonly file: number; readonly index: number }
+  | { readonly id: number; readonly op: "tensor"; readonly file: number; readonly index: number; readonly stream?: boolean }
   | { readonly id: number; readonly op: "validate"; readonly input: OpenInput }
   | { readonly id: number; readonly op: "diff"; readonly a: number; readonly b: number }
   | { readonly id: number; readonly op: "convert"; readonly file: number; readonly options: ConvertRequest }

@@ -226,6 +226,8 @@ describe("a > 4 GiB zip64 checkpoint (sparse, made on the fly)", () => {
     await page.locator(".row.tensor", { hasText: "'huge'" }).click();
     await page.locator(".note", { hasText: "more than" }).waitFor();
     expect(await page.locator("[data-values] .v").count()).toBe(48);
+    // Its statistics can be streamed on request (not clicked here: two passes over 4.5 GiB).
+    expect(await page.locator("[data-action=stream]").textContent()).toContain("4.50 GiB");
     await screenshot(page, "big-4gib");
     const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
     console.log(`web: 4.56 GiB zip64: tree shown ${treeMs} ms after the drop (worker open ${openMs} ms); 64 MiB tensor: histogram shown ${histMs} ms after the click (worker read+stats ${workerMs} ms) (load ${load})`);

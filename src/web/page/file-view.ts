@@ -62,7 +62,7 @@ export class FileView {
       h("p", { class: "small" }, "Keys: ↑ ↓ move · → unfold · ← fold · Enter show · / search"));
   }
 
-  async show(row: number, node: TreeNode): Promise<void> {
+  async show(row: number, node: TreeNode, stream = false): Promise<void> {
     if (node.tensor === undefined) {
       this.detail.replaceChildren(h("div", { class: "value" }, h("h2", { class: "path" }, node.path === "" ? "(root)" : node.path), h("p", {}, node.label)));
       return;
@@ -71,13 +71,15 @@ export class FileView {
     this.detail.replaceChildren(h("p", { class: "muted" }, `Reading ${node.path}…`));
     this.hooks.onTensor?.(node.path, node);
     try {
-      const d = await this.client.request<TensorDetail>({ op: "tensor", file: this.file.file, index: node.tensor });
+      const progress = stream ? (done: number, total: number) => {
+        if (mine === this.request) this.detail.replaceChildren(h("p", { class: "muted" }, `Reading ${node.path}: ${Math.round((100 * done) / total)}%`), h("progress", { max: total, value: done }));
+      } : undefined;
+      const d = await this.client.request<TensorDetail>({ op: "tensor", file: this.file.file, index: node.tensor, stream }, progress);
       if (mine !== this.request) return;
-      this.detail.replaceChildren(tensorView(d));
+      this.detail.replaceChildren(tensorView(d, () => void this.show(row, node, true)));
     } catch (e) {
       if (mine !== this.request) return;
       this.detail.replaceChildren(h("p", { class: "bad" }, `Could not read ${node.path}: ${(e as Error).message}`));
     }
-    void row;
   }
 }

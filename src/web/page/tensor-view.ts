@@ -7,7 +7,8 @@ function table(rows: [string, string | Node][], cls = "kv"): HTMLTableElement {
   return h("table", { class: cls }, h("tbody", {}, ...rows.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, v)))));
 }
 
-export function tensorView(d: TensorDetail): HTMLElement {
+/** `onStream` is called when the person asks for the statistics of a tensor too large to read whole. */
+export function tensorView(d: TensorDetail, onStream?: () => void): HTMLElement {
   const geometry = table([
     ["dtype", d.dtype],
     ["shape", `[${d.shape.join(", ")}]`],
@@ -22,6 +23,14 @@ export function tensorView(d: TensorDetail): HTMLElement {
     h("div", { class: "cards" }, h("div", { class: "card" }, h("h3", {}, "Geometry"), geometry), d.stats === undefined ? null : statsCard(d)),
   ];
   if (d.note !== undefined) parts.push(h("p", { class: "note" }, d.note));
+  if (d.streamable === true && onStream !== undefined) {
+    const go = h("button", { type: "button", class: "button primary", "data-action": "stream" }, `Compute statistics (reads ${formatBytes(d.bytes)} twice)`);
+    go.addEventListener("click", () => {
+      go.disabled = true;
+      onStream();
+    });
+    parts.push(h("p", {}, go));
+  }
   if (d.histogram !== undefined) {
     let log = false;
     const holder = h("div", { class: "chart-holder", "data-chart": "histogram" }, histogramChart(d.histogram, log));

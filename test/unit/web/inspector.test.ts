@@ -12,10 +12,10 @@ const WEB = join(REPO, "fixtures/web");
 const expected = JSON.parse(readFileSync(join(WEB, "web-expected.json"), "utf8")) as { stats: Record<string, Record<string, number>> };
 const blob = (name: string) => ({ kind: "blob" as const, blob: new Blob([readFileSync(join(WEB, name))]), name });
 
-function harness() {
+function harness(maxTensorRead?: number) {
   const progress: Response[] = [];
   let last: Response | undefined;
-  const inspector = new Inspector((r) => ("progress" in r ? progress.push(r) : (last = r)));
+  const inspector = new Inspector((r) => ("progress" in r ? progress.push(r) : (last = r)), maxTensorRead);
   let id = 0;
   const ask = async <T>(req: Omit<Request, "id"> & Record<string, unknown>): Promise<T> => {
     await inspector.handle({ ...req, id: ++id } as Request);
@@ -44,6 +44,22 @@ describe("Inspector", () => {
     const bad = await ask<TensorDetail>({ op: "tensor", file: file.file, index: 2 });
     expect(bad.first.filter((v) => /nan|inf/.test(v))).toEqual(["nan", "inf", "-inf"]);
     expect(bad.heat).toMatchObject({ rows: 4, cols: 4 });
+  });
+
+  it("streams the statistics of a tensor over the read limit when asked, with progress", async () => {
+    const { ask, progress } = harness(100);
+    const file = await ask<OpenResult>({ op: "open", input: blob("web-a.pt") });
+    for (const [i, key] of [[0, "fc.weight"], [3, "half.weight"]] as const) {
+      const quick = await ask<TensorDetail>({ op: "tensor", file: file.file, index: i });
+      expect(quick.stats).toBeUndefined();
+      expect(quick.streamable).toBe(true);
+      expect(quick.first.length).toBe(48);
+      const d = await ask<TensorDetail>({ op: "tensor", file: file.file, index: i, stream: true });
+      const want = expected.stats[key]!;
+      for (const k of ["min", "max", "mean", "std", "norm"]) expect((d.stats as unknown as Record<string, number>)[k], `${key} ${k}`).toBeCloseTo(want[k]!, 12);
+      expect(d.histogram!.counts.reduce((a, b) => a + b, 0)).toBe(want.numel);
+    }
+    expect(progress.length).toBeGreaterThanOrEqual(4);
   });
 
   it("validates an input on its own and places NaN/Inf on tree rows", async () => {
