@@ -202,7 +202,7 @@ describe("convert and download", () => {
 });
 
 describe("a > 4 GiB zip64 checkpoint (sparse, made on the fly)", () => {
-  it("shows its tree in under a second and the histogram of a 64 MiB tensor in under a second", async () => {
+  it("shows its tree and the statistics of its 64 MiB tensor as torch computes them (timings recorded)", async () => {
     const big = join(tmp, "big.pt");
     const want = JSON.parse(execFileSync("/usr/bin/python3", [join(WEB, "make_big.py"), big], { encoding: "utf8" })) as { bytes: number; w64: Omit<Stats, "nan" | "posinf" | "neginf" | "zeros"> };
     expect(want.bytes).toBeGreaterThan(4 * 2 ** 30);
