@@ -25,7 +25,7 @@ export default defineConfig([
     platform: "neutral",
     splitting: true,
     // The builds run side by side: never delete what the ./node/read build writes.
-    clean: ["!node/read.js", "!node/read.cjs"],
+    clean: ["!node/read.js", "!node/read.cjs", "!web/**"],
     external: [/^node:/],
   },
   {
@@ -43,6 +43,22 @@ export default defineConfig([
     esbuildOptions(options) {
       options.alias = { fflate: "./src/node/lazy-fflate.ts" };
     },
+  },
+  {
+    // The inspector page (dist/web/): a small page script and the Web Worker that holds the core,
+    // classic scripts (IIFE) so the page also runs from file://, plus index.html and style.css.
+    entry: { page: "src/web/page/main.ts", worker: "src/web/worker.ts" },
+    outDir: "dist/web",
+    format: ["iife"],
+    outExtension: () => ({ js: ".js" }),
+    target: "es2022",
+    platform: "browser",
+    splitting: false,
+    clean: true,
+    minify: true,
+    sourcemap: false,
+    dts: false,
+    publicDir: "src/web/static",
   },
   {
     // The CLI: ESM only (top-level await), with the version baked in.

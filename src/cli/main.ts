@@ -9,6 +9,7 @@ import { pickleDisCommand } from "./commands/pickle-dis.js";
 import { statsCommand } from "./commands/stats.js";
 import { tensorsCommand } from "./commands/tensors.js";
 import { validateCommand } from "./commands/validate.js";
+import { viewCommand } from "./commands/view.js";
 import { EXIT_USAGE, formatCliError, UsageError } from "./errors.js";
 import { commandHelp, parseArgsOptions } from "./help.js";
 
@@ -20,6 +21,7 @@ const COMMANDS: readonly Command[] = [
   pickleDisCommand,
   diffCommand,
   statsCommand,
+  viewCommand,
 ];
 
 function help(): string {

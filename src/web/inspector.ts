@@ -1,0 +1,274 @@
+/**
+ * The worker's side: opens checkpoints and answers the page's requests (tensor details, validation,
+ * diff, conversion). Runs in a dedicated Web Worker; where a worker cannot start (a page opened
+ * from file://), the page runs it on its own thread with asynchronous reads. DOM-free.
+ */
+import { bytesSource, type ByteSource } from "../bytes/source.js";
+import { formatKeyPath, isTorchsaveError } from "../errors.js";
+import { FORMAT_EXTENSIONS, planConversion, readAnySync, type ReadAnyResult } from "../convert/index.js";
+import { dtypeByName, isContiguous, numel, openCheckpoint, tensorBytesAsync, type Tensor } from "../torch/index.js";
+import { validateCheckpoint, validateCheckpointAsync, type ValidationReport } from "../validate/index.js";
+import { diffCheckpoints, histogramOfBytes, statsOfBytes, type TensorStats } from "../analyze/index.js";
+import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
+import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
+import { runView } from "./run-model.js";
+import { inputSource } from "./sources.js";
+import { STREAM_PIECE, streamableRange, streamStats } from "./stream-stats.js";
+import { tensorNumbers } from "./tensor-values.js";
+import { buildTree, formatBytes, tensorByteSize, type CheckpointTree } from "./tree-model.js";
+
+export interface OpenedFile {
+  readonly name: string;
+  readonly source: ByteSource;
+  readonly read: ReadAnyResult;
+  readonly tree: CheckpointTree;
+}
+
+const now = (): number => (globalThis as unknown as { performance: { now(): number } }).performance.now();
+
+/** A message as the page should read it: a typed error's code and text, anything else as text. */
+export function errorText(e: unknown): string {
+  if (isTorchsaveError(e)) return e.message;
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+export class Inspector {
+  private readonly files = new Map<number, OpenedFile>();
+  private nextFile = 1;
+
+  constructor(private readonly post: (r: Response, transfer?: ArrayBuffer[]) => void, private readonly maxTensorRead = MAX_TENSOR_READ) {}
+
+  /** Handles one request and posts its answer (never throws). */
+  async handle(req: Request): Promise<void> {
+    try {
+      const [value, transfer] = await this.run(req);
+      this.post({ id: req.id, ok: true, value }, transfer);
+    } catch (e) {
+      this.post({ id: req.id, ok: false, error: errorText(e) });
+    }
+  }
+
+  private async run(req: Request): Promise<[unknown, ArrayBuffer[]?]> {
+    switch (req.op) {
+      case "open":
+        return [await this.open(req.input)];
+      case "tensor": {
+        const d = await this.tensor(req.file, req.index, req.stream === true ? (done, total) => this.post({ id: req.id, progress: { done, total, what: "bytes" } }) : undefined);
+        return [d, d.heat === undefined ? [] : [d.heat.values.buffer as ArrayBuffer]];
+      }
+      case "validate":
+        return [await this.validateInput(req.input)];
+      case "diff":
+        return [await this.diff(req.a, req.b)];
+      case "convert": {
+        const r = await this.convert(req.id, req.file, req.options);
+        return [r];
+      }
+      case "run":
+        return [await runView(req.inputs, async (input) => ({ root: (await readAny(await inputSource(input), input.name)).root }), (done, total) => this.post({ id: req.id, progress: { done, total, what: "steps" } }))];
+      case "close":
+        this.files.delete(req.file);
+        return [true];
+    }
+  }
+
+  private get(file: number): OpenedFile {
+    const f = this.files.get(file);
+    if (f === undefined) throw new Error(`file ${file} is not open`);
+    return f;
+  }
+
+  async open(input: OpenInput): Promise<OpenResult> {
+    const start = now();
+    const source = await inputSource(input);
+    const read = await readAny(source, input.name);
+    const tree = buildTree(read.root);
+    const file = this.nextFile++;
+    this.files.set(file, { name: input.name, source, read, tree });
+    return {
+      file, name: input.name, bytes: source.size, layout: read.format, compression: read.gzip ? "gzip" : "none", protocol: read.checkpoint?.protocol ?? 0,
+      nodes: tree.nodes, truncated: tree.truncated, tensorCount: tree.tensors.length, tensorBytes: tree.tensorBytes, parts: tree.parts,
+      openMs: now() - start,
+    };
+  }
+
+  /** A tensor's details; `stream` (a progress callback) reads one over the limit in pieces. */
+  async tensor(file: number, index: number, stream?: (done: number, total: number) => void): Promise<TensorDetail> {
+    const start = now();
+    const f = this.get(file);
+    const t = f.tree.tensors[index];
+    if (t === undefined) throw new Error(`no tensor ${index} in ${f.name}`);
+    const base = {
+      file, index, path: formatKeyPath(f.tree.paths[index]!), dtype: t.dtype, shape: t.shape, stride: t.stride, storageOffset: t.storageOffset,
+      device: t.device, layout: t.layout, bytes: tensorByteSize(t), requiresGrad: t.requiresGrad, isParameter: t.isParameter,
+    };
+    if (t.layout !== "strided" || t.storage === undefined) {
+      return { ...base, first: [], note: t.layout !== "strided" ? `${t.layout} tensor: its values live in the index and value tensors listed beside it` : "no storage (meta or wrapper tensor): no values to show", ms: now() - start };
+    }
+    if (base.bytes > this.maxTensorRead) {
+      const first = await this.firstValues(t);
+      const streamable = streamableRange(t) !== undefined;
+      if (stream !== undefined && streamable) {
+        const s = await streamStats(t, HISTOGRAM_BINS, stream);
+        return { ...base, stats: s.stats, ...(s.histogram === undefined ? {} : { histogram: s.histogram }), first, note: `${formatBytes(base.bytes)} read in ${formatBytes(STREAM_PIECE)} pieces, twice (no heat map)`, ms: now() - start };
+      }
+      return { ...base, first, streamable, note: `${formatBytes(base.bytes)}: more than the ${formatBytes(this.maxTensorRead)} the page reads at once; the first values are read alone${streamable ? "" : ", and this tensor cannot be read in pieces"}`, ms: now() - start };
+    }
+    const bytes = await this.tensorBytes(f, t);
+    const nums = tensorNumbers(t, bytes);
+    if (nums === undefined) return { ...base, first: [], note: `${t.dtype} values are not shown as numbers`, ms: now() - start };
+    let stats: TensorStats | undefined;
+    try {
+      stats = statsOfBytes(bytes, t.dtype);
+    } catch (e) {
+      return { ...base, first: [], note: `no statistics: ${errorText(e)}`, ms: now() - start };
+    }
+    const hist = stats.min === null || stats.max === null ? undefined : histogramOfBytes(bytes, t.dtype, stats.min, stats.max, HISTOGRAM_BINS);
+    const isFloat = /float|complex|bfloat/.test(t.dtype);
+    const f32 = t.dtype !== "float64" && t.dtype !== "complex128";
+    const first: string[] = [];
+    const count = Math.min(FIRST_VALUES * nums.perElement, nums.values.length);
+    for (let i = 0; i < count; i += nums.perElement) {
+      if (nums.perElement === 2) first.push(`${formatNumber(nums.values[i]!, true, f32)}${nums.values[i + 1]! < 0 ? "" : "+"}${formatNumber(nums.values[i + 1]!, true, f32)}j`);
+      else first.push(t.dtype === "bool" ? (nums.values[i] ? "True" : "False") : formatNumber(nums.values[i]!, isFloat, f32));
+    }
+    const heat = nums.perElement === 1 ? heatMap(nums.values, t.shape) : undefined;
+    return {
+      ...base, stats, ...(hist === undefined ? {} : { histogram: hist }), ...(heat === undefined ? {} : { heat }), first,
+      ...(nums.note === undefined ? {} : { note: nums.note }), ms: now() - start,
+    };
+  }
+
+  /** analyze's diff of two opened files (storages loaded one pair at a time and released). */
+  private async diff(a: number, b: number): Promise<DiffResult> {
+    const fa = this.get(a);
+    const fb = this.get(b);
+    const r = await diffCheckpoints(fa.read.root, fb.read.root);
+    return {
+      a: fa.name, b: fb.name,
+      report: {
+        ...r,
+        onlyA: r.onlyA.map(formatKeyPath), onlyB: r.onlyB.map(formatKeyPath),
+        changed: r.changed.map((e) => ({ ...e, path: formatKeyPath(e.path) })),
+        values: r.values.map((v) => ({ ...v, path: formatKeyPath(v.path) })),
+      },
+    };
+  }
+
+  /** The first values of a contiguous tensor in an uncompressed record, read without the rest. */
+  private async firstValues(t: Tensor): Promise<string[]> {
+    const from = t.storage?.from;
+    const info = dtypeByName(t.dtype);
+    if (from === undefined || t.storage?.byteOrder !== "little" || from.compression === "deflate" || info === undefined || !isContiguous(t.shape, t.stride) || (info.packing ?? 1) > 1) return [];
+    const n = Math.min(FIRST_VALUES, numel(t.shape));
+    const raw = await from.source.read(from.offset + t.storageOffset * info.itemSize, n * info.itemSize);
+    const nums = tensorNumbers(t, raw);
+    if (nums === undefined) return [];
+    const isFloat = info.kind === "float";
+    return Array.from({ length: Math.floor(nums.values.length / nums.perElement) }, (_, i) => formatNumber(nums.values[i * nums.perElement]!, isFloat, t.dtype !== "float64"));
+  }
+
+  /** The tensor's bytes; the storage's cached copy is dropped afterwards so memory stays bounded. */
+  private async tensorBytes(f: OpenedFile, t: Tensor): Promise<Uint8Array> {
+    const inMemory = f.source.bytes !== undefined;
+    try {
+      return await tensorBytesAsync(t);
+    } finally {
+      if (!inMemory && t.storage !== undefined) delete (t.storage as { data?: Uint8Array }).data;
+    }
+  }
+
+  /**
+   * Validates an input on its own (a file that cannot be opened still gets its report); the tree is
+   * built only to place NaN/Inf marks, and its failure is not an error here.
+   */
+  async validateInput(input: OpenInput): Promise<ValidationView> {
+    const source = await inputSource(input);
+    let tree: CheckpointTree | undefined;
+    try {
+      tree = buildTree((await readAny(source, input.name)).root);
+    } catch {
+      tree = undefined;
+    }
+    return this.validate(tree, await this.validationReports({ name: input.name, source }));
+  }
+
+  /** The report for torch's current weights_only policy, and the 1.13 verdict from a lighter second pass. */
+  private async validationReports(f: Pick<OpenedFile, "name" | "source">): Promise<[ValidationReport, ValidationReport | undefined, number]> {
+    const start = now();
+    const sync = f.source.bytes !== undefined || f.source.readSync !== undefined;
+    const run = (options: Parameters<typeof validateCheckpoint>[1]) => (sync ? Promise.resolve(validateCheckpoint(f.source, options)) : validateCheckpointAsync(f.source, options));
+    const report = await run({ name: f.name, weightsOnly: "current" });
+    const old = report.readable ? await run({ name: f.name, weightsOnly: "1.13", checkCrc: false, scanValues: false, training: false }) : undefined;
+    return [report, old, now() - start];
+  }
+
+  private validate(tree: CheckpointTree | undefined, [report, old, ms]: [ValidationReport, ValidationReport | undefined, number]): ValidationView {
+    const rowOf = new Map<string, number>();
+    for (const [i, n] of (tree?.nodes ?? []).entries()) if (n.kind === "tensor" && !rowOf.has(n.path)) rowOf.set(n.path, i);
+    const nonFinite: { row: number; nan: number; inf: number }[] = [];
+    for (const t of report.tensors) {
+      if (t.nan + t.posInf + t.negInf === 0) continue;
+      const row = rowOf.get(formatKeyPath(t.path));
+      if (row !== undefined) nonFinite.push({ row, nan: t.nan, inf: t.posInf + t.negInf });
+    }
+    const w = old?.weightsOnly;
+    return { report, ...(w === undefined ? {} : { weightsOnly13: { accepted: w.accepted, blockers: w.blockers.map((b) => ({ message: b.message })) } }), nonFinite, ms };
+  }
+
+  async convert(id: number, file: number, options: ConvertRequest): Promise<ConvertResult> {
+    const f = this.get(file);
+    const sync = f.source.bytes !== undefined || f.source.readSync !== undefined;
+    const source = sync ? f.source : bytesSource(await f.source.read(0, f.source.size), f.name);
+    const plan = planConversion(source, {
+      to: options.format, gzip: options.gzip, read: { name: f.name },
+      ...(options.stripPrefix ? { stripPrefix: options.stripPrefix } : {}),
+      ...(options.addPrefix ? { addPrefix: options.addPrefix } : {}),
+      ...(options.mapLocation ? { mapLocation: options.mapLocation } : {}),
+    });
+    const chunks: Uint8Array[] = [];
+    let written = 0;
+    let lastReport = 0;
+    for (const chunk of plan.chunks) {
+      chunks.push(chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice());
+      written += chunk.length;
+      if (written - lastReport > 8 * 2 ** 20) {
+        lastReport = written;
+        this.post({ id, progress: { done: written, total: Math.max(plan.storageBytes, written), what: "writing" } });
+      }
+    }
+    const BlobCtor = (globalThis as unknown as { Blob: new (parts: Uint8Array[], o?: { type: string }) => ConvertResult["blob"] }).Blob;
+    const blob = new BlobCtor(chunks, { type: "application/octet-stream" });
+    return { blob, fileName: outputName(f.name, options), bytes: written, notes: plan.notes };
+  }
+}
+
+/** Bins of a tensor's histogram. */
+export const HISTOGRAM_BINS = 64;
+
+/** Largest tensor the page reads whole for statistics (a browser's typed arrays stop near 2-4 GiB). */
+export const MAX_TENSOR_READ = 2 ** 30;
+
+/** Most bytes read whole to open a non-torch format (JSON, msgpack) from an asynchronous source. */
+export const MAX_WHOLE_READ = 2 ** 30;
+
+/** Any format torchsave reads: lazily through a synchronous source, else torch layouts lazily and the rest read whole. */
+async function readAny(source: ByteSource, name: string): Promise<ReadAnyResult> {
+  if (source.bytes !== undefined || source.readSync !== undefined) return readAnySync(source, { read: { name } });
+  try {
+    const checkpoint = await openCheckpoint(source, { name });
+    return { root: checkpoint.root, format: checkpoint.layout, gzip: checkpoint.compression === "gzip", checkpoint };
+  } catch (e) {
+    if (source.size > MAX_WHOLE_READ) throw e;
+    return readAnySync(bytesSource(await source.read(0, source.size), name), { read: { name } });
+  }
+}
+
+const EXTENSION: Readonly<Record<string, string>> = { json: "json", "json-plain": "json", msgpack: "msgpack", safetensors: "safetensors", pt: "pt", "pt-legacy": "pt", pickle: "pkl" };
+
+/** `model.pt` → `model.safetensors` (`.gz` added when gzipped). */
+export function outputName(name: string, options: Pick<ConvertRequest, "format" | "gzip">): string {
+  const base = name.replace(/\.gz$/i, "").replace(/\.[A-Za-z0-9]+$/, (ext) => (Object.hasOwn(FORMAT_EXTENSIONS, ext.slice(1).toLowerCase()) ? "" : ext));
+  const out = `${base}.${EXTENSION[options.format] ?? options.format}${options.gzip ? ".gz" : ""}`;
+  return out === name ? `${base}-converted${out.slice(base.length)}` : out;
+}

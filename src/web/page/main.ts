@@ -1,0 +1,187 @@
+/**
+ * The page (bundled to dist/web/page.js): opening files (picker, drop, ?url=), one tab per file,
+ * the diff tab for two files, and the address kept in step with the selected tensor.
+ */
+import type { DiffResult, OpenInput, OpenResult, ValidationView } from "../protocol.js";
+import { findTensorRow } from "../tree-model.js";
+import { InspectorClient } from "./client.js";
+import { diffView } from "./diff-view.js";
+import { h, ms } from "./dom.js";
+import { FileView } from "./file-view.js";
+import { readUrlState, tensorName } from "../url-state.js";
+import { validationView } from "./validation-view.js";
+import type { RunView } from "../run-model.js";
+import { runView } from "./run-view.js";
+
+interface Tab { readonly label: string; readonly element: HTMLElement; readonly button: HTMLButtonElement }
+
+const main = document.getElementById("main")!;
+const tabsBar = document.getElementById("tabs")!;
+const status = document.getElementById("status")!;
+const pick = document.getElementById("pick") as HTMLInputElement;
+let tabs: Tab[] = [];
+let clients: Promise<[InspectorClient, InspectorClient]> | undefined;
+
+/** Two inspectors: one answers the page, the other validates (which reads whole files) without holding it up. */
+function inspectors(): Promise<[InspectorClient, InspectorClient]> {
+  clients ??= Promise.all([InspectorClient.start(), InspectorClient.start()]);
+  return clients;
+}
+
+function setStatus(text: string, bad = false): void {
+  status.textContent = text;
+  status.className = bad ? "bad" : "";
+}
+
+function showTab(i: number): void {
+  tabs.forEach((t, k) => {
+    t.element.hidden = k !== i;
+    t.button.setAttribute("aria-selected", String(k === i));
+    t.button.tabIndex = k === i ? 0 : -1;
+  });
+}
+
+function addTab(label: string, element: HTMLElement): number {
+  const i = tabs.length;
+  const button = h("button", { type: "button", role: "tab", class: "tab", "aria-selected": "false" }, label);
+  button.addEventListener("click", () => showTab(i));
+  button.addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+    const k = (i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length;
+    showTab(k);
+    tabs[k]!.button.focus();
+  });
+  element.setAttribute("role", "tabpanel");
+  tabsBar.append(button);
+  main.append(element);
+  tabs.push({ label, element, button });
+  return i;
+}
+
+function reset(): void {
+  for (const t of tabs) t.element.remove();
+  tabs = [];
+  tabsBar.replaceChildren();
+  document.getElementById("drop")?.setAttribute("hidden", "");
+}
+
+/** Opens the inputs: one tab each, a diff tab for two, and `tensor` selected in the first. */
+/** Several dumps: the run's charts (analyze's runStats). */
+async function openRun(inputs: OpenInput[]): Promise<void> {
+  reset();
+  const [client] = await inspectors();
+  const slot = h("section", { class: "run-slot" }, h("p", { class: "muted" }, `Reading ${inputs.length} dumps…`));
+  showTab(addTab(`Run (${inputs.length} files)`, slot));
+  const started = performance.now();
+  try {
+    const run = await client.request<RunView>({ op: "run", inputs }, (done, total) => setStatus(`Step ${done} of ${total}…`));
+    slot.replaceChildren(runView(run, main));
+    setStatus(`${inputs.length} dumps read in ${ms(performance.now() - started)}`);
+  } catch (e) {
+    slot.replaceChildren(h("p", { class: "bad", role: "alert" }, `Could not read the run: ${(e as Error).message}`));
+  }
+}
+
+async function openAll(inputs: OpenInput[], tensor?: string): Promise<void> {
+  if (inputs.length === 0) return;
+  if (inputs.length > 2) return openRun(inputs);
+  reset();
+  setStatus(`Opening ${inputs.length === 1 ? inputs[0]!.name : `${inputs.length} files`}…`);
+  const [client, checker] = await inspectors();
+  const started = performance.now();
+  const views: FileView[] = [];
+  for (const input of inputs) {
+    try {
+      const file = await client.request<OpenResult>({ op: "open", input });
+      const view = new FileView(file, client, { onTensor: (path) => writeTensorToUrl(shortName(file, path)) });
+      views.push(view);
+      addTab(input.name, view.element);
+      void validate(checker, input, view);
+    } catch (e) {
+      // The validation report says more about a file that cannot be opened (what is damaged, what it imports).
+      const slot = h("div", { class: "validation-slot" }, h("p", { class: "checking muted" }, "Checking integrity and safety…"));
+      addTab(input.name, h("div", {}, slot, h("section", { class: "open-error", role: "alert" }, h("h2", {}, `Cannot open ${input.name}`), h("p", { class: "bad" }, (e as Error).message))));
+      void validate(checker, input, {
+        setValidation: (v) => slot.replaceChildren(validationView(v)),
+        setValidationError: (m) => slot.replaceChildren(h("p", { class: "bad" }, `Validation did not finish: ${m}`)),
+      });
+    }
+  }
+  setStatus(`Opened in ${ms(performance.now() - started)} (${client.mode === "worker" ? "Web Worker" : "on the page"})`);
+  if (views.length === 2) {
+    const slot = h("section", { class: "diff-slot" }, h("p", { class: "muted" }, "Comparing…"));
+    const i = addTab("Diff", slot);
+    showTab(i);
+    const t0 = performance.now();
+    try {
+      const d = await client.request<DiffResult>({ op: "diff", a: views[0]!.file.file, b: views[1]!.file.file });
+      slot.replaceChildren(diffView(d, performance.now() - t0));
+    } catch (e) {
+      slot.replaceChildren(h("p", { class: "bad" }, `Diff failed: ${(e as Error).message}`));
+    }
+  } else showTab(0);
+  const first = views[0];
+  if (tensor !== undefined && first !== undefined) {
+    const row = findTensorRow(first.file.nodes, tensor);
+    if (row >= 0) {
+      showTab(0);
+      first.tree.reveal(row);
+      first.tree.select(row);
+    } else setStatus(`No tensor named ${tensor} in ${first.file.name}`, true);
+  }
+}
+
+function writeTensorToUrl(name: string | undefined): void {
+  const u = new URL(location.href);
+  if (name === undefined) u.searchParams.delete("tensor");
+  else u.searchParams.set("tensor", name);
+  history.replaceState(null, "", u);
+}
+
+/** The last key when it names one tensor only, else the whole path. */
+function shortName(file: OpenResult, path: string): string {
+  const name = tensorName(path);
+  if (name === path) return path;
+  const quoted = `[${JSON.stringify(name)}]`;
+  return file.nodes.filter((n) => n.kind === "tensor" && n.path.endsWith(quoted)).length === 1 ? name : path;
+}
+
+async function validate(checker: InspectorClient, input: OpenInput, view: Pick<FileView, "setValidation" | "setValidationError">): Promise<void> {
+  try {
+    view.setValidation(await checker.request<ValidationView>({ op: "validate", input }));
+  } catch (e) {
+    view.setValidationError((e as Error).message);
+  }
+}
+
+function fromFiles(files: FileList | File[]): OpenInput[] {
+  return [...files].map((f) => ({ kind: "blob" as const, blob: f, name: f.name }));
+}
+
+pick.addEventListener("change", () => {
+  if (pick.files !== null) void openAll(fromFiles(pick.files));
+  pick.value = "";
+});
+document.getElementById("pick-label")!.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" || e.key === " ") {
+    e.preventDefault();
+    pick.click();
+  }
+});
+window.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  document.body.classList.add("dragging");
+});
+window.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
+window.addEventListener("drop", (e) => {
+  e.preventDefault();
+  document.body.classList.remove("dragging");
+  const files = e.dataTransfer?.files;
+  if (files !== undefined && files.length > 0) void openAll(fromFiles(files));
+});
+
+const state = readUrlState(location.search);
+if (state.urls.length > 0) {
+  const inputs = state.urls.map((u) => ({ kind: "url" as const, url: new URL(u, location.href).href, name: decodeURIComponent(u.split("/").pop() || u) }));
+  void openAll(inputs, state.tensor).catch((e: Error) => setStatus(e.message, true));
+}

@@ -1,0 +1,57 @@
+/**
+ * The validation report: shown open at the top when anything is wrong (errors, warnings, an import
+ * torch would refuse), folded to one line when the file is clean. Findings, every import with its
+ * classification, and the weights_only verdict for torch 2.6+ and for torch 1.13.
+ */
+import type { ValidationView } from "../protocol.js";
+import { h, ms } from "./dom.js";
+
+const where = (w: { byteOffset?: number; record?: string; keyPath?: readonly (string | number)[] }): string => {
+  const parts: string[] = [];
+  if (w.byteOffset !== undefined) parts.push(`at byte ${w.byteOffset}`);
+  if (w.record !== undefined) parts.push(`in ${w.record}`);
+  if (w.keyPath !== undefined && w.keyPath.length > 0) parts.push(`at ${w.keyPath.map((k) => (typeof k === "number" ? `[${k}]` : `[${JSON.stringify(k)}]`)).join("")}`);
+  return parts.join(" ");
+};
+
+export function validationView(v: ValidationView): HTMLElement {
+  const r = v.report;
+  const c = r.counts;
+  const dangerous = r.imports.filter((i) => i.class === "unknown" || i.class === "dangerous");
+  const w = r.weightsOnly;
+  const rejected = (w !== undefined && !w.accepted) || (v.weightsOnly13 !== undefined && !v.weightsOnly13.accepted);
+  const wrong = !r.readable || c.error > 0 || c.warning > 0 || rejected || v.nonFinite.length > 0;
+  const verdict = !r.readable ? "unreadable" : c.error > 0 ? "errors" : c.warning > 0 ? "warnings" : "clean";
+  const summary = h("summary", {},
+    h("span", { class: `verdict ${verdict}` }, verdict === "clean" ? "✓ valid" : verdict === "unreadable" ? "✗ unreadable" : verdict === "errors" ? `✗ ${c.error} error${c.error === 1 ? "" : "s"}` : `! ${c.warning} warning${c.warning === 1 ? "" : "s"}`),
+    ` ${c.error} error(s), ${c.warning} warning(s), ${c.info} info · `,
+    weightsLine("torch ≥ 2.6", w?.accepted),
+    " · ",
+    weightsLine("torch 1.13", v.weightsOnly13?.accepted),
+    v.nonFinite.length > 0 ? h("span", { class: "chip nonfinite" }, `${v.nonFinite.length} tensor${v.nonFinite.length === 1 ? "" : "s"} with NaN/Inf`) : null,
+    h("span", { class: "small muted" }, ` · checked in ${ms(v.ms)}`),
+  );
+  const findings = r.findings.length === 0 ? h("p", { class: "muted" }, "No findings.") : h("ul", { class: "findings" }, ...r.findings.map((f) =>
+    h("li", { class: `finding ${f.severity}`, "data-code": f.code },
+      h("span", { class: `sev ${f.severity}` }, f.severity), " ", h("code", {}, f.code), where(f.where) === "" ? "" : ` ${where(f.where)}`, ": ", f.message)));
+  const blockers = [
+    ...(w !== undefined && !w.accepted ? w.blockers.map((b) => `torch ≥ 2.6: ${b.message}`) : []),
+    ...(v.weightsOnly13 !== undefined && !v.weightsOnly13.accepted ? v.weightsOnly13.blockers.map((b) => `torch 1.13: ${b.message}`) : []),
+  ];
+  const imports = r.imports.length === 0 ? null : h("details", { class: "imports" },
+    h("summary", {}, `${new Set(r.imports.map((i) => i.key)).size} imported globals${dangerous.length > 0 ? ` (${dangerous.length} not torch or plain data)` : ""}`),
+    h("ul", {}, ...[...new Map(r.imports.map((i) => [i.key, i])).values()].map((i) =>
+      h("li", { class: `import ${i.class}` }, h("code", {}, i.key), ` — ${i.class}: ${i.reason}`))));
+  return h("details", { class: `validation ${verdict}`, open: wrong ? true : undefined, "data-verdict": verdict, "aria-label": "Validation report" },
+    summary,
+    findings,
+    blockers.length > 0 ? h("div", { class: "blockers" }, h("h3", {}, "Why torch.load(weights_only=True) refuses it"), h("ul", {}, ...blockers.map((b) => h("li", {}, b)))) : null,
+    imports,
+    h("p", { class: "small muted" }, "The page never executes anything a file asks for: imports are read as names and classified."),
+  );
+}
+
+function weightsLine(label: string, accepted: boolean | undefined): HTMLElement {
+  if (accepted === undefined) return h("span", { class: "muted" }, `${label}: –`);
+  return h("span", { class: accepted ? "ok" : "bad", "data-weights-only": label }, `weights_only ${label}: ${accepted ? "loads" : "refused"}`);
+}
