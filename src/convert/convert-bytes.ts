@@ -23,6 +23,7 @@ import { fromPlainJson, toPlainJson, type FromPlainJsonOptions, type ToPlainJson
 import { planChunks, planSafetensors, readSafetensorsSync, type ToSafetensorsOptions } from "./safetensors.js";
 import { graphFacts } from "./value-graph.js";
 import { concatBytes } from "../bytes/concat.js";
+import { coalesceChunks, encodeTextChunks } from "../bytes/coalesce.js";
 
 /** What an input turned out to be. */
 export type InputFormat =
@@ -163,7 +164,8 @@ export function planConversion(source: ByteSource, options: ConvertOptions): Con
     notes.push(`map-location: ${r.storages} storages, ${r.tensors} tensors moved`);
   }
   const storageBytes = graphFacts(root).storages.reduce((n, s) => n + (s.view === undefined ? s.byteLength : 0), 0);
-  let chunks = encode(root, options, notes);
+  // Writers yield many small pieces (JSON tokens, small storages); they go out a MiB at a time.
+  let chunks: Iterable<Uint8Array> = coalesceChunks(encode(root, options, notes));
   if (options.gzip !== undefined && options.gzip !== false) chunks = gzipChunks(chunks, options.gzip === true ? {} : options.gzip);
   return { input, root, chunks, storageBytes, notes };
 }
@@ -172,7 +174,7 @@ function encode(root: TorchValue, options: ConvertOptions, notes: string[]): Ite
   const utf8 = new TextEncoder();
   switch (options.to) {
     case "json":
-      return mapIter(jsonChunks(root, options.json), (s) => utf8.encode(s));
+      return encodeTextChunks(jsonChunks(root, options.json));
     case "json-plain":
       return [utf8.encode(toPlainJson(root, options.plainJson))];
     case "msgpack":
@@ -203,10 +205,6 @@ function writeTorch(root: TorchValue, options: WriteOptions, notes: string[]): I
     notes.push(`not loadable with torch.load(weights_only=True): ${e.reason}`);
     return checkpointChunks(root, { ...options, weightsOnly: false });
   }
-}
-
-function* mapIter<T, U>(it: Iterable<T>, f: (x: T) => U): Generator<U> {
-  for (const x of it) yield f(x);
 }
 
 /**

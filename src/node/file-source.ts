@@ -1,8 +1,16 @@
-/** A Node file as a random-access ByteSource: synchronous and asynchronous reads at any offset, > 4 GiB included. */
+/**
+ * A Node file as a random-access ByteSource: synchronous and asynchronous reads at any offset,
+ * > 4 GiB included. A read of any length is split into steps of at most {@link READ_STEP_BYTES}:
+ * Node's `fs.read`/`readSync` take a 32-bit length (2 GiB and more fail with `ERR_OUT_OF_RANGE`,
+ * and the async binding aborts the process), so a 3 GiB storage is three reads into one array.
+ */
 import type { ByteSource } from "../bytes/source.js";
 import { checkReadRange } from "../bytes/source.js";
 import { CheckpointError } from "../errors.js";
-import { nodeFs, nodeFsPromises } from "./read-builtins.js";
+import { maxArrayBytes, nodeFs, nodeFsPromises } from "./read-builtins.js";
+
+/** Largest single `fs.read` the sources issue: 1 GiB (Node's limit is just under 2 GiB). */
+export const READ_STEP_BYTES = 2 ** 30;
 
 export interface FileSource extends ByteSource {
   /** Releases the file descriptor. Reads after close fail with code "io". */
@@ -22,12 +30,12 @@ export function openFileSource(path: string): FileSource {
   const readRange = (offset: number, length: number): Uint8Array => {
     checkReadRange(size, offset, length, path);
     if (fd === undefined) throw new CheckpointError("io", "file source is closed", { file: path });
-    const out = uninitialized(length);
+    const out = uninitialized(length, path, offset);
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        n = readSync(fd, out, done, length - done, offset + done);
+        n = readSync(fd, out, done, Math.min(READ_STEP_BYTES, length - done), offset + done);
       } catch (e) {
         throw ioError(e, path);
       }
@@ -64,10 +72,15 @@ export async function openFileSourceAsync(path: string): Promise<FileSource & { 
     async read(offset, length) {
       checkReadRange(size, offset, length, path);
       if (closed) throw new CheckpointError("io", "file source is closed", { file: path });
-      const out = uninitialized(length);
+      const out = uninitialized(length, path, offset);
       let done = 0;
       while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(out, done, Math.min(READ_STEP_BYTES, length - done), offset + done));
+        } catch (e) {
+          throw ioError(e, path);
+        }
         if (bytesRead === 0) throw new CheckpointError("truncated", `file ended at byte ${offset + done}`, { file: path, offset: offset + done });
         done += bytesRead;
       }
@@ -89,7 +102,15 @@ export async function openFileSourceAsync(path: string): Promise<FileSource & { 
  * overwritten by the read that follows. (Not `allocUnsafe`: small ones would be views into Node's
  * shared pool, and a storage's `data.buffer` would then be that pool.)
  */
-function uninitialized(length: number): Uint8Array {
+function uninitialized(length: number, path: string, offset: number): Uint8Array {
+  const max = maxArrayBytes();
+  if (length > max) {
+    throw new CheckpointError(
+      "limit-exceeded",
+      `cannot read ${length} bytes into one array: this Node holds at most ${max} bytes in a Uint8Array (read it in parts)`,
+      { file: path, offset },
+    );
+  }
   const buf = Buffer.allocUnsafeSlow(length);
   return new Uint8Array(buf.buffer, buf.byteOffset, length);
 }

@@ -16,6 +16,9 @@ import type { Command, CommandContext } from "../command.js";
 import { formatBytes } from "../describe.js";
 import { UsageError } from "../errors.js";
 
+/** Writes kept pending while the next chunks are produced (see `writeFileAtomic`). */
+const CONVERT_IN_FLIGHT = 4;
+
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
 
@@ -54,7 +57,8 @@ export const convertCommand: Command = {
       if (options.dtype !== undefined && plan.input.format !== "json-plain") note(`--dtype applies to plain JSON input only; ${plan.input.format} input keeps its dtypes`);
       for (const line of plan.notes) note(line);
       const progress = !quiet && ctx.interactive && plan.storageBytes >= PROGRESS_MIN_BYTES ? progressBar(plan.storageBytes, options.to) : undefined;
-      await writeFileAtomic(outPath, progress === undefined ? plan.chunks : progress.wrap(plan.chunks));
+      // Chunks come coalesced (about 1 MiB) and are each their own bytes, so a few writes can be pending.
+      await writeFileAtomic(outPath, progress === undefined ? plan.chunks : progress.wrap(plan.chunks), { inFlight: CONVERT_IN_FLIGHT });
       progress?.done();
       note(`${plan.input.gzip ? "gzip+" : ""}${plan.input.format} → ${options.gzip === true ? "gzip+" : ""}${options.to}: wrote ${outPath}`);
     } finally {

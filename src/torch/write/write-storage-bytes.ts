@@ -13,6 +13,21 @@ import type { Storage } from "../model.js";
 /** Default size of each read from a random-access source: 8 MiB. */
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
+/** Largest storage {@link readsWithoutWaiting} reads synchronously from a source that can: 1 MiB. */
+export const SYNC_READ_MAX_BYTES = 1 << 20;
+
+/**
+ * True when the storage's bytes can be had without waiting: they are in memory, or the source
+ * reads synchronously and the storage is small (a blocking read of at most
+ * {@link SYNC_READ_MAX_BYTES}). The async writer takes such storages synchronously.
+ */
+export function readsWithoutWaiting(storage: Storage): boolean {
+  if (storage.data !== undefined) return true;
+  const from = storage.from;
+  if (from === undefined) return true; // storageChunks throws the same error either way
+  return from.source.bytes !== undefined || (from.source.readSync !== undefined && from.length <= SYNC_READ_MAX_BYTES);
+}
+
 /** Turns raw source chunks into the storage's little-endian bytes. */
 interface ChunkTransform {
   push(raw: Uint8Array, final: boolean): Uint8Array[];
