@@ -17,10 +17,12 @@ import { legacyChunks, legacyChunksAsync } from "./write-legacy.js";
 import type { ResolvedWriteOptions, WriteOptions } from "./write-options.js";
 import { resolveWriteOptions } from "./write-options.js";
 import { serializationId } from "./write-serialization-id.js";
-import { readsWithoutWaiting, storageChunks, storageChunksAsync } from "./write-storage-bytes.js";
+import { readsWithoutWaiting, smallStorageBytes, storageChunks, storageChunksAsync } from "./write-storage-bytes.js";
 import { ChunkCoalescer, coalesceChunks, coalesceChunksAsync } from "../../bytes/coalesce.js";
-import type { ZipWriteState } from "../../containers/zip/zip-writer.js";
-import { concatChunks, finishZip, newZipWriteState, zipEntryChunks, zipEntryChunksAsync } from "../../containers/zip/zip-writer.js";
+import type { ZipReserve, ZipWriteState } from "../../containers/zip/zip-writer.js";
+import {
+  beginZipEntry, concatChunks, endZipEntry, finishZip, newZipWriteState, zipEntryChunks, zipEntryChunksAsync,
+} from "../../containers/zip/zip-writer.js";
 
 /** torch.save's `version` record (`kMinProducedFileFormatVersion`). */
 const FILE_FORMAT_VERSION = "3\n";
@@ -67,11 +69,17 @@ interface RecordSource {
   chunksAsync(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   /** `chunks()` needs no waiting (bytes in memory, or a small synchronous read): the async writer takes them synchronously. */
   readonly ready: boolean;
+  /** The whole payload in one piece when it is small and needs no transform (written in place), else undefined. */
+  small(): Uint8Array | undefined;
 }
+
+/** Records up to this size are copied into the output buffer whole, header and descriptor around them. */
+const SMALL_RECORD_BYTES = 64 * 1024;
 
 const textRecord = (name: string, text: string): RecordSource => bytesRecord(name, encodeLatin1(text)!);
 const bytesRecord = (name: string, bytes: Uint8Array): RecordSource => ({
   name, size: bytes.length, chunks: () => [bytes], chunksAsync: () => [bytes], ready: true,
+  small: () => (bytes.length <= SMALL_RECORD_BYTES ? bytes : undefined),
 });
 
 /** The records in torch 2.x order. Lazy: the serialization id is made once the records before it are written. */
@@ -87,6 +95,7 @@ function* zipRecords(data: DataPickle, opts: ResolvedWriteOptions, state: ZipWri
       chunks: () => storageChunks(r.storage, opts.chunkBytes),
       chunksAsync: () => storageChunksAsync(r.storage, opts.chunkBytes),
       ready: readsWithoutWaiting(r.storage),
+      small: () => smallStorageBytes(r.storage, SMALL_RECORD_BYTES),
     };
   }
   yield textRecord("version", FILE_FORMAT_VERSION);
@@ -107,11 +116,18 @@ function* zipChunks(data: DataPickle, opts: ResolvedWriteOptions): Generator<Uin
   const state = newZipWriteState({ alignment: opts.storageAlignment, crc32: opts.crc32, zip64Threshold: opts.zip64Threshold });
   const co = new ChunkCoalescer();
   const out: Uint8Array[] = [];
+  const reserve: ZipReserve = (n) => co.reserve(n, out);
   for (const r of zipRecords(data, opts, state)) {
-    for (const c of zipEntryChunks(state, `${opts.archiveName}/${r.name}`, r.size, r.chunks())) {
-      co.push(c, out);
-      if (out.length > 0) yield* drain(out);
+    const name = `${opts.archiveName}/${r.name}`;
+    const small = r.small();
+    if (small !== undefined) smallEntry(state, name, small, co, out, reserve);
+    else {
+      for (const c of zipEntryChunks(state, name, r.size, r.chunks())) {
+        co.push(c, out);
+        if (out.length > 0) yield* drain(out);
+      }
     }
+    if (out.length > 0) yield* drain(out);
   }
   co.push(finishZip(state), out);
   co.flush(out);
@@ -127,9 +143,14 @@ async function* zipChunksAsync(data: DataPickle, opts: ResolvedWriteOptions): As
   const state = newZipWriteState({ alignment: opts.storageAlignment, crc32: opts.crc32, zip64Threshold: opts.zip64Threshold });
   const co = new ChunkCoalescer();
   const out: Uint8Array[] = [];
+  const reserve: ZipReserve = (n) => co.reserve(n, out);
   for (const r of zipRecords(data, opts, state)) {
     const name = `${opts.archiveName}/${r.name}`;
-    if (r.ready) {
+    const small = r.ready ? r.small() : undefined;
+    if (small !== undefined) {
+      smallEntry(state, name, small, co, out, reserve);
+      if (out.length > 0) yield* drain(out);
+    } else if (r.ready) {
       for (const c of zipEntryChunks(state, name, r.size, r.chunks())) {
         co.push(c, out);
         if (out.length > 0) yield* drain(out);
@@ -144,6 +165,13 @@ async function* zipChunksAsync(data: DataPickle, opts: ResolvedWriteOptions): As
   co.push(finishZip(state), out);
   co.flush(out);
   yield* drain(out);
+}
+
+/** A small record written whole into the coalescing buffer: header, payload, descriptor. */
+function smallEntry(state: ZipWriteState, name: string, bytes: Uint8Array, co: ChunkCoalescer, out: Uint8Array[], reserve: ZipReserve): void {
+  const { entry } = beginZipEntry(state, name, bytes.length, reserve);
+  co.push(bytes, out);
+  endZipEntry(state, entry, bytes.length === 0 ? 0 : state.crc32(bytes, 0), reserve);
 }
 
 /** Hands out and empties `out`. */

@@ -96,7 +96,7 @@ export function torchPickleHooks(root: TorchValue, options: TorchPickleOptions):
         info?.storageClass !== undefined &&
         s.storageType.name !== "UntypedStorage" &&
         s.byteLength % info.itemSize === 0 &&
-        (seen === undefined || [...seen].every((d) => d === s.dtype));
+        (seen === undefined || (seen.size === 1 && seen.has(s.dtype)));
       typedCache.set(s, typed);
     }
     return typed;
