@@ -135,7 +135,7 @@ export interface ConvertPlan {
   readonly root: TorchValue;
   /** Output chunks; storages are read as the iteration reaches them. */
   readonly chunks: Iterable<Uint8Array>;
-  /** Sum of the storage bytes the output carries (for progress). */
+  /** Sum of the storage bytes the output carries (for progress; computed on first read). */
   readonly storageBytes: number;
   readonly notes: string[];
 }
@@ -163,11 +163,18 @@ export function planConversion(source: ByteSource, options: ConvertOptions): Con
     const r = mapLocation(root, options.mapLocation);
     notes.push(`map-location: ${r.storages} storages, ${r.tensors} tensors moved`);
   }
-  const storageBytes = graphFacts(root).storages.reduce((n, s) => n + (s.view === undefined ? s.byteLength : 0), 0);
   // Writers yield many small pieces (JSON tokens, small storages); they go out a MiB at a time.
   let chunks: Iterable<Uint8Array> = coalesceChunks(encode(root, options, notes));
   if (options.gzip !== undefined && options.gzip !== false) chunks = gzipChunks(chunks, options.gzip === true ? {} : options.gzip);
-  return { input, root, chunks, storageBytes, notes };
+  let storageBytes: number | undefined;
+  return {
+    input, root, chunks, notes,
+    // A walk of the whole graph: only made when asked for (a progress bar), not on every conversion.
+    get storageBytes() {
+      storageBytes ??= graphFacts(root).storages.reduce((n, s) => n + (s.view === undefined ? s.byteLength : 0), 0);
+      return storageBytes;
+    },
+  };
 }
 
 function encode(root: TorchValue, options: ConvertOptions, notes: string[]): Iterable<Uint8Array> {
