@@ -2,7 +2,8 @@
 // write per zip header, payload and descriptor, and every write path must give the same bytes:
 // the sync and async file writers, the in-memory writer, and a zip built record by record with
 // the plain (allocating) header code.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import fc from "fast-check";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync, unzipSync } from "fflate";
@@ -11,6 +12,7 @@ import { bytesSource, callbackSource } from "../../../src/bytes/source.js";
 import type { ByteSource } from "../../../src/bytes/source.js";
 import { zipRecordsSync } from "../../../src/containers/zip/zip-writer.js";
 import { writeChunksPipelined } from "../../../src/node/write-pipelined.js";
+import { openFileSource } from "../../../src/node/file-source.js";
 import { writeCheckpointFile, writeCheckpointFileSync } from "../../../src/node/write-checkpoint.js";
 import { readCheckpoint } from "../../../src/torch/read/read-checkpoint.js";
 import { stateDict, tensor } from "../../../src/torch/builder.js";
@@ -110,3 +112,28 @@ describe("many small storages", () => {
   });
 });
 
+
+describe("openFileSource read-ahead", () => {
+  it("returns exactly the file's bytes for any mix of small, large and repeated reads", () => {
+    const bytes = Uint8Array.from({ length: 3 * 1024 * 1024 + 77 }, (_, i) => (i * 31 + (i >> 9)) & 0xff);
+    const file = join(dir, "ahead.bin");
+    writeFileSync(file, bytes);
+    const source = openFileSource(file);
+    try {
+      fc.assert(
+        fc.property(fc.array(fc.tuple(fc.nat(bytes.length), fc.oneof(fc.nat(100), fc.nat(70_000), fc.nat(2_000_000))), { maxLength: 40 }), (reads) => {
+          for (const [offset, n] of reads) {
+            const length = Math.min(n, bytes.length - offset);
+            const got = source.readSync!(offset, length);
+            expect(got.length).toBe(length);
+            expect(Buffer.compare(got, bytes.subarray(offset, offset + length))).toBe(0);
+            got.fill(0); // a returned array is the caller's own: changing it changes no later read
+          }
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      source.close();
+    }
+  });
+});
