@@ -8,7 +8,7 @@
 import type { KeyPath } from "../errors.js";
 import type { PyDict, PyObject, PyPersistentId } from "../pickle/value.js";
 import { pyKind } from "../pickle/value.js";
-import type { NdArray, Storage, Tensor, TorchHost, TorchValue } from "./model.js";
+import type { NdArray, Tensor, TorchHost, TorchValue } from "./model.js";
 import { isNdArray, isStorage, isTensor } from "./model.js";
 
 /**

@@ -48,7 +48,6 @@ const OVERSIZE: ReadonlySet<string> = new Set<string>([
   "validate/validate-zip.ts",
   "torch/builder.ts",
   "containers/zip/zip-directory.ts",
-  "torch/write/write-pickle-tensor.ts",
 ]);
 
 function sourceFiles(dir: string, out: string[] = []): string[] {
