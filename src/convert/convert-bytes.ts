@@ -24,6 +24,7 @@ import { fromPlainJson, toPlainJson, type FromPlainJsonOptions, type ToPlainJson
 import { planChunks, planSafetensors, readSafetensorsSync, type ToSafetensorsOptions } from "./safetensors.js";
 import { graphFacts } from "./value-graph.js";
 import { concatBytes } from "../bytes/concat.js";
+import { coalesceChunks, encodeTextChunks } from "../bytes/coalesce.js";
 
 /** What an input turned out to be. */
 export type InputFormat =
@@ -179,7 +180,7 @@ export interface ConvertPlan {
   readonly root: TorchValue;
   /** Output chunks; storages are read as the iteration reaches them. */
   readonly chunks: Iterable<Uint8Array>;
-  /** Sum of the storage bytes the output carries (for progress). */
+  /** Sum of the storage bytes the output carries (for progress; computed on first read). */
   readonly storageBytes: number;
   readonly notes: string[];
 }
@@ -221,17 +222,25 @@ export function planConversion(source: ByteSource | ReadAnyResult, options: Conv
     const r = mapLocation(root, options.mapLocation);
     notes.push(`map-location: ${r.storages} storages, ${r.tensors} tensors moved`);
   }
-  const storageBytes = graphFacts(root).storages.reduce((n, s) => n + (s.view === undefined ? s.byteLength : 0), 0);
-  let chunks = encode(root, options, notes);
+  // Writers yield many small pieces (JSON tokens, small storages); they go out a MiB at a time.
+  let chunks: Iterable<Uint8Array> = coalesceChunks(encode(root, options, notes));
   if (options.gzip !== undefined && options.gzip !== false) chunks = gzipChunks(chunks, options.gzip === true ? {} : options.gzip);
-  return { input, root, chunks, storageBytes, notes };
+  let storageBytes: number | undefined;
+  return {
+    input, root, chunks, notes,
+    // A walk of the whole graph: only made when asked for (a progress bar), not on every conversion.
+    get storageBytes() {
+      storageBytes ??= graphFacts(root).storages.reduce((n, s) => n + (s.view === undefined ? s.byteLength : 0), 0);
+      return storageBytes;
+    },
+  };
 }
 
 function encode(root: TorchValue, options: ConvertOptions, notes: string[]): Iterable<Uint8Array> {
   const utf8 = new TextEncoder();
   switch (options.to) {
     case "json":
-      return mapIter(jsonChunks(root, options.json), (s) => utf8.encode(s));
+      return encodeTextChunks(jsonChunks(root, options.json));
     case "json-plain":
       return [utf8.encode(toPlainJson(root, options.plainJson))];
     case "msgpack":
@@ -262,10 +271,6 @@ function writeTorch(root: TorchValue, options: WriteOptions, notes: string[]): I
     notes.push(`not loadable with torch.load(weights_only=True): ${e.reason}`);
     return checkpointChunks(root, { ...options, weightsOnly: false });
   }
-}
-
-function* mapIter<T, U>(it: Iterable<T>, f: (x: T) => U): Generator<U> {
-  for (const x of it) yield f(x);
 }
 
 /**

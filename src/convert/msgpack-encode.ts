@@ -15,6 +15,9 @@ import { graphFacts, type GraphFacts } from "./value-graph.js";
 import { concatBytes } from "../bytes/concat.js";
 import { MSGPACK_FORMAT_VERSION, DEFAULT_MSGPACK_MAX_DEPTH, type MsgpackOptions, VIAS } from "./msgpack-format.js";
 
+/** Bytes of small storages the writer gathers before handing them out. */
+const DRAIN_BYTES = 1 << 20;
+
 /**
  * The msgpack document of a checkpoint or value, in pieces: small items are batched, storage bytes
  * are yielded as they are (views, no copy), one storage at a time, so a large checkpoint streams
@@ -44,6 +47,8 @@ export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}
         yield data;
       }
     }
+    // Small storages go out about 1 MiB at a time, not all at the end.
+    if (w.length >= DRAIN_BYTES) yield w.drain();
   }
   str(w, "root");
   guarded("msgpack", () => encodeRoot(w, facts, options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH, root));

@@ -12,7 +12,7 @@ import { blobSource, bytesSource } from "../bytes/source.js";
 import { ConvertError, isTorchsaveError, type KeyPath } from "../errors.js";
 import { pyDict, pyGlobal } from "../pickle/value.js";
 import type { DTypeInfo, Storage, StorageLocation, Tensor, TorchHost, TorchValue } from "../torch/index.js";
-import { dtypeByName, dtypeBySafetensors, isContiguous, numel, storageBytesSync, walkTensors } from "../torch/index.js";
+import { dtypeByName, dtypeBySafetensors, isContiguous, numel, readStorageBytesSync, walkTensors } from "../torch/index.js";
 import { rootOf, type ConvertInput } from "./input.js";
 import { documentChunks, documentFromJsonValue } from "./json.js";
 import type { JsonValue } from "./json-value.js";
@@ -90,10 +90,12 @@ export function planSafetensors(input: ConvertInput, options: ToSafetensorsOptio
   const label = (t: Tensor | undefined): string => (t === undefined ? "(a nested tensor)" : pathText(pathOf.get(t) ?? []) || "(root)");
   const planned: Planned[] = [];
   const entryOf = new Map<Storage, string>();
+  const viewed = new Set<Storage>();
+  for (const v of facts.storages) if (v.view !== undefined) viewed.add(v.view.root);
   for (const s of facts.storages) {
     if (s.view !== undefined) continue;
     const tensors = users.get(s) ?? [];
-    const views = facts.storages.some((v) => v.view?.root === s);
+    const views = viewed.has(s);
     // The first named tensor that is the whole storage names and shapes the entry (tied weights: the first name).
     const cover = tensors.find((t) => pathOf.has(t) && coversExactly(t, s));
     const exact = cover !== undefined;
@@ -172,7 +174,7 @@ export function* safetensorsChunks(input: ConvertInput, options: ToSafetensorsOp
 export function* planChunks(plan: SafetensorsPlan): Generator<Uint8Array> {
   yield plan.header;
   for (const e of plan.entries) {
-    const data = storageBytesSync(e.storage);
+    const data = readStorageBytesSync(e.storage); // not kept: one storage in memory at a time
     if (data.length !== e.byteLength) throw new ConvertError("invalid-data", `storage ${e.storage.key} holds ${data.length} bytes, ${e.byteLength} expected`);
     yield data;
   }

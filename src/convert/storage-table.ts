@@ -5,7 +5,7 @@
  */
 import { ConvertError, type KeyPath } from "../errors.js";
 import type { DTypeName, Storage, StorageLocation } from "../torch/index.js";
-import { dtypeByName, dtypeByStorageClass, storageBytesSync } from "../torch/index.js";
+import { dtypeByName, dtypeByStorageClass, readStorageBytesSync } from "../torch/index.js";
 
 /** A storage's description without its bytes. */
 export interface StorageHeader {
@@ -40,9 +40,12 @@ export function storageItemSize(type: readonly [string, string]): number | undef
   return dtypeByStorageClass(type[1])?.itemSize;
 }
 
-/** The bytes a storage holds, as the table writes them (in the storage's own byte order). */
+/**
+ * The bytes a storage holds, as the table writes them (in the storage's own byte order). Not kept
+ * on the storage: a writer holds one storage's bytes at a time.
+ */
 export function storageData(s: Storage): Uint8Array {
-  return storageBytesSync(s);
+  return readStorageBytesSync(s);
 }
 
 /**

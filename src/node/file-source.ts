@@ -1,8 +1,20 @@
-/** A Node file as a random-access ByteSource: synchronous and asynchronous reads at any offset, > 4 GiB included. */
+/**
+ * A Node file as a random-access ByteSource: synchronous and asynchronous reads at any offset,
+ * > 4 GiB included. A read of any length is split into steps of at most {@link READ_STEP_BYTES}:
+ * Node's `fs.read`/`readSync` take a 32-bit length (2 GiB and more fail with `ERR_OUT_OF_RANGE`,
+ * and the async binding aborts the process), so a 3 GiB storage is three reads into one array.
+ */
 import type { ByteSource } from "../bytes/source.js";
 import { checkReadRange } from "../bytes/source.js";
 import { CheckpointError } from "../errors.js";
-import { nodeFs, nodeFsPromises } from "./read-builtins.js";
+import { maxArrayBytes, nodeFs, nodeFsPromises } from "./read-builtins.js";
+
+/** Largest single `fs.read` the sources issue: 1 GiB (Node's limit is just under 2 GiB). */
+export const READ_STEP_BYTES = 2 ** 30;
+/** Reads up to this size are served from a read-ahead window (the synchronous source). */
+const SMALL_READ_BYTES = 64 * 1024;
+/** Size of that window: 1 MiB. */
+const READ_AHEAD_BYTES = 1 << 20;
 
 export interface FileSource extends ByteSource {
   /** Releases the file descriptor. Reads after close fail with code "io". */
@@ -19,15 +31,30 @@ export function openFileSource(path: string): FileSource {
     throw ioError(e, path);
   }
   const size = fstatSync(fd).size;
+  // Small reads are served from a read-ahead window: thousands of small storages read in file
+  // order cost one read per window, not one per storage.
+  let window: Uint8Array | undefined;
+  let windowStart = 0;
   const readRange = (offset: number, length: number): Uint8Array => {
     checkReadRange(size, offset, length, path);
     if (fd === undefined) throw new CheckpointError("io", "file source is closed", { file: path });
-    const out = uninitialized(length);
+    if (length <= SMALL_READ_BYTES && length > 0) {
+      if (window === undefined || offset < windowStart || offset + length > windowStart + window.length) {
+        window = undefined;
+        windowStart = offset;
+        window = readInto(Math.min(READ_AHEAD_BYTES, size - offset), offset);
+      }
+      return window.slice(offset - windowStart, offset - windowStart + length);
+    }
+    return readInto(length, offset);
+  };
+  const readInto = (length: number, offset: number): Uint8Array => {
+    const out = uninitialized(length, path, offset);
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        n = readSync(fd, out, done, length - done, offset + done);
+        n = readSync(fd!, out, done, Math.min(READ_STEP_BYTES, length - done), offset + done);
       } catch (e) {
         throw ioError(e, path);
       }
@@ -64,10 +91,15 @@ export async function openFileSourceAsync(path: string): Promise<FileSource & { 
     async read(offset, length) {
       checkReadRange(size, offset, length, path);
       if (closed) throw new CheckpointError("io", "file source is closed", { file: path });
-      const out = uninitialized(length);
+      const out = uninitialized(length, path, offset);
       let done = 0;
       while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(out, done, Math.min(READ_STEP_BYTES, length - done), offset + done));
+        } catch (e) {
+          throw ioError(e, path);
+        }
         if (bytesRead === 0) throw new CheckpointError("truncated", `file ended at byte ${offset + done}`, { file: path, offset: offset + done });
         done += bytesRead;
       }
@@ -89,7 +121,15 @@ export async function openFileSourceAsync(path: string): Promise<FileSource & { 
  * overwritten by the read that follows. (Not `allocUnsafe`: small ones would be views into Node's
  * shared pool, and a storage's `data.buffer` would then be that pool.)
  */
-function uninitialized(length: number): Uint8Array {
+function uninitialized(length: number, path: string, offset: number): Uint8Array {
+  const max = maxArrayBytes();
+  if (length > max) {
+    throw new CheckpointError(
+      "limit-exceeded",
+      `cannot read ${length} bytes into one array: this Node holds at most ${max} bytes in a Uint8Array (read it in parts)`,
+      { file: path, offset },
+    );
+  }
   const buf = Buffer.allocUnsafeSlow(length);
   return new Uint8Array(buf.buffer, buf.byteOffset, length);
 }

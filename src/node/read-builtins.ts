@@ -19,6 +19,11 @@ export function nodeFsPromises(): typeof FsPromises {
   return builtin("node:fs/promises") as typeof FsPromises;
 }
 
+/** The largest Uint8Array this Node allocates (`buffer.constants.MAX_LENGTH`: 4 GiB on Node 20). */
+export function maxArrayBytes(): number {
+  return (builtin("node:buffer") as { constants: { MAX_LENGTH: number } }).constants.MAX_LENGTH;
+}
+
 function builtin(id: string): unknown {
   // Builtins resolve from anywhere, so require() needs no real base path here.
   return typeof process.getBuiltinModule === "function" ? process.getBuiltinModule(id) : createRequire("/")(id);

@@ -6,7 +6,7 @@ export type { Storage, StorageLocation, Tensor, TensorLayout, Quantization, Spar
 export { isTensor, isStorage, isNdArray } from "./model.js";
 export { tensorBytes, tensorBytesAsync, tensorTypedArray, tensorToFloat32, tensorExtent, isContiguous, numel } from "./tensor-data.js";
 export type { TensorExtent } from "./tensor-data.js";
-export { storageBytesSync, loadStorage } from "./storage-bytes.js";
+export { storageBytesSync, readStorageBytesSync, loadStorage } from "./storage-bytes.js";
 export { walkTensors } from "./walk.js";
 export type { TensorEntry, WalkOptions } from "./walk.js";
 export { stripPrefix, addPrefix } from "./prefix.js";

@@ -9,6 +9,17 @@ import type { Storage, StorageLocation } from "./model.js";
 /** The storage's bytes in the file's byte order, read synchronously (in-memory or `readSync` sources). */
 export function storageBytesSync(storage: Storage): Uint8Array {
   if (storage.data !== undefined) return storage.data;
+  storage.data = readStorageBytesSync(storage);
+  return storage.data;
+}
+
+/**
+ * {@link storageBytesSync} without keeping the bytes on the storage: the converters read a
+ * storage, write it and drop it, so converting a file larger than memory stays bounded (the
+ * caller holds one storage at a time). In-memory sources still give zero-copy views.
+ */
+export function readStorageBytesSync(storage: Storage): Uint8Array {
+  if (storage.data !== undefined) return storage.data;
   const from = requireLocation(storage);
   const src = from.source;
   let raw: Uint8Array;
@@ -20,13 +31,14 @@ export function storageBytesSync(storage: Storage): Uint8Array {
   return finish(storage, from, raw);
 }
 
-/** The storage's bytes in the file's byte order, reading asynchronously if needed. */
+/** The storage's bytes in the file's byte order, reading asynchronously if needed (kept on the storage). */
 export async function loadStorage(storage: Storage): Promise<Uint8Array> {
   if (storage.data !== undefined) return storage.data;
   const from = requireLocation(storage);
   const src = from.source;
   const raw = src.bytes !== undefined ? src.bytes.subarray(from.offset, from.offset + from.length) : await src.read(from.offset, from.length);
-  return finish(storage, from, raw);
+  storage.data = finish(storage, from, raw);
+  return storage.data;
 }
 
 function requireLocation(storage: Storage): StorageLocation {
@@ -51,6 +63,5 @@ function finish(storage: Storage, from: StorageLocation, raw: Uint8Array): Uint8
   if (data.length < storage.byteLength) {
     throw new CheckpointError("truncated", `storage ${storage.key} holds ${data.length} bytes but ${storage.byteLength} are declared`, { entry: from.record, offset: from.offset });
   }
-  storage.data = data.length === storage.byteLength ? data : data.subarray(0, storage.byteLength);
-  return storage.data;
+  return data.length === storage.byteLength ? data : data.subarray(0, storage.byteLength);
 }

@@ -45,7 +45,6 @@ const OVERSIZE: ReadonlySet<string> = new Set<string>([
   "pickle/decoder.ts",
   "pickle/encode-values.ts",
   "containers/zip/zip-directory.ts",
-  "torch/write/write-pickle-tensor.ts",
 ]);
 
 function sourceFiles(dir: string, out: string[] = []): string[] {

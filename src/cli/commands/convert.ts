@@ -23,6 +23,9 @@ import { loadAllStorages, needsInputHelper, openInput } from "../input.js";
 import { writeShardedOutput } from "../shards-output.js";
 import { writeDcpOutput } from "../dcp-output.js";
 
+/** Writes kept pending while the next chunks are produced (see `writeFileAtomic`). */
+const CONVERT_IN_FLIGHT = 4;
+
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
 
@@ -116,7 +119,8 @@ export const convertCommand: Command = {
       };
       const chunks = counted(progress === undefined ? plan.chunks : progress.wrap(plan.chunks));
       if (checked) await writeCheckedForTarget(outPath, chunks, target);
-      else await writeFileAtomic(outPath, chunks);
+      // Chunks come coalesced (about 1 MiB) and are each their own bytes, so a few writes can be pending.
+      else await writeFileAtomic(outPath, chunks, { inFlight: CONVERT_IN_FLIGHT });
       progress?.done();
       const from = `${plan.input.gzip ? "gzip+" : ""}${plan.input.format}`;
       const to = `${options.gzip === true ? "gzip+" : ""}${options.to}`;

@@ -108,11 +108,14 @@ export function newZipWriteState(options: ZipWriterOptions = {}): ZipWriteState 
 /**
  * The local header (with its zip64 and `FB` padding extra fields) for a record of `size` bytes
  * named `name`, registered in `state`. The payload must follow immediately, then
- * {@link endZipEntry}'s descriptor.
+ * {@link endZipEntry}'s descriptor. With `into`, the header is written where `into` says and
+ * the returned `header` is empty.
  * @throws CheckpointError `invalid-argument` for an empty, over-long or repeated name, a bad
  *   size, or a call after {@link finishZip}.
  */
-export function beginZipEntry(state: ZipWriteState, name: string, size: number): { header: Uint8Array; entry: ZipWrittenEntry } {
+export function beginZipEntry(
+  state: ZipWriteState, name: string, size: number, into?: ZipReserve,
+): { header: Uint8Array; entry: ZipWrittenEntry } {
   if (state.finished) throw new CheckpointError("invalid-argument", "the archive is already finished");
   if (typeof name !== "string" || name.length === 0) throw new CheckpointError("invalid-argument", "a zip record needs a non-empty name");
   if (state.names.has(name)) throw new CheckpointError("invalid-argument", `record ${name} written twice`, { entry: name });
@@ -127,29 +130,52 @@ export function beginZipEntry(state: ZipWriteState, name: string, size: number):
   const start = headerOffset + LOCAL_HEADER_SIZE + nameBytes.length + z64.length + 4;
   const padding = (state.alignment - (start % state.alignment)) % state.alignment;
   const extraLength = z64.length + 4 + padding;
-  const header = new Uint8Array(LOCAL_HEADER_SIZE + nameBytes.length + extraLength);
-  const v = new DataView(header.buffer);
-  v.setUint32(0, SIG_LOCAL, true);
+  const length = LOCAL_HEADER_SIZE + nameBytes.length + extraLength;
+  const target = into === undefined ? { buf: new Uint8Array(length), at: 0 } : into(length);
+  const h = target.buf;
+  const base = target.at;
+  h.fill(0, base, base + LOCAL_HEADER_SIZE);
   // version needed 0, method 0 (stored), time/date 0, CRC and sizes 0: all left as zeros, as miniz writes them.
+  put32(h, base, SIG_LOCAL);
   const flags = size > 0 ? FLAGS : FLAGS_EMPTY;
-  v.setUint16(6, flags, true);
-  v.setUint16(26, nameBytes.length, true);
-  v.setUint16(28, extraLength, true);
-  header.set(nameBytes, LOCAL_HEADER_SIZE);
-  let at = LOCAL_HEADER_SIZE + nameBytes.length;
-  header.set(z64, at);
+  put16(h, base + 6, flags);
+  put16(h, base + 26, nameBytes.length);
+  put16(h, base + 28, extraLength);
+  h.set(nameBytes, base + LOCAL_HEADER_SIZE);
+  let at = base + LOCAL_HEADER_SIZE + nameBytes.length;
+  h.set(z64, at);
   at += z64.length;
-  header[at] = 0x46; // "F"
-  header[at + 1] = 0x42; // "B"
-  v.setUint16(at + 2, padding, true);
-  header.fill(0x5a, at + 4); // 'Z' filler
+  h[at] = 0x46; // "F"
+  h[at + 1] = 0x42; // "B"
+  put16(h, at + 2, padding);
+  h.fill(0x5a, at + 4, base + length); // 'Z' filler
   const entry: ZipWrittenEntry = {
-    name, nameBytes, headerOffset, dataOffset: headerOffset + header.length, size, crc: 0, zip64Size, zip64Offset, flags,
+    name, nameBytes, headerOffset, dataOffset: headerOffset + length, size, crc: 0, zip64Size, zip64Offset, flags,
   };
   state.names.add(name);
   state.entries.push(entry);
-  state.offset += header.length + size;
-  return { header, entry };
+  state.offset += length + size;
+  return { header: into === undefined ? h : EMPTY, entry };
+}
+
+/**
+ * Where a caller wants a header or descriptor of `n` bytes written: a buffer and an offset in it
+ * (a coalescing writer hands out room in its current buffer, so small records cost no allocation).
+ */
+export type ZipReserve = (n: number) => { buf: Uint8Array; at: number };
+
+const EMPTY = new Uint8Array(0);
+
+function put16(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
 }
 
 /**
@@ -157,23 +183,36 @@ export function beginZipEntry(state: ZipWriteState, name: string, size: number):
  * extra field, as miniz decides), recording its CRC for the central directory. Empty for an
  * empty record, which has no descriptor.
  */
-export function endZipEntry(state: ZipWriteState, entry: ZipWrittenEntry, crc: number): Uint8Array {
+export function endZipEntry(state: ZipWriteState, entry: ZipWrittenEntry, crc: number, into?: ZipReserve): Uint8Array {
   entry.crc = crc >>> 0;
-  if (entry.flags === FLAGS_EMPTY) return new Uint8Array(0);
+  if (entry.flags === FLAGS_EMPTY) return EMPTY;
   const wide = entry.zip64Size || entry.zip64Offset;
-  const out = new Uint8Array(wide ? 24 : 16);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, SIG_DESCRIPTOR, true);
-  v.setUint32(4, entry.crc, true);
-  if (wide) {
-    v.setBigUint64(8, BigInt(entry.size), true);
-    v.setBigUint64(16, BigInt(entry.size), true);
-  } else {
-    v.setUint32(8, entry.size, true);
-    v.setUint32(12, entry.size, true);
+  const length = wide ? 24 : 16;
+  if (into === undefined || wide) {
+    const out = new Uint8Array(length);
+    const v = new DataView(out.buffer);
+    v.setUint32(0, SIG_DESCRIPTOR, true);
+    v.setUint32(4, entry.crc, true);
+    if (wide) {
+      v.setBigUint64(8, BigInt(entry.size), true);
+      v.setBigUint64(16, BigInt(entry.size), true);
+    } else {
+      v.setUint32(8, entry.size, true);
+      v.setUint32(12, entry.size, true);
+    }
+    state.offset += out.length;
+    if (into === undefined) return out;
+    const t = into(length);
+    t.buf.set(out, t.at);
+    return EMPTY;
   }
-  state.offset += out.length;
-  return out;
+  const { buf, at } = into(length);
+  put32(buf, at, SIG_DESCRIPTOR);
+  put32(buf, at + 4, entry.crc);
+  put32(buf, at + 8, entry.size);
+  put32(buf, at + 12, entry.size);
+  state.offset += length;
+  return EMPTY;
 }
 
 /**
@@ -234,7 +273,7 @@ export function finishZip(state: ZipWriteState): Uint8Array {
 
 /** miniz's zip64 extended information field: id 1, then the sizes and/or the offset that overflowed. */
 function zip64Extra(size: number | undefined, offset: number | undefined): Uint8Array {
-  if (size === undefined && offset === undefined) return new Uint8Array(0);
+  if (size === undefined && offset === undefined) return EMPTY;
   const fields = (size === undefined ? 0 : 2) + (offset === undefined ? 0 : 1);
   const out = new Uint8Array(4 + 8 * fields);
   const v = new DataView(out.buffer);

@@ -17,9 +17,12 @@ import { legacyChunks, legacyChunksAsync } from "./write-legacy.js";
 import type { ResolvedWriteOptions, WriteOptions } from "./write-options.js";
 import { resolveWriteOptions } from "./write-options.js";
 import { serializationId } from "./write-serialization-id.js";
-import { storageChunks, storageChunksAsync } from "./write-storage-bytes.js";
-import type { ZipWriteState } from "../../containers/zip/zip-writer.js";
-import { concatChunks, finishZip, newZipWriteState, zipEntryChunks, zipEntryChunksAsync } from "../../containers/zip/zip-writer.js";
+import { readsWithoutWaiting, smallStorageBytes, storageChunks, storageChunksAsync } from "./write-storage-bytes.js";
+import { ChunkCoalescer, coalesceChunks, coalesceChunksAsync } from "../../bytes/coalesce.js";
+import type { ZipReserve, ZipWriteState } from "../../containers/zip/zip-writer.js";
+import {
+  beginZipEntry, concatChunks, endZipEntry, finishZip, newZipWriteState, zipEntryChunks, zipEntryChunksAsync,
+} from "../../containers/zip/zip-writer.js";
 
 /** torch.save's `version` record (`kMinProducedFileFormatVersion`). */
 const FILE_FORMAT_VERSION = "3\n";
@@ -48,14 +51,14 @@ export function writeCheckpoint(root: TorchValue, options: WriteOptions = {}): U
 export function checkpointChunks(root: TorchValue, options: WriteOptions = {}): Iterable<Uint8Array> {
   const opts = resolveWriteOptions(options);
   const data = encodeDataPickle(root, opts);
-  return opts.layout === "legacy" ? legacyChunks(data, opts) : zipChunks(data, opts);
+  return opts.layout === "legacy" ? coalesceChunks(legacyChunks(data, opts)) : zipChunks(data, opts);
 }
 
 /** {@link checkpointChunks} for storages on any source (Blob, callback, async file): chunks arrive as they are read. */
 export function checkpointChunksAsync(root: TorchValue, options: WriteOptions = {}): AsyncIterable<Uint8Array> {
   const opts = resolveWriteOptions(options);
   const data = encodeDataPickle(root, opts);
-  return opts.layout === "legacy" ? legacyChunksAsync(data, opts) : zipChunksAsync(data, opts);
+  return opts.layout === "legacy" ? coalesceChunksAsync(legacyChunksAsync(data, opts)) : zipChunksAsync(data, opts);
 }
 
 /** One zip record: its name below the archive folder, size, and bytes as sync or async chunks. */
@@ -64,11 +67,19 @@ interface RecordSource {
   readonly size: number;
   chunks(): Iterable<Uint8Array>;
   chunksAsync(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** `chunks()` needs no waiting (bytes in memory, or a small synchronous read): the async writer takes them synchronously. */
+  readonly ready: boolean;
+  /** The whole payload in one piece when it is small and needs no transform (written in place), else undefined. */
+  small(): Uint8Array | undefined;
 }
+
+/** Records up to this size are copied into the output buffer whole, header and descriptor around them. */
+const SMALL_RECORD_BYTES = 64 * 1024;
 
 const textRecord = (name: string, text: string): RecordSource => bytesRecord(name, encodeLatin1(text)!);
 const bytesRecord = (name: string, bytes: Uint8Array): RecordSource => ({
-  name, size: bytes.length, chunks: () => [bytes], chunksAsync: () => [bytes],
+  name, size: bytes.length, chunks: () => [bytes], chunksAsync: () => [bytes], ready: true,
+  small: () => (bytes.length <= SMALL_RECORD_BYTES ? bytes : undefined),
 });
 
 /** The records in torch 2.x order. Lazy: the serialization id is made once the records before it are written. */
@@ -83,6 +94,8 @@ function* zipRecords(data: DataPickle, opts: ResolvedWriteOptions, state: ZipWri
       size: r.byteLength,
       chunks: () => storageChunks(r.storage, opts.chunkBytes),
       chunksAsync: () => storageChunksAsync(r.storage, opts.chunkBytes),
+      ready: readsWithoutWaiting(r.storage),
+      small: () => smallStorageBytes(r.storage, SMALL_RECORD_BYTES),
     };
   }
   yield textRecord("version", FILE_FORMAT_VERSION);
@@ -94,14 +107,75 @@ function* zipRecords(data: DataPickle, opts: ResolvedWriteOptions, state: ZipWri
   yield textRecord(".data/serialization_id", id);
 }
 
+/**
+ * The zip archive's chunks, coalesced: small records (headers, descriptors, small storages) go out
+ * in buffers of about 1 MiB, large storage chunks pass through as views, each as soon as it is
+ * checksummed (so a pipelined writer overlaps the CRC of one slice with the write of the last).
+ */
 function* zipChunks(data: DataPickle, opts: ResolvedWriteOptions): Generator<Uint8Array> {
   const state = newZipWriteState({ alignment: opts.storageAlignment, crc32: opts.crc32, zip64Threshold: opts.zip64Threshold });
-  for (const r of zipRecords(data, opts, state)) yield* zipEntryChunks(state, `${opts.archiveName}/${r.name}`, r.size, r.chunks());
-  yield finishZip(state);
+  const co = new ChunkCoalescer();
+  const out: Uint8Array[] = [];
+  const reserve: ZipReserve = (n) => co.reserve(n, out);
+  for (const r of zipRecords(data, opts, state)) {
+    const name = `${opts.archiveName}/${r.name}`;
+    const small = r.small();
+    if (small !== undefined) smallEntry(state, name, small, co, out, reserve);
+    else {
+      for (const c of zipEntryChunks(state, name, r.size, r.chunks())) {
+        co.push(c, out);
+        if (out.length > 0) yield* drain(out);
+      }
+    }
+    if (out.length > 0) yield* drain(out);
+  }
+  co.push(finishZip(state), out);
+  co.flush(out);
+  yield* drain(out);
 }
 
+/**
+ * {@link zipChunks} for storages on any source. Records whose bytes need no waiting are taken
+ * synchronously, so thousands of small tensors cost no await each; the others are read
+ * asynchronously, chunk by chunk.
+ */
 async function* zipChunksAsync(data: DataPickle, opts: ResolvedWriteOptions): AsyncGenerator<Uint8Array> {
   const state = newZipWriteState({ alignment: opts.storageAlignment, crc32: opts.crc32, zip64Threshold: opts.zip64Threshold });
-  for (const r of zipRecords(data, opts, state)) yield* zipEntryChunksAsync(state, `${opts.archiveName}/${r.name}`, r.size, r.chunksAsync());
-  yield finishZip(state);
+  const co = new ChunkCoalescer();
+  const out: Uint8Array[] = [];
+  const reserve: ZipReserve = (n) => co.reserve(n, out);
+  for (const r of zipRecords(data, opts, state)) {
+    const name = `${opts.archiveName}/${r.name}`;
+    const small = r.ready ? r.small() : undefined;
+    if (small !== undefined) {
+      smallEntry(state, name, small, co, out, reserve);
+      if (out.length > 0) yield* drain(out);
+    } else if (r.ready) {
+      for (const c of zipEntryChunks(state, name, r.size, r.chunks())) {
+        co.push(c, out);
+        if (out.length > 0) yield* drain(out);
+      }
+    } else {
+      for await (const c of zipEntryChunksAsync(state, name, r.size, r.chunksAsync())) {
+        co.push(c, out);
+        if (out.length > 0) yield* drain(out);
+      }
+    }
+  }
+  co.push(finishZip(state), out);
+  co.flush(out);
+  yield* drain(out);
+}
+
+/** A small record written whole into the coalescing buffer: header, payload, descriptor. */
+function smallEntry(state: ZipWriteState, name: string, bytes: Uint8Array, co: ChunkCoalescer, out: Uint8Array[], reserve: ZipReserve): void {
+  const { entry } = beginZipEntry(state, name, bytes.length, reserve);
+  co.push(bytes, out);
+  endZipEntry(state, entry, bytes.length === 0 ? 0 : state.crc32(bytes, 0), reserve);
+}
+
+/** Hands out and empties `out`. */
+function* drain(out: Uint8Array[]): Generator<Uint8Array> {
+  const ready = out.splice(0);
+  yield* ready;
 }

@@ -13,6 +13,42 @@ import type { Storage } from "../model.js";
 /** Default size of each read from a random-access source: 8 MiB. */
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
+/** Largest storage {@link readsWithoutWaiting} reads synchronously from a source that can: 1 MiB. */
+export const SYNC_READ_MAX_BYTES = 1 << 20;
+
+/**
+ * True when the storage's bytes can be had without waiting: they are in memory, or the source
+ * reads synchronously and the storage is small (a blocking read of at most
+ * {@link SYNC_READ_MAX_BYTES}). The async writer takes such storages synchronously.
+ */
+export function readsWithoutWaiting(storage: Storage): boolean {
+  if (storage.data !== undefined) return true;
+  const from = storage.from;
+  if (from === undefined) return true; // storageChunks throws the same error either way
+  return from.source.bytes !== undefined || (from.source.readSync !== undefined && from.length <= SYNC_READ_MAX_BYTES);
+}
+
+/**
+ * The bytes of a small storage (at most `max` bytes) in one piece when that needs no transform
+ * (little-endian or byte-sized, not deflated) and no waiting: a view of in-memory bytes or one
+ * synchronous read. Undefined when the storage must go through {@link storageChunks}.
+ * @throws as {@link storageChunks} for a failing read.
+ */
+export function smallStorageBytes(storage: Storage, max: number): Uint8Array | undefined {
+  const n = storage.byteLength;
+  if (n > max || swapUnit(storage) !== 1) return undefined;
+  const data = storage.data;
+  if (data !== undefined) return data.length === n ? data : undefined;
+  const from = storage.from;
+  if (from === undefined || from.compression !== "none" || from.length < n) return undefined;
+  const whole = from.source.bytes;
+  if (whole !== undefined) return whole.subarray(from.offset, from.offset + n);
+  const readSync = from.source.readSync;
+  if (readSync === undefined || n === 0) return undefined;
+  const raw = located(storage, () => readSync.call(from.source, from.offset, n));
+  return raw.length === n ? raw : undefined;
+}
+
 /** Turns raw source chunks into the storage's little-endian bytes. */
 interface ChunkTransform {
   push(raw: Uint8Array, final: boolean): Uint8Array[];

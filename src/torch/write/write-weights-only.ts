@@ -55,8 +55,16 @@ const PY2_MODULES: Readonly<Record<string, string>> = { __builtin__: "builtins",
 
 /** True when torch's weights-only unpickler resolves this global. */
 export function isWeightsOnlyGlobal(g: PyGlobal): boolean {
-  return WEIGHTS_ONLY_GLOBALS.has(`${PY2_MODULES[g.module] ?? g.module}.${g.name}`);
+  let allowed = allowedCache.get(g);
+  if (allowed === undefined) {
+    allowed = WEIGHTS_ONLY_GLOBALS.has(`${PY2_MODULES[g.module] ?? g.module}.${g.name}`);
+    allowedCache.set(g, allowed);
+  }
+  return allowed;
 }
+
+/** Verdicts per global object (the writer shares one object per global; module and name never change). */
+const allowedCache = new WeakMap<PyGlobal, boolean>();
 
 const DICT_TYPES = new Set(["collections.OrderedDict", "collections.Counter"]);
 /** LONG1 holds at most 255 bytes of two's complement; longer ints need LONG4, which is refused. */
@@ -79,7 +87,9 @@ export function checkWeightsOnly(root: TorchValue, lower: (host: TorchHost) => T
       if (!lowered.has(value)) {
         const l = lower(value);
         lowered.set(value, l);
-        visitGraph(l, (v, p) => check(v, () => [...path(), ...p()]));
+        // Most calls are plainly fine (a rebuild call of ints, tuples, a storage, an OrderedDict):
+        // only the others get the full walk, which can name the path of what breaks a rule.
+        if (!plainlyAllowed(l, lower, 0)) visitGraph(l, (v, p) => check(v, () => [...path(), ...p()]));
       }
       return false;
     }
@@ -119,6 +129,55 @@ export function checkWeightsOnly(root: TorchValue, lower: (host: TorchHost) => T
     }
   };
   visitGraph(root, check);
+}
+
+/** Nesting {@link plainlyAllowed} looks into before leaving a value to the full walk. */
+const PLAIN_DEPTH = 12;
+
+/**
+ * True when `v` certainly passes every rule of the full check: plain scalars, storages, tuples
+ * and lists, allowed globals, plain or ordered dicts without state, and REDUCE/NEWOBJ calls of
+ * allowed globals without items or state, nested at most {@link PLAIN_DEPTH} deep. False means
+ * "not sure", never "refused": the caller then runs the full walk.
+ */
+function plainlyAllowed(v: TorchValue, lower: (host: TorchHost) => TorchValue, depth: number): boolean {
+  if (v === null) return true;
+  switch (typeof v) {
+    case "string":
+    case "number":
+    case "boolean":
+      return true;
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (depth > PLAIN_DEPTH) return false;
+  if (isStorage(v)) return true;
+  if (isTensor(v) || isNdArray(v)) return plainlyAllowed(lower(v), lower, depth + 1);
+  switch (pyKind(v)) {
+    case "tuple":
+    case "list":
+      return (v as { items: TorchValue[] }).items.every((x) => plainlyAllowed(x, lower, depth + 1));
+    case "global":
+      return isWeightsOnlyGlobal(v as PyGlobal);
+    case "float":
+      return true;
+    case "dict": {
+      const d = v as PyDict<TorchHost>;
+      if (d.state !== undefined || (d.type !== undefined && !(d.type.module === "collections" && d.type.name === "OrderedDict"))) return false;
+      return d.entries.every(([k, x]) => plainlyAllowed(k, lower, depth + 1) && plainlyAllowed(x, lower, depth + 1));
+    }
+    case "object": {
+      const o = v as PyObject<TorchHost>;
+      if (o.via !== "reduce" && o.via !== "newobj") return false;
+      if (pyKind(o.callable) !== "global" || !isWeightsOnlyGlobal(o.callable as PyGlobal)) return false;
+      if (o.kwargs !== undefined || o.state !== undefined || o.listItems !== undefined || o.dictItems !== undefined || o.setItems !== undefined) return false;
+      return plainlyAllowed(o.args, lower, depth + 1);
+    }
+    default:
+      return false;
+  }
 }
 
 function checkObject(o: PyObject<TorchHost>, path: () => KeyPath, fail: (path: () => KeyPath, why: string) => never): void {

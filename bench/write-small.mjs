@@ -1,0 +1,117 @@
+// Issue #16: writes and conversions of many small tensors, JSON/msgpack output, and bounded-memory
+// conversions, each beside what a user would run instead, in the same run (interleaved rounds).
+//
+//   /usr/bin/python3 bench/make_inputs.py adamw-10k mid   # plus adamw-20k.pt from the full run
+//   npm run build && node bench/write-small.mjs [rounds=3] [cases]
+//
+// cases (comma-separated, default all): write (in-process writeCheckpointFile(Sync) vs torch.save
+// of adamw-20k.pt, 80,000 storages), cli (convert adamw-20k.pt → .pt vs torch.save(torch.load())),
+// json (convert adamw-10k.pt → .json and .msgpack vs bench/py_json_dump.py), memory (convert the
+// 768 MiB mid.pt → safetensors, json, msgpack, pickle: wall time and peak RSS).
+// Whole processes are timed with /usr/bin/time (%e, %M). Every line ends with the load average.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const OUT = join(here, "out");
+const dist = process.env.TORCHSAVE_DIST ?? join(here, "..", "dist");
+const CLI = join(dist, "cli", "main.js");
+const ROUNDS = Number(process.argv[2] ?? "3");
+const CASES = (process.argv[3] ?? "write,cli,json,memory").split(",");
+const tmp = mkdtempSync(join(tmpdir(), "torchsave-bench16-"));
+const load = () => `[load ${loadavg()[0].toFixed(2)}]`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Runs a command under /usr/bin/time; returns seconds, peak RSS (MB) and stdout. */
+function run(cmd, args) {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+  const [s, kb] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
+  return { seconds: s, rssMB: kb / 1024, stdout: r.stdout };
+}
+const clean = () => rmSync(join(tmp, "o"), { recursive: true, force: true });
+const outPath = (name) => {
+  clean();
+  spawnSync("mkdir", ["-p", join(tmp, "o")]);
+  return join(tmp, "o", name);
+};
+
+function need(file) {
+  if (!existsSync(join(OUT, file))) {
+    console.log(`skip: bench/out/${file} is missing (run bench/make_inputs.py)`);
+    return false;
+  }
+  return true;
+}
+
+function report(label, ours, theirs, theirLabel) {
+  const a = median(ours);
+  const b = median(theirs);
+  console.log(`${label.padEnd(44)} ${a.toFixed(2).padStart(6)} s vs ${theirLabel} ${b.toFixed(2).padStart(6)} s → ${(b / a).toFixed(2)}× ${load()}`);
+}
+
+// In-process writes: the node script times only the write, the python script only torch.save.
+const nodeWrite = join(tmp, "write.mjs");
+writeFileSync(nodeWrite, `
+import { readCheckpointFileSync, writeCheckpointFile, writeCheckpointFileSync } from ${JSON.stringify(join(dist, "node", "index.js"))};
+const [input, out, mode] = process.argv.slice(2);
+const root = readCheckpointFileSync(input).root;
+const t = performance.now();
+if (mode === "sync") writeCheckpointFileSync(out, root, { fsync: false });
+else await writeCheckpointFile(out, root, { fsync: false });
+console.log(((performance.now() - t) / 1000).toFixed(3));
+`);
+const pyWrite = join(tmp, "write.py");
+writeFileSync(pyWrite, `
+import sys, time, torch
+v = torch.load(sys.argv[1])
+t = time.perf_counter(); torch.save(v, sys.argv[2]); print(round(time.perf_counter() - t, 3))
+`);
+
+if (CASES.includes("write") && need("adamw-20k.pt")) {
+  const input = join(OUT, "adamw-20k.pt");
+  const t = { sync: [], async: [], torch: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    t.sync.push(Number(run("node", [nodeWrite, input, outPath("a.pt"), "sync"]).stdout));
+    t.async.push(Number(run("node", [nodeWrite, input, outPath("a.pt"), "async"]).stdout));
+    t.torch.push(Number(run("/usr/bin/python3", [pyWrite, input, outPath("a.pt")]).stdout));
+  }
+  report("write 80k storages: writeCheckpointFileSync", t.sync, t.torch, "torch.save");
+  report("write 80k storages: writeCheckpointFile", t.async, t.torch, "torch.save");
+}
+
+if (CASES.includes("cli") && need("adamw-20k.pt")) {
+  const input = join(OUT, "adamw-20k.pt");
+  const ours = [];
+  const theirs = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    ours.push(run("node", [CLI, "convert", input, outPath("a.pt"), "-q"]).seconds);
+    theirs.push(run("/usr/bin/python3", ["-c", "import sys, torch; torch.save(torch.load(sys.argv[1]), sys.argv[2])", input, outPath("a.pt")]).seconds);
+  }
+  report("convert adamw-20k.pt → .pt (whole process)", ours, theirs, "torch load+save");
+}
+
+if (CASES.includes("json") && need("adamw-10k.pt")) {
+  const input = join(OUT, "adamw-10k.pt");
+  const t = { json: [], msgpack: [], py: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    t.json.push(run("node", [CLI, "convert", input, outPath("a.json"), "-q"]).seconds);
+    t.msgpack.push(run("node", [CLI, "convert", input, outPath("a.msgpack"), "-q"]).seconds);
+    t.py.push(run("/usr/bin/python3", [join(here, "py_json_dump.py"), input, outPath("p.json")]).seconds);
+  }
+  report("convert adamw-10k.pt → .json (lossless)", t.json, t.py, "tolist+json.dump");
+  report("convert adamw-10k.pt → .msgpack", t.msgpack, t.py, "tolist+json.dump");
+}
+
+if (CASES.includes("memory") && need("mid.pt")) {
+  const input = join(OUT, "mid.pt");
+  for (const to of ["pt", "safetensors", "msgpack", "json", "pickle"]) {
+    const r = run("node", [CLI, "convert", input, outPath(`m.${to === "pickle" ? "pkl" : to}`), "--to", to, "-q"]);
+    console.log(`convert mid.pt (768 MiB) → ${to.padEnd(11)} ${r.seconds.toFixed(2).padStart(6)} s, peak RSS ${r.rssMB.toFixed(0).padStart(5)} MB ${load()}`);
+  }
+}
+clean();
+rmSync(tmp, { recursive: true, force: true });
