@@ -28,9 +28,10 @@ function openBrowser(url: string): void {
 export const viewCommand: Command = {
   name: "view",
   summary: "open the inspector page in a browser: tree, statistics, histograms, validation, diff, convert",
-  usage: "torchsave view [FILE...] [--port N] [--open]",
+  usage: "torchsave view [FILE...] [--port N] [--open] [--json]",
   options: {
     port: { type: "string", arg: "N", doc: "serve on 127.0.0.1:N (default: a free port); the page is reachable from this machine only." },
+    json: { type: "boolean", doc: "print {url, files} as one JSON object instead of the bare URL (for scripts that start the server)." },
     open: { type: "boolean", doc: "also start the system's browser on the URL (by default the URL is printed, and the server runs until Ctrl-C)." },
   },
   examples: [
@@ -50,10 +51,8 @@ export const viewCommand: Command = {
     const root = webRoot();
     if (!existsSync(join(root, "index.html"))) throw new UsageError(`the inspector page is missing from ${root} (run npm run build)`);
     const server = await startViewServer({ webRoot: root, files, port });
-    out(server.url);
-    err(`torchsave view: serving ${files.length} file${files.length === 1 ? "" : "s"} on 127.0.0.1 only; Ctrl-C stops`);
-    if (values.open === true) openBrowser(server.url);
-    await new Promise<void>((done) => {
+    // The handlers go in before the address is printed: whoever reads it may stop the server at once.
+    const stopped = new Promise<void>((done) => {
       const stop = () => {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
@@ -64,6 +63,10 @@ export const viewCommand: Command = {
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
     });
+    out(values.json === true ? JSON.stringify({ url: server.url, files }) : server.url);
+    err(`torchsave view: serving ${files.length} file${files.length === 1 ? "" : "s"} on 127.0.0.1 only; Ctrl-C stops`);
+    if (values.open === true) openBrowser(server.url);
+    await stopped;
     return EXIT_OK;
   },
 };

@@ -3,6 +3,9 @@ import { diffCheckpoints, diffCheckpointsSync } from "../../../src/analyze/index
 import type { DiffReport } from "../../../src/analyze/index.js";
 import { isTorchsaveError } from "../../../src/errors.js";
 import { close, expected, readFixture } from "./train-fixtures.js";
+import { pyDict } from "../../../src/pickle/value.js";
+import type { PyDict } from "../../../src/pickle/value.js";
+import type { TorchHost } from "../../../src/torch/index.js";
 
 const pair = (b: string, options = {}): DiffReport => diffCheckpointsSync(readFixture("pairs/base.pt"), readFixture(`pairs/${b}.pt`), options);
 
@@ -87,8 +90,12 @@ describe("diffCheckpoints on pairs with known changes (torch's numbers)", () => 
   it("says why optimizer state cannot be named when the counts disagree", () => {
     const r = diffCheckpointsSync(readFixture("pairs/base.pt"), readFixture("pairs/reshaped.pt"));
     expect(r.notes.some((n) => n.includes("named by parameter"))).toBe(true);
-    const stripped = readFixture("run-pkl/step_3.pkl"); // optimizer_state with model_params, not a state_dict
-    const s = diffCheckpointsSync(stripped, stripped);
+    // A per-step dump: its model_params dict names the optimizer state (findParts takes it as the model).
+    const dump = readFixture("run-pkl/step_3.pkl") as PyDict<TorchHost>;
+    expect(diffCheckpointsSync(dump, dump).notes.join("\n")).toMatch(/named by parameter \(8 parameters/);
+    // The same optimizer state alone: nothing to name it by.
+    const alone = pyDict<TorchHost>(dump.entries.filter(([k]) => k === "optimizer_state"));
+    const s = diffCheckpointsSync(alone, alone);
     expect(s.notes.join("\n")).toMatch(/no model state_dict to name it by/);
   });
 

@@ -68,6 +68,24 @@ describe("torchsave view", () => {
     expect(await exited).toBe(0);
   });
 
+  it("--json prints {url, files} as one JSON object", async () => {
+    const child = spawn(process.execPath, [CLI, "view", A, "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => {
+        out += c.toString();
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      child.on("exit", (code) => reject(new Error(`exited ${code}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.kill("SIGINT");
+    const doc = JSON.parse(line) as { url: string; files: string[] };
+    expect(doc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?url=/);
+    expect(doc.files).toEqual([A]);
+    expect(await exited).toBe(0);
+  });
+
   it("refuses a missing file and a bad port", () => {
     const run = (args: string[]) => new Promise<{ code: number | null; err: string }>((resolve) => {
       const c = spawn(process.execPath, [CLI, "view", ...args], { stdio: ["ignore", "pipe", "pipe"] });
