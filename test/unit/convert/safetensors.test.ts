@@ -2,6 +2,8 @@
 // files of the corpus, what the writer lays out (alignment, dtype codes, F4 shapes), the shared and
 // raw-dtype policies, and the skeleton that gives a nested checkpoint back.
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CORPUS } from "../../helpers/corpus.js";
 import { describe, expect, it } from "vitest";
 import { fromSafetensors, planSafetensors, toSafetensors, SAFETENSORS_SKELETON_KEY } from "../../../src/convert/index.js";
 import { encodeUtf8 } from "../../../src/bytes/text.js";
@@ -73,7 +75,7 @@ describe("safetensors header validation", () => {
   });
 
   it("reads every safetensors file of the corpus", () => {
-    const dirs = ["/work/shared/corpus/safetensors", "/work/shared/corpus/candle", "/work/shared/corpus/djl"];
+    const dirs = ["safetensors", "candle", "djl"].map((d) => join(CORPUS, d));
     let n = 0;
     for (const dir of dirs) {
       for (const name of readdirSync(dir).filter((f) => f.endsWith(".safetensors"))) {
