@@ -4,18 +4,9 @@ import type { PyGlobal, PyObject } from "../pickle/index.js";
 import { pyKind } from "../pickle/index.js";
 import type { NdArray, NdField, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { dtypeByName, isContiguous, numel } from "../torch/index.js";
+import { formatBytes } from "../bytes/format.js";
+export { formatBytes };
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}
 
 const short = (s: string, max = 60) => (s.length > max ? `${s.slice(0, max)}…` : s);
 const globalName = (g: PyGlobal) => `${g.module}.${g.name}`;

@@ -8,6 +8,8 @@ import { formatKeyPath, type KeyPath } from "../errors.js";
 import { floatRepr, globalKey, pyKind, type PyDict, type PyGlobal, type PyObject, type PyValue } from "../pickle/index.js";
 import { findParts, isTensor, numel, type CheckpointPart, type Tensor, type TorchHost, type TorchValue } from "../torch/index.js";
 import type { PartSummary, TreeNode } from "./protocol.js";
+import { formatBytes } from "../bytes/format.js";
+export { formatBytes };
 
 /** Most rows a tree holds; deeper or wider graphs are cut (and say so). */
 export const MAX_TREE_NODES = 250_000;
@@ -33,17 +35,6 @@ function keyText(k: PyValue<TorchHost>): string {
 
 const short = (s: string): string => (s.length > MAX_LABEL ? `${s.slice(0, MAX_LABEL)}…` : s);
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}
 
 /** Bytes a tensor's elements take (what `numel * element_size` is in torch). */
 export function tensorByteSize(t: Tensor): number {

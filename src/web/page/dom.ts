@@ -1,4 +1,6 @@
 /** A tiny element builder and formatting helpers for the page. */
+export { formatBytes } from "../../bytes/format.js";
+
 type Child = Node | string | number | null | undefined | false;
 
 /** `h("div", { class: "x", onclick }, child, ...)`: attributes starting with "on" become listeners. */
@@ -14,17 +16,6 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
   return el;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}
 
 /** A statistic for a table cell: 6 significant digits, nan/inf as torch prints them. */
 export function formatStat(v: number | undefined): string {
