@@ -2,15 +2,16 @@
  * What a command's input argument names, opened as one checkpoint: a file (any format torchsave
  * reads), a DCP directory (`.metadata` + `*.distcp`), Hugging Face shards (a folder with an index,
  * or the `*.index.json` file), or an `http(s)://` URL of a file, of a DCP directory (ending in `/`)
- * or of a shard index, read with range requests. The commands share this so each accepts the
+ * or of a shard index, read with range requests; a DeepSpeed ZeRO folder (`latest` + tag folder, or
+ * the tag folder itself), consolidated to fp32 as `zero_to_fp32.py` does. The commands share this so each accepts the
  * same inputs.
  */
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { urlSource } from "../bytes/url-source.js";
 import type { ReadAnyOptions, ReadAnyResult } from "../convert/index.js";
 import { readAnySync } from "../convert/index.js";
-import { openDcp, openDcpSync, openShards, openShardsSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
+import { openDcp, openDcpSync, openShards, openShardsSync, openZeroSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
 import { CheckpointError } from "../errors.js";
 import { directoryFiles } from "../node/directory-files.js";
 import { openFileSource } from "../node/index.js";
@@ -64,12 +65,38 @@ export function isDcpDirectory(arg: string): boolean {
   }
 }
 
+/** A DeepSpeed checkpoint folder: one with `latest`, or with `*_model_states.pt` and `*_optim_states.pt` files. */
+export function isDeepSpeedDirectory(arg: string): boolean {
+  try {
+    if (!statSync(arg).isDirectory()) return false;
+    if (isFile(join(arg, "latest"))) return true;
+    const names = readdirSync(arg);
+    return names.some((n) => n.endsWith("_model_states.pt")) && names.some((n) => n.endsWith("_optim_states.pt"));
+  } catch {
+    return false;
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Options for inputs that consolidate (DeepSpeed ZeRO folders). */
+export interface InputOptions {
+  /** DeepSpeed: also the optimizer moments (`{model, exp_avg, exp_avg_sq}`). */
+  readonly includeOptimizer?: boolean;
+}
+
 /**
  * Opens `arg`. Local files read lazily through a file descriptor; local DCP directories read
  * synchronously (each tensor assembled on demand); URLs read with range requests.
  * @throws CheckpointError `io` for a folder that is no checkpoint torchsave reads; the readers' errors.
  */
-export async function openInput(arg: string, options: ReadAnyOptions = {}): Promise<OpenedInput> {
+export async function openInput(arg: string, options: ReadAnyOptions = {}, inputOptions: InputOptions = {}): Promise<OpenedInput> {
   if (isRemote(arg)) return openRemote(arg, options);
   let dir = false;
   try {
@@ -82,7 +109,8 @@ export async function openInput(arg: string, options: ReadAnyOptions = {}): Prom
     if (!isDcpDirectory(arg)) {
       const index = indexIn(arg);
       if (index !== undefined) return openIndex(arg, index);
-      throw new CheckpointError("io", "this folder is not a checkpoint torchsave reads (a DCP directory has a .metadata file; Hugging Face shards a model.safetensors.index.json or pytorch_model.bin.index.json)", { file: arg });
+      if (isDeepSpeedDirectory(arg)) return openDeepSpeed(arg, options, inputOptions);
+      throw new CheckpointError("io", "this folder is not a checkpoint torchsave reads (a DCP directory has a .metadata file; Hugging Face shards a model.safetensors.index.json or pytorch_model.bin.index.json; a DeepSpeed folder a latest file or *_model_states.pt and *_optim_states.pt)", { file: arg });
     }
     const files = directoryFiles(arg);
     try {
@@ -98,6 +126,18 @@ export async function openInput(arg: string, options: ReadAnyOptions = {}): Prom
     return { input: readAnySync(source, options), async: false, close: () => source.close() };
   } catch (e) {
     source.close();
+    throw e;
+  }
+}
+
+function openDeepSpeed(dir: string, options: ReadAnyOptions, inputOptions: InputOptions): OpenedInput {
+  const files = directoryFiles(dir);
+  try {
+    const ckpt = openZeroSync(files, { ...(options.read === undefined ? {} : { read: options.read }), includeOptimizer: inputOptions.includeOptimizer === true });
+    // Trainable params are consolidated in memory (as zero_to_fp32 does); ZeRO-1/2 frozen params still read from their file.
+    return { input: { root: ckpt.root, format: "deepspeed", gzip: false }, async: false, close: () => files.close() };
+  } catch (e) {
+    files.close();
     throw e;
   }
 }

@@ -30,8 +30,8 @@ import { coalesceChunks, encodeTextChunks } from "../bytes/coalesce.js";
 export type InputFormat =
   | "zip" | "legacy" | "pickle" | "tar" | "torchscript" | "npy" | "npz"
   | "safetensors" | "json" | "json-plain" | "msgpack"
-  /** Several files read as one checkpoint (src/distributed): a DCP directory, a shard index. */
-  | "dcp" | "shards";
+  /** Several files read as one checkpoint (src/distributed): a DCP directory, a shard index, a DeepSpeed ZeRO folder. */
+  | "dcp" | "shards" | "deepspeed";
 
 /** Options of {@link readAnySync}: how to read inputs whose format leaves a choice. */
 export interface ReadAnyOptions {

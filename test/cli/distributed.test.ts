@@ -144,3 +144,42 @@ describe("URLs on the command line", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 });
+
+describe("DeepSpeed ZeRO folders on the command line", () => {
+  const ZERO = join(REPO, "fixtures/zero");
+  const zlines = (name: string): string => readFileSync(join(ZERO, `${name}.tensors.jsonl`), "utf8");
+  for (const name of ["zero2", "zero3"]) {
+    it(`tensors ${name}/ prints zero_to_fp32's tensor lines`, () => {
+      const r = runCli(["tensors", join(ZERO, name), "--json"]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(zlines(name));
+    });
+    it(`convert ${name}/ out.pt --include-optimizer writes the weights and the moments`, () => {
+      const out = join(tmp, `${name}-optim.pt`);
+      const c = runCli(["convert", join(ZERO, name), out, "--include-optimizer"]);
+      expect(c.status, c.stderr).toBe(0);
+      expect(c.stderr).toContain("deepspeed → pt");
+      expect(runCli(["tensors", out, "--json"]).stdout).toBe(zlines(`${name}.optim`));
+    });
+  }
+
+  it("convert of the tag folder itself writes the fp32 weights", () => {
+    const out = join(tmp, "zero2.pt");
+    const c = runCli(["convert", join(ZERO, "zero2", "global_step3"), out]);
+    expect(c.status, c.stderr).toBe(0);
+    expect(runCli(["tensors", out, "--json"]).stdout).toBe(zlines("zero2"));
+  });
+
+  it("inspect says it is a DeepSpeed checkpoint consolidated to fp32", () => {
+    const r = runCli(["inspect", join(ZERO, "zero3")]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("DeepSpeed ZeRO checkpoint, consolidated to fp32");
+    expect(r.stdout).toMatch(/"head.weight": Tensor float32 \[7, 3\]/);
+  });
+
+  it("--include-optimizer on another input is a usage error", () => {
+    const r = runCli(["convert", join(DCP, "sharded"), join(tmp, "x.pt"), "--include-optimizer"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--include-optimizer applies to DeepSpeed ZeRO folders only/);
+  });
+});

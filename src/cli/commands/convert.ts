@@ -35,7 +35,7 @@ export const convertCommand: Command = {
   summary: "convert between .pt, JSON, plain JSON, msgpack, safetensors and pickle (± gzip)",
   usage:
     "torchsave convert IN OUT [--to FORMAT] [--gzip] [--quiet] [--json] [--ignore-crc] [--dtype D] [--tensors auto|all|none] " +
-    "[--keep-list PATH]... [--state-dict] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize [--torch 1.13|2.6|current]] [--max-shard-size SIZE]",
+    "[--keep-list PATH]... [--state-dict] [--strip-prefix P] [--add-prefix P] [--map-location M] [--sanitize [--torch 1.13|2.6|current]] [--max-shard-size SIZE] [--include-optimizer]",
   options: {
     to: { type: "string", arg: "FORMAT", doc: `output format: ${CONVERT_FORMATS.join(", ")}, or dcp (OUT is a torch.distributed.checkpoint folder). Default: from OUT's extension (.json, .msgpack, .safetensors, .pt/.pth/.bin/.ckpt, .pkl, plus .gz).` },
     gzip: { type: "boolean", doc: "gzip the output (implied by an OUT ending in .gz)." },
@@ -51,6 +51,7 @@ export const convertCommand: Command = {
     "map-location": { type: "string", arg: "M", doc: "rewrite storage locations: one device for all (cpu) or a table FROM=TO,... (cuda:1=cuda:0)." },
     sanitize: { type: "boolean", doc: "rewrite plain data in disguise (numpy scalars, argparse.Namespace ...) to types torch.load(weights_only=True) accepts; what it cannot rewrite is reported." },
     torch: { type: "string", arg: "1.13|2.6|current", doc: "with --sanitize: the torch the output must load in with weights_only=True (default current); what that torch cannot hold is refused with the reason, and the written file is checked with its rules before it replaces OUT." },
+    "include-optimizer": { type: "boolean", doc: "DeepSpeed ZeRO input only: also write the optimizer moments, named by parameter (OUT holds {model, exp_avg, exp_avg_sq})." },
     "max-shard-size": { type: "string", arg: "SIZE", doc: "write OUT as a folder of Hugging Face shards (model-00001-of-0000N.safetensors, or .bin with --to pt) plus the index, each at most SIZE (5GB, 500MB, bytes)." },
   },
   examples: [
@@ -63,6 +64,7 @@ export const convertCommand: Command = {
     "torchsave convert dcp_ckpt/ model.safetensors          # a torch.distributed.checkpoint folder, consolidated",
     "torchsave convert model.pt out/ --max-shard-size 5GB  # Hugging Face shards + model.safetensors.index.json",
     "torchsave convert model.pt out_dcp/ --to dcp           # a DCP folder torch.distributed.checkpoint.load reads",
+    "torchsave convert ds_ckpt/ model.pt                    # a DeepSpeed ZeRO folder (latest + global_stepN/), fp32 as zero_to_fp32.py",
   ],
   minPositionals: 2,
   maxPositionals: 2,
@@ -92,8 +94,13 @@ export const convertCommand: Command = {
     // 1.13's _rebuild_sparse_csr_tensor) and let the check against torch 1.13 decide.
     const writeOptions = checked && target === "1.13" ? { write: { ...options.write, weightsOnly: false } } : {};
     // A DCP directory, shard index or URL is read through ../input.ts (remote storages are loaded first: the writers read synchronously).
-    const other = needsInputHelper(inPath) ? await openInput(inPath) : undefined;
+    const includeOptimizer = ctx.values["include-optimizer"] === true;
+    const other = needsInputHelper(inPath) ? await openInput(inPath, {}, { includeOptimizer }) : undefined;
     if (other !== undefined) await loadAllStorages(other);
+    if (includeOptimizer && other?.input.format !== "deepspeed") {
+      other?.close();
+      throw new UsageError("--include-optimizer applies to DeepSpeed ZeRO folders only");
+    }
     const source = other === undefined ? openFileSource(inPath) : { close: () => other.close() };
     try {
       const plan = namingOutput(outPath, () =>

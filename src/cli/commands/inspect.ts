@@ -62,6 +62,7 @@ function countOption(v: unknown, name: string, fallback: number): number {
 function headline(file: string, input: ReadAnyResult): string {
   const c = input.checkpoint;
   if (input.format === "dcp") return `${file}: DCP directory (torch.distributed.checkpoint), consolidated`;
+  if (input.format === "deepspeed") return `${file}: DeepSpeed ZeRO checkpoint, consolidated to fp32 (as zero_to_fp32.py)`;
   if (c === undefined) return `${file}: ${input.format}${input.gzip ? ", gzip-compressed" : ""}`;
   const layout =
     c.layout === "zip" ? `zip layout (archive "${c.archiveName}")`
