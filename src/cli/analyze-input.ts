@@ -9,6 +9,34 @@ import { checkReadRange } from "../bytes/source.js";
 import { CheckpointError } from "../errors.js";
 import { ioError } from "../node/file-source.js";
 import { UsageError } from "./errors.js";
+import { isDcpDirectory, isDeepSpeedDirectory, isRemote, needsInputHelper, openInput as openCheckpointInput } from "./input.js";
+
+/**
+ * Any argument the analysis commands take, as a root to analyze: a file (lazily, through
+ * {@link openInput}), or a DCP directory, shard index, DeepSpeed folder or URL (through
+ * `./input.ts`, the same reader `inspect`, `tensors` and `convert` use).
+ */
+export async function openAnalysisInput(path: string): Promise<{ readonly root: ReadAnyResult["root"]; close(): void }> {
+  if (!needsInputHelper(path)) {
+    const opened = openInput(path);
+    return { root: opened.root, close: () => opened.close() };
+  }
+  const opened = await openCheckpointInput(path);
+  return { root: opened.input.root, close: () => opened.close() };
+}
+
+/** A folder or URL that is one checkpoint (DCP, shards, DeepSpeed), not a run directory of dumps. */
+function isOneCheckpoint(path: string): boolean {
+  return isRemote(path) || /\.index\.json$/i.test(path) || isDcpDirectory(path) || isDeepSpeedDirectory(path) || indexInFolder(path);
+}
+
+function indexInFolder(path: string): boolean {
+  try {
+    return readdirSync(path).some((n) => /\.index\.json$/i.test(n));
+  } catch {
+    return false;
+  }
+}
 
 /** A file opened for analysis; `close()` releases the descriptor (storages already read stay readable). */
 export interface OpenedInput extends ReadAnyResult {
@@ -95,6 +123,10 @@ const DUMP_NAME = /\.(pt|pth|bin|ckpt|tar|pkl|pickle|p|json|msgpack|mpk|safetens
 export function runFiles(paths: readonly string[]): string[] {
   const files: string[] = [];
   for (const p of paths) {
+    if (isOneCheckpoint(p)) {
+      files.push(p);
+      continue;
+    }
     let isDir: boolean;
     try {
       isDir = statSync(p).isDirectory();
@@ -119,9 +151,6 @@ export function runFiles(paths: readonly string[]): string[] {
 export function fileRunSources(files: readonly string[]): RunSource[] {
   return files.map((name) => ({
     name,
-    open: async () => {
-      const opened = openInput(name);
-      return { root: opened.root, close: () => opened.close() };
-    },
+    open: () => openAnalysisInput(name),
   }));
 }

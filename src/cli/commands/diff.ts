@@ -5,7 +5,7 @@
  */
 import { diffCheckpoints } from "../../analyze/index.js";
 import type { Command } from "../command.js";
-import { openInput } from "../analyze-input.js";
+import { openAnalysisInput } from "../analyze-input.js";
 import { diffJson, diffText } from "../diff-format.js";
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from "../errors.js";
 
@@ -44,9 +44,9 @@ export const diffCommand: Command = {
     const atol = numberOption(values, "atol", 0);
     const rtol = numberOption(values, "rtol", 0);
     const top = numberOption(values, "top", 20, true);
-    const a = openInput(fa);
+    const a = await openAnalysisInput(fa);
     try {
-      const b = openInput(fb);
+      const b = await openAnalysisInput(fb);
       try {
         const report = await diffCheckpoints(a.root, b.root, {
           atol, rtol, ignorePrefix: values["ignore-prefix"] === true, ...(values["exact-keys"] === true ? { prefixes: [] } : {}),
