@@ -11,6 +11,8 @@ import { CheckpointError } from "../../errors.js";
 import { createQuirkSink, type QuirkSink } from "./zip-quirks.js";
 import { createNameIndex, findName, indexName, NAME_NON_ASCII, NAME_UPPER, nameFlagsAt, nameKey } from "./zip-names.js";
 import { CENTRAL_HEADER_SIZE, createZipTable, rowHeaderOffset, rowName, rowNameStartsWith, u16, u32, type ZipTable } from "./zip-table.js";
+import { SIG_CENTRAL, SIG_EOCD, SIG_EOCD64, SIG_EOCD64_LOCATOR, LOCAL_HEADER_SIZE, LOCAL_SIGNATURE_BYTES, EOCD_SIZE, EOCD64_SIZE, LOCATOR_SIZE, MAX_COMMENT, U32_MAX, U16_MAX, FLAG_ENCRYPTED, FLAG_PATCH, FLAG_STRONG, FLAG_UTF8, FLAG_MASKED, KNOWN_FLAGS, QUIET_FLAGS } from "./zip-format.js";
+export { SIG_LOCAL, LOCAL_HEADER_SIZE, FLAG_DESCRIPTOR } from "./zip-format.js";
 
 /** Limits for opening a zip; every field is optional. */
 export interface ZipOpenOptions {
@@ -25,35 +27,6 @@ export const DEFAULT_MAX_ZIP_ENTRIES = 1_000_000;
 /** Default {@link ZipOpenOptions.maxDirectoryBytes}: 256 MiB. */
 export const DEFAULT_MAX_DIRECTORY_BYTES = 256 * 1024 * 1024;
 
-/** The local file header signature `PK\x03\x04` as a little-endian u32 (the other record signatures follow). */
-export const SIG_LOCAL = 0x04034b50;
-const SIG_CENTRAL = 0x02014b50;
-const SIG_EOCD = 0x06054b50;
-const SIG_EOCD64 = 0x06064b50;
-const SIG_EOCD64_LOCATOR = 0x07064b50;
-/** Size of a local file header's fixed part (before the name and extra field). */
-export const LOCAL_HEADER_SIZE = 30;
-const LOCAL_SIGNATURE_BYTES = [0x50, 0x4b, 0x03, 0x04];
-const EOCD_SIZE = 22;
-const EOCD64_SIZE = 56;
-const LOCATOR_SIZE = 20;
-const MAX_COMMENT = 0xffff;
-const U32_MAX = 0xffffffff;
-const U16_MAX = 0xffff;
-
-// General-purpose flag bits.
-/** Flag bit 3: sizes and CRC follow the data in a descriptor (torch's writer always sets it). */
-export const FLAG_DESCRIPTOR = 0x0008;
-const FLAG_ENCRYPTED = 0x0001;
-const FLAG_PATCH = 0x0020;
-const FLAG_STRONG = 0x0040;
-const FLAG_UTF8 = 0x0800;
-const FLAG_MASKED = 0x2000;
-// Bits 1-2 are deflate options and bit 3 (a data descriptor follows the data) is set by torch's
-// own writer; everything outside KNOWN_FLAGS is reserved or unused.
-const KNOWN_FLAGS = 0x0001 | 0x0002 | 0x0004 | FLAG_DESCRIPTOR | FLAG_PATCH | FLAG_STRONG | FLAG_UTF8 | FLAG_MASKED;
-/** The flag bits that are no quirk (everything else makes {@link checkFlags} report). */
-const QUIET_FLAGS = 0x0002 | 0x0004 | FLAG_DESCRIPTOR | FLAG_UTF8;
 
 /** What the directory pass learns; the archive object is built from it. */
 export interface ZipDirectory {
