@@ -73,6 +73,12 @@ export const PLAIN_DATA_GLOBALS: readonly PlainDataGlobal[] = [
   p("pathlib.PurePosixPath", "a file path (as text)", true),
   p("pathlib.PureWindowsPath", "a file path (as text)", true),
   p("pathlib.Path", "a file path (as text)", true),
+  // Python 3.13 pickles paths from pathlib's private module.
+  ...["PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath", "Path"].map((n) => p(`pathlib._local.${n}`, "a file path (as text)", true)),
+  // torch.distributed.checkpoint's .metadata: dataclasses of chunk offsets, sizes and file names.
+  ...["Metadata", "TensorStorageMetadata", "TensorProperties", "ChunkStorageMetadata", "BytesStorageMetadata", "MetadataIndex", "StorageMeta", "_MEM_FORMAT_ENCODING"]
+    .map((n) => p(`torch.distributed.checkpoint.metadata.${n}`, "DCP metadata (chunk offsets, sizes, file names)")),
+  p("torch.distributed.checkpoint.filesystem._StorageInfo", "DCP metadata (where a chunk sits in its file)"),
   p("torch.torch_version.TorchVersion", "a torch version string", true),
   p("torch._utils._rebuild_sparse_csr_tensor", "a sparse CSR tensor (torch's older rebuild)"),
   p("torch._utils._rebuild_xla_tensor", "an XLA tensor saved through the CPU"),

@@ -63,7 +63,9 @@ const DICT_HOLDERS = new Set([
   "pytorch_lightning.utilities.parsing.AttributeDict", "lightning_fabric.utilities.data.AttributeDict",
   "lightning.fabric.utilities.data.AttributeDict",
 ]);
-const PATHS = new Set(["pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePosixPath", "pathlib.PureWindowsPath", "pathlib.Path"]);
+const PATH_CLASSES = ["PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath", "Path"];
+// pathlib (Python < 3.13) and pathlib._local (3.13 pickles).
+const PATHS = new Set(PATH_CLASSES.flatMap((n) => [`pathlib.${n}`, `pathlib._local.${n}`]));
 const STRINGS = new Set(["torch.torch_version.TorchVersion"]);
 /** Dict subclasses torch's weights_only accepts as they are. */
 const ALLOWED_DICT_TYPES = new Set(["collections.OrderedDict", "collections.Counter"]);
