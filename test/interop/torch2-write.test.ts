@@ -55,7 +55,7 @@ const manifest = JSON.parse(readFileSync(join(FIXTURES, "manifest.json"), "utf8"
 const verdicts = JSON.parse(readFileSync(join(FIXTURES, "verdicts-2.6.json"), "utf8")) as { results: Record<string, { accepted: boolean }> };
 // TorchScript archives load into ScriptModules, which torch.save cannot write.
 const rewritable = manifest.fixtures.filter((f) => f.layout !== "torchscript");
-const loaderOf = (f: Fixture): string => (f.layout === "pickle" ? "pickle" : "torch");
+const loaderOf = (f: Fixture): string => (f.layout === "pickle" ? "pickle" : f.layout === "gzip+pickle" ? "gzip-pickle" : "torch");
 
 function rewrite(file: string, options: WriteOptions, suffix: string): string {
   const ck = readCheckpoint(new Uint8Array(readFileSync(join(FIXTURES, file))), { name: file });
