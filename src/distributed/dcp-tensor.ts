@@ -14,6 +14,7 @@ import { dtypeByName, isContiguous, isTensor, openCheckpoint, openCheckpointSync
 import { product, scatterChunk } from "./assemble.js";
 import type { DcpChunk, DcpEntry } from "./dcp-metadata.js";
 import { sliceSource } from "./slice-source.js";
+import { contiguousStrides } from "../torch/index.js";
 
 /** How the tensor reaches the directory's files. */
 export interface ChunkFiles {
@@ -59,15 +60,6 @@ export function dcpTensor(entry: TensorEntry, index: number, files: ChunkFiles):
   };
 }
 
-function contiguousStrides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    out[d] = s;
-    s *= shape[d]!;
-  }
-  return out;
-}
 
 /** Where a single chunk's bytes sit in its file, when they can be read in place. */
 interface Direct {

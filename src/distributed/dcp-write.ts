@@ -13,6 +13,7 @@ import { encodePickle, pyGlobal } from "../pickle/index.js";
 import type { PyGlobal, PyValue } from "../pickle/index.js";
 import type { Storage, Tensor, TorchHost, TorchValue, WriteOptions } from "../torch/index.js";
 import { dtypeByName, isTensor, tensorBytes, writeCheckpoint } from "../torch/index.js";
+import { contiguousStrides } from "../torch/index.js";
 
 /** The data file a one-process save writes. */
 export const DCP_DATA_FILE = "__0_0.distcp";
@@ -132,21 +133,12 @@ function itemBytes(leaf: Leaf, options: DcpWriteOptions): Uint8Array {
     byteLength: bytes.length, byteOrder: "little", data: bytes,
   };
   const own: Tensor = {
-    kind: "tensor", dtype: t.dtype, shape: [...t.shape], stride: contiguous(t.shape), storageOffset: 0, storage, device: t.device,
+    kind: "tensor", dtype: t.dtype, shape: [...t.shape], stride: contiguousStrides(t.shape), storageOffset: 0, storage, device: t.device,
     requiresGrad: t.requiresGrad, isParameter: false, layout: "strided",
   };
   return writeCheckpoint(own, write);
 }
 
-function contiguous(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    out[d] = s;
-    s *= shape[d]!;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The Metadata pickle, built from the value model (the classes are named, never run).

@@ -10,7 +10,7 @@ import { dtypeByName } from "./dtypes.js";
 import type { DTypeInfo, DTypeName } from "./dtypes.js";
 import { float32ToBfloat16, float32ToFloat16 } from "./float-convert.js";
 import type { Storage, Tensor } from "./model.js";
-import { tensorExtent } from "./tensor-data.js";
+import { contiguousStrides, tensorExtent } from "./tensor-data.js";
 
 /** Typed arrays the builder turns into tensors. */
 export type TypedArrayInput =
@@ -100,15 +100,6 @@ export function tensorView(
   return view;
 }
 
-function contiguousStrides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= Math.max(shape[i]!, 1);
-  }
-  return out;
-}
 
 function checkShape(shape: readonly number[], count: number): void {
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail([], `bad shape [${shape.join(", ")}]`);

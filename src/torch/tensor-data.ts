@@ -222,3 +222,14 @@ export function tensorToFloat32(t: Tensor): Float32Array {
   const info = dtypeInfo(t);
   return toFloat32Array(tensorBytes(t), info.name);
 }
+
+/** The strides of a contiguous (row-major) tensor of this shape, as torch computes them (a 0 dim counts as 1). */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    out[i] = s;
+    s *= Math.max(shape[i]!, 1);
+  }
+  return out;
+}

@@ -297,16 +297,9 @@ function zip64Extra(size: number | undefined, offset: number | undefined): Uint8
 export function* zipEntryChunks(state: ZipWriteState, name: string, size: number, chunks: Iterable<Uint8Array>): Generator<Uint8Array, ZipWrittenEntry> {
   const { header, entry } = beginZipEntry(state, name, size);
   yield header;
-  let crc = 0;
-  let written = 0;
-  for (const chunk of chunks) {
-    written += chunk.length;
-    if (written > size) throw sizeMismatch(name, size, written);
-    crc = state.crc32(chunk, crc);
-    if (chunk.length > 0) yield chunk;
-  }
-  if (written !== size) throw sizeMismatch(name, size, written);
-  const descriptor = endZipEntry(state, entry, crc);
+  const body = entryBody(state, name, size);
+  for (const chunk of chunks) if (body.add(chunk)) yield chunk;
+  const descriptor = body.end(entry);
   if (descriptor.length > 0) yield descriptor;
   return entry;
 }
@@ -317,18 +310,32 @@ export async function* zipEntryChunksAsync(
 ): AsyncGenerator<Uint8Array, ZipWrittenEntry> {
   const { header, entry } = beginZipEntry(state, name, size);
   yield header;
-  let crc = 0;
-  let written = 0;
-  for await (const chunk of chunks) {
-    written += chunk.length;
-    if (written > size) throw sizeMismatch(name, size, written);
-    crc = state.crc32(chunk, crc);
-    if (chunk.length > 0) yield chunk;
-  }
-  if (written !== size) throw sizeMismatch(name, size, written);
-  const descriptor = endZipEntry(state, entry, crc);
+  const body = entryBody(state, name, size);
+  for await (const chunk of chunks) if (body.add(chunk)) yield chunk;
+  const descriptor = body.end(entry);
   if (descriptor.length > 0) yield descriptor;
   return entry;
+}
+
+/**
+ * The running CRC and size of one entry's data, shared by the sync and async writers: `add` says
+ * whether the chunk goes out (empty ones do not); `end` checks the size and gives the descriptor.
+ */
+function entryBody(state: ZipWriteState, name: string, size: number) {
+  let crc = 0;
+  let written = 0;
+  return {
+    add(chunk: Uint8Array): boolean {
+      written += chunk.length;
+      if (written > size) throw sizeMismatch(name, size, written);
+      crc = state.crc32(chunk, crc);
+      return chunk.length > 0;
+    },
+    end(entry: Parameters<typeof endZipEntry>[1]): Uint8Array {
+      if (written !== size) throw sizeMismatch(name, size, written);
+      return endZipEntry(state, entry, crc);
+    },
+  };
 }
 
 function sizeMismatch(name: string, size: number, written: number): CheckpointError {
