@@ -98,7 +98,11 @@ function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
   const readOptions: ReadOptions = { ...(source.name === undefined ? {} : { name: source.name }), ...(options.read ?? {}) };
   switch (kind) {
     case "gzip": {
-      const inner = gunzip(read(0, source.size), options.read?.maxInflatedBytes === undefined ? {} : { maxBytes: options.read.maxInflatedBytes });
+      const inner = gunzip(read(0, source.size), {
+        ...(options.read?.maxInflatedBytes === undefined ? {} : { maxBytes: options.read.maxInflatedBytes }),
+        verifyCrc: options.verifyCrc !== "none" && options.read?.verifyGzipCrc !== false,
+        ...(options.crc32 === undefined ? {} : { crc32: options.crc32 }),
+      });
       if (isGzip(inner)) throw new ConvertError("unsupported", "gzip inside gzip is not read (a decompression bomb pattern)");
       if (inner.length === 0) throw new ConvertError("invalid-data", "the gzip stream inflates to nothing (0 bytes): empty, or cut short inside its header");
       const result = readAny(bytesSource(inner, source.name), options);

@@ -3,9 +3,10 @@
  * name, mtime 0) and decompression with a bound on the output, so a gzip bomb cannot exhaust
  * memory. Streaming twins work chunk by chunk for files larger than memory.
  */
-import { Gunzip, Gzip } from "fflate";
-import { ConvertError, isTorchsaveError } from "../errors.js";
+import { Gzip } from "fflate";
 import { concatBytes as concat } from "../bytes/concat.js";
+import type { Crc32Fn } from "../bytes/crc32.js";
+import { gunzipBounded } from "../containers/gzip.js";
 
 /** Default compression level (zlib's default). */
 export const DEFAULT_GZIP_LEVEL = 6;
@@ -22,6 +23,10 @@ export interface GzipOptions {
 export interface GunzipOptions {
   /** Largest output allowed before `limit-exceeded`. Default {@link DEFAULT_GUNZIP_MAX_BYTES}. */
   readonly maxBytes?: number;
+  /** Check each member's CRC-32 and size against its trailer. Default true. */
+  readonly verifyCrc?: boolean;
+  /** CRC-32 implementation (Node passes `zlib.crc32`); default the portable one. */
+  readonly crc32?: Crc32Fn;
 }
 
 /** True when `bytes` starts with the gzip magic and deflate method (1f 8b 08). */
@@ -47,27 +52,15 @@ export function* gzipChunks(chunks: Iterable<Uint8Array>, options: GzipOptions =
 }
 
 /**
- * Decompresses a whole gzip stream (several members are read one after another, as gzip does).
- * @throws ConvertError `truncated` for a cut-short stream, `bad-archive` for a damaged one,
- *   `limit-exceeded` past `maxBytes`.
+ * Decompresses a whole gzip stream (several members are read one after another, as gzip does),
+ * from 4 KiB pieces, checking each member's CRC-32 and size (see `containers/gzip.ts`).
+ * @throws CheckpointError `truncated` for a cut-short stream, `bad-archive` for a damaged one,
+ *   `crc-mismatch` when a trailer disagrees (unless `verifyCrc: false`), `limit-exceeded` past `maxBytes`.
  */
 export function gunzip(bytes: Uint8Array, options: GunzipOptions = {}): Uint8Array {
-  const max = options.maxBytes ?? DEFAULT_GUNZIP_MAX_BYTES;
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const inflater = new Gunzip((chunk) => {
-    total += chunk.length;
-    if (total > max) throw new ConvertError("limit-exceeded", `gzip input inflates past ${max} bytes (maxBytes)`);
-    chunks.push(chunk);
+  return gunzipBounded(bytes, {
+    maxBytes: options.maxBytes ?? DEFAULT_GUNZIP_MAX_BYTES,
+    ...(options.verifyCrc === undefined ? {} : { verifyCrc: options.verifyCrc }),
+    ...(options.crc32 === undefined ? {} : { crc32: options.crc32 }),
   });
-  try {
-    inflater.push(bytes, true);
-  } catch (e) {
-    if (isTorchsaveError(e)) throw e;
-    const truncated = /unexpected EOF/i.test(String((e as Error)?.message));
-    throw new ConvertError(truncated ? "truncated" : "bad-archive", `gzip stream is ${truncated ? "cut short" : "damaged"}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-  }
-  if (total === 0 && bytes.length > 0 && !isGzip(bytes)) throw new ConvertError("bad-archive", "not a gzip stream", { offset: 0 });
-  return concat(chunks);
 }
-

@@ -116,6 +116,8 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
         return `${(v as PyGlobal).module}.${(v as PyGlobal).name}`;
       case "object": {
         const o = v as PyObject<TorchHost>;
+        const asDict = dictSubclassItems(o);
+        if (asDict !== undefined) return object(asDict, depth);
         const out: Record<string, JsonLike> = { __class__: pyKind(o.callable) === "global" ? `${(o.callable as PyGlobal).module}.${(o.callable as PyGlobal).name}` : child("callable", o.callable, depth) };
         out.args = child("args", o.args, depth);
         if (o.kwargs !== undefined) out.kwargs = child("kwargs", o.kwargs, depth);
@@ -340,4 +342,19 @@ function nest(flat: JsonLike[], shape: readonly number[]): JsonLike {
     level = next;
   }
   return level;
+}
+
+/** The classes `json.dump` writes as the dict they are (a Counter pickles as `Counter(dict)`, a defaultdict with dict items). */
+const DICT_SUBCLASSES = new Set(["collections.Counter", "collections.defaultdict", "collections.OrderedDict"]);
+
+/** A dict subclass's items as a plain dict, as `json.dump` sees it; undefined for any other object. */
+function dictSubclassItems(o: PyObject<TorchHost>): PyDict<TorchHost> | undefined {
+  if (pyKind(o.callable) !== "global") return undefined;
+  const g = o.callable as PyGlobal;
+  if (!DICT_SUBCLASSES.has(`${g.module}.${g.name}`) || o.listItems !== undefined || o.setItems !== undefined) return undefined;
+  const args = pyKind(o.args) === "tuple" ? (o.args as { items: TorchValue[] }).items : [];
+  const first = args[0];
+  if (o.dictItems !== undefined) return args.length <= 1 && (o.state === undefined || o.state === null) ? pyDict(o.dictItems) : undefined;
+  if (args.length === 1 && pyKind(first) === "dict" && o.state === undefined) return first as PyDict<TorchHost>;
+  return undefined;
 }

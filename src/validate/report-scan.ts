@@ -21,6 +21,8 @@ export interface ScanOptions {
   readonly persistentIds?: PersistentIdContext;
   /** Report the scan's error (truncated/malformed pickle). Default true. */
   readonly reportError?: boolean;
+  /** Non-opcode data to step over (joblib's arrays), as `scanPickle`'s `skipAfterBuild`. */
+  readonly skipAfterBuild?: ReadonlyMap<number, number>;
 }
 
 /** Expansion heuristics: fickling's InterpreterLimits uses a GET:PUT ratio of 50. */
@@ -32,7 +34,9 @@ const DEEP_MARKS = 1_000;
 /** Scans one pickle at `start` of `bytes` within the run's budget, and reports what it finds. */
 export function scanAndReport(ctx: Ctx, bytes: Uint8Array, start: number, options: ScanOptions = {}): PickleScan {
   const base = options.baseOffset ?? 0;
-  const scan = scanPickle(bytes, start, { baseOffset: base, maxOps: Math.max(0, ctx.budget.opsLeft) });
+  const scan = scanPickle(bytes, start, {
+    baseOffset: base, maxOps: Math.max(0, ctx.budget.opsLeft), ...(options.skipAfterBuild === undefined ? {} : { skipAfterBuild: options.skipAfterBuild }),
+  });
   ctx.budget.opsLeft -= scan.ops;
   if (scan.limitReached) budgetExhausted(ctx, { byteOffset: scan.end, ...recordOf(options.record) });
   reportScan(ctx, bytes, scan, options);

@@ -110,6 +110,7 @@ export const RULES = [
   r("pickle-truncated", "error", "integrity", "A pickle ends before STOP: the file was cut short."),
   r("pickle-invalid", "error", "integrity", "A pickle is malformed (unknown opcode, bad argument, stack or memo misuse); the message names the decoder's error code, opcode and offset."),
   r("pickle-trailing-bytes", "warning", "security", "Bytes follow the pickle's STOP that are not part of the format (ignored by torch, seen by other tools)."),
+  r("joblib-arrays", "info", "integrity", "A joblib dump: each numpy array's raw bytes follow its NumpyArrayWrapper's BUILD inside the pickle stream (not opcodes, so they were stepped over); an object array's nested pickle was scanned as a pickle."),
   r("pickle-multiple", "warning", "security", "Several pickles follow each other where one is expected; each was scanned (a loader reads only the first, another tool may read the rest)."),
 
   // Security.

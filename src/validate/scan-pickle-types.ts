@@ -155,6 +155,11 @@ export interface ScanPickleOptions {
   readonly maxOps?: number;
   /** Most target events kept. Default 100,000. */
   readonly maxEvents?: number;
+  /**
+   * Data that is not opcodes, keyed by the position just after a BUILD (in `bytes`): the walk
+   * continues at the value. joblib writes each array's raw bytes there (see validate-joblib.ts).
+   */
+  readonly skipAfterBuild?: ReadonlyMap<number, number>;
 }
 
 /** Default {@link ScanPickleOptions.maxOps}: 50 million opcodes. */

@@ -336,6 +336,8 @@ export function scanPickle(bytes: Uint8Array, start: number, options: ScanPickle
         const target = top();
         event("BUILD", target);
         mutation("BUILD", target, state);
+        const resume = options.skipAfterBuild?.get(reader.pos);
+        if (resume !== undefined && resume >= reader.pos && resume <= bytes.length) reader.pos = resume;
         break;
       }
       case "INST": {

@@ -17,6 +17,7 @@ import { scanPickle } from "./scan-pickle.js";
 import { scanScalars, validateDataFormat } from "./validate-data.js";
 import { checkTrainingState } from "./training-state.js";
 import { inspectGzip } from "./validate-gzip.js";
+import { scanMaybeJoblib } from "./validate-joblib.js";
 import { inspectLegacy } from "./validate-legacy.js";
 import { inspectNpyBytes } from "./validate-npy.js";
 import { inspectTar } from "./validate-tar.js";
@@ -175,7 +176,7 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
       break;
     case "pickle": {
       refuseWeightsOnly(ctx, "a plain pickle is not a torch.save file: torch.load expects the legacy magic number first");
-      guard(ctx, () => scanStream(ctx, whole(ctx, source), 0, { persistentIds: "any" }));
+      guard(ctx, () => scanMaybeJoblib(ctx, whole(ctx, source)));
       break;
     }
     case "tar":

@@ -146,6 +146,26 @@ describe("CRC-32 of every record read", () => {
   });
 });
 
+describe("CRC-32 of a gzip stream's trailer", () => {
+  // A gzip'd checkpoint whose trailer CRC no longer matches: fflate inflates it without a word,
+  // so without the check convert would write the damaged bytes out with fresh checksums.
+  const gz = new Uint8Array(gzipSync(readFileSync(fixture("full-checkpoint.pt"))));
+  gz[gz.length - 8]! ^= 0x01;
+  const bad = join(dir, "bad-trailer.pt.gz");
+  writeFileSync(bad, gz);
+  for (const cmd of [["inspect"], ["tensors", "--json"], ["convert", "OUT"]]) {
+    it(`${cmd[0]} refuses it, naming the file and the trailer's offset, unless --ignore-crc`, () => {
+      const out = join(dir, `from-bad-trailer-${cmd[0]}.pt`);
+      const args = cmd[1] === "OUT" ? [cmd[0]!, bad, out] : [cmd[0]!, bad, ...cmd.slice(1)];
+      const r = runCli(args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim()).toMatch(new RegExp(`^torchsave: .*bad-trailer\\.pt\\.gz: crc-mismatch at byte ${gz.length - 8}: the gzip stream is damaged: its \\d+ inflated bytes have CRC-32 0x[0-9a-f]{8}, its trailer says 0x[0-9a-f]{8}`));
+      expect(existsSync(out)).toBe(false);
+      expect(runCli([...args, "--ignore-crc"]).status).toBe(0);
+    });
+  }
+});
+
 describe("every error names the file", () => {
   const empty = join(dir, "empty.pt");
   writeFileSync(empty, "");

@@ -89,7 +89,7 @@ describe("shared corpus: security verdicts", () => {
 /** Benign corpus files that are damaged or not torch files (error findings other than the verdict). */
 const DAMAGED = new Set([
   "burn/tar_float32.tar", "burn/tar_int64.tar", "burn/tar_weight_bias.tar", "modelscan/password_protected.zip",
-  "picklescan/bad_pytorch.pt", "picklescan/not_a_pickle.bin", "joblib/joblib_0.11.0_pickle_py36_np111.pkl",
+  "picklescan/bad_pytorch.pt", "picklescan/not_a_pickle.bin",
 ]);
 
 /** Benign corpus files whose pickles import globals that are not on the default allow-list. */

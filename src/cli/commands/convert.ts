@@ -41,7 +41,7 @@ export const convertCommand: Command = {
     gzip: { type: "boolean", doc: "gzip the output (implied by an OUT ending in .gz)." },
     quiet: { type: "boolean", short: "q", doc: "print no notes and no progress bar on stderr (errors are still printed)." },
     json: { type: "boolean", doc: "print what was done as one JSON object on stdout: input and output formats, notes, bytes written." },
-    "ignore-crc": { type: "boolean", doc: "read zip records whose CRC-32 does not match (by default a damaged record is an error, so convert never launders damage into a file with fresh CRCs)." },
+    "ignore-crc": { type: "boolean", doc: "read zip records, and gzip streams, whose CRC-32 does not match (by default a damaged record is an error, so convert never launders damage into a file with fresh CRCs)." },
     dtype: { type: "string", arg: "D", doc: `plain JSON input only: the dtype of every tensor made from lists (${PLAIN_JSON_DTYPES.join(", ")}). Default: inferred as torch.tensor does (bool, int64, float32).` },
     tensors: { type: "string", arg: "auto|all|none", doc: "plain JSON input only: which lists of numbers become tensors. auto (default): every rectangular list, except where a recognized optimizer, LR scheduler or GradScaler state_dict needs a list or tuple (params, betas, base_lrs); all: every rectangular list; none: no tensors." },
     "keep-list": { type: "string", multiple: true, arg: "PATH", doc: "plain JSON input only: the list at this dotted key path stays a list of numbers (* matches one key; repeatable), e.g. --keep-list 'history.*'." },

@@ -18,7 +18,7 @@ export const inspectCommand: Command = {
     json: { type: "boolean", doc: "print the structure as one JSON object (format, layout, records, totals, dtypes, parts, every tensor) instead of a tree." },
     depth: { type: "string", arg: "N", doc: "show the tree N levels deep (default 6)." },
     items: { type: "string", arg: "N", doc: "show at most N children of each dict or list (default 30); the rest are counted." },
-    "ignore-crc": { type: "boolean", doc: "open a zip checkpoint whose data.pkl or text records fail their CRC-32 check (by default an error naming the record)." },
+    "ignore-crc": { type: "boolean", doc: "open a zip checkpoint whose data.pkl or text records fail their CRC-32 check, or a gzip file whose trailer disagrees with what it inflates to (by default an error naming the record)." },
   },
   examples: [
     "torchsave inspect model.pt                  # tree of keys, types, dtypes and shapes, totals, parts found",

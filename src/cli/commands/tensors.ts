@@ -76,7 +76,7 @@ export const tensorsCommand: Command = {
   usage: "torchsave tensors FILE [--json] [--ignore-crc]",
   options: {
     json: { type: "boolean", doc: "one JSON object per line, exactly as torch_tensor_lines.py prints them with real torch (key path, dtype, shape, stride, offset, sha256 of the bytes)." },
-    "ignore-crc": { type: "boolean", doc: "hash tensors of zip records whose CRC-32 does not match (by default a damaged record is an error naming it)." },
+    "ignore-crc": { type: "boolean", doc: "hash tensors of zip records (or a gzip stream) whose CRC-32 does not match (by default a damaged record is an error naming it)." },
   },
   examples: [
     "torchsave tensors model.pt                             # one line per tensor, for people",

@@ -39,6 +39,8 @@ export interface ReadOptions {
   readonly reducers?: ReducerRegistry<TorchHost>;
   /** Largest size a gzip-compressed input may inflate to. Default 16 GiB. */
   readonly maxInflatedBytes?: number;
+  /** Check the CRC-32 and size in a gzip-compressed input's trailer. Default true. */
+  readonly verifyGzipCrc?: boolean;
   /** A name for error messages (a file name). */
   readonly name?: string;
 }

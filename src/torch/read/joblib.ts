@@ -21,7 +21,13 @@ export const JOBLIB_MARKERS: readonly string[] = ["NumpyArrayWrapper"];
 /** Decodes a nested pickle (object arrays) at `pos`. */
 export type NestedDecode = (input: Uint8Array, pos: number) => DecodeResult<TorchHost>;
 
-export function joblibAfterBuild(nested: NestedDecode): NonNullable<DecodeOptions<TorchHost>["afterBuild"]> {
+/**
+ * Told where each wrapper's data lies: `buildEnd` is the position just after its BUILD opcode,
+ * `[start, end)` the raw array bytes (after any alignment pad) or the nested pickle.
+ */
+export type JoblibDataObserver = (buildEnd: number, start: number, end: number, kind: "raw" | "pickle") => void;
+
+export function joblibAfterBuild(nested: NestedDecode, observe?: JoblibDataObserver): NonNullable<DecodeOptions<TorchHost>["afterBuild"]> {
   return (target, input, pos) => {
     if (pyKind(target) !== "object") return undefined;
     const o = target as PyObject<TorchHost>;
@@ -38,6 +44,7 @@ export function joblibAfterBuild(nested: NestedDecode): NonNullable<DecodeOption
     const fortranOrder = dictGet(state, "order") === "F";
     if (descr === undefined || descr.endsWith("O8") || descr.endsWith("O")) {
       const inner = nested(input, pos);
+      observe?.(pos, pos, inner.end, "pickle");
       const value = isNdArray(inner.value) ? ({ ...inner.value, origin: o } as NdArray) : inner.value;
       return { end: inner.end, value };
     }
@@ -54,6 +61,7 @@ export function joblibAfterBuild(nested: NestedDecode): NonNullable<DecodeOption
     if (!Number.isSafeInteger(length) || start + length > input.length) {
       throw new CheckpointError("truncated", `joblib array of ${dims.join("×")} ${descr} needs ${length} bytes after byte ${start}`, { offset: start });
     }
+    observe?.(pos, start, start + length, "raw");
     const array: NdArray = {
       kind: "ndarray", descr, shape: dims, fortranOrder, data: input.subarray(start, start + length), scalar: false, origin: o,
       ...(info === undefined ? {} : { dtype: info.dtype.name }),

@@ -105,7 +105,11 @@ function wholeSync(source: ByteSource): Uint8Array {
 }
 
 function gunzipped(bytes: Uint8Array, options: ReadOptions): Checkpoint {
-  const inner = gunzipBounded(bytes, options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES, options.name);
+  const inner = gunzipBounded(bytes, {
+    maxBytes: options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES,
+    ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.verifyGzipCrc === undefined ? {} : { verifyCrc: options.verifyGzipCrc }),
+  });
   const kind = detectContainer(inner.subarray(0, HEAD), inner.length);
   if (kind === "gzip") throw new CheckpointError("unsupported", "gzip inside gzip is not read (a decompression bomb pattern)");
   const ckpt = openCheckpointSync(bytesSource(inner, options.name), options);

@@ -5,7 +5,7 @@ import type { DecodeResult, PersistentLoad } from "../../pickle/decoder.js";
 import type { ReadOptions } from "./checkpoint.js";
 import type { NdArray, TorchHost, TorchValue } from "../model.js";
 import { isNdArray } from "../model.js";
-import { JOBLIB_MARKERS, joblibAfterBuild } from "./joblib.js";
+import { JOBLIB_MARKERS, joblibAfterBuild, type JoblibDataObserver } from "./joblib.js";
 import { buildNdArray } from "../../numpy/numpy.js";
 import { torchFindGlobal, torchReducers } from "../rebuild/rebuild.js";
 import type { RebuildHooks } from "../rebuild/rebuild.js";
@@ -14,12 +14,14 @@ export interface TorchUnpickleOptions extends RebuildHooks {
   readonly persistentLoad?: PersistentLoad<TorchHost>;
   readonly entry?: string;
   readonly baseOffset?: number;
+  /** Told where each joblib array's data lies (the validator skips it when it walks the opcodes). */
+  readonly joblibData?: JoblibDataObserver;
 }
 
 export function decodeTorchPickle(bytes: Uint8Array, start: number, read: ReadOptions, opts: TorchUnpickleOptions): DecodeResult<TorchHost> {
   const reducers = { ...(read.reducers ?? {}), ...torchReducers(opts) };
   return decodePickleAt<TorchHost>(bytes, start, {
-    afterBuild: joblibAfterBuild((input, pos) => decodeTorchPickle(input, pos, read, opts)),
+    afterBuild: joblibAfterBuild((input, pos) => decodeTorchPickle(input, pos, read, opts), opts.joblibData),
     afterBuildMarkers: JOBLIB_MARKERS,
     reducers,
     findGlobal: (module, name) => torchFindGlobal(module, name),

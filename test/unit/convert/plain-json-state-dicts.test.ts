@@ -166,11 +166,20 @@ function tensorValues(t: import("../../../src/torch/index.js").Tensor): ArrayLik
     : size === 4 ? view.getInt32(4 * i, true) : size === 2 ? view.getInt16(2 * i, true) : bytes[i]!);
 }
 
+describe("plain JSON export writes dict subclasses as json.dump does", () => {
+  it("MultiStepLR's milestones Counter is the dict Python's json.dump wrote", () => {
+    const theirs = JSON.parse(json) as { multisteplr: { milestones: unknown } };
+    const ours = JSON.parse(toPlainJson(answer)) as { multisteplr: { milestones: unknown } };
+    expect(ours.multisteplr.milestones).toEqual(theirs.multisteplr.milestones);
+    expect(Object.keys(ours.multisteplr)).toEqual(Object.keys(theirs.multisteplr));
+  });
+});
+
 describe("every optimizer and LR scheduler torch 1.13 saves survives json.dump → plain JSON import", () => {
-  // Not here: OneCycleLR holds a bound method (Python's json.dump cannot write it either), and
-  // MultiStepLR's Counter, which toPlainJson writes as an object record where json.dump writes a
-  // dict (that case is covered by optim-state.json, written by Python itself, above).
-  const names = readdirSync(join(REPO, "fixtures/torch")).filter((n) => /^(optim|sched)-.*\.pt$/.test(n) && !/onecyclelr|multisteplr/.test(n));
+  // Not here: OneCycleLR holds a bound method (Python's json.dump cannot write it either).
+  // MultiStepLR's Counter is written as the dict json.dump writes, and read back as a Counter.
+  const names = readdirSync(join(REPO, "fixtures/torch")).filter((n) => /^(optim|sched)-.*\.pt$/.test(n) && !/onecyclelr/.test(n));
+  expect(names.some((n) => /multisteplr/.test(n))).toBe(true);
   expect(names.length).toBeGreaterThanOrEqual(18);
   for (const name of names) {
     it(name, () => {
