@@ -7,10 +7,11 @@ import { bytesSource, type ByteSource } from "../bytes/source.js";
 import { formatKeyPath, isTorchsaveError } from "../errors.js";
 import { FORMAT_EXTENSIONS, planConversion, readAnySync, type ReadAnyResult } from "../convert/index.js";
 import { dtypeByName, isContiguous, numel, openCheckpoint, tensorBytesAsync, type Tensor } from "../torch/index.js";
-import { validateCheckpoint, validateCheckpointAsync, type ValidationReport } from "../validate/index.js";
+import { validateCheckpoint, type ValidationReport } from "../validate/index.js";
 import { diffCheckpoints, histogramOfBytes, statsOfBytes, type TensorStats } from "../analyze/index.js";
 import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
 import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
+import { limitReport, readWhole, withRanges } from "./range-validate.js";
 import { runView } from "./run-model.js";
 import { inputSource } from "./sources.js";
 import { STREAM_PIECE, streamableRange, streamStats } from "./stream-stats.js";
@@ -57,7 +58,7 @@ export class Inspector {
         return [d, d.heat === undefined ? [] : [d.heat.values.buffer as ArrayBuffer]];
       }
       case "validate":
-        return [await this.validateInput(req.input)];
+        return [await this.validateInput(req.input, req.data === true, (done, total) => this.post({ id: req.id, progress: { done, total, what: "checked" } }))];
       case "diff":
         return [await this.diff(req.a, req.b)];
       case "convert": {
@@ -180,9 +181,11 @@ export class Inspector {
 
   /**
    * Validates an input on its own (a file that cannot be opened still gets its report); the tree is
-   * built only to place NaN/Inf marks, and its failure is not an error here.
+   * built only to place NaN/Inf marks, and its failure is not an error here. Without `data`, the
+   * structural and security pass only (container, pickles, imports, weights_only; no CRC-32 or
+   * NaN/Inf over every byte), read by ranges from an asynchronous source; with `data`, everything.
    */
-  async validateInput(input: OpenInput): Promise<ValidationView> {
+  async validateInput(input: OpenInput, data = true, progress?: (done: number, total: number) => void): Promise<ValidationView> {
     const source = await inputSource(input);
     let tree: CheckpointTree | undefined;
     try {
@@ -190,20 +193,30 @@ export class Inspector {
     } catch {
       tree = undefined;
     }
-    return this.validate(tree, await this.validationReports({ name: input.name, source }));
-  }
-
-  /** The report for torch's current weights_only policy, and the 1.13 verdict from a lighter second pass. */
-  private async validationReports(f: Pick<OpenedFile, "name" | "source">): Promise<[ValidationReport, ValidationReport | undefined, number]> {
     const start = now();
-    const sync = f.source.bytes !== undefined || f.source.readSync !== undefined;
-    const run = (options: Parameters<typeof validateCheckpoint>[1]) => (sync ? Promise.resolve(validateCheckpoint(f.source, options)) : validateCheckpointAsync(f.source, options));
-    const report = await run({ name: f.name, weightsOnly: "current" });
-    const old = report.readable ? await run({ name: f.name, weightsOnly: "1.13", checkCrc: false, scanValues: false, training: false }) : undefined;
-    return [report, old, now() - start];
+    const full = { name: input.name, weightsOnly: "current" } as const;
+    const quick = { ...full, checkCrc: false, scanValues: false };
+    // The torch 1.13 verdict needs the pickles only.
+    const both = (src: ByteSource, options: typeof quick | typeof full): [ValidationReport, ValidationReport | undefined] => {
+      const report = validateCheckpoint(src, options);
+      return [report, report.readable ? validateCheckpoint(src, { name: input.name, weightsOnly: "1.13", checkCrc: false, scanValues: false, training: false }) : undefined];
+    };
+    const sync = source.bytes !== undefined || source.readSync !== undefined;
+    const offer = { bytes: source.size, ...(sync || source.size <= MAX_DATA_READ ? {} : { refused: `more than the ${formatBytes(MAX_DATA_READ)} the page downloads for a full check` }) };
+    if (sync) {
+      const [report, old] = both(data ? countingSource(source, progress) : source, data ? full : quick);
+      return this.validate(tree, report, old, now() - start, data ? undefined : offer);
+    }
+    if (data || source.size <= WHOLE_CHECK_BYTES) {
+      const [report, old] = both(bytesSource(await readWhole(source, MAX_DATA_READ, progress), input.name), full);
+      return { ...this.validate(tree, report, old, now() - start), fetched: source.size };
+    }
+    const run = await withRanges(source, QUICK_CHECK_BUDGET, (view) => both(view, quick));
+    const [report, old] = run.complete ? run.value : [limitReport(source, quick, run.fetched, QUICK_CHECK_BUDGET), undefined];
+    return { ...this.validate(tree, report, old, now() - start, offer), fetched: run.fetched };
   }
 
-  private validate(tree: CheckpointTree | undefined, [report, old, ms]: [ValidationReport, ValidationReport | undefined, number]): ValidationView {
+  private validate(tree: CheckpointTree | undefined, report: ValidationReport, old: ValidationReport | undefined, ms: number, offer?: ValidationView["offer"]): ValidationView {
     const rowOf = new Map<string, number>();
     for (const [i, n] of (tree?.nodes ?? []).entries()) if (n.kind === "tensor" && !rowOf.has(n.path)) rowOf.set(n.path, i);
     const nonFinite: { row: number; nan: number; inf: number }[] = [];
@@ -213,7 +226,7 @@ export class Inspector {
       if (row !== undefined) nonFinite.push({ row, nan: t.nan, inf: t.posInf + t.negInf });
     }
     const w = old?.weightsOnly;
-    return { report, ...(w === undefined ? {} : { weightsOnly13: { accepted: w.accepted, blockers: w.blockers.map((b) => ({ message: b.message })) } }), nonFinite, ms };
+    return { report, ...(w === undefined ? {} : { weightsOnly13: { accepted: w.accepted, blockers: w.blockers.map((b) => ({ message: b.message })) } }), nonFinite, ms, ...(offer === undefined ? {} : { offer }) };
   }
 
   async convert(id: number, file: number, options: ConvertRequest): Promise<ConvertResult> {
@@ -248,6 +261,32 @@ export const HISTOGRAM_BINS = 64;
 
 /** Largest tensor the page reads whole for statistics (a browser's typed arrays stop near 2-4 GiB). */
 export const MAX_TENSOR_READ = 2 ** 30;
+
+/** An asynchronous source up to this size is fetched whole and checked fully at once. */
+export const WHOLE_CHECK_BYTES = 16 * 2 ** 20;
+
+/** Most bytes the structural check of an asynchronous source fetches (a zip checkpoint needs a few KiB). */
+export const QUICK_CHECK_BUDGET = 32 * 2 ** 20;
+
+/** Largest asynchronous source (a URL) downloaded for the full data check. */
+export const MAX_DATA_READ = 2 ** 30;
+
+/** A synchronous source that reports the bytes read so far (every 32 MiB). */
+function countingSource(source: ByteSource, progress?: (done: number, total: number) => void): ByteSource {
+  if (progress === undefined || source.readSync === undefined) return source;
+  const readSync = source.readSync.bind(source);
+  let done = 0;
+  let shown = 0;
+  return {
+    ...source,
+    readSync: (offset, length) => {
+      const bytes = readSync(offset, length);
+      done += length;
+      if (done - shown >= 32 * 2 ** 20) progress((shown = done), source.size);
+      return bytes;
+    },
+  };
+}
 
 /** Most bytes read whole to open a non-torch format (JSON, msgpack) from an asynchronous source. */
 export const MAX_WHOLE_READ = 2 ** 30;

@@ -131,7 +131,7 @@ export interface ConvertResult {
 export type Request =
   | { readonly id: number; readonly op: "open"; readonly input: OpenInput }
   | { readonly id: number; readonly op: "tensor"; readonly file: number; readonly index: number; readonly stream?: boolean }
-  | { readonly id: number; readonly op: "validate"; readonly input: OpenInput }
+  | { readonly id: number; readonly op: "validate"; readonly input: OpenInput; readonly data?: boolean }
   | { readonly id: number; readonly op: "diff"; readonly a: number; readonly b: number }
   | { readonly id: number; readonly op: "convert"; readonly file: number; readonly options: ConvertRequest }
   | { readonly id: number; readonly op: "close"; readonly file: number }
@@ -147,6 +147,13 @@ export interface ValidationView {
   /** Row indices of tensors holding NaN or Inf, with the counts. */
   readonly nonFinite: readonly { readonly row: number; readonly nan: number; readonly inf: number }[];
   readonly ms: number;
+  /**
+   * Present when only the structure and security were checked (no CRC-32 or NaN/Inf over every
+   * byte): the full check on offer, its size, and why it is refused (a URL too large to download).
+   */
+  readonly offer?: { readonly bytes: number; readonly refused?: string };
+  /** Bytes fetched to validate an asynchronous source (a URL). */
+  readonly fetched?: number;
 }
 
 /** Worker → page. */

@@ -2,14 +2,15 @@
  * The page (bundled to dist/web/page.js): opening files (picker, drop, ?url=), one tab per file,
  * the diff tab for two files, and the address kept in step with the selected tensor.
  */
-import type { DiffResult, OpenInput, OpenResult, ValidationView } from "../protocol.js";
+import type { DiffResult, OpenInput, OpenResult } from "../protocol.js";
+import { Checker } from "./checker.js";
 import { findTensorRow } from "../tree-model.js";
 import { InspectorClient } from "./client.js";
 import { diffView } from "./diff-view.js";
 import { h, ms } from "./dom.js";
 import { FileView } from "./file-view.js";
 import { readUrlState, tensorName } from "../url-state.js";
-import { validationView } from "./validation-view.js";
+import { dataCheckLine, validationView } from "./validation-view.js";
 import type { RunView } from "../run-model.js";
 import { runView } from "./run-view.js";
 
@@ -20,12 +21,38 @@ const tabsBar = document.getElementById("tabs")!;
 const status = document.getElementById("status")!;
 const pick = document.getElementById("pick") as HTMLInputElement;
 let tabs: Tab[] = [];
-let clients: Promise<[InspectorClient, InspectorClient]> | undefined;
+let client: Promise<InspectorClient> | undefined;
+const checker = new Checker();
 
-/** Two inspectors: one answers the page, the other validates (which reads whole files) without holding it up. */
-function inspectors(): Promise<[InspectorClient, InspectorClient]> {
-  clients ??= Promise.all([InspectorClient.start(), InspectorClient.start()]);
-  return clients;
+/** Files up to this size (picked or dropped) get their data checked without asking, at idle. */
+const AUTO_DATA_BYTES = 2 ** 30;
+
+/** The inspector that answers the page; the checker (a second one) validates, pausing while this one works. */
+function inspector(): Promise<InspectorClient> {
+  client ??= InspectorClient.start().then((c) => {
+    c.onBusy = (busy) => checker.setBusy(busy);
+    return c;
+  });
+  return client;
+}
+
+type ReportSlot = Pick<FileView, "setValidation" | "setValidationError">;
+
+/** The structural check now; the data check at idle (small local files) or when asked. */
+function check(input: OpenInput, slot: ReportSlot, mode: InspectorClient["mode"]): void {
+  checker.check(input, false, {
+    done: (v) => {
+      if (v.offer === undefined) return slot.setValidation(v);
+      const auto = input.kind === "blob" && mode === "worker" && v.offer.bytes <= AUTO_DATA_BYTES;
+      const line = dataCheckLine(v, () => checker.check(input, true, {
+        done: (full) => slot.setValidation(full),
+        fail: (m) => slot.setValidationError(m),
+        progress: (done, total) => line.progress?.(done, total),
+      }), auto);
+      slot.setValidation(v, line);
+    },
+    fail: (m) => slot.setValidationError(m),
+  });
 }
 
 function setStatus(text: string, bad = false): void {
@@ -59,6 +86,7 @@ function addTab(label: string, element: HTMLElement): number {
 }
 
 function reset(): void {
+  checker.clear();
   for (const t of tabs) t.element.remove();
   tabs = [];
   tabsBar.replaceChildren();
@@ -69,7 +97,7 @@ function reset(): void {
 /** Several dumps: the run's charts (analyze's runStats). */
 async function openRun(inputs: OpenInput[]): Promise<void> {
   reset();
-  const [client] = await inspectors();
+  const client = await inspector();
   const slot = h("section", { class: "run-slot" }, h("p", { class: "muted" }, `Reading ${inputs.length} dumps…`));
   showTab(addTab(`Run (${inputs.length} files)`, slot));
   const started = performance.now();
@@ -87,7 +115,7 @@ async function openAll(inputs: OpenInput[], tensor?: string): Promise<void> {
   if (inputs.length > 2) return openRun(inputs);
   reset();
   setStatus(`Opening ${inputs.length === 1 ? inputs[0]!.name : `${inputs.length} files`}…`);
-  const [client, checker] = await inspectors();
+  const client = await inspector();
   const started = performance.now();
   const views: FileView[] = [];
   for (const input of inputs) {
@@ -96,15 +124,15 @@ async function openAll(inputs: OpenInput[], tensor?: string): Promise<void> {
       const view = new FileView(file, client, { onTensor: (path) => writeTensorToUrl(shortName(file, path)) });
       views.push(view);
       addTab(input.name, view.element);
-      void validate(checker, input, view);
+      check(input, view, client.mode);
     } catch (e) {
       // The validation report says more about a file that cannot be opened (what is damaged, what it imports).
       const slot = h("div", { class: "validation-slot" }, h("p", { class: "checking muted" }, "Checking integrity and safety…"));
       addTab(input.name, h("div", {}, slot, h("section", { class: "open-error", role: "alert" }, h("h2", {}, `Cannot open ${input.name}`), h("p", { class: "bad" }, (e as Error).message))));
-      void validate(checker, input, {
-        setValidation: (v) => slot.replaceChildren(validationView(v)),
+      check(input, {
+        setValidation: (v, line) => slot.replaceChildren(validationView(v), line ?? ""),
         setValidationError: (m) => slot.replaceChildren(h("p", { class: "bad" }, `Validation did not finish: ${m}`)),
-      });
+      }, client.mode);
     }
   }
   setStatus(`Opened in ${ms(performance.now() - started)} (${client.mode === "worker" ? "Web Worker" : "on the page"})`);
@@ -144,14 +172,6 @@ function shortName(file: OpenResult, path: string): string {
   if (name === path) return path;
   const quoted = `[${JSON.stringify(name)}]`;
   return file.nodes.filter((n) => n.kind === "tensor" && n.path.endsWith(quoted)).length === 1 ? name : path;
-}
-
-async function validate(checker: InspectorClient, input: OpenInput, view: Pick<FileView, "setValidation" | "setValidationError">): Promise<void> {
-  try {
-    view.setValidation(await checker.request<ValidationView>({ op: "validate", input }));
-  } catch (e) {
-    view.setValidationError((e as Error).message);
-  }
 }
 
 function fromFiles(files: FileList | File[]): OpenInput[] {

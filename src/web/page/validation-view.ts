@@ -4,7 +4,7 @@
  * classification, and the weights_only verdict for torch 2.6+ and for torch 1.13.
  */
 import type { ValidationView } from "../protocol.js";
-import { h, ms } from "./dom.js";
+import { formatBytes, h, ms } from "./dom.js";
 
 const where = (w: { byteOffset?: number; record?: string; keyPath?: readonly (string | number)[] }): string => {
   const parts: string[] = [];
@@ -29,7 +29,7 @@ export function validationView(v: ValidationView): HTMLElement {
     " · ",
     weightsLine("torch 1.13", v.weightsOnly13?.accepted),
     v.nonFinite.length > 0 ? h("span", { class: "chip nonfinite" }, `${v.nonFinite.length} tensor${v.nonFinite.length === 1 ? "" : "s"} with NaN/Inf`) : null,
-    h("span", { class: "small muted" }, ` · checked in ${ms(v.ms)}`),
+    h("span", { class: "small muted" }, ` · ${v.offer === undefined ? "all data" : "structure"} checked in ${ms(v.ms)}${v.fetched === undefined ? "" : `, ${formatBytes(v.fetched)} read`}`),
   );
   const findings = r.findings.length === 0 ? h("p", { class: "muted" }, "No findings.") : h("ul", { class: "findings" }, ...r.findings.map((f) =>
     h("li", { class: `finding ${f.severity}`, "data-code": f.code },
@@ -54,4 +54,31 @@ export function validationView(v: ValidationView): HTMLElement {
 function weightsLine(label: string, accepted: boolean | undefined): HTMLElement {
   if (accepted === undefined) return h("span", { class: "muted" }, `${label}: –`);
   return h("span", { class: accepted ? "ok" : "bad", "data-weights-only": label }, `weights_only ${label}: ${accepted ? "loads" : "refused"}`);
+}
+
+/**
+ * Under a structural report: the check of every byte (CRC-32, NaN/Inf), started by `check` (now,
+ * when `auto`, or by the button). `progress` on the returned element shows how far it got.
+ */
+export function dataCheckLine(v: ValidationView, check: () => void, auto: boolean): HTMLElement & { progress?: (done: number, total: number) => void } {
+  const offer = v.offer!;
+  const label = `Check all data (CRC-32, NaN/Inf; reads ${formatBytes(offer.bytes)})`;
+  const button = h("button", { type: "button", class: "small-button", "data-action": "check-data", disabled: offer.refused !== undefined || auto }, auto ? "Checking all data when the page is idle…" : label);
+  const bar = h("progress", { max: 1, value: 0, hidden: true });
+  const line: HTMLElement & { progress?: (done: number, total: number) => void } = h("p", { class: "data-check small muted" },
+    "Structure and security checked; the data is not checked yet. ", button, offer.refused === undefined ? null : ` (${offer.refused})`, " ", bar);
+  const start = (): void => {
+    button.disabled = true;
+    button.textContent = "Checking all data…";
+    check();
+  };
+  button.addEventListener("click", start);
+  line.progress = (done, total) => {
+    bar.hidden = false;
+    bar.max = total;
+    bar.value = done;
+    button.textContent = `Checking all data… ${Math.round((100 * done) / total)}%`;
+  };
+  if (auto) check();
+  return line;
 }
