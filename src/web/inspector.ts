@@ -8,13 +8,14 @@ import { formatKeyPath, isTorchsaveError } from "../errors.js";
 import { FORMAT_EXTENSIONS, planConversion, readAnySync, type ReadAnyResult } from "../convert/index.js";
 import { dtypeByName, isContiguous, numel, openCheckpoint, tensorBytesAsync, type Tensor } from "../torch/index.js";
 import { validateCheckpoint, type ValidationReport } from "../validate/index.js";
-import { diffCheckpoints, histogramOfBytes, statsOfBytes, type TensorStats } from "../analyze/index.js";
+import { diffCheckpoints, histogramOfBytes, statsOfBytes } from "../analyze/index.js";
 import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
 import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
 import { limitReport, readWhole, withRanges } from "./range-validate.js";
 import { runView } from "./run-model.js";
 import { inputSource } from "./sources.js";
 import { STREAM_PIECE, streamableRange, streamStats } from "./stream-stats.js";
+import { summarize } from "./tensor-summary.js";
 import { tensorNumbers } from "./tensor-values.js";
 import { buildTree, formatBytes, tensorByteSize, type CheckpointTree } from "./tree-model.js";
 
@@ -116,15 +117,22 @@ export class Inspector {
       return { ...base, first, streamable, note: `${formatBytes(base.bytes)}: more than the ${formatBytes(this.maxTensorRead)} the page reads at once; the first values are read alone${streamable ? "" : ", and this tensor cannot be read in pieces"}`, ms: now() - start };
     }
     const bytes = await this.tensorBytes(f, t);
-    const nums = tensorNumbers(t, bytes);
+    // The first values from the first bytes; the whole tensor as numbers only where summarize cannot go.
+    const itemSize = dtypeByName(t.dtype)?.itemSize ?? 1;
+    const fast = summarize(t.dtype, t.shape, bytes, HISTOGRAM_BINS);
+    const nums = tensorNumbers(t, fast === undefined ? bytes : bytes.subarray(0, Math.min(bytes.length, FIRST_VALUES * itemSize)));
     if (nums === undefined) return { ...base, first: [], note: `${t.dtype} values are not shown as numbers`, ms: now() - start };
-    let stats: TensorStats | undefined;
-    try {
-      stats = statsOfBytes(bytes, t.dtype);
-    } catch (e) {
-      return { ...base, first: [], note: `no statistics: ${errorText(e)}`, ms: now() - start };
+    let summary = fast;
+    if (summary === undefined) {
+      try {
+        const stats = statsOfBytes(bytes, t.dtype);
+        const histogram = stats.min === null || stats.max === null ? undefined : histogramOfBytes(bytes, t.dtype, stats.min, stats.max, HISTOGRAM_BINS);
+        const heat = nums.perElement === 1 ? heatMap(nums.values, t.shape) : undefined;
+        summary = { stats, ...(histogram === undefined ? {} : { histogram }), ...(heat === undefined ? {} : { heat }) };
+      } catch (e) {
+        return { ...base, first: [], note: `no statistics: ${errorText(e)}`, ms: now() - start };
+      }
     }
-    const hist = stats.min === null || stats.max === null ? undefined : histogramOfBytes(bytes, t.dtype, stats.min, stats.max, HISTOGRAM_BINS);
     const isFloat = /float|complex|bfloat/.test(t.dtype);
     const f32 = t.dtype !== "float64" && t.dtype !== "complex128";
     const first: string[] = [];
@@ -133,11 +141,7 @@ export class Inspector {
       if (nums.perElement === 2) first.push(`${formatNumber(nums.values[i]!, true, f32)}${nums.values[i + 1]! < 0 ? "" : "+"}${formatNumber(nums.values[i + 1]!, true, f32)}j`);
       else first.push(t.dtype === "bool" ? (nums.values[i] ? "True" : "False") : formatNumber(nums.values[i]!, isFloat, f32));
     }
-    const heat = nums.perElement === 1 ? heatMap(nums.values, t.shape) : undefined;
-    return {
-      ...base, stats, ...(hist === undefined ? {} : { histogram: hist }), ...(heat === undefined ? {} : { heat }), first,
-      ...(nums.note === undefined ? {} : { note: nums.note }), ms: now() - start,
-    };
+    return { ...base, ...summary, first, ...(nums.note === undefined ? {} : { note: nums.note }), ms: now() - start };
   }
 
   /** analyze's diff of two opened files (storages loaded one pair at a time and released). */

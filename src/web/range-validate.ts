@@ -83,14 +83,13 @@ export async function withRanges<T>(source: ByteSource, budget: number, run: (vi
   await cache.fetch(source.size <= 2 * EDGE_BYTES ? [[0, source.size]] : [[0, edge], [source.size - edge, source.size]]);
   const view: ByteSource = { size: source.size, read: async (o, l) => cache.readSync(o, l), readSync: cache.readSync, ...(source.name === undefined ? {} : { name: source.name }) };
   let value = run(view);
-  for (let round = 1; round < MAX_ROUNDS; round++) {
+  for (let round = 1; ; round++) {
     const pending = cache.pending();
     if (pending.length === 0) return { value, fetched: cache.fetched, complete: true };
-    if (cache.fetched + pending.reduce((n, [a, b]) => n + b - a, 0) > budget) break;
+    if (round === MAX_ROUNDS || cache.fetched + pending.reduce((n, [a, b]) => n + b - a, 0) > budget) return { value, fetched: cache.fetched, complete: false };
     await cache.fetch(pending);
     value = run(view);
   }
-  return { value, fetched: cache.fetched, complete: cache.pending().length === 0 };
 }
 
 /** The report of a structural check that could not finish within its budget: one `validation-limit` finding. */
