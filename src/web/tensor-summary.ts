@@ -2,11 +2,12 @@
  * A tensor's statistics, histogram and heat map in as few passes over its bytes as the dtype
  * allows, with no allocation per element. float16 and bfloat16: one pass counting each of the 65,536
  * bit patterns (the heat map summed on the way), then the statistics and an exact histogram from
- * the counts. float32 and float64: analyze's statistics (as `torchsave stats` computes them), then
- * one pass filling the histogram (analyze's bin rule) and the heat map together. Other dtypes are
- * left to the general path (undefined). DOM-free.
+ * the counts. float32 and float64: two passes, the first for extremes, sums, counts and the heat
+ * map, the second for squared deviations and the histogram. The figures are analyze's (`torchsave
+ * stats`: float64 over the finite values; sample std; analyze's bin rule), summed in another order.
+ * Other dtypes are left to the general path (undefined). DOM-free.
  */
-import { statsOfBytes, type Histogram, type TensorStats } from "../analyze/index.js";
+import type { Histogram, TensorStats } from "../analyze/index.js";
 import { toFloat32Array, type DTypeName } from "../torch/index.js";
 import { HEAT_MAX_CELLS } from "./heat-map.js";
 import type { HeatMap } from "./protocol.js";
@@ -62,32 +63,70 @@ const bin = (v: number, lo: number, scale: number, bins: number): number => {
 export function summarize(dtype: DTypeName, shape: readonly number[], bytes: Uint8Array, bins: number): TensorSummary | undefined {
   if (dtype === "float16" || dtype === "bfloat16") return halfSummary(dtype, shape, bytes, bins);
   if (dtype !== "float32" && dtype !== "float64") return undefined;
-  const stats = statsOfBytes(bytes, dtype);
   const unit = dtype === "float32" ? 4 : 8;
   const aligned = bytes.byteOffset % unit === 0 ? bytes : bytes.slice();
   const x = dtype === "float32" ? new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4) : new Float64Array(aligned.buffer, aligned.byteOffset, aligned.length / 8);
   const grid = HeatGrid.of(shape, x.length);
-  if (stats.min === null || stats.max === null) return { stats, ...(grid === undefined ? {} : { heat: grid.done() }) };
-  const lo = stats.min;
-  const scale = stats.max > lo ? bins / (stats.max - lo) : 0;
-  const counts = new Float64Array(bins);
-  const rows = grid?.sourceRows ?? 1;
-  const cols = x.length / rows;
+  const rows = grid?.sourceRows ?? Math.ceil(x.length / ROW);
+  const cols = grid?.sourceCols ?? ROW;
+  // Pass 1: extremes, sums (per row, then added: partial sums keep float64 exact enough), counts, heat map.
+  let finite = 0, sum = 0, sumSquares = 0, zeros = 0, nan = 0, posinf = 0, neginf = 0, min = Infinity, max = -Infinity;
   for (let r = 0; r < rows; r++) {
     const base = grid?.base(r) ?? 0;
     const off = r * cols;
-    for (let c = 0; c < cols; c++) {
-      const v = x[off + c]!;
-      if (v - v !== 0) continue;
-      counts[bin(v, lo, scale, bins)]!++;
+    const end = Math.min(x.length, off + cols);
+    let s = 0, sq = 0, lo = Infinity, hi = -Infinity;
+    for (let i = off; i < end; i++) {
+      const v = x[i]!;
+      if (v - v !== 0) {
+        if (v !== v) nan++;
+        else if (v > 0) posinf++;
+        else neginf++;
+        continue;
+      }
+      s += v;
+      sq += v * v;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      if (v === 0) zeros++;
       if (grid !== undefined) {
-        const cell = base + grid.colCell[c]!;
+        const cell = base + grid.colCell[i - off]!;
         grid.sums[cell]! += v;
         grid.counts[cell]!++;
       }
     }
+    sum += s;
+    sumSquares += sq;
+    if (lo < min) min = lo;
+    if (hi > max) max = hi;
   }
-  return { stats, histogram: { lo, hi: stats.max, counts: Array.from(counts) }, ...(grid === undefined ? {} : { heat: grid.done() }) };
+  finite = x.length - nan - posinf - neginf;
+  // Pass 2: squared deviations and the histogram.
+  const mean = finite > 0 ? sum / finite : 0;
+  const scale = max > min ? bins / (max - min) : 0;
+  const counts = new Float64Array(bins);
+  let m2 = 0;
+  if (finite > 0) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      if (v - v !== 0) continue;
+      m2 += (v - mean) * (v - mean);
+      counts[bin(v, min, scale, bins)]!++;
+    }
+  }
+  const stats = statsOf(x.length, finite, min, max, mean, m2, sumSquares, nan, posinf, neginf, zeros);
+  return { stats, ...(finite > 0 ? { histogram: { lo: min, hi: max, counts: Array.from(counts) } } : {}), ...(grid === undefined ? {} : { heat: grid.done() }) };
+}
+
+/** Elements per partial sum of a tensor without a heat map. */
+const ROW = 4096;
+
+function statsOf(numel: number, finite: number, min: number, max: number, mean: number, m2: number, sumSquares: number, nan: number, posinf: number, neginf: number, zeros: number): TensorStats {
+  const any = finite > 0;
+  return {
+    numel, min: any ? min : null, max: any ? max : null, mean: any ? mean : null, std: finite > 1 ? Math.sqrt(m2 / (finite - 1)) : null,
+    norm: any ? Math.sqrt(sumSquares) : null, nan, posinf, neginf, zeros,
+  };
 }
 
 /** Every float16 or bfloat16 bit pattern's value. */
@@ -152,10 +191,6 @@ function halfSummary(dtype: DTypeName, shape: readonly number[], bytes: Uint8Arr
     m2 += n * (v - mean) * (v - mean);
     counts[bin(v, min, scale, bins)]! += n;
   }
-  const any = finite > 0;
-  const stats: TensorStats = {
-    numel: x.length, min: any ? min : null, max: any ? max : null, mean: any ? mean : null, std: finite > 1 ? Math.sqrt(m2 / (finite - 1)) : null,
-    norm: any ? Math.sqrt(sumSquares) : null, nan, posinf, neginf, zeros,
-  };
-  return { stats, ...(any ? { histogram: { lo: min, hi: max, counts } } : {}), ...(grid === undefined ? {} : { heat: grid.done() }) };
+  const stats = statsOf(x.length, finite, min, max, mean, m2, sumSquares, nan, posinf, neginf, zeros);
+  return { stats, ...(finite > 0 ? { histogram: { lo: min, hi: max, counts } } : {}), ...(grid === undefined ? {} : { heat: grid.done() }) };
 }
