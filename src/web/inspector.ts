@@ -6,11 +6,12 @@
 import { bytesSource, type ByteSource } from "../bytes/source.js";
 import { formatKeyPath, isTorchsaveError } from "../errors.js";
 import { FORMAT_EXTENSIONS, planConversion, readAnySync, type ReadAnyResult } from "../convert/index.js";
-import { dtypeByName, isContiguous, numel, openCheckpoint, tensorBytesAsync, type Tensor } from "../torch/index.js";
+import { dtypeByName, isContiguous, loadStorage, numel, openCheckpoint, tensorBytesAsync, walkTensors, type Tensor } from "../torch/index.js";
 import { validateCheckpoint, type ValidationReport } from "../validate/index.js";
 import { diffCheckpoints, histogramOfBytes, statsOfBytes } from "../analyze/index.js";
 import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
-import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
+import { openSet } from "./file-set.js";
+import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, SetInput, TensorDetail, ValidationView } from "./protocol.js";
 import { limitReport, readWhole, withRanges } from "./range-validate.js";
 import { runView } from "./run-model.js";
 import { inputSource } from "./sources.js";
@@ -21,7 +22,8 @@ import { buildTree, formatBytes, tensorByteSize, type CheckpointTree } from "./t
 
 export interface OpenedFile {
   readonly name: string;
-  readonly source: ByteSource;
+  /** The file's bytes; undefined for a set of files (its readers hold their own sources). */
+  readonly source: ByteSource | undefined;
   readonly read: ReadAnyResult;
   readonly tree: CheckpointTree;
 }
@@ -67,7 +69,7 @@ export class Inspector {
         return [r];
       }
       case "run":
-        return [await runView(req.inputs, async (input) => ({ root: (await readAny(await inputSource(input), input.name)).root }), (done, total) => this.post({ id: req.id, progress: { done, total, what: "steps" } }))];
+        return [await runView(req.inputs, async (input) => ({ root: (await readAny(await inputSource(oneFile(input)), input.name)).root }), (done, total) => this.post({ id: req.id, progress: { done, total, what: "steps" } }))];
       case "close":
         this.files.delete(req.file);
         return [true];
@@ -82,13 +84,13 @@ export class Inspector {
 
   async open(input: OpenInput): Promise<OpenResult> {
     const start = now();
-    const source = await inputSource(input);
-    const read = await readAny(source, input.name);
+    const source = input.kind === "set" ? undefined : await inputSource(input);
+    const read = source === undefined ? await openSet(input as SetInput) : await readAny(source, input.name);
     const tree = buildTree(read.root);
     const file = this.nextFile++;
     this.files.set(file, { name: input.name, source, read, tree });
     return {
-      file, name: input.name, bytes: source.size, layout: read.format, compression: read.gzip ? "gzip" : "none", protocol: read.checkpoint?.protocol ?? 0,
+      file, name: input.name, bytes: source?.size ?? (input as SetInput).files.reduce((n, f) => n + f.blob.size, 0), layout: read.format, compression: read.gzip ? "gzip" : "none", protocol: read.checkpoint?.protocol ?? 0,
       nodes: tree.nodes, truncated: tree.truncated, tensorCount: tree.tensors.length, tensorBytes: tree.tensorBytes, parts: tree.parts,
       openMs: now() - start,
     };
@@ -175,11 +177,12 @@ export class Inspector {
 
   /** The tensor's bytes; the storage's cached copy is dropped afterwards so memory stays bounded. */
   private async tensorBytes(f: OpenedFile, t: Tensor): Promise<Uint8Array> {
-    const inMemory = f.source.bytes !== undefined;
+    // A set's readers keep what they assemble: its storages stay.
+    const keep = f.source === undefined || f.source.bytes !== undefined;
     try {
       return await tensorBytesAsync(t);
     } finally {
-      if (!inMemory && t.storage !== undefined) delete (t.storage as { data?: Uint8Array }).data;
+      if (!keep && t.storage !== undefined) delete (t.storage as { data?: Uint8Array }).data;
     }
   }
 
@@ -190,7 +193,7 @@ export class Inspector {
    * NaN/Inf over every byte), read by ranges from an asynchronous source; with `data`, everything.
    */
   async validateInput(input: OpenInput, data = true, progress?: (done: number, total: number) => void): Promise<ValidationView> {
-    const source = await inputSource(input);
+    const source = await inputSource(oneFile(input));
     let tree: CheckpointTree | undefined;
     try {
       tree = buildTree((await readAny(source, input.name)).root);
@@ -235,8 +238,12 @@ export class Inspector {
 
   async convert(id: number, file: number, options: ConvertRequest): Promise<ConvertResult> {
     const f = this.get(file);
-    const sync = f.source.bytes !== undefined || f.source.readSync !== undefined;
-    const source = sync ? f.source : bytesSource(await f.source.read(0, f.source.size), f.name);
+    let source: ByteSource | ReadAnyResult;
+    if (f.source === undefined) {
+      // A set: its tensors loaded first (the writer reads them synchronously).
+      for (const { tensor } of walkTensors(f.read.root, { into: "all" })) if (tensor.storage !== undefined) await loadStorage(tensor.storage.view?.root ?? tensor.storage);
+      source = f.read;
+    } else source = f.source.bytes !== undefined || f.source.readSync !== undefined ? f.source : bytesSource(await f.source.read(0, f.source.size), f.name);
     const plan = planConversion(source, {
       to: options.format, gzip: options.gzip, read: { name: f.name },
       ...(options.stripPrefix ? { stripPrefix: options.stripPrefix } : {}),
@@ -290,6 +297,12 @@ function countingSource(source: ByteSource, progress?: (done: number, total: num
       return bytes;
     },
   };
+}
+
+/** A one-file input (sets are validated member by member, and are not steps of a run). */
+function oneFile(input: OpenInput): Exclude<OpenInput, SetInput> {
+  if (input.kind === "set") throw new Error(`${input.name} is a set of files: open it, or validate its files one by one`);
+  return input;
 }
 
 /** Most bytes read whole to open a non-torch format (JSON, msgpack) from an asynchronous source. */

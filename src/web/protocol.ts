@@ -6,8 +6,15 @@ import type { DiffEntry, DiffReport, DiffValue, Histogram as AnalyzeHistogram, T
 import type { ConvertFormat } from "../convert/index.js";
 import type { ValidationReport } from "../validate/index.js";
 
-/** What the page asks the worker to open: a File/Blob picked or dropped, or a URL read by range requests. */
-export type OpenInput = { readonly kind: "blob"; readonly blob: WebBlob; readonly name: string } | { readonly kind: "url"; readonly url: string; readonly name: string };
+/** What the page asks the worker to open: a File/Blob picked or dropped, a URL read by range requests, or a set of files forming one checkpoint. */
+export type OpenInput = { readonly kind: "blob"; readonly blob: WebBlob; readonly name: string } | { readonly kind: "url"; readonly url: string; readonly name: string } | SetInput;
+
+/** A folder (or files dropped together): a DCP directory, Hugging Face shards, a DeepSpeed folder; paths relative to where it was picked. */
+export interface SetInput {
+  readonly kind: "set";
+  readonly name: string;
+  readonly files: readonly { readonly path: string; readonly blob: WebBlob }[];
+}
 
 /** The part of the DOM's Blob the worker needs (declared so DOM-free modules can name it). */
 export interface WebBlob {

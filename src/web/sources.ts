@@ -35,7 +35,7 @@ export function blobInputSource(blob: WebBlob, name: string): ByteSource {
   return { size: async.size, read: async (o, l) => readSync(o, l), readSync, name };
 }
 
-/** The source of an input the page asked for. */
-export async function inputSource(input: OpenInput): Promise<ByteSource> {
+/** The source of a one-file input the page asked for. */
+export async function inputSource(input: Exclude<OpenInput, { kind: "set" }>): Promise<ByteSource> {
   return input.kind === "blob" ? blobInputSource(input.blob, input.name) : urlSource(input.url, { name: input.name });
 }
