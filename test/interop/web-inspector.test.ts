@@ -4,7 +4,7 @@
 // findings, the diff, and a converted download that torch then loads. Screenshots of the main
 // views go to test/interop/artifacts/.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -312,6 +312,72 @@ describe("several per-step dumps", () => {
     expect(await page.locator(".run-chart canvas").count()).toBeGreaterThanOrEqual(5);
     expect(await page.locator(".run-view .finding").count()).toBeGreaterThan(0);
     await screenshot(page, "run");
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
+describe("a checkpoint in several files", () => {
+  const jsonl = (f: string) => readFileSync(join(REPO, f), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { path: (string | number)[]; sha256: string });
+
+  it("opens a DCP folder picked with Open folder…, and converts it to a .pt torch loads with the same tensors", async () => {
+    const want = jsonl("fixtures/dcp/sharded.tensors.jsonl");
+    const { page, errors } = await openPage(browser, server.url.split("?")[0]!);
+    await page.setInputFiles("#pick-folder", join(REPO, "fixtures/dcp/sharded"));
+    await page.locator(".row.tensor").first().waitFor();
+    expect(await page.locator(".facts").textContent()).toContain("dcp");
+    // Rows below depth 2 start folded: the visible tensor keys are the top ones; the count is all.
+    expect(await page.locator(".facts").textContent()).toContain(`${want.length} tensors`);
+    expect((await page.locator(".row.tensor .key").allTextContents()).sort()).toEqual(want.filter((w) => w.path.length <= 2).map((w) => `'${w.path.at(-1)}'`).sort());
+    // .metadata (a plain pickle) checked on its own: its imports are DCP's plain-data classes; the one
+    // error is that torch.load does not read a plain pickle (DCP reads it with pickle.load).
+    await page.locator(".member[data-member$='.metadata'] .validation").waitFor({ timeout: 60_000 });
+    const codes = await page.locator(".member[data-member$='.metadata'] .finding").evaluateAll((li) => li.map((x) => x.getAttribute("data-code")));
+    expect(codes).toContain("global-plain-data");
+    expect(codes.filter((c) => c !== "global-plain-data")).toEqual(["weights-only-format"]);
+    await page.locator(".row.tensor", { hasText: "'uneven'" }).click();
+    await page.locator("[data-stats]").waitFor();
+    await screenshot(page, "dcp-folder");
+    await page.locator("[data-action=convert]").click();
+    await page.selectOption("#convert-format", "pt");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("form.convert button[type=submit]")]);
+    const out = join(tmp, "dcp.pt");
+    await download.saveAs(out);
+    const script = "import sys, json, hashlib, torch; sd = torch.load(sys.argv[1], weights_only=True)\n" +
+      "def leaf(v, p):\n    for k in p: v = v[k]\n    return v\n" +
+      "print(json.dumps([hashlib.sha256(leaf(sd, w['path']).contiguous().view(-1).view(torch.uint8).numpy().tobytes()).hexdigest() for w in json.loads(sys.argv[2])]))";
+    const got = JSON.parse(execFileSync("/usr/bin/python3", ["-c", script, out, JSON.stringify(want)], { encoding: "utf8" })) as string[];
+    expect(got).toEqual(want.map((w) => w.sha256));
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it("opens Hugging Face shards dropped together as one checkpoint, with torch's statistics and each shard checked", async () => {
+    const dir = join(REPO, "fixtures/shards/bin");
+    const names = readdirSync(dir);
+    const want = jsonl("fixtures/shards/bin.tensors.jsonl");
+    const key = String(want[1]!.path[0]);
+    const script = "import sys, glob, json, torch\nsd = {}\n[sd.update(torch.load(f, weights_only=True)) for f in sorted(glob.glob(sys.argv[1] + '/*.bin'))]\n" +
+      "t = sd[sys.argv[2]].double(); print(json.dumps({'numel': t.numel(), 'min': t.min().item(), 'max': t.max().item(), 'mean': t.mean().item(), 'std': t.std().item(), 'norm': t.norm().item()}))";
+    const torchStats = JSON.parse(execFileSync("/usr/bin/python3", ["-c", script, dir, key], { encoding: "utf8" })) as Stats;
+    const { page, errors } = await openPage(browser, server.url.split("?")[0]!);
+    const payload = names.map((n) => ({ name: n, bytes: [...readFileSync(join(dir, n))] }));
+    await page.evaluate(`(() => {
+      const dt = new DataTransfer();
+      for (const f of ${JSON.stringify(payload)}) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+      window.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    })()`);
+    await page.locator(".row.tensor").first().waitFor();
+    expect(await page.locator(".tab").count()).toBe(1);
+    expect(await page.locator(".facts").textContent()).toContain("shards");
+    expect(await page.locator(".row.tensor").count()).toBe(want.length);
+    const shown = await statsOf(page, key);
+    expect(shown.numel).toBe(torchStats.numel);
+    for (const k of ["min", "max", "mean", "std", "norm"] as const) expect(Math.abs(shown[k] - torchStats[k])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(torchStats[k])));
+    // Each shard validated on its own (the index is JSON: not checked).
+    await expect.poll(() => page.locator(".member .validation").count(), { timeout: 60_000 }).toBe(names.filter((n) => n.endsWith(".bin")).length);
+    expect(await page.locator(".member .validation").evaluateAll((d) => d.map((x) => x.getAttribute("data-verdict")))).not.toContain("errors");
+    await screenshot(page, "shards-drop");
     expect(errors).toEqual([]);
     await page.context().close();
   });

@@ -2,7 +2,9 @@
  * The page (bundled to dist/web/page.js): opening files (picker, drop, ?url=), one tab per file,
  * the diff tab for two files, and the address kept in step with the selected tensor.
  */
-import type { DiffResult, OpenInput, OpenResult } from "../protocol.js";
+import type { DiffResult, OpenInput, OpenResult, SetInput } from "../protocol.js";
+import { validatedMembers } from "../set-kind.js";
+import { droppedInputs, pickedInputs } from "./inputs.js";
 import { Checker } from "./checker.js";
 import { findTensorRow } from "../tree-model.js";
 import { InspectorClient } from "./client.js";
@@ -20,6 +22,7 @@ const main = document.getElementById("main")!;
 const tabsBar = document.getElementById("tabs")!;
 const status = document.getElementById("status")!;
 const pick = document.getElementById("pick") as HTMLInputElement;
+const pickFolder = document.getElementById("pick-folder") as HTMLInputElement;
 let tabs: Tab[] = [];
 let client: Promise<InspectorClient> | undefined;
 const checker = new Checker();
@@ -37,6 +40,21 @@ function inspector(): Promise<InspectorClient> {
 }
 
 type ReportSlot = Pick<FileView, "setValidation" | "setValidationError">;
+
+/** A set's files each checked on their own, listed (the set's tree is not theirs: no NaN marks from these). */
+function checkMembers(input: SetInput, view: FileView, mode: InspectorClient["mode"]): void {
+  const members = validatedMembers(input);
+  const list = h("div", { class: "member-reports", "aria-label": "Validation of each file" }, h("p", { class: "small muted" }, `${members.length} of ${input.files.length} files checked on their own:`));
+  view.setValidationElement(list);
+  for (const f of members) {
+    const slot = h("div", { class: "member", "data-member": f.path }, h("p", { class: "checking muted small" }, `Checking ${f.path}…`));
+    list.append(slot);
+    check({ kind: "blob", blob: f.blob, name: f.path }, {
+      setValidation: (v, line) => slot.replaceChildren(validationView(v), line ?? ""),
+      setValidationError: (m) => slot.replaceChildren(h("p", { class: "bad" }, `${f.path}: validation did not finish: ${m}`)),
+    }, mode);
+  }
+}
 
 /** The structural check now; the data check at idle (small local files) or when asked. */
 function check(input: OpenInput, slot: ReportSlot, mode: InspectorClient["mode"]): void {
@@ -124,8 +142,13 @@ async function openAll(inputs: OpenInput[], tensor?: string): Promise<void> {
       const view = new FileView(file, client, { onTensor: (path) => writeTensorToUrl(shortName(file, path)) });
       views.push(view);
       addTab(input.name, view.element);
-      check(input, view, client.mode);
+      if (input.kind === "set") checkMembers(input, view, client.mode);
+      else check(input, view, client.mode);
     } catch (e) {
+      if (input.kind === "set") {
+        addTab(input.name, h("section", { class: "open-error", role: "alert" }, h("h2", {}, `Cannot open ${input.name}`), h("p", { class: "bad" }, (e as Error).message)));
+        continue;
+      }
       // The validation report says more about a file that cannot be opened (what is damaged, what it imports).
       const slot = h("div", { class: "validation-slot" }, h("p", { class: "checking muted" }, "Checking integrity and safety…"));
       addTab(input.name, h("div", {}, slot, h("section", { class: "open-error", role: "alert" }, h("h2", {}, `Cannot open ${input.name}`), h("p", { class: "bad" }, (e as Error).message))));
@@ -174,20 +197,18 @@ function shortName(file: OpenResult, path: string): string {
   return file.nodes.filter((n) => n.kind === "tensor" && n.path.endsWith(quoted)).length === 1 ? name : path;
 }
 
-function fromFiles(files: FileList | File[]): OpenInput[] {
-  return [...files].map((f) => ({ kind: "blob" as const, blob: f, name: f.name }));
+for (const [input, label] of [[pick, "pick-label"], [pickFolder, "pick-folder-label"]] as const) {
+  input.addEventListener("change", () => {
+    if (input.files !== null) void openAll(pickedInputs(input.files));
+    input.value = "";
+  });
+  document.getElementById(label)!.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      input.click();
+    }
+  });
 }
-
-pick.addEventListener("change", () => {
-  if (pick.files !== null) void openAll(fromFiles(pick.files));
-  pick.value = "";
-});
-document.getElementById("pick-label")!.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" || e.key === " ") {
-    e.preventDefault();
-    pick.click();
-  }
-});
 window.addEventListener("dragover", (e) => {
   e.preventDefault();
   document.body.classList.add("dragging");
@@ -196,8 +217,7 @@ window.addEventListener("dragleave", () => document.body.classList.remove("dragg
 window.addEventListener("drop", (e) => {
   e.preventDefault();
   document.body.classList.remove("dragging");
-  const files = e.dataTransfer?.files;
-  if (files !== undefined && files.length > 0) void openAll(fromFiles(files));
+  if (e.dataTransfer !== null && e.dataTransfer.items.length > 0) void droppedInputs(e.dataTransfer).then((inputs) => openAll(inputs));
 });
 
 const state = readUrlState(location.search);

@@ -9,7 +9,7 @@ import { readAnySync } from "../../../src/convert/index.js";
 import { bytesSource } from "../../../src/bytes/source.js";
 import { formatKeyPath } from "../../../src/errors.js";
 import { tensorBytes, walkTensors } from "../../../src/torch/index.js";
-import { relativePaths, setKind } from "../../../src/web/file-set.js";
+import { relativePaths, setKind } from "../../../src/web/set-kind.js";
 import { Inspector } from "../../../src/web/inspector.js";
 import type { ConvertResult, OpenResult, Request, Response, SetInput, TensorDetail } from "../../../src/web/protocol.js";
 import { REPO } from "../../helpers/corpus.js";
