@@ -7,7 +7,7 @@ import { bytesSource, type ByteSource } from "../bytes/source.js";
 import { formatKeyPath, isTorchsaveError } from "../errors.js";
 import { FORMAT_EXTENSIONS, planConversion, readAnySync, type ReadAnyResult } from "../convert/index.js";
 import { dtypeByName, isContiguous, loadStorage, numel, openCheckpoint, tensorBytesAsync, walkTensors, type Tensor } from "../torch/index.js";
-import { validateCheckpoint, type ValidationReport } from "../validate/index.js";
+import { validateCheckpoint, type ValidateOptions, type ValidationReport } from "../validate/index.js";
 import { diffCheckpoints, histogramOfBytes, statsOfBytes } from "../analyze/index.js";
 import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
 import { openSet } from "./file-set.js";
@@ -201,12 +201,14 @@ export class Inspector {
       tree = undefined;
     }
     const start = now();
-    const full = { name: input.name, weightsOnly: "current" } as const;
-    const quick = { ...full, checkCrc: false, scanValues: false };
+    // DCP's .metadata is read with pickle.load, never torch.load: no weights_only verdict for it.
+    const torchLoads = !/(^|\/)\.metadata$/.test(input.name);
+    const full: ValidateOptions = { name: input.name, ...(torchLoads ? { weightsOnly: "current" } : {}) };
+    const quick: ValidateOptions = { ...full, checkCrc: false, scanValues: false };
     // The torch 1.13 verdict needs the pickles only.
-    const both = (src: ByteSource, options: typeof quick | typeof full): [ValidationReport, ValidationReport | undefined] => {
+    const both = (src: ByteSource, options: ValidateOptions): [ValidationReport, ValidationReport | undefined] => {
       const report = validateCheckpoint(src, options);
-      return [report, report.readable ? validateCheckpoint(src, { name: input.name, weightsOnly: "1.13", checkCrc: false, scanValues: false, training: false }) : undefined];
+      return [report, report.readable && torchLoads ? validateCheckpoint(src, { name: input.name, weightsOnly: "1.13", checkCrc: false, scanValues: false, training: false }) : undefined];
     };
     const sync = source.bytes !== undefined || source.readSync !== undefined;
     const offer = { bytes: source.size, ...(sync || source.size <= MAX_DATA_READ ? {} : { refused: `more than the ${formatBytes(MAX_DATA_READ)} the page downloads for a full check` }) };
