@@ -195,7 +195,8 @@ describe("hostile and damaged input", () => {
     writeFileSync(cut, bytes.subarray(0, 700));
     const { page } = await openPage(browser, server.url.split("?")[0]!);
     await page.setInputFiles("#pick", damaged);
-    await page.locator(".validation").waitFor({ timeout: 60_000 });
+    // The structural report first (clean: the directory and pickle are intact), then the data check's.
+    await page.locator(".validation > summary", { hasText: "all data checked" }).waitFor({ timeout: 60_000 });
     expect(await page.locator(".validation").getAttribute("data-verdict")).toBe("errors");
     expect(await page.locator(".finding").evaluateAll((li) => li.map((x) => x.getAttribute("data-code")))).toContain("crc-mismatch");
     await page.setInputFiles("#pick", cut);
