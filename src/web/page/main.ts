@@ -50,7 +50,7 @@ function checkMembers(input: SetInput, view: FileView, mode: InspectorClient["mo
     const slot = h("div", { class: "member", "data-member": f.path }, h("p", { class: "checking muted small" }, `Checking ${f.path}…`));
     list.append(slot);
     check({ kind: "blob", blob: f.blob, name: f.path }, {
-      setValidation: (v, line) => slot.replaceChildren(validationView(v), line ?? ""),
+      setValidation: (v, line) => slot.replaceChildren(validationView(v, f.path), line ?? ""),
       setValidationError: (m) => slot.replaceChildren(h("p", { class: "bad" }, `${f.path}: validation did not finish: ${m}`)),
     }, mode);
   }

@@ -14,7 +14,8 @@ const where = (w: { byteOffset?: number; record?: string; keyPath?: readonly (st
   return parts.join(" ");
 };
 
-export function validationView(v: ValidationView): HTMLElement {
+/** The report; `title` (a set's member file) leads its summary line. */
+export function validationView(v: ValidationView, title?: string): HTMLElement {
   const r = v.report;
   const c = r.counts;
   const dangerous = r.imports.filter((i) => i.class === "unknown" || i.class === "dangerous");
@@ -23,6 +24,7 @@ export function validationView(v: ValidationView): HTMLElement {
   const wrong = !r.readable || c.error > 0 || c.warning > 0 || rejected || v.nonFinite.length > 0;
   const verdict = !r.readable ? "unreadable" : c.error > 0 ? "errors" : c.warning > 0 ? "warnings" : "clean";
   const summary = h("summary", {},
+    title === undefined ? null : h("strong", { class: "member-name" }, `${title} `),
     h("span", { class: `verdict ${verdict}` }, verdict === "clean" ? "✓ valid" : verdict === "unreadable" ? "✗ unreadable" : verdict === "errors" ? `✗ ${c.error} error${c.error === 1 ? "" : "s"}` : `! ${c.warning} warning${c.warning === 1 ? "" : "s"}`),
     ` ${c.error} error(s), ${c.warning} warning(s), ${c.info} info · `,
     weightsLine("torch ≥ 2.6", w?.accepted),
