@@ -41,6 +41,14 @@ class HeatGrid {
     return Number.isInteger(cols) && cols > 0 ? new HeatGrid(shape[0]!, cols) : undefined;
   }
 
+  /** Where each column cell starts, and the end: [0, ..., sourceCols]. */
+  bounds(): number[] {
+    const out = [0];
+    for (let c = 1; c < this.sourceCols; c++) if (this.colCell[c] !== this.colCell[c - 1]) out.push(c);
+    out.push(this.sourceCols);
+    return out;
+  }
+
   /** First cell of row `r`'s band. */
   base(r: number): number {
     return Math.min(this.rows - 1, Math.floor((r * this.rows) / this.sourceRows)) * this.cols;
@@ -69,36 +77,41 @@ export function summarize(dtype: DTypeName, shape: readonly number[], bytes: Uin
   const grid = HeatGrid.of(shape, x.length);
   const rows = grid?.sourceRows ?? Math.ceil(x.length / ROW);
   const cols = grid?.sourceCols ?? ROW;
-  // Pass 1: extremes, sums (per row, then added: partial sums keep float64 exact enough), counts, heat map.
+  // Pass 1: extremes, sums, counts and the heat map, one heat cell's run of a row at a time (scalar
+  // accumulators in the inner loop; per-run partial sums keep float64 exact enough).
   let finite = 0, sum = 0, sumSquares = 0, zeros = 0, nan = 0, posinf = 0, neginf = 0, min = Infinity, max = -Infinity;
+  const bounds = grid?.bounds() ?? [0, cols];
   for (let r = 0; r < rows; r++) {
     const base = grid?.base(r) ?? 0;
     const off = r * cols;
-    const end = Math.min(x.length, off + cols);
-    let s = 0, sq = 0, lo = Infinity, hi = -Infinity;
-    for (let i = off; i < end; i++) {
-      const v = x[i]!;
-      if (v - v !== 0) {
-        if (v !== v) nan++;
-        else if (v > 0) posinf++;
-        else neginf++;
-        continue;
+    for (let cell = 0; cell + 1 < bounds.length; cell++) {
+      const end = Math.min(x.length, off + bounds[cell + 1]!);
+      let s = 0, sq = 0, lo = Infinity, hi = -Infinity, n = 0, z = 0;
+      for (let i = off + bounds[cell]!; i < end; i++) {
+        const v = x[i]!;
+        if (v - v !== 0) {
+          if (v !== v) nan++;
+          else if (v > 0) posinf++;
+          else neginf++;
+          continue;
+        }
+        s += v;
+        sq += v * v;
+        n++;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+        if (v === 0) z++;
       }
-      s += v;
-      sq += v * v;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-      if (v === 0) zeros++;
+      sum += s;
+      sumSquares += sq;
+      zeros += z;
+      if (lo < min) min = lo;
+      if (hi > max) max = hi;
       if (grid !== undefined) {
-        const cell = base + grid.colCell[i - off]!;
-        grid.sums[cell]! += v;
-        grid.counts[cell]!++;
+        grid.sums[base + cell]! += s;
+        grid.counts[base + cell]! += n;
       }
     }
-    sum += s;
-    sumSquares += sq;
-    if (lo < min) min = lo;
-    if (hi > max) max = hi;
   }
   finite = x.length - nan - posinf - neginf;
   // Pass 2: squared deviations and the histogram.
