@@ -376,6 +376,18 @@ describe("a checkpoint in several files", () => {
     await page.context().close();
   });
 
+  it("opens a DeepSpeed ZeRO-2 folder consolidated to fp32, each rank file checked", async () => {
+    const want = jsonl("fixtures/zero/zero2.tensors.jsonl");
+    const { page, errors } = await openPage(browser, server.url.split("?")[0]!);
+    await page.setInputFiles("#pick-folder", join(REPO, "fixtures/zero/zero2"));
+    await page.locator(".row.tensor").first().waitFor();
+    expect(await page.locator(".facts").textContent()).toContain(`deepspeed · ${want.length} tensors`);
+    expect((await page.locator(".row.tensor .key").allTextContents()).sort()).toEqual(want.map((w) => `'${w.path[0]}'`).sort());
+    await expect.poll(() => page.locator(".member .validation").count(), { timeout: 60_000 }).toBe(3);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it("opens Hugging Face shards dropped together as one checkpoint, with torch's statistics and each shard checked", async () => {
     const dir = join(REPO, "fixtures/shards/bin");
     const names = readdirSync(dir);
