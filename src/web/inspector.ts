@@ -6,20 +6,24 @@
 import { bytesSource, type ByteSource } from "../bytes/source.js";
 import { formatKeyPath, isTorchsaveError } from "../errors.js";
 import { FORMAT_EXTENSIONS, planConversion, readAnySync, type ReadAnyResult } from "../convert/index.js";
-import { dtypeByName, isContiguous, numel, openCheckpoint, tensorBytesAsync, type Tensor } from "../torch/index.js";
-import { validateCheckpoint, validateCheckpointAsync, type ValidationReport } from "../validate/index.js";
-import { diffCheckpoints, histogramOfBytes, statsOfBytes, type TensorStats } from "../analyze/index.js";
+import { dtypeByName, isContiguous, loadStorage, numel, openCheckpoint, tensorBytesAsync, walkTensors, type Tensor } from "../torch/index.js";
+import { validateCheckpoint, type ValidateOptions, type ValidationReport } from "../validate/index.js";
+import { diffCheckpoints, histogramOfBytes, statsOfBytes } from "../analyze/index.js";
 import { FIRST_VALUES, formatNumber, heatMap } from "./heat-map.js";
-import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, TensorDetail, ValidationView } from "./protocol.js";
+import { openSet } from "./file-set.js";
+import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, SetInput, TensorDetail, ValidationView } from "./protocol.js";
+import { limitReport, readWhole, withRanges } from "./range-validate.js";
 import { runView } from "./run-model.js";
 import { inputSource } from "./sources.js";
 import { STREAM_PIECE, streamableRange, streamStats } from "./stream-stats.js";
+import { summarize } from "./tensor-summary.js";
 import { tensorNumbers } from "./tensor-values.js";
 import { buildTree, formatBytes, tensorByteSize, type CheckpointTree } from "./tree-model.js";
 
 export interface OpenedFile {
   readonly name: string;
-  readonly source: ByteSource;
+  /** The file's bytes; undefined for a set of files (its readers hold their own sources). */
+  readonly source: ByteSource | undefined;
   readonly read: ReadAnyResult;
   readonly tree: CheckpointTree;
 }
@@ -57,7 +61,7 @@ export class Inspector {
         return [d, d.heat === undefined ? [] : [d.heat.values.buffer as ArrayBuffer]];
       }
       case "validate":
-        return [await this.validateInput(req.input)];
+        return [await this.validateInput(req.input, req.data === true, (done, total) => this.post({ id: req.id, progress: { done, total, what: "checked" } }))];
       case "diff":
         return [await this.diff(req.a, req.b)];
       case "convert": {
@@ -65,7 +69,7 @@ export class Inspector {
         return [r];
       }
       case "run":
-        return [await runView(req.inputs, async (input) => ({ root: (await readAny(await inputSource(input), input.name)).root }), (done, total) => this.post({ id: req.id, progress: { done, total, what: "steps" } }))];
+        return [await runView(req.inputs, async (input) => ({ root: (await readAny(await inputSource(oneFile(input)), input.name)).root }), (done, total) => this.post({ id: req.id, progress: { done, total, what: "steps" } }))];
       case "close":
         this.files.delete(req.file);
         return [true];
@@ -80,13 +84,13 @@ export class Inspector {
 
   async open(input: OpenInput): Promise<OpenResult> {
     const start = now();
-    const source = await inputSource(input);
-    const read = await readAny(source, input.name);
+    const source = input.kind === "set" ? undefined : await inputSource(input);
+    const read = source === undefined ? await openSet(input as SetInput) : await readAny(source, input.name);
     const tree = buildTree(read.root);
     const file = this.nextFile++;
     this.files.set(file, { name: input.name, source, read, tree });
     return {
-      file, name: input.name, bytes: source.size, layout: read.format, compression: read.gzip ? "gzip" : "none", protocol: read.checkpoint?.protocol ?? 0,
+      file, name: input.name, bytes: source?.size ?? (input as SetInput).files.reduce((n, f) => n + f.blob.size, 0), layout: read.format, compression: read.gzip ? "gzip" : "none", protocol: read.checkpoint?.protocol ?? 0,
       nodes: tree.nodes, truncated: tree.truncated, tensorCount: tree.tensors.length, tensorBytes: tree.tensorBytes, parts: tree.parts,
       openMs: now() - start,
     };
@@ -115,15 +119,22 @@ export class Inspector {
       return { ...base, first, streamable, note: `${formatBytes(base.bytes)}: more than the ${formatBytes(this.maxTensorRead)} the page reads at once; the first values are read alone${streamable ? "" : ", and this tensor cannot be read in pieces"}`, ms: now() - start };
     }
     const bytes = await this.tensorBytes(f, t);
-    const nums = tensorNumbers(t, bytes);
+    // The first values from the first bytes; the whole tensor as numbers only where summarize cannot go.
+    const itemSize = dtypeByName(t.dtype)?.itemSize ?? 1;
+    const fast = summarize(t.dtype, t.shape, bytes, HISTOGRAM_BINS);
+    const nums = tensorNumbers(t, fast === undefined ? bytes : bytes.subarray(0, Math.min(bytes.length, FIRST_VALUES * itemSize)));
     if (nums === undefined) return { ...base, first: [], note: `${t.dtype} values are not shown as numbers`, ms: now() - start };
-    let stats: TensorStats | undefined;
-    try {
-      stats = statsOfBytes(bytes, t.dtype);
-    } catch (e) {
-      return { ...base, first: [], note: `no statistics: ${errorText(e)}`, ms: now() - start };
+    let summary = fast;
+    if (summary === undefined) {
+      try {
+        const stats = statsOfBytes(bytes, t.dtype);
+        const histogram = stats.min === null || stats.max === null ? undefined : histogramOfBytes(bytes, t.dtype, stats.min, stats.max, HISTOGRAM_BINS);
+        const heat = nums.perElement === 1 ? heatMap(nums.values, t.shape) : undefined;
+        summary = { stats, ...(histogram === undefined ? {} : { histogram }), ...(heat === undefined ? {} : { heat }) };
+      } catch (e) {
+        return { ...base, first: [], note: `no statistics: ${errorText(e)}`, ms: now() - start };
+      }
     }
-    const hist = stats.min === null || stats.max === null ? undefined : histogramOfBytes(bytes, t.dtype, stats.min, stats.max, HISTOGRAM_BINS);
     const isFloat = /float|complex|bfloat/.test(t.dtype);
     const f32 = t.dtype !== "float64" && t.dtype !== "complex128";
     const first: string[] = [];
@@ -132,11 +143,7 @@ export class Inspector {
       if (nums.perElement === 2) first.push(`${formatNumber(nums.values[i]!, true, f32)}${nums.values[i + 1]! < 0 ? "" : "+"}${formatNumber(nums.values[i + 1]!, true, f32)}j`);
       else first.push(t.dtype === "bool" ? (nums.values[i] ? "True" : "False") : formatNumber(nums.values[i]!, isFloat, f32));
     }
-    const heat = nums.perElement === 1 ? heatMap(nums.values, t.shape) : undefined;
-    return {
-      ...base, stats, ...(hist === undefined ? {} : { histogram: hist }), ...(heat === undefined ? {} : { heat }), first,
-      ...(nums.note === undefined ? {} : { note: nums.note }), ms: now() - start,
-    };
+    return { ...base, ...summary, first, ...(nums.note === undefined ? {} : { note: nums.note }), ms: now() - start };
   }
 
   /** analyze's diff of two opened files (storages loaded one pair at a time and released). */
@@ -170,40 +177,55 @@ export class Inspector {
 
   /** The tensor's bytes; the storage's cached copy is dropped afterwards so memory stays bounded. */
   private async tensorBytes(f: OpenedFile, t: Tensor): Promise<Uint8Array> {
-    const inMemory = f.source.bytes !== undefined;
+    // A set's readers keep what they assemble: its storages stay.
+    const keep = f.source === undefined || f.source.bytes !== undefined;
     try {
       return await tensorBytesAsync(t);
     } finally {
-      if (!inMemory && t.storage !== undefined) delete (t.storage as { data?: Uint8Array }).data;
+      if (!keep && t.storage !== undefined) delete (t.storage as { data?: Uint8Array }).data;
     }
   }
 
   /**
    * Validates an input on its own (a file that cannot be opened still gets its report); the tree is
-   * built only to place NaN/Inf marks, and its failure is not an error here.
+   * built only to place NaN/Inf marks, and its failure is not an error here. Without `data`, the
+   * structural and security pass only (container, pickles, imports, weights_only; no CRC-32 or
+   * NaN/Inf over every byte), read by ranges from an asynchronous source; with `data`, everything.
    */
-  async validateInput(input: OpenInput): Promise<ValidationView> {
-    const source = await inputSource(input);
+  async validateInput(input: OpenInput, data = true, progress?: (done: number, total: number) => void): Promise<ValidationView> {
+    const source = await inputSource(oneFile(input));
     let tree: CheckpointTree | undefined;
     try {
       tree = buildTree((await readAny(source, input.name)).root);
     } catch {
       tree = undefined;
     }
-    return this.validate(tree, await this.validationReports({ name: input.name, source }));
-  }
-
-  /** The report for torch's current weights_only policy, and the 1.13 verdict from a lighter second pass. */
-  private async validationReports(f: Pick<OpenedFile, "name" | "source">): Promise<[ValidationReport, ValidationReport | undefined, number]> {
     const start = now();
-    const sync = f.source.bytes !== undefined || f.source.readSync !== undefined;
-    const run = (options: Parameters<typeof validateCheckpoint>[1]) => (sync ? Promise.resolve(validateCheckpoint(f.source, options)) : validateCheckpointAsync(f.source, options));
-    const report = await run({ name: f.name, weightsOnly: "current" });
-    const old = report.readable ? await run({ name: f.name, weightsOnly: "1.13", checkCrc: false, scanValues: false, training: false }) : undefined;
-    return [report, old, now() - start];
+    // DCP's .metadata is read with pickle.load, never torch.load: no weights_only verdict for it.
+    const torchLoads = !/(^|\/)\.metadata$/.test(input.name);
+    const full: ValidateOptions = { name: input.name, ...(torchLoads ? { weightsOnly: "current" } : {}) };
+    const quick: ValidateOptions = { ...full, checkCrc: false, scanValues: false };
+    // The torch 1.13 verdict needs the pickles only.
+    const both = (src: ByteSource, options: ValidateOptions): [ValidationReport, ValidationReport | undefined] => {
+      const report = validateCheckpoint(src, options);
+      return [report, report.readable && torchLoads ? validateCheckpoint(src, { name: input.name, weightsOnly: "1.13", checkCrc: false, scanValues: false, training: false }) : undefined];
+    };
+    const sync = source.bytes !== undefined || source.readSync !== undefined;
+    const offer = { bytes: source.size, ...(sync || source.size <= MAX_DATA_READ ? {} : { refused: `more than the ${formatBytes(MAX_DATA_READ)} the page downloads for a full check` }) };
+    if (sync) {
+      const [report, old] = both(data ? countingSource(source, progress) : source, data ? full : quick);
+      return this.validate(tree, report, old, now() - start, data ? undefined : offer);
+    }
+    if (data || source.size <= WHOLE_CHECK_BYTES) {
+      const [report, old] = both(bytesSource(await readWhole(source, MAX_DATA_READ, progress), input.name), full);
+      return { ...this.validate(tree, report, old, now() - start), fetched: source.size };
+    }
+    const run = await withRanges(source, QUICK_CHECK_BUDGET, (view) => both(view, quick));
+    const [report, old] = run.complete ? run.value : [limitReport(source, quick, run.fetched, QUICK_CHECK_BUDGET), undefined];
+    return { ...this.validate(tree, report, old, now() - start, offer), fetched: run.fetched };
   }
 
-  private validate(tree: CheckpointTree | undefined, [report, old, ms]: [ValidationReport, ValidationReport | undefined, number]): ValidationView {
+  private validate(tree: CheckpointTree | undefined, report: ValidationReport, old: ValidationReport | undefined, ms: number, offer?: ValidationView["offer"]): ValidationView {
     const rowOf = new Map<string, number>();
     for (const [i, n] of (tree?.nodes ?? []).entries()) if (n.kind === "tensor" && !rowOf.has(n.path)) rowOf.set(n.path, i);
     const nonFinite: { row: number; nan: number; inf: number }[] = [];
@@ -213,13 +235,17 @@ export class Inspector {
       if (row !== undefined) nonFinite.push({ row, nan: t.nan, inf: t.posInf + t.negInf });
     }
     const w = old?.weightsOnly;
-    return { report, ...(w === undefined ? {} : { weightsOnly13: { accepted: w.accepted, blockers: w.blockers.map((b) => ({ message: b.message })) } }), nonFinite, ms };
+    return { report, ...(w === undefined ? {} : { weightsOnly13: { accepted: w.accepted, blockers: w.blockers.map((b) => ({ message: b.message })) } }), nonFinite, ms, ...(offer === undefined ? {} : { offer }) };
   }
 
   async convert(id: number, file: number, options: ConvertRequest): Promise<ConvertResult> {
     const f = this.get(file);
-    const sync = f.source.bytes !== undefined || f.source.readSync !== undefined;
-    const source = sync ? f.source : bytesSource(await f.source.read(0, f.source.size), f.name);
+    let source: ByteSource | ReadAnyResult;
+    if (f.source === undefined) {
+      // A set: its tensors loaded first (the writer reads them synchronously).
+      for (const { tensor } of walkTensors(f.read.root, { into: "all" })) if (tensor.storage !== undefined) await loadStorage(tensor.storage.view?.root ?? tensor.storage);
+      source = f.read;
+    } else source = f.source.bytes !== undefined || f.source.readSync !== undefined ? f.source : bytesSource(await f.source.read(0, f.source.size), f.name);
     const plan = planConversion(source, {
       to: options.format, gzip: options.gzip, read: { name: f.name },
       ...(options.stripPrefix ? { stripPrefix: options.stripPrefix } : {}),
@@ -248,6 +274,38 @@ export const HISTOGRAM_BINS = 64;
 
 /** Largest tensor the page reads whole for statistics (a browser's typed arrays stop near 2-4 GiB). */
 export const MAX_TENSOR_READ = 2 ** 30;
+
+/** An asynchronous source up to this size is fetched whole and checked fully at once. */
+export const WHOLE_CHECK_BYTES = 16 * 2 ** 20;
+
+/** Most bytes the structural check of an asynchronous source fetches (a zip checkpoint needs a few KiB). */
+export const QUICK_CHECK_BUDGET = 32 * 2 ** 20;
+
+/** Largest asynchronous source (a URL) downloaded for the full data check. */
+export const MAX_DATA_READ = 2 ** 30;
+
+/** A synchronous source that reports the bytes read so far (every 32 MiB). */
+function countingSource(source: ByteSource, progress?: (done: number, total: number) => void): ByteSource {
+  if (progress === undefined || source.readSync === undefined) return source;
+  const readSync = source.readSync.bind(source);
+  let done = 0;
+  let shown = 0;
+  return {
+    ...source,
+    readSync: (offset, length) => {
+      const bytes = readSync(offset, length);
+      done += length;
+      if (done - shown >= 32 * 2 ** 20) progress((shown = done), source.size);
+      return bytes;
+    },
+  };
+}
+
+/** A one-file input (sets are validated member by member, and are not steps of a run). */
+function oneFile(input: OpenInput): Exclude<OpenInput, SetInput> {
+  if (input.kind === "set") throw new Error(`${input.name} is a set of files: open it, or validate its files one by one`);
+  return input;
+}
 
 /** Most bytes read whole to open a non-torch format (JSON, msgpack) from an asynchronous source. */
 export const MAX_WHOLE_READ = 2 ** 30;

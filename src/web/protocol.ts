@@ -6,8 +6,15 @@ import type { DiffEntry, DiffReport, DiffValue, Histogram as AnalyzeHistogram, T
 import type { ConvertFormat } from "../convert/index.js";
 import type { ValidationReport } from "../validate/index.js";
 
-/** What the page asks the worker to open: a File/Blob picked or dropped, or a URL read by range requests. */
-export type OpenInput = { readonly kind: "blob"; readonly blob: WebBlob; readonly name: string } | { readonly kind: "url"; readonly url: string; readonly name: string };
+/** What the page asks the worker to open: a File/Blob picked or dropped, a URL read by range requests, or a set of files forming one checkpoint. */
+export type OpenInput = { readonly kind: "blob"; readonly blob: WebBlob; readonly name: string } | { readonly kind: "url"; readonly url: string; readonly name: string } | SetInput;
+
+/** A folder (or files dropped together): a DCP directory, Hugging Face shards, a DeepSpeed folder; paths relative to where it was picked. */
+export interface SetInput {
+  readonly kind: "set";
+  readonly name: string;
+  readonly files: readonly { readonly path: string; readonly blob: WebBlob }[];
+}
 
 /** The part of the DOM's Blob the worker needs (declared so DOM-free modules can name it). */
 export interface WebBlob {
@@ -131,7 +138,7 @@ export interface ConvertResult {
 export type Request =
   | { readonly id: number; readonly op: "open"; readonly input: OpenInput }
   | { readonly id: number; readonly op: "tensor"; readonly file: number; readonly index: number; readonly stream?: boolean }
-  | { readonly id: number; readonly op: "validate"; readonly input: OpenInput }
+  | { readonly id: number; readonly op: "validate"; readonly input: OpenInput; readonly data?: boolean }
   | { readonly id: number; readonly op: "diff"; readonly a: number; readonly b: number }
   | { readonly id: number; readonly op: "convert"; readonly file: number; readonly options: ConvertRequest }
   | { readonly id: number; readonly op: "close"; readonly file: number }
@@ -147,6 +154,13 @@ export interface ValidationView {
   /** Row indices of tensors holding NaN or Inf, with the counts. */
   readonly nonFinite: readonly { readonly row: number; readonly nan: number; readonly inf: number }[];
   readonly ms: number;
+  /**
+   * Present when only the structure and security were checked (no CRC-32 or NaN/Inf over every
+   * byte): the full check on offer, its size, and why it is refused (a URL too large to download).
+   */
+  readonly offer?: { readonly bytes: number; readonly refused?: string };
+  /** Bytes fetched to validate an asynchronous source (a URL). */
+  readonly fetched?: number;
 }
 
 /** Worker → page. */

@@ -18,7 +18,9 @@ let nextId = 1;
 
 export class InspectorClient {
   private readonly pending = new Map<number, Pending>();
-  private constructor(private readonly send: Sender, readonly mode: "worker" | "page") {}
+  /** Called with true when a request starts while none is pending, false when the last one ends. */
+  onBusy: ((busy: boolean) => void) | undefined;
+  private constructor(private readonly send: Sender, readonly mode: "worker" | "page", private readonly worker?: Worker) {}
 
   /** Starts a worker; falls back to running on the page. */
   static async start(workerUrl = "worker.js"): Promise<InspectorClient> {
@@ -26,7 +28,7 @@ export class InspectorClient {
       try {
         let client: InspectorClient | undefined;
         const worker = new Worker(workerUrl);
-        client = new InspectorClient((req) => worker.postMessage(req), "worker");
+        client = new InspectorClient((req) => worker.postMessage(req), "worker", worker);
         const c = client;
         worker.onmessage = (e: MessageEvent<Response>) => c.receive(e.data);
         worker.onerror = (e) => c.failAll(`the worker failed: ${e.message}`);
@@ -54,6 +56,7 @@ export class InspectorClient {
 
   request<T>(req: RequestBody, progress?: Progress): Promise<T> {
     const id = nextId++;
+    if (this.pending.size === 0) this.onBusy?.(true);
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...(progress === undefined ? {} : { progress }) });
       this.send({ ...req, id } as Request);
@@ -70,6 +73,15 @@ export class InspectorClient {
     this.pending.delete(r.id);
     if (r.ok) p.resolve(r.value);
     else p.reject(new Error(r.error));
+    if (this.pending.size === 0) this.onBusy?.(false);
+  }
+
+  /** Stops the worker (a page-thread inspector cannot be stopped); pending requests reject. Returns whether it stopped. */
+  terminate(): boolean {
+    if (this.worker === undefined) return false;
+    this.worker.terminate();
+    this.failAll("stopped");
+    return true;
   }
 
   private failAll(message: string): void {

@@ -47,9 +47,15 @@ export class FileView {
     this.element = h("div", { class: "file-view", "data-file": file.name }, this.validation, summary, h("div", { class: "panes" }, this.tree.element, this.detail));
   }
 
-  setValidation(v: ValidationView): void {
-    this.validation.replaceChildren(validationView(v));
+  /** Shows the report (and `line`: the data check on offer under a structural one). */
+  setValidation(v: ValidationView, line?: HTMLElement): void {
+    this.validation.replaceChildren(validationView(v), line ?? "");
     this.tree.markNonFinite(v.nonFinite);
+  }
+
+  /** Anything else in the report's place (a set's per-file reports). */
+  setValidationElement(element: HTMLElement): void {
+    this.validation.replaceChildren(element);
   }
 
   setValidationError(message: string): void {

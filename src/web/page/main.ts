@@ -2,14 +2,17 @@
  * The page (bundled to dist/web/page.js): opening files (picker, drop, ?url=), one tab per file,
  * the diff tab for two files, and the address kept in step with the selected tensor.
  */
-import type { DiffResult, OpenInput, OpenResult, ValidationView } from "../protocol.js";
+import type { DiffResult, OpenInput, OpenResult, SetInput } from "../protocol.js";
+import { validatedMembers } from "../set-kind.js";
+import { droppedInputs, pickedInputs } from "./inputs.js";
+import { Checker } from "./checker.js";
 import { findTensorRow } from "../tree-model.js";
 import { InspectorClient } from "./client.js";
 import { diffView } from "./diff-view.js";
 import { h, ms } from "./dom.js";
 import { FileView } from "./file-view.js";
 import { readUrlState, tensorName } from "../url-state.js";
-import { validationView } from "./validation-view.js";
+import { dataCheckLine, validationView } from "./validation-view.js";
 import type { RunView } from "../run-model.js";
 import { runView } from "./run-view.js";
 
@@ -19,13 +22,55 @@ const main = document.getElementById("main")!;
 const tabsBar = document.getElementById("tabs")!;
 const status = document.getElementById("status")!;
 const pick = document.getElementById("pick") as HTMLInputElement;
+const pickFolder = document.getElementById("pick-folder") as HTMLInputElement;
 let tabs: Tab[] = [];
-let clients: Promise<[InspectorClient, InspectorClient]> | undefined;
+let client: Promise<InspectorClient> | undefined;
+const checker = new Checker();
 
-/** Two inspectors: one answers the page, the other validates (which reads whole files) without holding it up. */
-function inspectors(): Promise<[InspectorClient, InspectorClient]> {
-  clients ??= Promise.all([InspectorClient.start(), InspectorClient.start()]);
-  return clients;
+/** Files up to this size (picked or dropped) get their data checked without asking, at idle. */
+const AUTO_DATA_BYTES = 2 ** 30;
+
+/** The inspector that answers the page; the checker (a second one) validates, pausing while this one works. */
+function inspector(): Promise<InspectorClient> {
+  client ??= InspectorClient.start().then((c) => {
+    c.onBusy = (busy) => checker.setBusy(busy);
+    return c;
+  });
+  return client;
+}
+
+type ReportSlot = Pick<FileView, "setValidation" | "setValidationError">;
+
+/** A set's files each checked on their own, listed (the set's tree is not theirs: no NaN marks from these). */
+function checkMembers(input: SetInput, view: FileView, mode: InspectorClient["mode"]): void {
+  const members = validatedMembers(input);
+  const list = h("div", { class: "member-reports", "aria-label": "Validation of each file" }, h("p", { class: "small muted" }, `${members.length} of ${input.files.length} files checked on their own:`));
+  view.setValidationElement(list);
+  for (const f of members) {
+    const slot = h("div", { class: "member", "data-member": f.path }, h("p", { class: "checking muted small" }, `Checking ${f.path}…`));
+    list.append(slot);
+    check({ kind: "blob", blob: f.blob, name: f.path }, {
+      setValidation: (v, line) => slot.replaceChildren(validationView(v, f.path), line ?? ""),
+      setValidationError: (m) => slot.replaceChildren(h("p", { class: "bad" }, `${f.path}: validation did not finish: ${m}`)),
+    }, mode);
+  }
+}
+
+/** The structural check now; the data check at idle (small local files) or when asked. */
+function check(input: OpenInput, slot: ReportSlot, mode: InspectorClient["mode"]): void {
+  checker.check(input, false, {
+    done: (v) => {
+      if (v.offer === undefined) return slot.setValidation(v);
+      const auto = input.kind === "blob" && mode === "worker" && v.offer.bytes <= AUTO_DATA_BYTES;
+      const line = dataCheckLine(v, () => checker.check(input, true, {
+        done: (full) => slot.setValidation(full),
+        fail: (m) => slot.setValidationError(m),
+        progress: (done, total) => line.progress?.(done, total),
+      }), auto);
+      slot.setValidation(v, line);
+    },
+    fail: (m) => slot.setValidationError(m),
+  });
 }
 
 function setStatus(text: string, bad = false): void {
@@ -59,6 +104,7 @@ function addTab(label: string, element: HTMLElement): number {
 }
 
 function reset(): void {
+  checker.clear();
   for (const t of tabs) t.element.remove();
   tabs = [];
   tabsBar.replaceChildren();
@@ -69,7 +115,7 @@ function reset(): void {
 /** Several dumps: the run's charts (analyze's runStats). */
 async function openRun(inputs: OpenInput[]): Promise<void> {
   reset();
-  const [client] = await inspectors();
+  const client = await inspector();
   const slot = h("section", { class: "run-slot" }, h("p", { class: "muted" }, `Reading ${inputs.length} dumps…`));
   showTab(addTab(`Run (${inputs.length} files)`, slot));
   const started = performance.now();
@@ -87,7 +133,7 @@ async function openAll(inputs: OpenInput[], tensor?: string): Promise<void> {
   if (inputs.length > 2) return openRun(inputs);
   reset();
   setStatus(`Opening ${inputs.length === 1 ? inputs[0]!.name : `${inputs.length} files`}…`);
-  const [client, checker] = await inspectors();
+  const client = await inspector();
   const started = performance.now();
   const views: FileView[] = [];
   for (const input of inputs) {
@@ -96,15 +142,20 @@ async function openAll(inputs: OpenInput[], tensor?: string): Promise<void> {
       const view = new FileView(file, client, { onTensor: (path) => writeTensorToUrl(shortName(file, path)) });
       views.push(view);
       addTab(input.name, view.element);
-      void validate(checker, input, view);
+      if (input.kind === "set") checkMembers(input, view, client.mode);
+      else check(input, view, client.mode);
     } catch (e) {
+      if (input.kind === "set") {
+        addTab(input.name, h("section", { class: "open-error", role: "alert" }, h("h2", {}, `Cannot open ${input.name}`), h("p", { class: "bad" }, (e as Error).message)));
+        continue;
+      }
       // The validation report says more about a file that cannot be opened (what is damaged, what it imports).
       const slot = h("div", { class: "validation-slot" }, h("p", { class: "checking muted" }, "Checking integrity and safety…"));
       addTab(input.name, h("div", {}, slot, h("section", { class: "open-error", role: "alert" }, h("h2", {}, `Cannot open ${input.name}`), h("p", { class: "bad" }, (e as Error).message))));
-      void validate(checker, input, {
-        setValidation: (v) => slot.replaceChildren(validationView(v)),
+      check(input, {
+        setValidation: (v, line) => slot.replaceChildren(validationView(v), line ?? ""),
         setValidationError: (m) => slot.replaceChildren(h("p", { class: "bad" }, `Validation did not finish: ${m}`)),
-      });
+      }, client.mode);
     }
   }
   setStatus(`Opened in ${ms(performance.now() - started)} (${client.mode === "worker" ? "Web Worker" : "on the page"})`);
@@ -146,28 +197,18 @@ function shortName(file: OpenResult, path: string): string {
   return file.nodes.filter((n) => n.kind === "tensor" && n.path.endsWith(quoted)).length === 1 ? name : path;
 }
 
-async function validate(checker: InspectorClient, input: OpenInput, view: Pick<FileView, "setValidation" | "setValidationError">): Promise<void> {
-  try {
-    view.setValidation(await checker.request<ValidationView>({ op: "validate", input }));
-  } catch (e) {
-    view.setValidationError((e as Error).message);
-  }
+for (const [input, label] of [[pick, "pick-label"], [pickFolder, "pick-folder-label"]] as const) {
+  input.addEventListener("change", () => {
+    if (input.files !== null) void openAll(pickedInputs(input.files));
+    input.value = "";
+  });
+  document.getElementById(label)!.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      input.click();
+    }
+  });
 }
-
-function fromFiles(files: FileList | File[]): OpenInput[] {
-  return [...files].map((f) => ({ kind: "blob" as const, blob: f, name: f.name }));
-}
-
-pick.addEventListener("change", () => {
-  if (pick.files !== null) void openAll(fromFiles(pick.files));
-  pick.value = "";
-});
-document.getElementById("pick-label")!.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" || e.key === " ") {
-    e.preventDefault();
-    pick.click();
-  }
-});
 window.addEventListener("dragover", (e) => {
   e.preventDefault();
   document.body.classList.add("dragging");
@@ -176,8 +217,7 @@ window.addEventListener("dragleave", () => document.body.classList.remove("dragg
 window.addEventListener("drop", (e) => {
   e.preventDefault();
   document.body.classList.remove("dragging");
-  const files = e.dataTransfer?.files;
-  if (files !== undefined && files.length > 0) void openAll(fromFiles(files));
+  if (e.dataTransfer !== null && e.dataTransfer.items.length > 0) void droppedInputs(e.dataTransfer).then((inputs) => openAll(inputs));
 });
 
 const state = readUrlState(location.search);

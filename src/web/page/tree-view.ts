@@ -138,7 +138,10 @@ export class TreeView {
       row.addEventListener("click", () => this.activate(i));
       out.push(row);
     }
+    // Rows are rebuilt (a report marking NaN may arrive mid-navigation): the keyboard focus stays on its row.
+    const hadFocus = this.list.contains(document.activeElement);
     this.list.replaceChildren(...out);
+    if (hadFocus) this.list.querySelector<HTMLElement>(`[data-row="${this.focusRow}"]`)?.focus();
     const notes: string[] = [];
     if (more > 0) notes.push(searching ? `${more} more matches: type more to narrow.` : `${more} more rows below: fold a branch or search.`);
     if (searching && rows.length === 0) notes.push("No key matches.");

@@ -4,7 +4,7 @@
  * classification, and the weights_only verdict for torch 2.6+ and for torch 1.13.
  */
 import type { ValidationView } from "../protocol.js";
-import { h, ms } from "./dom.js";
+import { formatBytes, h, ms } from "./dom.js";
 
 const where = (w: { byteOffset?: number; record?: string; keyPath?: readonly (string | number)[] }): string => {
   const parts: string[] = [];
@@ -14,7 +14,8 @@ const where = (w: { byteOffset?: number; record?: string; keyPath?: readonly (st
   return parts.join(" ");
 };
 
-export function validationView(v: ValidationView): HTMLElement {
+/** The report; `title` (a set's member file) leads its summary line. */
+export function validationView(v: ValidationView, title?: string): HTMLElement {
   const r = v.report;
   const c = r.counts;
   const dangerous = r.imports.filter((i) => i.class === "unknown" || i.class === "dangerous");
@@ -23,13 +24,14 @@ export function validationView(v: ValidationView): HTMLElement {
   const wrong = !r.readable || c.error > 0 || c.warning > 0 || rejected || v.nonFinite.length > 0;
   const verdict = !r.readable ? "unreadable" : c.error > 0 ? "errors" : c.warning > 0 ? "warnings" : "clean";
   const summary = h("summary", {},
+    title === undefined ? null : h("strong", { class: "member-name" }, `${title} `),
     h("span", { class: `verdict ${verdict}` }, verdict === "clean" ? "✓ valid" : verdict === "unreadable" ? "✗ unreadable" : verdict === "errors" ? `✗ ${c.error} error${c.error === 1 ? "" : "s"}` : `! ${c.warning} warning${c.warning === 1 ? "" : "s"}`),
     ` ${c.error} error(s), ${c.warning} warning(s), ${c.info} info · `,
     weightsLine("torch ≥ 2.6", w?.accepted),
     " · ",
     weightsLine("torch 1.13", v.weightsOnly13?.accepted),
     v.nonFinite.length > 0 ? h("span", { class: "chip nonfinite" }, `${v.nonFinite.length} tensor${v.nonFinite.length === 1 ? "" : "s"} with NaN/Inf`) : null,
-    h("span", { class: "small muted" }, ` · checked in ${ms(v.ms)}`),
+    h("span", { class: "small muted" }, ` · ${v.offer === undefined ? "all data" : "structure"} checked in ${ms(v.ms)}${v.fetched === undefined ? "" : `, ${formatBytes(v.fetched)} read`}`),
   );
   const findings = r.findings.length === 0 ? h("p", { class: "muted" }, "No findings.") : h("ul", { class: "findings" }, ...r.findings.map((f) =>
     h("li", { class: `finding ${f.severity}`, "data-code": f.code },
@@ -54,4 +56,31 @@ export function validationView(v: ValidationView): HTMLElement {
 function weightsLine(label: string, accepted: boolean | undefined): HTMLElement {
   if (accepted === undefined) return h("span", { class: "muted" }, `${label}: –`);
   return h("span", { class: accepted ? "ok" : "bad", "data-weights-only": label }, `weights_only ${label}: ${accepted ? "loads" : "refused"}`);
+}
+
+/**
+ * Under a structural report: the check of every byte (CRC-32, NaN/Inf), started by `check` (now,
+ * when `auto`, or by the button). `progress` on the returned element shows how far it got.
+ */
+export function dataCheckLine(v: ValidationView, check: () => void, auto: boolean): HTMLElement & { progress?: (done: number, total: number) => void } {
+  const offer = v.offer!;
+  const label = `Check all data (CRC-32, NaN/Inf; reads ${formatBytes(offer.bytes)})`;
+  const button = h("button", { type: "button", class: "small-button", "data-action": "check-data", disabled: offer.refused !== undefined || auto }, auto ? "Checking all data when the page is idle…" : label);
+  const bar = h("progress", { max: 1, value: 0, hidden: true });
+  const line: HTMLElement & { progress?: (done: number, total: number) => void } = h("p", { class: "data-check small muted" },
+    "Structure and security checked; the data is not checked yet. ", button, offer.refused === undefined ? null : ` (${offer.refused})`, " ", bar);
+  const start = (): void => {
+    button.disabled = true;
+    button.textContent = "Checking all data…";
+    check();
+  };
+  button.addEventListener("click", start);
+  line.progress = (done, total) => {
+    bar.hidden = false;
+    bar.max = total;
+    bar.value = done;
+    button.textContent = `Checking all data… ${Math.round((100 * done) / total)}%`;
+  };
+  if (auto) check();
+  return line;
 }

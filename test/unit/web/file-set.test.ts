@@ -1,0 +1,76 @@
+// Sets of files dropped together: a DCP folder, Hugging Face shards and a DeepSpeed ZeRO folder open
+// as one checkpoint over named Blobs (as the page hands them over), and a conversion of the set
+// holds torch's tensors (the sha256 of each tensor's bytes in the fixtures' .tensors.jsonl).
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readAnySync } from "../../../src/convert/index.js";
+import { bytesSource } from "../../../src/bytes/source.js";
+import { formatKeyPath } from "../../../src/errors.js";
+import { tensorBytes, walkTensors } from "../../../src/torch/index.js";
+import { relativePaths, setKind } from "../../../src/web/set-kind.js";
+import { Inspector } from "../../../src/web/inspector.js";
+import type { ConvertResult, OpenResult, Request, Response, SetInput, TensorDetail } from "../../../src/web/protocol.js";
+import { REPO } from "../../helpers/corpus.js";
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
+}
+
+/** A folder as the page sends it: paths starting with the folder's own name. */
+function setOf(dir: string): SetInput {
+  const name = dir.split("/").pop()!;
+  return { kind: "set", name, files: files(dir).map((f) => ({ path: `${name}/${relative(dir, f)}`, blob: new Blob([readFileSync(f)]) })) };
+}
+
+function harness() {
+  let last: Response | undefined;
+  const inspector = new Inspector((r) => void ("progress" in r ? 0 : (last = r)));
+  let id = 0;
+  return async <T>(req: Omit<Request, "id"> & Record<string, unknown>): Promise<T> => {
+    await inspector.handle({ ...req, id: ++id } as Request);
+    if (last === undefined || !("ok" in last) || !last.ok) throw new Error(JSON.stringify(last));
+    return last.value as T;
+  };
+}
+
+const cases = [
+  ["a DCP folder", "fixtures/dcp/sharded", "fixtures/dcp/sharded.tensors.jsonl", "dcp"],
+  ["Hugging Face .bin shards", "fixtures/shards/bin", "fixtures/shards/bin.tensors.jsonl", "shards"],
+  ["a DeepSpeed ZeRO-2 folder", "fixtures/zero/zero2", "fixtures/zero/zero2.tensors.jsonl", "deepspeed"],
+] as const;
+
+describe("file sets", () => {
+  it("names what a set of paths is", () => {
+    expect(relativePaths(["ck/a/.metadata", "ck/a/__0_0.distcp"])).toEqual([".metadata", "__0_0.distcp"]);
+    expect(relativePaths(["z/latest", "z/global_step3/x.pt"])).toEqual(["latest", "global_step3/x.pt"]);
+    expect(setKind([".metadata", "__0_0.distcp"])).toEqual({ kind: "dcp" });
+    expect(setKind(["model.safetensors.index.json", "model-00001-of-00002.safetensors"])).toEqual({ kind: "shards", index: "model.safetensors.index.json" });
+    expect(setKind(["latest", "global_step3/mp_rank_00_model_states.pt"])).toEqual({ kind: "deepspeed" });
+    expect(setKind(["a.pt", "b.pt"])).toBeUndefined();
+  });
+
+  for (const [what, dir, jsonl, format] of cases) {
+    it(`opens ${what} as one checkpoint; its conversion holds torch's tensors`, async () => {
+      const ask = harness();
+      const want = readFileSync(join(REPO, jsonl), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { path: (string | number)[]; shape: number[]; sha256: string });
+      const file = await ask<OpenResult>({ op: "open", input: setOf(join(REPO, dir)) });
+      expect(file.layout).toBe(format);
+      expect(file.tensorCount).toBe(want.length);
+      const d = await ask<TensorDetail>({ op: "tensor", file: file.file, index: 0 });
+      expect(d.shape).toEqual(want.find((w) => formatKeyPath(w.path) === d.path)!.shape);
+      const out = await ask<ConvertResult>({ op: "convert", file: file.file, options: { format: "pt", gzip: false } });
+      const back = readAnySync(bytesSource(new Uint8Array(await (out.blob as unknown as Blob).arrayBuffer())));
+      const got = new Map(walkTensors(back.root).map((e) => [formatKeyPath(e.path), createHash("sha256").update(tensorBytes(e.tensor)).digest("hex")]));
+      for (const w of want) expect(got.get(formatKeyPath(w.path)), formatKeyPath(w.path)).toBe(w.sha256);
+    });
+  }
+
+  it("says what is missing when a set lacks a file its index names", async () => {
+    const ask = harness();
+    const set = setOf(join(REPO, "fixtures/shards/bin"));
+    const partial = { ...set, files: set.files.filter((f) => !f.path.endsWith("00002-of-00004.bin")) };
+    await expect(ask({ op: "open", input: partial })).rejects.toThrow(/00002-of-00004\.bin/);
+  });
+});
