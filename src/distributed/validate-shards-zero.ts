@@ -116,13 +116,13 @@ async function probeZeroFiles(folder: CheckpointFolder, prefix: string): Promise
       return false;
     }
   };
+  const ranks = async (file: (r: number) => string): Promise<number> => {
+    let r = 0;
+    while (r < MAX_ZERO_WORLD_SIZE && (await tryOpen(file(r)))) r++;
+    return r;
+  };
   await tryOpen(ZERO_MODEL_FILE);
-  for (const bf16 of [true, false]) {
-    for (let r = 0; r < MAX_ZERO_WORLD_SIZE; r++) {
-      const optim = await tryOpen(zeroOptimFile(r, bf16));
-      const model = await tryOpen(zero3ModelFile(r));
-      if (!optim && !model) break;
-    }
-  }
+  await ranks(zero3ModelFile);
+  if ((await ranks((r) => zeroOptimFile(r, true))) === 0) await ranks((r) => zeroOptimFile(r, false));
   return found;
 }
