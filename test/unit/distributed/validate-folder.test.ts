@@ -133,7 +133,7 @@ describe("validateFolder on a DCP folder built by hand", () => {
 
   it("a tensor item replaced by a malicious archive fails twice: the pickle, and no tensor where .metadata says", async () => {
     const { data, meta, metadata } = dcp(root);
-    const c = (metadata.entries.find((e) => e.fqn === "w") as { chunks: { offset: number; length: number }[] }).chunks[0]!;
+    const c = (metadata.entries.find((e) => e.fqn === "w") as unknown as { chunks: { offset: number; length: number }[] }).chunks[0]!;
     const bad = data.slice();
     bad.set(evilArchive(c.length), c.offset);
     const r = await validateFolder(folderFromSources("ckpt", { ".metadata": bytesSource(meta), [DCP_DATA_FILE]: bytesSource(bad) }));
