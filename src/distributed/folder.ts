@@ -7,6 +7,7 @@ import type { ByteSource } from "../bytes/source.js";
 import { CheckpointError } from "../errors.js";
 import type { DirectoryFiles } from "./dcp-read.js";
 import { SHARD_INDEX_NAMES } from "./shard-index.js";
+import { ZERO_MODEL_FILE, zero3ModelFile } from "./zero-layout.js";
 
 /** The files of a checkpoint folder. */
 export interface CheckpointFolder extends DirectoryFiles {
@@ -49,8 +50,8 @@ export function isZeroFileName(name: string): boolean {
 /**
  * Which layout a folder holds: `.metadata` → DCP; a shard index → shards; `latest` or DeepSpeed
  * rank files → DeepSpeed; `.safetensors` files and nothing else of the above → safetensors-based
- * DCP. Unlisted folders (URLs) are probed in that order by opening `.metadata`, the index names
- * and `latest`.
+ * DCP. Unlisted folders (URLs) are probed in that order by opening `.metadata`, the index names,
+ * `latest` and DeepSpeed's model file names (a tag folder).
  * @throws CheckpointError `io` when none matches.
  */
 export async function detectFolderLayout(folder: CheckpointFolder): Promise<DetectedLayout> {
@@ -66,6 +67,7 @@ export async function detectFolderLayout(folder: CheckpointFolder): Promise<Dete
     if (await opens(folder, ".metadata")) return { layout: "dcp" };
     for (const n of SHARD_INDEX_NAMES) if (await opens(folder, n)) return { layout: "shards", index: n };
     if (await opens(folder, "latest")) return { layout: "deepspeed" };
+    if ((await opens(folder, ZERO_MODEL_FILE)) || (await opens(folder, zero3ModelFile(0)))) return { layout: "deepspeed" };
   }
   throw new CheckpointError("io", "this folder is not a checkpoint torchsave reads (a DCP directory has a .metadata file or safetensors files with DCP_SHARDING_INFO; Hugging Face shards a model.safetensors.index.json or pytorch_model.bin.index.json; a DeepSpeed folder a latest file or *_model_states.pt and *_optim_states.pt)", { file: folder.name });
 }

@@ -24,7 +24,10 @@ export interface FolderValidateOptions extends ValidateOptions {
   readonly index?: string;
 }
 
-/** The weights_only answer over the folder: accepted when every part torch loads with weights_only is. */
+/**
+ * The weights_only answer over the folder: accepted when every part torch loads with weights_only
+ * is. Absent when the folder is unreadable or holds no such part (safetensors-based DCP).
+ */
 export interface FolderWeightsOnlyVerdict {
   readonly version: TorchTarget;
   readonly accepted: boolean;
@@ -146,9 +149,10 @@ function merge(
   }
   const wo = options.weightsOnly;
   let weightsOnly: FolderWeightsOnlyVerdict | undefined;
-  if (wo !== undefined && wo !== false) {
+  // No verdict for a folder that could not be read, or one torch loads nothing of with weights_only (safetensors).
+  if (wo !== undefined && wo !== false && readable && judged > 0) {
     const version: TorchTarget = wo === true ? DEFAULT_TORCH_TARGET : wo;
-    weightsOnly = { version, accepted: accepted && judged > 0, blockers, parts: judged };
+    weightsOnly = { version, accepted, blockers, parts: judged };
     if (weightsOnly.accepted) {
       findings.push({ severity: "info", code: "weights-only-accepted", message: `torch.load(weights_only=True) (torch ${version}) accepts every one of the ${judged} parts it loads`, where: {} });
     }

@@ -273,6 +273,15 @@ describe("DeepSpeed ZeRO folders behind URLs", () => {
     });
   }
 
+  it("validate takes a ZeRO folder URL and a tag folder URL (rank files found by name)", async () => {
+    server = await startRangeServer({}, { dir: ZERO });
+    for (const path of ["zero3/", "zero2/global_step3/"]) {
+      const r = await runCliAsync(["validate", `${server.base}${path}`, "--weights-only"]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/ok \(deepspeed folder, [34] parts/);
+    }
+  });
+
   it("convert --include-optimizer of a ZeRO folder URL writes the moments too", async () => {
     server = await startRangeServer({}, { dir: ZERO });
     const out = join(tmp, "zero3-url.pt");

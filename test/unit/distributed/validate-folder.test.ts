@@ -59,6 +59,7 @@ describe("validateFolder on real checkpoints", () => {
       expect(r.findings.filter((f) => f.severity === "warning")).toEqual([]);
       expect(r.parts).toHaveLength(parts);
       if (layout !== "dcp-safetensors") expect(r.weightsOnly?.accepted).toBe(true);
+      else expect(r.weightsOnly).toBeUndefined(); // torch loads no part of it with torch.load
     });
   }
 
@@ -82,6 +83,7 @@ describe("validateFolder on real checkpoints", () => {
     const r = await validateFolder(folderFromSources("junk", { "notes.txt": bytesSource(enc.encode("hi")) }));
     expect(r.readable).toBe(false);
     expect(codes(r)).toEqual(["unreadable"]);
+    expect((await validateFolder(folderFromSources("junk", {}), { weightsOnly: true })).weightsOnly).toBeUndefined();
   });
 });
 
