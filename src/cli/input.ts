@@ -11,7 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { urlSource } from "../bytes/url-source.js";
 import type { ReadAnyOptions, ReadAnyResult } from "../convert/index.js";
 import { readAnySync } from "../convert/index.js";
-import { openDcp, openDcpSafetensors, openDcpSync, openShards, openShardsSync, openZero, openZeroSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
+import { canOpen, openDcp, openDcpSafetensors, openDcpSync, openShards, openShardsSync, openZero, openZeroSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
 import type { DirectoryFiles } from "../distributed/index.js";
 import { CheckpointError } from "../errors.js";
 import { directoryFiles } from "../node/directory-files.js";
@@ -184,7 +184,7 @@ async function openRemote(url: string, options: ReadAnyOptions, inputOptions: In
   if (url.endsWith("/") || path.endsWith("/latest")) {
     const base = url.endsWith("/") ? url : path.slice(0, path.length - "latest".length);
     const dir: DirectoryFiles = { name: base.slice(0, -1), open: (f) => urlSource(base + f, { onBytes }) };
-    if (url.endsWith("/") && (await exists(dir, ".metadata"))) {
+    if (url.endsWith("/") && (await canOpen(dir, ".metadata"))) {
       const ckpt = await openDcp(dir, { ...options.read, name: url });
       return { input: { root: ckpt.root, format: "dcp", gzip: false }, ...done };
     }
@@ -199,15 +199,6 @@ async function openRemote(url: string, options: ReadAnyOptions, inputOptions: In
   }
   const source = await urlSource(url, { onBytes });
   return { input: await readAnyAsync(source, options), ...done };
-}
-
-async function exists(dir: DirectoryFiles, file: string): Promise<boolean> {
-  try {
-    await dir.open(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Loads every storage of an async input (what `convert` needs before it writes synchronously). */

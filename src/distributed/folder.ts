@@ -64,17 +64,18 @@ export async function detectFolderLayout(folder: CheckpointFolder): Promise<Dete
     if (has.has("latest") || list.some(isZeroFileName)) return { layout: "deepspeed" };
     if (list.some((n) => !n.includes("/") && n.endsWith(".safetensors"))) return { layout: "dcp-safetensors" };
   } else {
-    if (await opens(folder, ".metadata")) return { layout: "dcp" };
-    for (const n of SHARD_INDEX_NAMES) if (await opens(folder, n)) return { layout: "shards", index: n };
-    if (await opens(folder, "latest")) return { layout: "deepspeed" };
-    if ((await opens(folder, ZERO_MODEL_FILE)) || (await opens(folder, zero3ModelFile(0)))) return { layout: "deepspeed" };
+    if (await canOpen(folder, ".metadata")) return { layout: "dcp" };
+    for (const n of SHARD_INDEX_NAMES) if (await canOpen(folder, n)) return { layout: "shards", index: n };
+    if (await canOpen(folder, "latest")) return { layout: "deepspeed" };
+    if ((await canOpen(folder, ZERO_MODEL_FILE)) || (await canOpen(folder, zero3ModelFile(0)))) return { layout: "deepspeed" };
   }
   throw new CheckpointError("io", "this folder is not a checkpoint torchsave reads (a DCP directory has a .metadata file or safetensors files with DCP_SHARDING_INFO; Hugging Face shards a model.safetensors.index.json or pytorch_model.bin.index.json; a DeepSpeed folder a latest file or *_model_states.pt and *_optim_states.pt)", { file: folder.name });
 }
 
-async function opens(folder: CheckpointFolder, file: string): Promise<boolean> {
+/** True when `dir` can open `file` (a probe: for a URL, one request). */
+export async function canOpen(dir: DirectoryFiles, file: string): Promise<boolean> {
   try {
-    await folder.open(file);
+    await dir.open(file);
     return true;
   } catch {
     return false;

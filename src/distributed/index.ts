@@ -21,7 +21,7 @@ export { mergeZero2, mergeZero3 } from "./zero-merge.js";
 export type { ZeroParam, ZeroRankGroups } from "./zero-merge.js";
 export { openDcpSafetensors, readDcpSafetensorsMetadata, hasDcpShardingInfo, readSafetensorsHeader, readSafetensorsHeaderSync, DCP_SHARDING_INFO } from "./dcp-safetensors.js";
 export type { SafetensorsFileHeader } from "./dcp-safetensors.js";
-export { folderFromSources, detectFolderLayout, isZeroFileName } from "./folder.js";
+export { folderFromSources, detectFolderLayout, isZeroFileName, canOpen } from "./folder.js";
 export type { CheckpointFolder, FolderLayout, DetectedLayout } from "./folder.js";
 export { validateFolder } from "./validate-folder.js";
 export type { FolderValidateOptions, FolderValidationReport, FolderWeightsOnlyVerdict } from "./validate-folder.js";

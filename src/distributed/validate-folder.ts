@@ -11,7 +11,6 @@ import type { ByteSource } from "../bytes/source.js";
 import { isTorchsaveError, type KeyPath } from "../errors.js";
 import type { Finding, FindingCode, ImportedGlobal, TensorValueStats, TorchTarget, ValidateOptions, ValidationReport, WeightsOnlyBlocker } from "../validate/index.js";
 import { countSeverities, createFindingSink, DEFAULT_TORCH_TARGET, validateCheckpoint, validateCheckpointAsync } from "../validate/index.js";
-import type { SeverityCounts } from "../validate/index.js";
 import { detectFolderLayout, type CheckpointFolder, type FolderLayout } from "./folder.js";
 import { validateDcpFolder, validateDcpSafetensorsFolder } from "./validate-dcp-folder.js";
 import { validateShardsFolder, validateZeroFolder } from "./validate-shards-zero.js";
@@ -37,23 +36,16 @@ export interface FolderWeightsOnlyVerdict {
   readonly parts: number;
 }
 
-/** One report over a checkpoint folder. */
-export interface FolderValidationReport {
+/**
+ * One report over a checkpoint folder: `ValidationReport`'s `readable`, `bytes` (of every part),
+ * `findings` (the folder's own, then every part's with `where.record` = `part > record`), `counts`,
+ * `imports` (records prefixed likewise) and `tensors` (key paths in the checkpoint: a DCP item's key).
+ */
+export interface FolderValidationReport extends Pick<ValidationReport, "readable" | "bytes" | "findings" | "counts" | "imports" | "tensors"> {
   readonly kind: "folder";
   /** The folder's name (path or URL). */
   readonly file: string;
-  /** False when the folder holds no layout torchsave reads, or its key file cannot be read (the CLI exits 2). */
-  readonly readable: boolean;
   readonly layout?: FolderLayout;
-  /** Bytes of every part validated. */
-  readonly bytes: number;
-  /** The folder's own findings, then every part's, with `where.record` = `part > record`. */
-  readonly findings: readonly Finding[];
-  readonly counts: SeverityCounts;
-  /** Every part's imports, their record prefixed with the part. */
-  readonly imports: readonly ImportedGlobal[];
-  /** NaN/Inf counts, with key paths in the checkpoint (DCP: the item's key). */
-  readonly tensors: readonly TensorValueStats[];
   readonly weightsOnly?: FolderWeightsOnlyVerdict;
   /** Each part's own report (`file` = its label). */
   readonly parts: readonly ValidationReport[];
