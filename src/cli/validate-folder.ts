@@ -8,16 +8,33 @@ import { urlSource } from "../bytes/url-source.js";
 import { validateFolder } from "../distributed/index.js";
 import type { CheckpointFolder, FolderValidateOptions, FolderValidationReport } from "../distributed/index.js";
 import { checkpointFolder } from "../node/index.js";
-import { hasFindingsAtOrAbove } from "../validate/index.js";
-import type { Severity } from "../validate/index.js";
+import { hasFindingsAtOrAbove, validateCheckpointAsync } from "../validate/index.js";
+import type { Severity, ValidateOptions, ValidationReport } from "../validate/index.js";
 import { isRemote } from "./input.js";
+
+/** True for a URL `validate` reads as one file (not a folder, a shard index or a DeepSpeed `latest`). */
+export function isFileUrl(arg: string): boolean {
+  const path = arg.replace(/[?#].*$/, "");
+  return isRemote(arg) && !path.endsWith("/") && !/\.index\.json$/i.test(path) && !path.endsWith("/latest");
+}
+
+/** Validates one file behind a URL (buffered whole, as validateCheckpointAsync does for asynchronous sources). Never throws. */
+export async function validateUrlFile(url: string, options: ValidateOptions): Promise<ValidationReport> {
+  try {
+    return await validateCheckpointAsync(await urlSource(url), options);
+  } catch (e) {
+    // The URL could not be opened: the validator's own unreadable report, with the reason.
+    return validateCheckpointAsync({ size: 1, read: () => Promise.reject(e) }, options);
+  }
+}
 
 /** Validates the folder, index file or URL `arg` as one checkpoint. Never throws. */
 export async function validateFolderArg(arg: string, options: FolderValidateOptions): Promise<FolderValidationReport> {
   if (isRemote(arg)) {
     const path = arg.replace(/[?#].*$/, "");
     const index = /\.index\.json$/i.test(path);
-    const base = index ? arg.slice(0, arg.lastIndexOf("/", path.length) + 1) : arg.endsWith("/") ? arg : `${arg}/`;
+    const cut = index || path.endsWith("/latest");
+    const base = cut ? arg.slice(0, arg.lastIndexOf("/", path.length - 1) + 1) : arg.endsWith("/") ? arg : `${arg}/`;
     const folder: CheckpointFolder = { name: base.slice(0, -1), open: (f) => urlSource(base + f) };
     return validateFolder(folder, index ? { ...options, layout: "shards", index: path.slice(path.lastIndexOf("/") + 1) } : options);
   }

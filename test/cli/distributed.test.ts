@@ -249,6 +249,16 @@ describe("validate on checkpoint folders", () => {
     expect(none.stdout).toMatch(/unreadable/);
   });
 
+  it("validate takes a file URL (one report), and an unreachable one is unreadable (exit 2)", async () => {
+    server = await startRangeServer({}, { dir: join(REPO, "fixtures") });
+    const ok = await runCliAsync(["validate", `${server.base}shards/bin/pytorch_model-00001-of-00004.bin`]);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/pytorch_model-00001-of-00004\.bin: ok \(zip, \d+ bytes\)/);
+    const gone = await runCliAsync(["validate", `${server.base}nope.pt`]);
+    expect(gone.status).toBe(2);
+    expect(gone.stdout).toMatch(/nope\.pt: error unreadable/);
+  });
+
   it("validate takes a DCP folder URL", async () => {
     server = await startRangeServer({}, { dir: DCP });
     const r = await runCliAsync(["validate", `${server.base}sharded/`, "--weights-only"]);

@@ -18,7 +18,7 @@ import type { Command } from "../command.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "../errors.js";
 import { parseTorchTarget } from "../torch-target.js";
 import { needsInputHelper } from "../input.js";
-import { folderSummaryLine, validateFolderArg } from "../validate-folder.js";
+import { folderSummaryLine, isFileUrl, validateFolderArg, validateUrlFile } from "../validate-folder.js";
 import type { FolderValidationReport } from "../../distributed/index.js";
 
 /** Node's zlib.crc32 (Node >= 20.15), much faster than the portable one, when present. */
@@ -116,7 +116,7 @@ export const validateCommand: Command = {
         allowTarget: version, allow,
         ...(crc32 === undefined ? {} : { crc32 }),
       };
-      reports.push(needsInputHelper(file) ? await validateFolderArg(file, options) : validateFile(file, options));
+      reports.push(isFileUrl(file) ? await validateUrlFile(file, options) : needsInputHelper(file) ? await validateFolderArg(file, options) : validateFile(file, options));
     }
     if (values.json) {
       out(JSON.stringify({ failOn: threshold, files: reports }, null, 2));
