@@ -11,7 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { urlSource } from "../bytes/url-source.js";
 import type { ReadAnyOptions, ReadAnyResult } from "../convert/index.js";
 import { readAnySync } from "../convert/index.js";
-import { canOpen, openDcp, openDcpSafetensors, openDcpSync, openShards, openShardsSync, openZero, openZeroSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
+import { canOpen, hasDcpShardingInfo, openDcp, openDcpSafetensors, readSafetensorsHeaderSync, openDcpSync, openShards, openShardsSync, openZero, openZeroSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
 import type { DirectoryFiles } from "../distributed/index.js";
 import { CheckpointError } from "../errors.js";
 import { directoryFiles } from "../node/directory-files.js";
@@ -73,6 +73,26 @@ export function isDeepSpeedDirectory(arg: string): boolean {
     if (isFile(join(arg, "latest"))) return true;
     const names = readdirSync(arg);
     return names.some((n) => n.endsWith("_model_states.pt")) && names.some((n) => n.endsWith("_optim_states.pt"));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A safetensors-based DCP folder (torch's HuggingFaceStorageWriter): no `.metadata`, and its first
+ * `.safetensors` file carries `DCP_SHARDING_INFO` (a folder of plain safetensors dumps is a run).
+ */
+export function isDcpSafetensorsDirectory(arg: string): boolean {
+  try {
+    if (!statSync(arg).isDirectory() || isFile(join(arg, ".metadata"))) return false;
+    const first = readdirSync(arg).filter((n) => n.endsWith(".safetensors")).sort()[0];
+    if (first === undefined) return false;
+    const source = openFileSource(join(arg, first));
+    try {
+      return hasDcpShardingInfo(readSafetensorsHeaderSync(source));
+    } finally {
+      source.close();
+    }
   } catch {
     return false;
   }
