@@ -1,6 +1,7 @@
 // Issue #18 benches, side by side with torch in the same run.
 //   node bench/dcp.mjs consolidate DIR   # a DCP directory (bench/make_dcp.py) → .pt: torchsave convert vs dcp_to_torch_save
 //   node bench/dcp.mjs remote [GiB]      # bytes fetched to inspect a remote checkpoint of GiB (default 1)
+//   node bench/dcp.mjs validate DIR      # torchsave validate DIR (every item) vs validate of the same tensors in one .pt vs torch reading every item
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -71,7 +72,38 @@ async function remote(gib = 1) {
   }
 }
 
+/** Validating a DCP folder item by item, against validating one .pt of the same tensors and torch reading the folder. */
+function validateBench(dir, runs = Number(process.env.BENCH_RUNS ?? 2)) {
+  const tmp = mkdtempSync(join(tmpdir(), "bench-dcp-validate-"));
+  const one = join(tmp, "one.pt");
+  // What dcp_to_torch_save does before torch.save: every item loaded into one state dict (then summed, so nothing stays lazy).
+  const py = `import time,sys\nfrom torch.distributed.checkpoint import FileSystemReader\nfrom torch.distributed.checkpoint.default_planner import _EmptyStateDictLoadPlanner\nfrom torch.distributed.checkpoint.state_dict_loader import _load_state_dict\nt=time.time()\nsd={}\n_load_state_dict(sd, storage_reader=FileSystemReader(sys.argv[1]), planner=_EmptyStateDictLoadPlanner(), no_dist=True)\ns=sum(float(v.double().sum()) for v in sd.values() if hasattr(v, "double"))\nassert len(sd) > 1\nprint(time.time()-t)`;
+  const size = (d) => spawnSync("du", ["-sb", d], { encoding: "utf8" }).stdout.split("\t")[0];
+  try {
+    timed(process.execPath, [CLI, "convert", dir, one, "--quiet"]);
+    console.log(`folder ${size(dir)} bytes; the same tensors in one .pt: ${statSync(one).size} bytes`);
+    for (let i = 0; i < runs; i++) {
+      const a = timedAny(process.execPath, [CLI, "validate", dir, "--weights-only"]);
+      console.log(`torchsave validate DIR --weights-only (every .distcp item): ${a.wall.toFixed(2)} s, max RSS ${a.rssMiB.toFixed(0)} MiB, exit ${a.status} ${load()}`);
+      const b = timedAny(process.execPath, [CLI, "validate", one, "--weights-only"]);
+      console.log(`torchsave validate one.pt --weights-only:                   ${b.wall.toFixed(2)} s, max RSS ${b.rssMiB.toFixed(0)} MiB, exit ${b.status} ${load()}`);
+      const c = timed(TORCH2, ["python3", "-c", py, dir]);
+      console.log(`torch 2.6 loading every item + summing (no checks):        ${c.wall.toFixed(2)} s whole process (${Number(c.stdout.trim().split("\n").pop()).toFixed(2)} s in the call), max RSS ${c.rssMiB.toFixed(0)} MiB ${load()}`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** {@link timed} for commands whose exit status is a result (validate exits 1 on findings). */
+function timedAny(cmd, args) {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...args], { encoding: "utf8", maxBuffer: 1 << 30 });
+  const [wall, rss] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
+  return { wall, rssMiB: rss / 1024, status: r.status };
+}
+
 const [what, arg] = process.argv.slice(2);
-if (what === "consolidate") consolidate(arg);
+if (what === "validate") validateBench(arg);
+else if (what === "consolidate") consolidate(arg);
 else if (what === "remote") await remote(arg === undefined ? 1 : Number(arg));
-else console.error("usage: node bench/dcp.mjs consolidate DIR | remote [GiB]");
+else console.error("usage: node bench/dcp.mjs consolidate DIR | remote [GiB] | validate DIR");

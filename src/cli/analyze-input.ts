@@ -9,7 +9,7 @@ import { checkReadRange } from "../bytes/source.js";
 import { CheckpointError } from "../errors.js";
 import { ioError } from "../node/file-source.js";
 import { UsageError } from "./errors.js";
-import { isDcpDirectory, isDeepSpeedDirectory, isRemote, needsInputHelper, openInput as openCheckpointInput } from "./input.js";
+import { isDcpDirectory, isDcpSafetensorsDirectory, isDeepSpeedDirectory, isRemote, needsInputHelper, openInput as openCheckpointInput } from "./input.js";
 
 /**
  * Any argument the analysis commands take, as a root to analyze: a file (lazily, through
@@ -27,7 +27,7 @@ export async function openAnalysisInput(path: string): Promise<{ readonly root: 
 
 /** A folder or URL that is one checkpoint (DCP, shards, DeepSpeed), not a run directory of dumps. */
 function isOneCheckpoint(path: string): boolean {
-  return isRemote(path) || /\.index\.json$/i.test(path) || isDcpDirectory(path) || isDeepSpeedDirectory(path) || indexInFolder(path);
+  return isRemote(path) || /\.index\.json$/i.test(path) || isDcpDirectory(path) || isDeepSpeedDirectory(path) || indexInFolder(path) || isDcpSafetensorsDirectory(path);
 }
 
 function indexInFolder(path: string): boolean {

@@ -11,7 +11,8 @@ import { basename, dirname, join } from "node:path";
 import { urlSource } from "../bytes/url-source.js";
 import type { ReadAnyOptions, ReadAnyResult } from "../convert/index.js";
 import { readAnySync } from "../convert/index.js";
-import { openDcp, openDcpSync, openShards, openShardsSync, openZeroSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
+import { canOpen, hasDcpShardingInfo, openDcp, openDcpSafetensors, readSafetensorsHeaderSync, openDcpSync, openShards, openShardsSync, openZero, openZeroSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
+import type { DirectoryFiles } from "../distributed/index.js";
 import { CheckpointError } from "../errors.js";
 import { directoryFiles } from "../node/directory-files.js";
 import { openFileSource } from "../node/index.js";
@@ -77,6 +78,26 @@ export function isDeepSpeedDirectory(arg: string): boolean {
   }
 }
 
+/**
+ * A safetensors-based DCP folder (torch's HuggingFaceStorageWriter): no `.metadata`, and its first
+ * `.safetensors` file carries `DCP_SHARDING_INFO` (a folder of plain safetensors dumps is a run).
+ */
+export function isDcpSafetensorsDirectory(arg: string): boolean {
+  try {
+    if (!statSync(arg).isDirectory() || isFile(join(arg, ".metadata"))) return false;
+    const first = readdirSync(arg).filter((n) => n.endsWith(".safetensors")).sort()[0];
+    if (first === undefined) return false;
+    const source = openFileSource(join(arg, first));
+    try {
+      return hasDcpShardingInfo(readSafetensorsHeaderSync(source));
+    } finally {
+      source.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 function isFile(p: string): boolean {
   try {
     return statSync(p).isFile();
@@ -97,7 +118,7 @@ export interface InputOptions {
  * @throws CheckpointError `io` for a folder that is no checkpoint torchsave reads; the readers' errors.
  */
 export async function openInput(arg: string, options: ReadAnyOptions = {}, inputOptions: InputOptions = {}): Promise<OpenedInput> {
-  if (isRemote(arg)) return openRemote(arg, options);
+  if (isRemote(arg)) return openRemote(arg, options, inputOptions);
   let dir = false;
   try {
     dir = statSync(arg).isDirectory();
@@ -110,6 +131,8 @@ export async function openInput(arg: string, options: ReadAnyOptions = {}, input
       const index = indexIn(arg);
       if (index !== undefined) return openIndex(arg, index);
       if (isDeepSpeedDirectory(arg)) return openDeepSpeed(arg, options, inputOptions);
+      const st = readdirSync(arg).filter((n) => n.endsWith(".safetensors") && isFile(join(arg, n)));
+      if (st.length > 0) return openSafetensorsDcp(arg, st, options);
       throw new CheckpointError("io", "this folder is not a checkpoint torchsave reads (a DCP directory has a .metadata file; Hugging Face shards a model.safetensors.index.json or pytorch_model.bin.index.json; a DeepSpeed folder a latest file or *_model_states.pt and *_optim_states.pt)", { file: arg });
     }
     const files = directoryFiles(arg);
@@ -142,6 +165,18 @@ function openDeepSpeed(dir: string, options: ReadAnyOptions, inputOptions: Input
   }
 }
 
+/** A safetensors-based DCP folder (torch's HuggingFaceStorageWriter): its `.safetensors` files as one checkpoint. */
+async function openSafetensorsDcp(dir: string, names: readonly string[], options: ReadAnyOptions): Promise<OpenedInput> {
+  const files = directoryFiles(dir);
+  try {
+    const ckpt = await openDcpSafetensors(files, names, { ...options.read, name: dir });
+    return { input: { root: ckpt.root, format: "dcp", gzip: false }, async: false, close: () => files.close() };
+  } catch (e) {
+    files.close();
+    throw e;
+  }
+}
+
 function openIndex(dir: string, index: string): OpenedInput {
   const files = directoryFiles(dir);
   try {
@@ -153,15 +188,28 @@ function openIndex(dir: string, index: string): OpenedInput {
   }
 }
 
-async function openRemote(url: string, options: ReadAnyOptions): Promise<OpenedInput> {
+/**
+ * A URL: a folder URL (ending in `/`) is a DCP directory when `<url>.metadata` exists, else a
+ * DeepSpeed folder (its `latest` names the tag folder) or tag folder, read by DeepSpeed's file
+ * names (HTTP cannot list a folder); the URL of a DeepSpeed `latest` file reads its folder; a
+ * `*.index.json` URL reads the shards it names; any other URL is one file.
+ */
+async function openRemote(url: string, options: ReadAnyOptions, inputOptions: InputOptions = {}): Promise<OpenedInput> {
   let fetched = 0;
   const onBytes = (n: number): void => {
     fetched += n;
   };
   const done = { async: true, fetched: () => fetched, close: () => undefined };
-  if (url.endsWith("/")) {
-    const ckpt = await openDcp({ name: url.slice(0, -1), open: (f) => urlSource(url + f, { onBytes }) }, { ...options.read, name: url });
-    return { input: { root: ckpt.root, format: "dcp", gzip: false }, ...done };
+  const path = url.replace(/[?#].*$/, "");
+  if (url.endsWith("/") || path.endsWith("/latest")) {
+    const base = url.endsWith("/") ? url : path.slice(0, path.length - "latest".length);
+    const dir: DirectoryFiles = { name: base.slice(0, -1), open: (f) => urlSource(base + f, { onBytes }) };
+    if (url.endsWith("/") && (await canOpen(dir, ".metadata"))) {
+      const ckpt = await openDcp(dir, { ...options.read, name: url });
+      return { input: { root: ckpt.root, format: "dcp", gzip: false }, ...done };
+    }
+    const ckpt = await openZero(dir, { ...(options.read === undefined ? {} : { read: options.read }), includeOptimizer: inputOptions.includeOptimizer === true });
+    return { input: { root: ckpt.root, format: "deepspeed", gzip: false }, ...done };
   }
   if (isIndexFile(url.replace(/[?#].*$/, ""))) {
     const cut = url.lastIndexOf("/", url.search(/[?#]|$/)) + 1;

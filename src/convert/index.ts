@@ -23,7 +23,7 @@ export {
   SAFETENSORS_SKELETON_KEY,
 } from "./safetensors.js";
 export type { ToSafetensorsOptions, SafetensorsPlan, SafetensorsValue } from "./safetensors.js";
-export { parseHeader as parseSafetensorsHeader, SAFETENSORS_MAX_HEADER, SAFETENSORS_DTYPE_BITS } from "./safetensors-header.js";
+export { parseHeader as parseSafetensorsHeader, headerLength, SAFETENSORS_MAX_HEADER, SAFETENSORS_DTYPE_BITS } from "./safetensors-header.js";
 export type { SafetensorsHeader, SafetensorsEntry } from "./safetensors-header.js";
 
 // Plain pickle and gzip.

@@ -25,6 +25,11 @@ export interface DcpChunk {
   /** Byte range of the chunk's archive in that file. */
   readonly offset: number;
   readonly length: number;
+  /**
+   * True when the range holds the chunk's raw row-major bytes (a safetensors-based DCP file)
+   * rather than a `torch.save` archive.
+   */
+  readonly raw?: true;
 }
 
 export type DcpEntry =

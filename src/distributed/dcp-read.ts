@@ -110,12 +110,12 @@ async function build(
 ): Promise<DcpCheckpoint> {
   const values: TorchValue[] = [];
   for (const e of metadata.entries) values.push(e.kind === "bytes" ? await located(e, name, () => load(e)) : null);
-  return assemble(name, metadata, files, values);
+  return assembleDcp(name, metadata, files, values);
 }
 
 function buildSync(name: string, metadata: DcpMetadata, files: ChunkFiles, load: (e: BytesEntry) => TorchValue): DcpCheckpoint {
   const values = metadata.entries.map((e) => (e.kind === "bytes" ? locatedSync(e, name, () => load(e)) : null));
-  return assemble(name, metadata, files, values);
+  return assembleDcp(name, metadata, files, values);
 }
 
 async function located<T>(e: BytesEntry, name: string, f: () => Promise<T>): Promise<T> {
@@ -139,8 +139,8 @@ function relocate(err: unknown, e: BytesEntry, name: string): unknown {
   return err.withLocation({ path: [e.fqn], file: `${name}/${e.file}` });
 }
 
-/** Tensors for the tensor entries, then every value placed at its key path. */
-function assemble(name: string, metadata: DcpMetadata, files: ChunkFiles, loaded: TorchValue[]): DcpCheckpoint {
+/** Tensors for the tensor entries, then every value placed at its key path (`loaded`: the bytes entries' values, by entry index). */
+export function assembleDcp(name: string, metadata: DcpMetadata, files: ChunkFiles, loaded: TorchValue[]): DcpCheckpoint {
   const root: PyDict<never> & { entries: [TorchValue, TorchValue][] } = { kind: "dict", entries: [] } as never;
   const storages: Storage[] = [];
   const placer = new Placer(name);

@@ -31,26 +31,32 @@ type TensorEntry = Extract<DcpEntry, { kind: "tensor" }>;
 
 /** A contiguous tensor over a virtual storage that assembles `entry`'s chunks on demand. */
 export function dcpTensor(entry: TensorEntry, index: number, files: ChunkFiles): Tensor {
-  const info = dtypeByName(entry.dtype)!;
-  const numel = product(entry.shape);
-  const byteLength = numel * info.itemSize;
+  const byteLength = product(entry.shape) * dtypeByName(entry.dtype)!.itemSize;
   const source = chunkedSource(entry, byteLength, files);
+  return contiguousOver(entry.dtype, entry.shape, source, 0, String(index), entry.fqn);
+}
+
+/** A contiguous tensor of `dtype` and `shape` whose bytes are `source` from `offset`. */
+function contiguousOver(dtype: TensorEntry["dtype"], shape: readonly number[], source: ByteSource, offset: number, key: string, record: string): Tensor {
+  const info = dtypeByName(dtype)!;
+  const numel = product(shape);
+  const byteLength = numel * info.itemSize;
   const storage: Storage = {
     kind: "storage",
-    key: String(index),
+    key,
     storageType: info.storageClass !== undefined ? pyGlobal("torch", info.storageClass) : pyGlobal("torch.storage", "UntypedStorage"),
-    dtype: entry.dtype,
+    dtype,
     location: "cpu",
     declaredNumel: info.storageClass !== undefined ? numel : byteLength,
     byteLength,
     byteOrder: "little",
-    from: { source, offset: 0, length: byteLength, compression: "none", record: entry.fqn },
+    from: { source, offset, length: byteLength, compression: "none", record },
   };
   return {
     kind: "tensor",
-    dtype: entry.dtype,
-    shape: [...entry.shape],
-    stride: contiguousStrides(entry.shape),
+    dtype,
+    shape: [...shape],
+    stride: contiguousStrides(shape),
     storageOffset: 0,
     storage,
     device: "cpu",
@@ -85,6 +91,17 @@ function chunkedSource(entry: TensorEntry, size: number, files: ChunkFiles): Byt
     }
     return root;
   };
+  /** A raw chunk (safetensors-based DCP) as a tensor over its bytes in the file. */
+  const rawChunk = (c: DcpChunk, parent: ByteSource): Tensor => {
+    if (c.length !== product(c.sizes) * itemSize) {
+      throw new CheckpointError("invalid-data", `the chunk at [${c.offsets.join(", ")}] has ${c.length} bytes, ${entry.dtype} [${c.sizes.join(", ")}] needs ${product(c.sizes) * itemSize}`, { ...where, offset: c.offset });
+    }
+    return contiguousOver(entry.dtype, c.sizes, parent, c.offset, c.file, entry.fqn);
+  };
+  const chunkSync = (c: DcpChunk, parent: ByteSource): Tensor =>
+    c.raw ? rawChunk(c, parent) : checked(c, openCheckpointSync(chunkSource(c, parent), files.options).root);
+  const chunkAsync = async (c: DcpChunk, parent: ByteSource): Promise<Tensor> =>
+    c.raw ? rawChunk(c, parent) : checked(c, (await openCheckpoint(chunkSource(c, parent), files.options)).root);
   const directOf = (t: Tensor): Direct | null => {
     const s = t.storage;
     if (s?.from === undefined || s.from.compression !== "none" || s.byteOrder !== "little" || s.view !== undefined || !isContiguous(t.shape, t.stride)) return null;
@@ -104,7 +121,7 @@ function chunkedSource(entry: TensorEntry, size: number, files: ChunkFiles): Byt
     try {
       if (single !== undefined) {
         if (direct === undefined) {
-          const t = checked(single, openCheckpointSync(chunkSource(single, fileSync(single.file)), files.options).root);
+          const t = chunkSync(single, fileSync(single.file));
           direct = directOf(t);
           if (direct === null) return tensorBytes(t).slice(offset, offset + length);
         }
@@ -113,7 +130,7 @@ function chunkedSource(entry: TensorEntry, size: number, files: ChunkFiles): Byt
       if (files.resident?.entry !== entry) {
         // Every chunk's archive is opened and checked (dtype, shape) before the tensor is allocated,
         // so metadata claiming a huge tensor allocates nothing unless the chunks hold it.
-        const chunks: (Tensor | undefined)[] = entry.chunks.map((c) => checked(c, openCheckpointSync(chunkSource(c, fileSync(c.file)), files.options).root));
+        const chunks: (Tensor | undefined)[] = entry.chunks.map((c) => chunkSync(c, fileSync(c.file)));
         const out = new Uint8Array(size);
         entry.chunks.forEach((c, i) => {
           scatterChunk(out, entry.shape, itemSize, c, tensorBytes(chunks[i]!));
@@ -132,7 +149,7 @@ function chunkedSource(entry: TensorEntry, size: number, files: ChunkFiles): Byt
     try {
       if (single !== undefined) {
         if (direct === undefined) {
-          const t = checked(single, (await openCheckpoint(chunkSource(single, await files.file(single.file)), files.options)).root);
+          const t = await chunkAsync(single, await files.file(single.file));
           direct = directOf(t);
           if (direct === null) return (await tensorBytesAsync(t)).slice(offset, offset + length);
         }
@@ -140,7 +157,7 @@ function chunkedSource(entry: TensorEntry, size: number, files: ChunkFiles): Byt
       }
       if (files.resident?.entry !== entry) {
         const chunks: (Tensor | undefined)[] = [];
-        for (const c of entry.chunks) chunks.push(checked(c, (await openCheckpoint(chunkSource(c, await files.file(c.file)), files.options)).root));
+        for (const c of entry.chunks) chunks.push(await chunkAsync(c, await files.file(c.file)));
         const out = new Uint8Array(size);
         for (let i = 0; i < chunks.length; i++) {
           scatterChunk(out, entry.shape, itemSize, entry.chunks[i]!, await tensorBytesAsync(chunks[i]!));

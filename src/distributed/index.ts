@@ -19,3 +19,9 @@ export { parseModelState, parseOptimState, ZERO_MODEL_FILE, MAX_ZERO_WORLD_SIZE 
 export type { ZeroModelState, ZeroOptimState } from "./zero-layout.js";
 export { mergeZero2, mergeZero3 } from "./zero-merge.js";
 export type { ZeroParam, ZeroRankGroups } from "./zero-merge.js";
+export { openDcpSafetensors, readDcpSafetensorsMetadata, hasDcpShardingInfo, readSafetensorsHeader, readSafetensorsHeaderSync, DCP_SHARDING_INFO } from "./dcp-safetensors.js";
+export type { SafetensorsFileHeader } from "./dcp-safetensors.js";
+export { folderFromSources, detectFolderLayout, isZeroFileName, canOpen } from "./folder.js";
+export type { CheckpointFolder, FolderLayout, DetectedLayout } from "./folder.js";
+export { validateFolder } from "./validate-folder.js";
+export type { FolderValidateOptions, FolderValidationReport, FolderWeightsOnlyVerdict } from "./validate-folder.js";

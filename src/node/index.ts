@@ -10,3 +10,4 @@ export { DEFAULT_CHECKPOINT_IN_FLIGHT } from "./write-checkpoint.js";
 export type { WriteFileOptions } from "./write-checkpoint.js";
 export { directoryFiles } from "./directory-files.js";
 export type { DirectoryFilesHandle } from "./directory-files.js";
+export { checkpointFolder, MAX_FOLDER_FILES } from "./checkpoint-folder.js";

@@ -8,7 +8,8 @@ export { DEFAULT_VALIDATE_MAX_INFLATED, DEFAULT_MAX_NESTED_DEPTH, DEFAULT_MAX_GA
 export type { ValidateOptions, ImportedGlobal, TensorValueStats } from "./context.js";
 
 // Findings and the rules table.
-export { SEVERITY_RANK, DEFAULT_MAX_FINDINGS_PER_CODE, countSeverities, hasFindingsAtOrAbove } from "./finding.js";
+export { SEVERITY_RANK, DEFAULT_MAX_FINDINGS_PER_CODE, countSeverities, createFindingSink, hasFindingsAtOrAbove } from "./finding.js";
+export type { FindingSink } from "./finding.js";
 export type { Finding, FindingLocation, Severity, SeverityCounts } from "./finding.js";
 export { RULES, RULES_BY_CODE } from "./rules.js";
 export type { FindingCode, RuleInfo, RuleCategory } from "./rules.js";

@@ -30,6 +30,21 @@ export const RULES = [
   r("findings-omitted", "info", "report", "More findings of one code than the report keeps; the count of the rest is given."),
   r("validation-limit", "error", "report", "A bound on the validator's work was reached (opcodes walked, inflated size, nesting depth, carving attempts), so that part of the check is incomplete: what cannot be read cannot be declared safe. The imports seen so far are still listed."),
 
+  // Checkpoint folders (DCP, safetensors-based DCP, Hugging Face shards, DeepSpeed ZeRO): the set's own consistency.
+  r("folder-file-missing", "error", "integrity", "A file the checkpoint needs (named by .metadata, the shard index, or DeepSpeed's layout) is absent or cannot be opened."),
+  r("folder-file-unreferenced", "warning", "integrity", "A data file in the folder (.distcp, a shard) that the checkpoint's metadata or index does not name: loaders never read it (dead or planted bytes)."),
+  r("folder-layout-invalid", "error", "integrity", "The folder breaks its layout's rules as the reader checks them (DeepSpeed: a rank file missing, stages or world sizes that disagree, partitions that do not add up; safetensors-based DCP: sharding info missing or chunks that disagree; a shard that holds no dict); the message carries the reader's error."),
+  r("dcp-metadata-invalid", "error", "integrity", "A DCP folder's .metadata cannot be read as torch.distributed.checkpoint Metadata (its pickle is still scanned)."),
+  r("dcp-slice-out-of-range", "error", "integrity", "A storage_data item's bytes [offset, offset+length) reach past the end of its file."),
+  r("dcp-slices-overlap", "error", "integrity", "Two storage_data items of one file overlap: one file region is read as two items."),
+  r("dcp-bytes-unreferenced", "warning", "integrity", "Bytes of a .distcp file that no storage_data item covers (torch writes items back to back): dead or hidden bytes torch never reads."),
+  r("dcp-chunks-invalid", "error", "integrity", "A tensor's chunks do not tile it as torch's planner requires: a chunk out of bounds, two chunks overlapping, or volumes that do not add up."),
+  r("dcp-item-mismatch", "error", "integrity", "A tensor item's torch.save archive holds no tensor, or one of another dtype or size than .metadata gives its chunk."),
+  r("shard-index-invalid", "error", "integrity", "The shard index (model.safetensors.index.json, pytorch_model.bin.index.json) is not JSON with a weight_map of safe file names."),
+  r("shard-key-conflict", "error", "integrity", "A key is in two shards, or in another shard than the index says: which tensor a loader gets depends on its order."),
+  r("shard-key-unlisted", "error", "integrity", "A shard holds a key the index does not list."),
+  r("shard-key-absent", "error", "integrity", "The index lists a key in a shard that does not hold it: loading that tensor fails."),
+
   // Zip container: directory and records.
   r("zip-truncated", "error", "integrity", "The file starts like a zip but has no end-of-central-directory record: it was cut short. Entries are recovered from their local headers."),
   r("zip-damaged", "error", "integrity", "The end record, zip64 records or central directory cannot be followed; entries are recovered from their local headers where possible."),

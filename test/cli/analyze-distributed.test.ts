@@ -36,6 +36,18 @@ describe("diff and stats on distributed checkpoints", () => {
     expect(strip(fromDir)).toEqual(strip(fromPt));
   });
 
+  it("diff of a safetensors-based DCP folder and its consolidated .pt is equal; stats reads it as one checkpoint", () => {
+    const ST = join(REPO, "fixtures/dcp/sharded_st");
+    const pt = join(tmp, "sharded_st.pt");
+    expect(runCli(["convert", ST, pt]).status).toBe(0);
+    const same = runCli(["diff", ST, pt, "--json"]);
+    expect(same.status, same.stderr).toBe(0);
+    expect((JSON.parse(same.stdout) as { equal: boolean }).equal).toBe(true);
+    const lines = (arg: string) => runCli(["stats", arg, "--json"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const strip = (rows: Record<string, unknown>[]) => rows.slice(0, -1).map(({ file: _f, ...rest }) => rest);
+    expect(strip(lines(ST))).toEqual(strip(lines(pt)));
+  });
+
   it("stats of a DeepSpeed folder consolidates it (not a run of its rank files)", () => {
     const r = runCli(["stats", ZERO, "--json"]);
     expect(r.status).toBe(0);

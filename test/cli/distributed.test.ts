@@ -8,6 +8,12 @@ import { CLI, runCli, type CliResult } from "../helpers/cli.js";
 import { REPO } from "../helpers/corpus.js";
 import { startRangeServer, type RangeServer } from "../helpers/range-server.js";
 import { stateDict, tensor, writeCheckpoint } from "../../src/index.js";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { concatBytes } from "../../src/bytes/concat.js";
+import { zipRecordsSync } from "../../src/containers/zip/zip-writer.js";
+import { planDcp, readDcpMetadata, DCP_DATA_FILE } from "../../src/distributed/index.js";
+import type { TorchValue } from "../../src/torch/index.js";
+import { callPickle } from "../unit/validate/pickle-asm.js";
 
 const DCP = join(REPO, "fixtures/dcp");
 const lines = (name: string): string => readFileSync(join(DCP, `${name}.tensors.jsonl`), "utf8");
@@ -32,7 +38,7 @@ function runCliAsync(args: string[]): Promise<CliResult> {
 }
 
 describe("DCP directories on the command line", () => {
-  for (const name of ["single", "sharded"]) {
+  for (const name of ["single", "sharded", "fsdp2"]) {
     it(`tensors ${name}/ prints dcp_to_torch_save's tensor lines`, () => {
       const r = runCli(["tensors", join(DCP, name), "--json"]);
       expect(r.stderr).toBe("");
@@ -181,5 +187,123 @@ describe("DeepSpeed ZeRO folders on the command line", () => {
     const r = runCli(["convert", join(DCP, "sharded"), join(tmp, "x.pt"), "--include-optimizer"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--include-optimizer applies to DeepSpeed ZeRO folders only/);
+  });
+});
+
+describe("safetensors-based DCP folders on the command line", () => {
+  const ST = join(DCP, "sharded_st");
+  it("tensors reads the rank files as one checkpoint (the chunks assembled)", () => {
+    const r = runCli(["tensors", ST, "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(lines("sharded_st"));
+  });
+  it("convert writes the consolidated tensors", () => {
+    const out = join(tmp, "st.pt");
+    const c = runCli(["convert", ST, out]);
+    expect(c.status, c.stderr).toBe(0);
+    expect(runCli(["tensors", out, "--json"]).stdout).toBe(lines("sharded_st"));
+  });
+});
+
+/** A DCP folder on disk whose `note` item is a torch.save-like zip calling os.system. */
+function maliciousDcp(dir: string): void {
+  const plan = planDcp(stateDict({ w: tensor(new Float32Array([1, 2])), note: "x".repeat(400) as TorchValue }));
+  const data = concatBytes([...plan.data]);
+  const meta = plan.metadata();
+  const note = readDcpMetadata(meta).entries.find((e) => e.fqn === "note") as { offset: number; length: number };
+  const build = (pad: number) => zipRecordsSync([{ name: "archive/data.pkl", data: callPickle("os", "system", `echo pwned${" ".repeat(pad)}`) }], { alignment: 1 });
+  const evil = build(note.length - build(0).length);
+  data.set(evil, note.offset);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, ".metadata"), meta);
+  writeFileSync(join(dir, DCP_DATA_FILE), data);
+}
+
+describe("validate on checkpoint folders", () => {
+  for (const rel of ["dcp/sharded", "dcp/fsdp2", "dcp/sharded_st", "shards/bin", "zero/zero3"]) {
+    it(`${rel}: one report, exit 0`, () => {
+      const r = runCli(["validate", join(REPO, "fixtures", rel), "--weights-only", "--torch", "2.6"]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/: ok \((dcp|dcp-safetensors|shards|deepspeed) folder, \d+ parts?, \d+ bytes\): 0 error\(s\)/);
+    });
+  }
+
+  it("a malicious pickle in one .distcp item fails the folder (exit 1), the line naming the file and key", () => {
+    const dir = join(tmp, "evil.dcp");
+    maliciousDcp(dir);
+    const r = runCli(["validate", dir, "--weights-only"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`${dir}: error global-dangerous at byte 2 in ${DCP_DATA_FILE}[note] > archive/data.pkl: imports os.system`);
+    expect(r.stdout).toMatch(/torch\.load\(weights_only=True\) \(torch current\): rejected/);
+    expect(r.stdout).toMatch(/FAILED \(dcp folder/);
+    const json = JSON.parse(runCli(["validate", dir, "--json"]).stdout);
+    expect(json.files[0].kind).toBe("folder");
+    expect(json.files[0].parts.map((p: { file: string }) => p.file)).toContain(`${DCP_DATA_FILE}[note]`);
+  });
+
+  it("a shard index file validates its folder; a folder holding no checkpoint exits 2", () => {
+    const ok = runCli(["validate", join(REPO, "fixtures/shards/bin/pytorch_model.bin.index.json")]);
+    expect(ok.status, ok.stdout).toBe(0);
+    const none = runCli(["validate", join(REPO, "fixtures/train")]);
+    expect(none.status).toBe(2);
+    expect(none.stdout).toMatch(/unreadable/);
+  });
+
+  it("validate takes a file URL (one report), and an unreachable one is unreadable (exit 2)", async () => {
+    server = await startRangeServer({}, { dir: join(REPO, "fixtures") });
+    const ok = await runCliAsync(["validate", `${server.base}shards/bin/pytorch_model-00001-of-00004.bin`]);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/pytorch_model-00001-of-00004\.bin: ok \(zip, \d+ bytes\)/);
+    const gone = await runCliAsync(["validate", `${server.base}nope.pt`]);
+    expect(gone.status).toBe(2);
+    expect(gone.stdout).toMatch(/nope\.pt: error unreadable/);
+  });
+
+  it("validate takes a DCP folder URL", async () => {
+    server = await startRangeServer({}, { dir: DCP });
+    const r = await runCliAsync(["validate", `${server.base}sharded/`, "--weights-only"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/sharded: ok \(dcp folder, 28 parts/);
+  });
+});
+
+describe("DeepSpeed ZeRO folders behind URLs", () => {
+  const ZERO = join(REPO, "fixtures/zero");
+  const zlines = (name: string): string => readFileSync(join(ZERO, `${name}.tensors.jsonl`), "utf8");
+  const size = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((n, d) => n + (d.isDirectory() ? size(join(dir, d.name)) : statSync(join(dir, d.name)).size), 0);
+
+  for (const [name, path] of [["zero2", "zero2/"], ["zero3", "zero3/"], ["zero2", "zero2/latest"], ["zero3", "zero3/global_step3/"]] as const) {
+    it(`tensors ${path} consolidates as the local folder does, fetching each file once at most`, async () => {
+      server = await startRangeServer({}, { dir: ZERO });
+      const r = await runCliAsync(["tensors", `${server.base}${path}`, "--json"]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(zlines(name));
+      expect(server.stats.bytesSent).toBeLessThanOrEqual(size(join(ZERO, name)));
+    });
+  }
+
+  it("validate takes a ZeRO folder URL and a tag folder URL (rank files found by name)", async () => {
+    server = await startRangeServer({}, { dir: ZERO });
+    for (const path of ["zero3/", "zero2/global_step3/"]) {
+      const r = await runCliAsync(["validate", `${server.base}${path}`, "--weights-only"]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/ok \(deepspeed folder, [34] parts/);
+    }
+  });
+
+  it("convert --include-optimizer of a ZeRO folder URL writes the moments too", async () => {
+    server = await startRangeServer({}, { dir: ZERO });
+    const out = join(tmp, "zero3-url.pt");
+    const r = await runCliAsync(["convert", `${server.base}zero3/`, out, "--include-optimizer", "--quiet"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(runCli(["tensors", out, "--json"]).stdout).toBe(zlines("zero3.optim"));
+  });
+
+  it("a folder URL that is neither DCP nor DeepSpeed is a one-line error, exit 2", async () => {
+    server = await startRangeServer({}, { dir: ZERO });
+    const r = await runCliAsync(["inspect", `${server.base}nothing/`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 });

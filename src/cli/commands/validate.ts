@@ -17,6 +17,9 @@ import type { AllowRule, Finding, Severity, ValidateOptions, ValidationReport } 
 import type { Command } from "../command.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "../errors.js";
 import { parseTorchTarget } from "../torch-target.js";
+import { needsInputHelper } from "../input.js";
+import { folderSummaryLine, isFileUrl, validateFolderArg, validateUrlFile } from "../validate-folder.js";
+import type { FolderValidationReport } from "../../distributed/index.js";
 
 /** Node's zlib.crc32 (Node >= 20.15), much faster than the portable one, when present. */
 function nodeCrc32(): Crc32Fn | undefined {
@@ -42,7 +45,7 @@ export function summaryLine(report: ValidationReport, threshold: Severity): stri
 }
 
 /** Every import with its class and, when admitted, the allow-list rule that admitted it. */
-function importsLine(report: ValidationReport): string | undefined {
+function importsLine(report: ValidationReport | FolderValidationReport): string | undefined {
   if (report.imports.length === 0) return undefined;
   const seen = new Map<string, string>();
   for (const i of report.imports) {
@@ -78,7 +81,7 @@ function allowRules(values: Record<string, unknown>): AllowRule[] {
 export const validateCommand: Command = {
   name: "validate",
   summary: "check integrity (zip, CRCs, storages), security (every import, nested pickles), NaN/Inf and training state",
-  usage: "torchsave validate FILE... [--json] [--weights-only] [--strict] [--torch 1.13|2.6|current] [--safe-global MODULE.NAME]... [--allow module.name|glob]... [--allow-file FILE]...",
+  usage: "torchsave validate FILE|FOLDER|URL... [--json] [--weights-only] [--strict] [--torch 1.13|2.6|current] [--safe-global MODULE.NAME]... [--allow module.name|glob]... [--allow-file FILE]...",
   options: {
     json: { type: "boolean", doc: "print every file's report as JSON (findings with severity, code, where; imports; tensors) instead of lines." },
     "weights-only": { type: "boolean", doc: "also say whether torch.load(weights_only=True) would accept the file, with every reason it would not." },
@@ -93,10 +96,11 @@ export const validateCommand: Command = {
     "torchsave validate ckpt.pt --weights-only --torch 1.13   # would torch 1.13's torch.load(weights_only=True) accept it?",
     "torchsave validate runs/*.pt --strict --json     # CI: warnings fail too, machine-readable",
     "torchsave validate full.pt --allow 'mypkg.models.*'   # admit your own classes; anything else off the allow-list fails",
+    "torchsave validate ckpt_dir/ --weights-only      # a DCP, shard or DeepSpeed folder as one report: every file and .distcp item, plus the set's consistency",
   ],
   minPositionals: 1,
   maxPositionals: Number.MAX_SAFE_INTEGER,
-  run({ positionals, values, out }) {
+  async run({ positionals, values, out }) {
     const version = parseTorchTarget(values.torch);
     const safeGlobals = (values["safe-global"] as string[] | undefined) ?? [];
     for (const g of safeGlobals) if (!/^[\w.]+\.\w+$/.test(g)) throw new UsageError(`--safe-global takes MODULE.NAME (as add_safe_globals would allow it), not ${JSON.stringify(g)}`);
@@ -104,7 +108,7 @@ export const validateCommand: Command = {
     const allow = allowRules(values);
     const threshold: Severity = values.strict ? "warning" : "error";
     const crc32 = nodeCrc32();
-    const reports: ValidationReport[] = [];
+    const reports: (ValidationReport | FolderValidationReport)[] = [];
     for (const file of positionals) {
       const options: ValidateOptions = {
         name: file,
@@ -112,7 +116,7 @@ export const validateCommand: Command = {
         allowTarget: version, allow,
         ...(crc32 === undefined ? {} : { crc32 }),
       };
-      reports.push(validateFile(file, options));
+      reports.push(isFileUrl(file) ? await validateUrlFile(file, options) : needsInputHelper(file) ? await validateFolderArg(file, options) : validateFile(file, options));
     }
     if (values.json) {
       out(JSON.stringify({ failOn: threshold, files: reports }, null, 2));
@@ -125,7 +129,7 @@ export const validateCommand: Command = {
           const n = r.weightsOnly.blockers.length;
           out(`${r.file ?? "input"}: torch.load(weights_only=True) (torch ${r.weightsOnly.version}): ${r.weightsOnly.accepted ? "accepted" : `rejected (${n} reason${n === 1 ? "" : "s"} above)`}`);
         }
-        out(summaryLine(r, threshold));
+        out("kind" in r ? folderSummaryLine(r, threshold) : summaryLine(r, threshold));
       }
       if (reports.length > 1) {
         const failed = reports.filter((r) => !r.readable || hasFindingsAtOrAbove(r.findings, threshold)).length;

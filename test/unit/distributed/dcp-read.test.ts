@@ -12,7 +12,7 @@ import { tensorLines } from "../../helpers/tensor-lines.js";
 import { thrown } from "../../helpers/errors.js";
 
 const DCP = join(REPO, "fixtures/dcp");
-const NAMES = ["single", "sharded"];
+const NAMES = ["single", "sharded", "fsdp2"];
 const expected = (name: string): string[] => readFileSync(join(DCP, `${name}.tensors.jsonl`), "utf8").trim().split("\n");
 let handle: DirectoryFilesHandle | undefined;
 afterEach(() => handle?.close());
