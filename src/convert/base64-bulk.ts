@@ -53,23 +53,38 @@ export function encodeBase64Bulk(bytes: Uint8Array): string {
  * `=`, zero unused bits), or returns undefined, exactly as `decodeBase64` does.
  */
 export function decodeBase64Bulk(text: string): Uint8Array | undefined {
-  const n = text.length;
-  if (n % 4 !== 0) return undefined;
-  // Non-ASCII characters become multi-byte UTF-8, which the length check below catches.
+  // Non-ASCII characters become multi-byte UTF-8, which the length check catches.
   const b = utf8.encode(text);
-  if (b.length !== n) return undefined;
+  return b.length === text.length ? decodeBase64Ascii(b) : undefined;
+}
+
+/** Bytes {@link decodeBase64Ascii} gives for `chars` base64 characters whose last four are `tail`. */
+export function base64DecodedLength(chars: number, tail: Uint8Array): number {
+  const n = tail.length;
+  const pad = n > 0 && tail[n - 1] === PAD ? (tail[n - 2] === PAD ? 2 : 1) : 0;
+  return (chars / 4) * 3 - pad;
+}
+
+/**
+ * {@link decodeBase64Bulk} for base64 held as ASCII bytes (a slice of a file): decodes into `out`
+ * at `at` when given (it must have room), else into a new array. Padding may end the input only.
+ */
+export function decodeBase64Ascii(b: Uint8Array, out?: Uint8Array, at = 0): Uint8Array | undefined {
+  const n = b.length;
+  if (n % 4 !== 0) return undefined;
   let pad = 0;
   if (n > 0 && b[n - 1] === PAD) pad = b[n - 2] === PAD ? 2 : 1;
-  const out = new Uint8Array((n / 4) * 3 - pad);
+  const size = (n / 4) * 3 - pad;
+  const dst = out ?? new Uint8Array(size);
   const full = pad === 0 ? n : n - 4;
-  let o = 0;
+  let o = at;
   for (let i = 0; i < full; i += 4) {
     const a = DECODE[b[i]!]!, c = DECODE[b[i + 1]!]!, d = DECODE[b[i + 2]!]!, e = DECODE[b[i + 3]!]!;
     if ((a | c | d | e) > 63) return undefined;
     const v = (a << 18) | (c << 12) | (d << 6) | e;
-    out[o] = v >>> 16;
-    out[o + 1] = (v >>> 8) & 0xff;
-    out[o + 2] = v & 0xff;
+    dst[o] = v >>> 16;
+    dst[o + 1] = (v >>> 8) & 0xff;
+    dst[o + 2] = v & 0xff;
     o += 3;
   }
   if (pad > 0) {
@@ -77,10 +92,13 @@ export function decodeBase64Bulk(text: string): Uint8Array | undefined {
     const d = pad === 2 ? 0 : DECODE[b[full + 2]!]!;
     if ((a | c | d) > 63) return undefined;
     const v = (a << 18) | (c << 12) | (d << 6);
-    out[o] = v >>> 16;
-    if (pad === 2) return (v & 0xffff) === 0 ? out : undefined;
-    out[o + 1] = (v >>> 8) & 0xff;
+    dst[o] = v >>> 16;
+    if (pad === 2) return (v & 0xffff) === 0 ? dst : undefined;
+    dst[o + 1] = (v >>> 8) & 0xff;
     if ((v & 0xff) !== 0) return undefined;
   }
-  return out;
+  return dst;
 }
+
+/** Sextet of each byte value (255 outside the alphabet), for scanners that validate base64 in place. */
+export const BASE64_SEXTET: Uint8Array = DECODE;

@@ -17,7 +17,7 @@ import { checkpointChunks } from "../torch/write/write-checkpoint.js";
 import type { WriteOptions } from "../torch/write/write-options.js";
 import type { ConvertFormat } from "./formats.js";
 import { gunzip, gzipChunks, isGzip, type GzipOptions } from "./gzip.js";
-import { fromJson, jsonChunks, type JsonOptions } from "./json.js";
+import { fromJsonSource, jsonChunks, type JsonOptions } from "./json.js";
 import { fromMsgpack, msgpackChunks, type MsgpackOptions } from "./msgpack.js";
 import { toPickle, type ToPickleOptions } from "./pickle-plain.js";
 import { fromPlainJson, toPlainJson, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
@@ -111,9 +111,11 @@ function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
     case "msgpack":
       return { root: fromMsgpack(read(0, source.size)), format: "msgpack", gzip: false };
     case "json": {
+      // A lossless document is read from the bytes as they come (any size); plain JSON as one text.
+      const start = new TextDecoder().decode(head.subarray(0, 64)).replace(/^\ufeff/, "");
+      const lossless = options.jsonAs === undefined ? /^\s*\{\s*"\$torchsave"\s*:/.test(start) : options.jsonAs === "json";
+      if (lossless) return { root: fromJsonSource(source), format: "json", gzip: false };
       const text = textOf(read(0, source.size));
-      const lossless = options.jsonAs === undefined ? /^\s*\{\s*"\$torchsave"\s*:/.test(text.slice(0, 64)) : options.jsonAs === "json";
-      if (lossless) return { root: fromJson(text), format: "json", gzip: false };
       const notes: string[] = [];
       const plain: FromPlainJsonOptions = { ...(options.plain ?? {}), ...(options.dtype === undefined ? {} : { dtype: options.dtype }), onNote: (l) => notes.push(l) };
       return { root: fromPlainJson(text, plain), format: "json-plain", gzip: false, notes };

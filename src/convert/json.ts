@@ -8,9 +8,13 @@ import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyValue } from "../pickle/value.js";
 import type { Storage, StorageLocation, TorchHost, TorchValue } from "../torch/index.js";
 import { isNdArray, isStorage, isTensor } from "../torch/index.js";
+import type { ByteSource } from "../bytes/source.js";
+import { bytesSource } from "../bytes/source.js";
 import { decodeBase64Bulk, encodeBase64Bulk } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { writeJson } from "./json-pretty.js";
+import { parseJsonSource } from "./json-read.js";
+import { base64Location, isLocatedBase64 } from "./json-read-data.js";
 import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
 import { DEFAULT_JSON_MAX_DEPTH } from "./json-value-types.js";
 import { storageData, storageFromHeader, storageHeader, type StorageHeader } from "./storage-table.js";
@@ -111,7 +115,8 @@ function hostToJson(facts: GraphFacts) {
  * @throws ConvertError `invalid-data` (with the JSON key path) for text that is not such a
  *   document; `unsupported` for a newer document version.
  */
-export function fromJson(text: string): TorchValue {
+export function fromJson(text: string | Uint8Array): TorchValue {
+  if (typeof text !== "string") return fromJsonSource(bytesSource(text));
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -119,6 +124,20 @@ export function fromJson(text: string): TorchValue {
     throw new ConvertError("invalid-data", `not JSON: ${(e as Error).message}`, { cause: e });
   }
   return fromJsonValue(doc as JsonValue);
+}
+
+/**
+ * Reads a JSON document from a source without ever holding it as one string, so documents of any
+ * size read (a JS string stops at about 512 MiB). The source must read synchronously (a file, bytes
+ * in memory). Storage bytes are not read now: each storage's base64 text stays in the source and
+ * is decoded when the storage's bytes are asked for, so converting the document holds one storage
+ * at a time.
+ * @throws ConvertError `truncated` or `invalid-data` with the byte offset for a document that is
+ *   not complete, valid JSON (or not strict base64 where bytes belong); otherwise as {@link fromJson}.
+ */
+export function fromJsonSource(source: ByteSource): TorchValue {
+  const doc = parseJsonSource(source);
+  return fromJsonValue(doc);
 }
 
 /** {@link fromJson} for a document already parsed (e.g. by a streaming JSON parser). */
@@ -180,7 +199,8 @@ function readStorages(list: JsonValue | undefined, field: string, bytes: (text: 
     }
     let data: Uint8Array | StorageLocation | undefined;
     if (Object.hasOwn(e, field)) {
-      data = bytes(str(field), header.key);
+      const raw = e[field];
+      data = isLocatedBase64(raw) ? base64Location(raw, `data of storage ${header.key}`) : bytes(str(field), header.key);
       if (data === undefined) throw fail(field === "data" ? "data is not strict base64" : `${field} names nothing`, field);
     }
     if (byKey.has(header.key)) throw fail(`storage key ${header.key} is listed twice`, "key");
