@@ -20,6 +20,11 @@ const utf8 = new TextEncoder();
 
 /** Padded standard base64 of `bytes`. */
 export function encodeBase64Bulk(bytes: Uint8Array): string {
+  return ascii.decode(encodeBase64Bytes(bytes));
+}
+
+/** Padded standard base64 of `bytes`, as ASCII bytes (for output that is bytes anyway). */
+export function encodeBase64Bytes(bytes: Uint8Array): Uint8Array {
   const n = bytes.length;
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
   const whole = n - (n % 3);
@@ -45,7 +50,7 @@ export function encodeBase64Bulk(bytes: Uint8Array): string {
     out[o + 2] = ENCODE[(v >>> 6) & 63]!;
     out[o + 3] = PAD;
   }
-  return ascii.decode(out);
+  return out;
 }
 
 /**

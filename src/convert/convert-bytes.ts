@@ -17,10 +17,10 @@ import { checkpointChunks } from "../torch/write/write-checkpoint.js";
 import type { WriteOptions } from "../torch/write/write-options.js";
 import type { ConvertFormat } from "./formats.js";
 import { gunzip, gzipChunks, isGzip, type GzipOptions } from "./gzip.js";
-import { fromJsonSource, jsonChunks, type JsonOptions } from "./json.js";
+import { fromJsonSource, jsonBytes, type JsonOptions } from "./json.js";
 import { fromMsgpack, msgpackChunks, type MsgpackOptions } from "./msgpack.js";
 import { toPickle, type ToPickleOptions } from "./pickle-plain.js";
-import { fromPlainJson, toPlainJson, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
+import { fromPlainJson, plainJsonChunks, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
 import { planChunks, planSafetensors, readSafetensorsSync, type ToSafetensorsOptions } from "./safetensors.js";
 import { graphFacts } from "./value-graph.js";
 import { concatBytes } from "../bytes/concat.js";
@@ -239,12 +239,11 @@ export function planConversion(source: ByteSource | ReadAnyResult, options: Conv
 }
 
 function encode(root: TorchValue, options: ConvertOptions, notes: string[]): Iterable<Uint8Array> {
-  const utf8 = new TextEncoder();
   switch (options.to) {
     case "json":
-      return encodeTextChunks(jsonChunks(root, options.json));
+      return jsonBytes(root, options.json);
     case "json-plain":
-      return [utf8.encode(toPlainJson(root, options.plainJson))];
+      return encodeTextChunks(plainJsonChunks(root, options.plainJson));
     case "msgpack":
       return msgpackChunks(root, options.msgpack);
     case "safetensors": {

@@ -10,7 +10,8 @@ import type { Storage, StorageLocation, TorchHost, TorchValue } from "../torch/i
 import { isNdArray, isStorage, isTensor } from "../torch/index.js";
 import type { ByteSource } from "../bytes/source.js";
 import { bytesSource } from "../bytes/source.js";
-import { decodeBase64Bulk, encodeBase64Bulk } from "./base64-bulk.js";
+import { encodeTextChunks } from "../bytes/coalesce.js";
+import { decodeBase64Bulk, encodeBase64Bulk, encodeBase64Bytes } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { writeJson } from "./json-pretty.js";
 import { parseJsonSource } from "./json-read.js";
@@ -26,6 +27,8 @@ export const JSON_FORMAT_VERSION = 1;
 
 /** Storage bytes per base64 piece {@link jsonChunks} yields (a multiple of 3, so pieces concatenate). */
 const BASE64_PIECE = 3 * 1024 * 1024;
+/** Storages up to this size are written as text with the tokens around them (one encode for many). */
+const SMALL_STORAGE = 48 * 1024;
 
 /** Options of {@link toJson} and {@link jsonChunks}. */
 export interface JsonOptions {
@@ -45,11 +48,28 @@ export interface JsonOptions {
  *   storage's bytes cannot be read.
  */
 export function* jsonChunks(input: ConvertInput, options: JsonOptions = {}): Generator<string> {
+  const ascii = new TextDecoder();
+  for (const piece of jsonPieces(input, options)) yield typeof piece === "string" ? piece : ascii.decode(piece);
+}
+
+/**
+ * {@link jsonChunks} as UTF-8 chunks of about a MiB, for files and streams: large storages are
+ * base64-encoded straight into bytes (never a string), small ones join the text around them.
+ */
+export function jsonBytes(input: ConvertInput, options: JsonOptions = {}): Generator<Uint8Array> {
+  return encodeTextChunks(jsonPieces(input, options));
+}
+
+function jsonPieces(input: ConvertInput, options: JsonOptions): Generator<string | Uint8Array> {
   const root = rootOf(input);
-  yield* documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, function* (s) {
+  return documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, function* (s) {
     const data = storageData(s);
+    if (data.length <= SMALL_STORAGE) {
+      yield `,"data":"${encodeBase64Bulk(data)}"`;
+      return;
+    }
     yield ',"data":"';
-    for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bulk(data.subarray(i, i + BASE64_PIECE));
+    for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bytes(data.subarray(i, i + BASE64_PIECE));
     yield '"';
   });
 }
@@ -58,9 +78,9 @@ export function* jsonChunks(input: ConvertInput, options: JsonOptions = {}): Gen
  * A checkpoint document's text. `storageFields(s)` writes the fields after a storage's header
  * (`,"data":"..."` here, `,"entry":"name"` in a safetensors skeleton); views get none.
  */
-export function* documentChunks(
-  root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => Iterable<string>,
-): Generator<string> {
+export function* documentChunks<P extends string | Uint8Array>(
+  root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => Iterable<P>,
+): Generator<string | P> {
   const rootJson = valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth });
   const nl = indent > 0 ? "\n" : "";
   yield `{"$torchsave":${indent > 0 ? " " : ""}${JSON_FORMAT_VERSION},${nl}${indent > 0 ? " " : ""}"storages":${indent > 0 ? " " : ""}[`;

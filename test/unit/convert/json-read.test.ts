@@ -91,10 +91,10 @@ describe("fromJsonSource", () => {
     const root = pyDict<TorchHost>([["w", tensor(storage("uint8", big), [big.length])], ["b", tensor(storage("float32", f32(0.5), { key: "1" }), [1])]], ORDERED_DICT);
     const text = utf8.encode(toJson(root));
     const file = fileLike(text);
-    const back = fromJsonSource(file) as { entries: [string, Tensor][] };
+    const back = fromJsonSource(file);
     // Reading the document read it once and decoded nothing.
     expect(file.readBytes).toBe(text.length);
-    const s = back.entries[0]![1].storage as Storage;
+    const s = (back as { entries: [string, Tensor][] }).entries[0]![1].storage as Storage;
     expect(s.data).toBeUndefined();
     expect(readStorageBytesSync(s)).toStrictEqual(big);
     expect(s.from!.source.readSync!(1000, 7)).toStrictEqual(big.subarray(1000, 1007));
