@@ -9,6 +9,7 @@
  * never as a string: its bytes are decoded when a writer asks for them (`json-read-data.ts`).
  * Iterative: nesting depth costs heap, not stack.
  */
+import { concatBytes } from "../bytes/concat.js";
 import type { ByteSource } from "../bytes/source.js";
 import { ConvertError } from "../errors.js";
 import { BASE64_SEXTET, base64DecodedLength } from "./base64-bulk.js";
@@ -234,7 +235,7 @@ class JsonSourceParser {
         this.pos = 1;
       }
     }
-    const bytes = parts.length === 1 ? parts[0]! : joinParts(parts);
+    const bytes = concatBytes(parts);
     let text: string;
     try {
       text = strictUtf8.decode(bytes);
@@ -311,16 +312,4 @@ function isDataSlot(stack: readonly Frame[]): boolean {
 function setKey(obj: Record<string, JsonValue>, key: string, v: JsonValue): void {
   if (key === "__proto__") Object.defineProperty(obj, key, { value: v, writable: true, enumerable: true, configurable: true });
   else obj[key] = v;
-}
-
-function joinParts(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
