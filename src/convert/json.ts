@@ -63,6 +63,14 @@ export function jsonBytes(input: ConvertInput, options: JsonOptions = {}): Gener
 function jsonPieces(input: ConvertInput, options: JsonOptions): Generator<string | Uint8Array> {
   const root = rootOf(input);
   return documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, function* (s) {
+    const slices = sliceReader(s);
+    if (slices !== undefined) {
+      // A large storage read from a file: a slice at a time, so memory does not grow with its size.
+      yield ',"data":"';
+      for (let i = 0; i < s.byteLength; i += BASE64_PIECE) yield encodeBase64Bytes(slices(i, Math.min(BASE64_PIECE, s.byteLength - i)));
+      yield '"';
+      return;
+    }
     const data = storageData(s);
     if (data.length <= SMALL_STORAGE) {
       yield `,"data":"${encodeBase64Bulk(data)}"`;
@@ -72,6 +80,19 @@ function jsonPieces(input: ConvertInput, options: JsonOptions): Generator<string
     for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bytes(data.subarray(i, i + BASE64_PIECE));
     yield '"';
   });
+}
+
+/**
+ * Reads slices of a large storage straight from its source when it is stored as is (no deflate,
+ * not in memory, as long as its record) and the source reads synchronously; otherwise undefined
+ * (the whole storage is read, with the reader's checks).
+ */
+function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | undefined {
+  const from = s.from;
+  if (s.data !== undefined || from === undefined || s.byteLength <= BASE64_PIECE || from.compression !== "none" || from.length < s.byteLength) return undefined;
+  const source = from.source;
+  if (source.bytes !== undefined || source.readSync === undefined) return undefined;
+  return (at, n) => source.readSync!(from.offset + at, n);
 }
 
 /**

@@ -89,5 +89,17 @@ describe("same bytes on every path", () => {
     const big = new Uint8Array(3 * 1024 * 1024 + 100).map((_, i) => i & 0xff);
     const v = pyList<TorchHost>([tensor(storage("uint8", big), [big.length]), tensor(storage("float32", new Uint8Array(64), { key: "1" }), [16])]);
     expect(Buffer.concat([...jsonBytes(v)]).toString("utf8")).toBe(toJson(v));
+    // The same storage in a file-like source (read a slice at a time), and one whose record is short.
+    const reads: number[] = [];
+    const source = { size: big.length + 8, readSync: (o: number, n: number) => (reads.push(n), big.slice(o - 8, o - 8 + n)), read: async () => new Uint8Array(0) };
+    const inFile = (length: number): TorchValue => {
+      const t = tensor(storage("uint8", big), [big.length], { origin: "none" });
+      const s = { ...t.storage!, from: { source, offset: 8, length, compression: "none" as const, record: "data/0" } };
+      delete (s as { data?: Uint8Array }).data;
+      return pyList<TorchHost>([{ ...t, storage: s }]);
+    };
+    expect(Buffer.concat([...jsonBytes(inFile(big.length))]).toString("utf8")).toBe(toJson(pyList<TorchHost>([tensor(storage("uint8", big), [big.length], { origin: "none" })])));
+    expect(Math.max(...reads)).toBeLessThanOrEqual(3 * 1024 * 1024);
+    expect(() => [...jsonBytes(inFile(big.length - 1))]).toThrow(expect.objectContaining({ code: "truncated" }));
   });
 });
