@@ -14,6 +14,10 @@ const DECODE: Uint8Array = (() => {
   return t;
 })();
 const PAD = 0x3d;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** The two characters of each 12-bit value, as a 16-bit word in either byte order. */
+const PAIRS_LE: Uint16Array = Uint16Array.from({ length: 4096 }, (_, v) => ENCODE[v >>> 6]! | (ENCODE[v & 63]! << 8));
+const PAIRS_BE: Uint16Array = Uint16Array.from({ length: 4096 }, (_, v) => (ENCODE[v >>> 6]! << 8) | ENCODE[v & 63]!);
 
 const ascii = new TextDecoder("utf-8");
 const utf8 = new TextEncoder();
@@ -28,15 +32,15 @@ export function encodeBase64Bytes(bytes: Uint8Array): Uint8Array {
   const n = bytes.length;
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
   const whole = n - (n % 3);
-  let o = 0;
-  for (let i = 0; i < whole; i += 3) {
+  // Two characters per lookup: 12 bits → a pair, stored as one 16-bit word (out starts at offset 0).
+  const pairs = new Uint16Array(out.buffer, 0, out.length >>> 1);
+  const pair = LITTLE_ENDIAN ? PAIRS_LE : PAIRS_BE;
+  for (let i = 0, w = 0; i < whole; i += 3, w += 2) {
     const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out[o] = ENCODE[v >>> 18]!;
-    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
-    out[o + 2] = ENCODE[(v >>> 6) & 63]!;
-    out[o + 3] = ENCODE[v & 63]!;
-    o += 4;
+    pairs[w] = pair[v >>> 12]!;
+    pairs[w + 1] = pair[v & 0xfff]!;
   }
+  const o = (whole / 3) * 4;
   if (n - whole === 1) {
     const v = bytes[whole]! << 16;
     out[o] = ENCODE[v >>> 18]!;
