@@ -6,7 +6,7 @@
  */
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyValue } from "../pickle/value.js";
-import type { Storage, StorageLocation, TorchHost, TorchValue } from "../torch/index.js";
+import type { Storage, StorageLocation, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { isNdArray, isStorage, isTensor } from "../torch/index.js";
 import type { ByteSource } from "../bytes/source.js";
 import { bytesSource } from "../bytes/source.js";
@@ -140,10 +140,25 @@ function headerJson(h: StorageHeader): Record<string, JsonValue> {
   return out;
 }
 
+/** A strided tensor on a storage whose record holds only its plain fields (no origin, quantization, sparse parts, state). */
+export function isPlainTensor(t: Tensor, facts: GraphFacts): boolean {
+  return t.storage !== undefined && t.layout === "strided" && facts.omitOrigin.has(t) && t.quantization === undefined && t.sparse === undefined &&
+    t.subclass === undefined && t.state === undefined && Number.isSafeInteger(t.storageOffset) && t.shape.every(Number.isSafeInteger) && t.stride.every(Number.isSafeInteger);
+}
+
+/** What `valueToJson(tensorRecord(t))` gives for a tensor {@link isPlainTensor} accepts, made directly. */
+export function plainTensorJson(t: Tensor, storageKey: string): JsonValue {
+  return { dtype: t.dtype, shape: [...t.shape], stride: [...t.stride], offset: t.storageOffset, storage: storageKey, device: t.device, requires_grad: t.requiresGrad, parameter: t.isParameter };
+}
+
 function hostToJson(facts: GraphFacts) {
   const keyOf = (s: Storage): string => facts.keyOf.get(s)!;
   return (v: TorchHost, recurse: (x: PyValue<TorchHost>) => JsonValue): JsonValue => {
-    if (isTensor(v)) return { $tensor: recurse(tensorRecord(v, keyOf, facts.omitOrigin.has(v))) };
+    if (isTensor(v)) {
+      // The common case written directly (what the record below converts to, without building it).
+      if (isPlainTensor(v, facts)) return { $tensor: plainTensorJson(v, keyOf(v.storage!)) };
+      return { $tensor: recurse(tensorRecord(v, keyOf, facts.omitOrigin.has(v))) };
+    }
     if (isStorage(v)) return { $storage: keyOf(v) };
     if (isNdArray(v)) return { $ndarray: recurse(ndarrayRecord(v)) };
     throw new ConvertError("unencodable", "not a value of the torch value model");

@@ -4,12 +4,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { convertBytes, jsonChunks, plainJsonChunks, toJson, toPlainJson } from "../../../src/convert/index.js";
-import { jsonBytes } from "../../../src/convert/json.js";
+import { isPlainTensor, jsonBytes, plainTensorJson } from "../../../src/convert/json.js";
+import { valueToJson } from "../../../src/convert/json-value.js";
+import { tensorRecord } from "../../../src/convert/torch-records.js";
+import { graphFacts } from "../../../src/convert/value-graph.js";
+import { checkpointArb } from "./arbitraries.js";
 import { LAZY_JSON, ORDERED_JSON, RAW_JSON, writeJson, type JsonLike } from "../../../src/convert/json-pretty.js";
 import { toPlainJsonValue } from "../../../src/convert/plain-json.js";
 import { writeCheckpoint } from "../../../src/torch/write/write-checkpoint.js";
 import { ORDERED_DICT, pyDict, pyFloat, pyList, pyTuple } from "../../../src/pickle/value.js";
-import type { DTypeName, TorchHost, TorchValue } from "../../../src/torch/index.js";
+import type { DTypeName, Storage, TorchHost, TorchValue } from "../../../src/torch/index.js";
 import { readCheckpoint } from "../../../src/torch/index.js";
 import { storage, tensor } from "./values.js";
 
@@ -67,6 +71,23 @@ describe("streaming plain JSON", () => {
     const first = pieces.next();
     expect(first.done).toBe(false);
     expect(first.value.length).toBeLessThan(100_000);
+  });
+});
+
+describe("plain tensors written directly", () => {
+  it("give the JSON their record converts to", () => {
+    let plain = 0;
+    fc.assert(fc.property(fc.oneof(checkpointArb(), valueArb), (v) => {
+      const facts = graphFacts(v);
+      for (const t of facts.tensors) {
+        if (!isPlainTensor(t, facts)) continue;
+        plain++;
+        const key = (s: Storage) => facts.keyOf.get(s)!;
+        // Key order is part of the text: compare the text.
+        expect(JSON.stringify(plainTensorJson(t, key(t.storage!)))).toBe(JSON.stringify(valueToJson(tensorRecord(t, key, true))));
+      }
+    }), { numRuns: 200 });
+    expect(plain).toBeGreaterThan(100);
   });
 });
 
