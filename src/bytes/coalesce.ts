@@ -99,18 +99,19 @@ const TEXT_BATCH_CHARS = 1 << 20;
 
 /**
  * Text pieces as UTF-8 chunks of about a MiB: many small strings (JSON tokens) are joined and
- * encoded together, a large one on its own. Pieces must not split a surrogate pair.
+ * encoded together, a large one on its own. Pieces must not split a surrogate pair. Byte pieces
+ * (text already encoded, such as base64 written straight into bytes) go out as they are, in order.
  */
-export function* encodeTextChunks(pieces: Iterable<string>): Generator<Uint8Array> {
+export function* encodeTextChunks(pieces: Iterable<string | Uint8Array>): Generator<Uint8Array> {
   const utf8 = new TextEncoder();
   let batch: string[] = [];
   let chars = 0;
   for (const piece of pieces) {
-    if (piece.length >= TEXT_BATCH_CHARS) {
+    if (typeof piece !== "string" || piece.length >= TEXT_BATCH_CHARS) {
       if (chars > 0) yield utf8.encode(batch.join(""));
       batch = [];
       chars = 0;
-      yield utf8.encode(piece);
+      yield typeof piece === "string" ? utf8.encode(piece) : piece;
       continue;
     }
     batch.push(piece);

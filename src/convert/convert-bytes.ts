@@ -17,10 +17,10 @@ import { checkpointChunks } from "../torch/write/write-checkpoint.js";
 import type { WriteOptions } from "../torch/write/write-options.js";
 import type { ConvertFormat } from "./formats.js";
 import { gunzip, gzipChunks, isGzip, type GzipOptions } from "./gzip.js";
-import { fromJson, jsonChunks, type JsonOptions } from "./json.js";
+import { fromJsonSource, jsonBytes, type JsonOptions } from "./json.js";
 import { fromMsgpack, msgpackChunks, type MsgpackOptions } from "./msgpack.js";
 import { toPickle, type ToPickleOptions } from "./pickle-plain.js";
-import { fromPlainJson, toPlainJson, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
+import { fromPlainJson, plainJsonChunks, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
 import { planChunks, planSafetensors, readSafetensorsSync, type ToSafetensorsOptions } from "./safetensors.js";
 import { graphFacts } from "./value-graph.js";
 import { concatBytes } from "../bytes/concat.js";
@@ -115,9 +115,11 @@ function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
     case "msgpack":
       return { root: fromMsgpack(read(0, source.size)), format: "msgpack", gzip: false };
     case "json": {
+      // A lossless document is read from the bytes as they come (any size); plain JSON as one text.
+      const start = new TextDecoder().decode(head.subarray(0, 64)).replace(/^\ufeff/, "");
+      const lossless = options.jsonAs === undefined ? /^\s*\{\s*"\$torchsave"\s*:/.test(start) : options.jsonAs === "json";
+      if (lossless) return { root: fromJsonSource(source), format: "json", gzip: false };
       const text = textOf(read(0, source.size));
-      const lossless = options.jsonAs === undefined ? /^\s*\{\s*"\$torchsave"\s*:/.test(text.slice(0, 64)) : options.jsonAs === "json";
-      if (lossless) return { root: fromJson(text), format: "json", gzip: false };
       const notes: string[] = [];
       const plain: FromPlainJsonOptions = { ...(options.plain ?? {}), ...(options.dtype === undefined ? {} : { dtype: options.dtype }), onNote: (l) => notes.push(l) };
       return { root: fromPlainJson(text, plain), format: "json-plain", gzip: false, notes };
@@ -241,12 +243,11 @@ export function planConversion(source: ByteSource | ReadAnyResult, options: Conv
 }
 
 function encode(root: TorchValue, options: ConvertOptions, notes: string[]): Iterable<Uint8Array> {
-  const utf8 = new TextEncoder();
   switch (options.to) {
     case "json":
-      return encodeTextChunks(jsonChunks(root, options.json));
+      return jsonBytes(root, options.json);
     case "json-plain":
-      return [utf8.encode(toPlainJson(root, options.plainJson))];
+      return encodeTextChunks(plainJsonChunks(root, options.plainJson));
     case "msgpack":
       return msgpackChunks(root, options.msgpack);
     case "safetensors": {

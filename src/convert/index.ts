@@ -4,11 +4,11 @@
 // Lossless JSON: the value format (json-value) and the checkpoint document (json).
 export { valueToJson, valueFromJson, MAX_HOST_DEPTH } from "./json-value.js";
 export type { JsonValue, ToJsonOptions, FromJsonOptions } from "./json-value.js";
-export { toJson, jsonChunks, fromJson, fromJsonValue, JSON_FORMAT_VERSION } from "./json.js";
+export { toJson, jsonChunks, fromJson, fromJsonSource, fromJsonValue, JSON_FORMAT_VERSION } from "./json.js";
 export type { JsonOptions } from "./json.js";
 
 // Plain JSON, as training loops write it.
-export { toPlainJson, fromPlainJson, PLAIN_JSON_DTYPES } from "./plain-json.js";
+export { toPlainJson, plainJsonChunks, fromPlainJson, PLAIN_JSON_DTYPES } from "./plain-json.js";
 export type { ToPlainJsonOptions, FromPlainJsonOptions } from "./plain-json.js";
 
 // msgpack.

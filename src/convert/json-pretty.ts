@@ -22,8 +22,23 @@ export interface OrderedJson {
   readonly [ORDERED_JSON]: readonly (readonly [string, JsonLike])[];
 }
 
-/** A JSON value that may contain {@link RawJson} tokens and {@link OrderedJson} objects. */
-export type JsonLike = JsonValue | RawJson | OrderedJson | JsonLike[] | { [k: string]: JsonLike };
+/** Marks a {@link LazyJson} value. */
+export const LAZY_JSON: unique symbol = Symbol("torchsave.lazyJson");
+
+/**
+ * A value made only when the writer reaches it, and dropped once written, so a document of many
+ * large tensors is never whole in memory. Its text must be longer than a one-line container
+ * (160 characters: it is never inlined); `scalar` says whether it makes a {@link RawJson} token.
+ */
+export interface LazyJson {
+  readonly [LAZY_JSON]: { readonly make: () => JsonLike; readonly scalar: boolean };
+}
+
+/** A {@link LazyJson} value. */
+export const lazyJson = (make: () => JsonLike, scalar: boolean): LazyJson => ({ [LAZY_JSON]: { make, scalar } });
+
+/** A JSON value that may contain {@link RawJson} tokens, {@link OrderedJson} objects and {@link LazyJson} values. */
+export type JsonLike = JsonValue | RawJson | OrderedJson | LazyJson | JsonLike[] | { [k: string]: JsonLike };
 
 /** A {@link RawJson} token; `text` must be valid JSON (or Python's `NaN`/`Infinity`), the writer does not check. */
 export const rawJson = (text: string): RawJson => ({ [RAW_JSON]: text });
@@ -32,6 +47,9 @@ export const orderedJson = (pairs: readonly (readonly [string, JsonLike])[]): Or
 
 const isRaw = (v: unknown): v is RawJson => typeof v === "object" && v !== null && RAW_JSON in v;
 const isOrdered = (v: unknown): v is OrderedJson => typeof v === "object" && v !== null && ORDERED_JSON in v;
+const isLazy = (v: unknown): v is LazyJson => typeof v === "object" && v !== null && LAZY_JSON in v;
+/** The value of `v`, made now when it is lazy. */
+const made = (v: JsonLike): JsonLike => (isLazy(v) ? v[LAZY_JSON].make() : v);
 
 /** The key/value pairs of an object (undefined keys for array items). */
 function itemsOf(v: JsonLike): [string | undefined, JsonLike][] {
@@ -53,8 +71,20 @@ export interface PrettyOptions {
   readonly separators?: "python" | "tight";
 }
 
-/** Writes `value` as JSON text, appending pieces to `out` (join them, or stream them). */
+/** Writes `value` as JSON text, appending pieces to `out` (join them). */
 export function writeJson(value: JsonLike, out: string[], options: PrettyOptions = {}, baseLevel = 0): void {
+  for (const piece of jsonPieces(value, options, baseLevel)) out.push(piece);
+}
+
+/** Pieces of text joined per yield: at most this many, or about this many characters. */
+const PIECES_PER_YIELD = 1024;
+const CHARS_PER_YIELD = 64 * 1024;
+
+/** `value` as JSON text, in pieces of a few KiB (lazy values are made as they are reached). */
+export function* jsonPieces(value: JsonLike, options: PrettyOptions = {}, baseLevel = 0): Generator<string> {
+  const out: string[] = [];
+  let counted = 0;
+  let chars = 0;
   const indent = options.indent ?? 1;
   const pad = (level: number) => (indent > 0 ? `\n${" ".repeat(indent * level)}` : "");
   const tight = indent === 0 && options.separators === "tight";
@@ -63,7 +93,8 @@ export function writeJson(value: JsonLike, out: string[], options: PrettyOptions
   /** `tail` frames hold one child written on the opening line, and close without a line break. */
   type Frame = { readonly close: string; readonly level: number; readonly items: [string | undefined, JsonLike][]; next: number; readonly tail: boolean };
   const stack: Frame[] = [];
-  const open = (v: JsonLike, level: number): void => {
+  const open = (lazy: JsonLike, level: number): void => {
+    const v = made(lazy);
     const scalar = scalarText(v);
     if (scalar !== undefined) {
       out.push(scalar);
@@ -83,9 +114,9 @@ export function writeJson(value: JsonLike, out: string[], options: PrettyOptions
     // A few scalars then one container (`["fc.weight", {...}]`), or a one-key object
     // (`{"$tensor": {...}}`): the scalars stay on the opening line and the container follows them.
     const head = items.slice(0, -1);
-    if (indent > 0 && head.length <= 4 && (isArray || items.length === 1) && head.every(([, x]) => scalarText(x) !== undefined)) {
+    if (indent > 0 && head.length <= 4 && (isArray || items.length === 1) && head.every(([, x]) => isLazy(x) ? x[LAZY_JSON].scalar : scalarText(x) !== undefined)) {
       const [lastKey, last] = items[items.length - 1]!;
-      out.push(`${isArray ? "[" : "{"}${head.map(([, x]) => `${scalarText(x)!}, `).join("")}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`);
+      out.push(`${isArray ? "[" : "{"}${head.map(([, x]) => `${scalarText(made(x))!}, `).join("")}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`);
       stack.push({ close: isArray ? "]" : "}", level, items: [[undefined, last]], next: 0, tail: true });
       return;
     }
@@ -104,7 +135,15 @@ export function writeJson(value: JsonLike, out: string[], options: PrettyOptions
     if (!f.tail) out.push(`${f.next > 0 ? comma : ""}${pad(f.level + 1)}${key === undefined ? "" : `${JSON.stringify(key)}${colon}`}`);
     f.next++;
     open(v, f.tail ? f.level : f.level + 1);
+    for (; counted < out.length; counted++) chars += out[counted]!.length;
+    if (counted >= PIECES_PER_YIELD || chars >= CHARS_PER_YIELD) {
+      yield out.join("");
+      out.length = 0;
+      counted = 0;
+      chars = 0;
+    }
   }
+  if (out.length > 0) yield out.join("");
 }
 
 /**
@@ -133,6 +172,7 @@ function inlineItems(items: [string | undefined, JsonLike][], isArray: boolean, 
 }
 
 function inlineValue(v: JsonLike, budget: { left: number }, depth: number): string | undefined {
+  if (isLazy(v)) return undefined;
   const scalar = scalarText(v);
   if (scalar !== undefined) {
     budget.left -= scalar.length;

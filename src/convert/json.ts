@@ -6,11 +6,16 @@
  */
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyValue } from "../pickle/value.js";
-import type { Storage, StorageLocation, TorchHost, TorchValue } from "../torch/index.js";
+import type { Storage, StorageLocation, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { isNdArray, isStorage, isTensor } from "../torch/index.js";
-import { decodeBase64Bulk, encodeBase64Bulk } from "./base64-bulk.js";
+import type { ByteSource } from "../bytes/source.js";
+import { bytesSource } from "../bytes/source.js";
+import { encodeTextChunks } from "../bytes/coalesce.js";
+import { decodeBase64Bulk, encodeBase64Bulk, encodeBase64Bytes } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { writeJson } from "./json-pretty.js";
+import { parseJsonSource } from "./json-read.js";
+import { base64Location, isLocatedBase64 } from "./json-read-data.js";
 import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
 import { DEFAULT_JSON_MAX_DEPTH } from "./json-value-types.js";
 import { storageData, storageFromHeader, storageHeader, type StorageHeader } from "./storage-table.js";
@@ -22,6 +27,8 @@ export const JSON_FORMAT_VERSION = 1;
 
 /** Storage bytes per base64 piece {@link jsonChunks} yields (a multiple of 3, so pieces concatenate). */
 const BASE64_PIECE = 3 * 1024 * 1024;
+/** Storages up to this size are written as text with the tokens around them (one encode for many). */
+const SMALL_STORAGE = 48 * 1024;
 
 /** Options of {@link toJson} and {@link jsonChunks}. */
 export interface JsonOptions {
@@ -41,22 +48,60 @@ export interface JsonOptions {
  *   storage's bytes cannot be read.
  */
 export function* jsonChunks(input: ConvertInput, options: JsonOptions = {}): Generator<string> {
+  const ascii = new TextDecoder();
+  for (const piece of jsonPieces(input, options)) yield typeof piece === "string" ? piece : ascii.decode(piece);
+}
+
+/**
+ * {@link jsonChunks} as UTF-8 chunks of about a MiB, for files and streams: large storages are
+ * base64-encoded straight into bytes (never a string), small ones join the text around them.
+ */
+export function jsonBytes(input: ConvertInput, options: JsonOptions = {}): Generator<Uint8Array> {
+  return encodeTextChunks(jsonPieces(input, options));
+}
+
+function jsonPieces(input: ConvertInput, options: JsonOptions): Generator<string | Uint8Array> {
   const root = rootOf(input);
-  yield* documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, function* (s) {
+  return documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, function* (s) {
+    const slices = sliceReader(s);
+    if (slices !== undefined) {
+      // A large storage read from a file: a slice at a time, so memory does not grow with its size.
+      yield ',"data":"';
+      for (let i = 0; i < s.byteLength; i += BASE64_PIECE) yield encodeBase64Bytes(slices(i, Math.min(BASE64_PIECE, s.byteLength - i)));
+      yield '"';
+      return;
+    }
     const data = storageData(s);
+    if (data.length <= SMALL_STORAGE) {
+      yield `,"data":"${encodeBase64Bulk(data)}"`;
+      return;
+    }
     yield ',"data":"';
-    for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bulk(data.subarray(i, i + BASE64_PIECE));
+    for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bytes(data.subarray(i, i + BASE64_PIECE));
     yield '"';
   });
+}
+
+/**
+ * Reads slices of a large storage straight from its source when it is stored as is (no deflate,
+ * not in memory, as long as its record) and the source reads synchronously; otherwise undefined
+ * (the whole storage is read, with the reader's checks).
+ */
+function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | undefined {
+  const from = s.from;
+  if (s.data !== undefined || from === undefined || s.byteLength <= BASE64_PIECE || from.compression !== "none" || from.length < s.byteLength) return undefined;
+  const source = from.source;
+  if (source.bytes !== undefined || source.readSync === undefined) return undefined;
+  return (at, n) => source.readSync!(from.offset + at, n);
 }
 
 /**
  * A checkpoint document's text. `storageFields(s)` writes the fields after a storage's header
  * (`,"data":"..."` here, `,"entry":"name"` in a safetensors skeleton); views get none.
  */
-export function* documentChunks(
-  root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => Iterable<string>,
-): Generator<string> {
+export function* documentChunks<P extends string | Uint8Array>(
+  root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => Iterable<P>,
+): Generator<string | P> {
   const rootJson = valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth });
   const nl = indent > 0 ? "\n" : "";
   yield `{"$torchsave":${indent > 0 ? " " : ""}${JSON_FORMAT_VERSION},${nl}${indent > 0 ? " " : ""}"storages":${indent > 0 ? " " : ""}[`;
@@ -95,10 +140,25 @@ function headerJson(h: StorageHeader): Record<string, JsonValue> {
   return out;
 }
 
+/** A strided tensor on a storage whose record holds only its plain fields (no origin, quantization, sparse parts, state). */
+export function isPlainTensor(t: Tensor, facts: GraphFacts): boolean {
+  return t.storage !== undefined && t.layout === "strided" && facts.omitOrigin.has(t) && t.quantization === undefined && t.sparse === undefined &&
+    t.subclass === undefined && t.state === undefined && Number.isSafeInteger(t.storageOffset) && t.shape.every(Number.isSafeInteger) && t.stride.every(Number.isSafeInteger);
+}
+
+/** What `valueToJson(tensorRecord(t))` gives for a tensor {@link isPlainTensor} accepts, made directly. */
+export function plainTensorJson(t: Tensor, storageKey: string): JsonValue {
+  return { dtype: t.dtype, shape: [...t.shape], stride: [...t.stride], offset: t.storageOffset, storage: storageKey, device: t.device, requires_grad: t.requiresGrad, parameter: t.isParameter };
+}
+
 function hostToJson(facts: GraphFacts) {
   const keyOf = (s: Storage): string => facts.keyOf.get(s)!;
   return (v: TorchHost, recurse: (x: PyValue<TorchHost>) => JsonValue): JsonValue => {
-    if (isTensor(v)) return { $tensor: recurse(tensorRecord(v, keyOf, facts.omitOrigin.has(v))) };
+    if (isTensor(v)) {
+      // The common case written directly (what the record below converts to, without building it).
+      if (isPlainTensor(v, facts)) return { $tensor: plainTensorJson(v, keyOf(v.storage!)) };
+      return { $tensor: recurse(tensorRecord(v, keyOf, facts.omitOrigin.has(v))) };
+    }
     if (isStorage(v)) return { $storage: keyOf(v) };
     if (isNdArray(v)) return { $ndarray: recurse(ndarrayRecord(v)) };
     throw new ConvertError("unencodable", "not a value of the torch value model");
@@ -111,7 +171,8 @@ function hostToJson(facts: GraphFacts) {
  * @throws ConvertError `invalid-data` (with the JSON key path) for text that is not such a
  *   document; `unsupported` for a newer document version.
  */
-export function fromJson(text: string): TorchValue {
+export function fromJson(text: string | Uint8Array): TorchValue {
+  if (typeof text !== "string") return fromJsonSource(bytesSource(text));
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -119,6 +180,20 @@ export function fromJson(text: string): TorchValue {
     throw new ConvertError("invalid-data", `not JSON: ${(e as Error).message}`, { cause: e });
   }
   return fromJsonValue(doc as JsonValue);
+}
+
+/**
+ * Reads a JSON document from a source without ever holding it as one string, so documents of any
+ * size read (a JS string stops at about 512 MiB). The source must read synchronously (a file, bytes
+ * in memory). Storage bytes are not read now: each storage's base64 text stays in the source and
+ * is decoded when the storage's bytes are asked for, so converting the document holds one storage
+ * at a time.
+ * @throws ConvertError `truncated` or `invalid-data` with the byte offset for a document that is
+ *   not complete, valid JSON (or not strict base64 where bytes belong); otherwise as {@link fromJson}.
+ */
+export function fromJsonSource(source: ByteSource): TorchValue {
+  const doc = parseJsonSource(source);
+  return fromJsonValue(doc);
 }
 
 /** {@link fromJson} for a document already parsed (e.g. by a streaming JSON parser). */
@@ -180,7 +255,8 @@ function readStorages(list: JsonValue | undefined, field: string, bytes: (text: 
     }
     let data: Uint8Array | StorageLocation | undefined;
     if (Object.hasOwn(e, field)) {
-      data = bytes(str(field), header.key);
+      const raw = e[field];
+      data = isLocatedBase64(raw) ? base64Location(raw, `data of storage ${header.key}`) : bytes(str(field), header.key);
       if (data === undefined) throw fail(field === "data" ? "data is not strict base64" : `${field} names nothing`, field);
     }
     if (byKey.has(header.key)) throw fail(`storage key ${header.key} is listed twice`, "key");

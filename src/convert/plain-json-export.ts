@@ -11,7 +11,7 @@ import type { DTypeInfo, DTypeName, NdArray, Tensor, TorchHost, TorchValue } fro
 import { dtypeByName, dtypeByNumpy, isNdArray, isStorage, isTensor, numel, storageBytesSync, tensorBytes, tensorToFloat32 } from "../torch/index.js";
 import { encodeBase64 } from "./base64.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
-import { orderedJson, rawJson, writeJson, type JsonLike } from "./json-pretty.js";
+import { jsonPieces, lazyJson, orderedJson, rawJson, writeJson, type JsonLike } from "./json-pretty.js";
 
 /** Options of {@link toPlainJson}. */
 export interface ToPlainJsonOptions {
@@ -38,13 +38,29 @@ export const DEFAULT_PLAIN_JSON_MAX_DEPTH = 1000;
  *   number form (bits, sub-byte ints, packed quantized), `limit-exceeded` past `maxValues`.
  */
 export function toPlainJson(input: ConvertInput, options: ToPlainJsonOptions = {}): string {
-  const out: string[] = [];
-  writeJson(toPlainJsonValue(input, options), out, { indent: options.indent ?? 1 });
-  out.push("\n");
-  return out.join("");
+  return [...plainJsonChunks(input, options)].join("");
 }
 
-/** The plain JSON value (with exact number tokens) before it is written as text. */
+/**
+ * Plain JSON text of a checkpoint or value, in pieces of a few KiB: each large tensor's text is
+ * made when the writer reaches it and dropped once written, so the document is never whole in
+ * memory (see {@link toPlainJson}, which joins these pieces).
+ */
+export function* plainJsonChunks(input: ConvertInput, options: ToPlainJsonOptions = {}): Generator<string> {
+  yield* jsonPieces(toPlainJsonValue(input, options), { indent: options.indent ?? 1 });
+  yield "\n";
+}
+
+/** Tensors with more elements than this are made lazily: their text is longer than a one-line container. */
+const LAZY_MIN_ELEMENTS = 64;
+
+/** `make()` now, or (for more than {@link LAZY_MIN_ELEMENTS} elements) when the writer reaches it. */
+function later(elements: number, dims: number, make: () => JsonLike): JsonLike {
+  // nestTokens gives one raw token for 0-d and 1-d values, nested lists otherwise.
+  return elements > LAZY_MIN_ELEMENTS ? lazyJson(() => guarded("plain JSON", make), dims <= 1) : make();
+}
+
+/** The plain JSON value (with exact number tokens) before it is written as text; large tensors are {@link LazyJson}. */
 export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOptions = {}): JsonLike {
   const python = (options.nonFinite ?? "python") === "python";
   const maxDepth = options.maxDepth ?? DEFAULT_PLAIN_JSON_MAX_DEPTH;
@@ -136,7 +152,10 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
     }
     if (isTensor(v)) return tensorJson(v, depth);
     if (isNdArray(v)) return ndarrayJson(v);
-    if (isStorage(v)) return nestTokens(elementTokens(storageBytesSync(v), dtypeInfo(v.dtype), numText), [v.byteLength / dtypeInfo(v.dtype).itemSize]);
+    if (isStorage(v)) {
+      const n = v.byteLength / dtypeInfo(v.dtype).itemSize;
+      return later(n, 1, () => nestTokens(elementTokens(storageBytesSync(v), dtypeInfo(v.dtype), numText), [n]));
+    }
     throw new ConvertError("unencodable", "not a value of the torch value model", { path: [...path] });
   };
   const tensorJson = (t: Tensor, depth: number): JsonLike => {
@@ -150,9 +169,9 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
     }
     if (t.storage === undefined) return { dtype: t.dtype, shape: t.shape.map((d) => rawJson(String(d))), device: t.device };
     const info = dtypeInfo(t.dtype);
-    spend(numel(t.shape));
-    const values = t.quantization === undefined ? elementTokens(tensorBytes(t), info, numText) : dequantized(t, info, numText);
-    return nestTokens(values, t.shape);
+    const n = numel(t.shape);
+    spend(n);
+    return later(n, t.shape.length, () => nestTokens(t.quantization === undefined ? elementTokens(tensorBytes(t), info, numText) : dequantized(t, info, numText), t.shape));
   };
   const ndarrayJson = (a: NdArray): JsonLike => {
     if (a.items !== undefined) return nest(a.items.map((x, i) => child(i, x, 0)), a.shape);
@@ -163,8 +182,10 @@ export function toPlainJsonValue(input: ConvertInput, options: ToPlainJsonOption
     const size = found.dtype.itemSize;
     const bytes = found.littleEndian || size === 1 ? a.data : swap(a.data, found.dtype.kind === "complex" ? size / 2 : size);
     spend(bytes.length / size);
-    const flat = elementTokens(bytes, found.dtype, numText);
-    return nestTokens(a.fortranOrder ? fromFortran(flat, a.shape) : flat, a.shape);
+    return later(bytes.length / size, a.shape.length, () => {
+      const flat = elementTokens(bytes, found.dtype, numText);
+      return nestTokens(a.fortranOrder ? fromFortran(flat, a.shape) : flat, a.shape);
+    });
   };
   return guarded("plain JSON", () => convert(rootOf(input), 0));
 }

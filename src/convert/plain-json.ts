@@ -5,7 +5,7 @@
  * turning every rectangular list of numbers into a tensor (dtype inferred as torch.tensor would,
  * or given).
  */
-export { toPlainJson, toPlainJsonValue, DEFAULT_PLAIN_JSON_MAX_DEPTH } from "./plain-json-export.js";
+export { toPlainJson, plainJsonChunks, toPlainJsonValue, DEFAULT_PLAIN_JSON_MAX_DEPTH } from "./plain-json-export.js";
 export type { ToPlainJsonOptions } from "./plain-json-export.js";
 export { fromPlainJson, PLAIN_JSON_DTYPES } from "./plain-json-import.js";
 export type { FromPlainJsonOptions } from "./plain-json-import.js";

@@ -118,6 +118,10 @@ export function encodedChildren(v: object, omitOrigin: ReadonlySet<Tensor>): Tor
   const plain = valueChildren(v);
   if (plain !== undefined) return plain;
   if (isTensor(v)) {
+    // A plain tensor's record holds only scalars and fresh lists: nothing to find in it.
+    const plainRecord = v.quantization === undefined && v.sparse === undefined && v.subclass === undefined && v.state === undefined &&
+      (v.origin === undefined || omitOrigin.has(v));
+    if (plainRecord) return v.storage === undefined ? [] : [v.storage];
     const rec = tensorRecord(v, () => "", omitOrigin.has(v));
     return v.storage === undefined ? [rec] : [v.storage, rec];
   }
