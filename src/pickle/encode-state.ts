@@ -133,6 +133,8 @@ export interface EncodeState {
   /** Opcodes allowed in weights-only mode; undefined when unrestricted. */
   readonly allowed: ReadonlySet<number> | undefined;
   readonly maxDepth: number;
+  /** Streaming: pending output at which the frame loop pauses so it can be handed out; else Infinity. */
+  readonly pauseAt: number;
   readonly reduceHost: ((value: unknown) => unknown) | undefined;
   readonly persistentId: ((value: unknown) => unknown) | undefined;
   readonly bufferCallback: ((buffer: PyBuffer) => boolean) | undefined;
@@ -171,7 +173,8 @@ export function callHook<A, R>(st: EncodeState, name: string, fn: (a: A) => R, a
   try {
     return fn(arg);
   } catch (e) {
-    if (isTorchsaveError(e)) throw e.path === undefined ? e.withLocation({ path: currentPath(st) }) : e;
+    // A path of [] (a nested encoder's root) is the value handed to the hook: locate it here.
+    if (isTorchsaveError(e)) throw e.path === undefined || e.path.length === 0 ? e.withLocation({ path: currentPath(st) }) : e;
     const message = e instanceof Error ? e.message : String(e);
     throw encodeError(st, "unencodable", `${name} threw: ${message}`, e);
   }

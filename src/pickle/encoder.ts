@@ -90,14 +90,54 @@ export function encodePickle<X = never>(value: PyValue<X>, options: EncodeOption
     emit(st, OP.STOP);
     return st.out.finish();
   } catch (e) {
-    if (isTorchsaveError(e)) throw e;
-    // Defensive: a malformed value object or an allocation failure must still surface as ours.
-    const message = e instanceof Error ? e.message : String(e);
-    throw encodeError(st, e instanceof RangeError ? "limit-exceeded" : "invalid-argument", `encoding failed: ${message}`, e);
+    throw asEncodeError(st, e);
   }
 }
 
-function createState<X>(options: EncodeOptions<X>): EncodeState {
+/** Default {@link EncodeChunksOptions.chunkBytes}: 1 MiB. */
+export const DEFAULT_PICKLE_CHUNK_BYTES = 1 << 20;
+
+/** Options of {@link encodePickleChunks}: those of {@link encodePickle}, and the size of the pieces. */
+export interface EncodeChunksOptions<X = never> extends EncodeOptions<X> {
+  /** Output gathered before it is handed out (a piece may be larger by one value). Default {@link DEFAULT_PICKLE_CHUNK_BYTES}. */
+  chunkBytes?: number;
+}
+
+/**
+ * {@link encodePickle} in pieces, made as they are asked for: the same bytes, handed out about
+ * `chunkBytes` at a time, with bytes payloads of 64 KiB or more passed on as they are (views of the value's
+ * data, not copies). Memory stays bounded by the value itself plus about a MiB, so a caller whose
+ * values make their bytes on demand (plain pickles of checkpoints) writes any size.
+ * @throws as {@link encodePickle}, while iterating.
+ */
+export function* encodePickleChunks<X = never>(value: PyValue<X>, options: EncodeChunksOptions<X> = {}): Generator<Uint8Array> {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_PICKLE_CHUNK_BYTES;
+  if (!(chunkBytes >= 1)) throw new PickleEncodeError("invalid-argument", `chunkBytes must be at least 1, got ${String(chunkBytes)}`);
+  const st = createState(options, chunkBytes);
+  try {
+    if (st.proto >= 2) emit(st, OP.PROTO, st.proto);
+    if (st.proto >= 4) st.out.startFraming();
+    if (save(st, value, undefined, true)) {
+      while (runFrames(st)) yield* st.out.drain();
+    }
+    st.curKey = undefined;
+    emit(st, OP.STOP);
+    st.out.commit();
+  } catch (e) {
+    throw asEncodeError(st, e);
+  }
+  yield* st.out.drain();
+}
+
+function asEncodeError(st: EncodeState, e: unknown): unknown {
+  if (isTorchsaveError(e)) return e;
+  // Defensive: a malformed value object or an allocation failure must still surface as ours.
+  const message = e instanceof Error ? e.message : String(e);
+  return encodeError(st, e instanceof RangeError ? "limit-exceeded" : "invalid-argument", `encoding failed: ${message}`, e);
+}
+
+/** `pauseAt`: streaming, the output handed out at a time (see {@link EncodeState.pauseAt}). */
+function createState<X>(options: EncodeOptions<X>, pauseAt = Infinity): EncodeState {
   const weightsOnly = options.weightsOnly === true;
   const proto = options.protocol ?? (weightsOnly ? 2 : DEFAULT_PROTOCOL);
   if (!Number.isInteger(proto) || proto < 0 || proto > 5) {
@@ -113,9 +153,10 @@ function createState<X>(options: EncodeOptions<X>): EncodeState {
   if (!(maxDepth >= 1)) throw new PickleEncodeError("invalid-argument", `maxDepth must be at least 1, got ${String(maxDepth)}`);
   return {
     proto,
-    out: new FramedWriter(),
+    out: new FramedWriter(pauseAt !== Infinity),
     allowed: weightsOnly ? WEIGHTS_ONLY_OPCODES : undefined,
     maxDepth,
+    pauseAt,
     reduceHost: options.reduceHost as ((value: unknown) => unknown) | undefined,
     persistentId: options.persistentId as ((value: unknown) => unknown) | undefined,
     bufferCallback: options.bufferCallback,
