@@ -5,6 +5,7 @@
  */
 import { isTorchsaveError, PickleEncodeError, type ErrorCode, type KeyPath } from "../errors.js";
 import type { ByteWriter } from "../bytes/writer.js";
+import type { HostWriter } from "./encode-host.js";
 import type { FramedWriter } from "./encode-output.js";
 import { OPCODES_BY_NAME, type OpcodeInfo } from "./opcodes.js";
 import type { PyBuffer } from "./value.js";
@@ -138,6 +139,9 @@ export interface EncodeState {
   readonly reduceHost: ((value: unknown) => unknown) | undefined;
   readonly persistentId: ((value: unknown) => unknown) | undefined;
   readonly bufferCallback: ((buffer: PyBuffer) => boolean) | undefined;
+  /** `EncodeOptions.writeHost`, and the writer it is given (see `encode-host.ts`). */
+  readonly writeHost: ((value: unknown, w: HostWriter) => boolean) | undefined;
+  host: HostWriter | undefined;
   /** Memo indices of objects, by identity. */
   readonly memo: Map<object, number>;
   /** Memo indices of str values, by value (JS strings have no identity). */

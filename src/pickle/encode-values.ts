@@ -455,8 +455,8 @@ const isHost = (v: unknown): boolean =>
 
 /** A value outside the value model: replaced by what `reduceHost` returns (once per host value). */
 function saveHost(st: EncodeState, v: unknown, key: PathKey | undefined): boolean {
-  const reduceHost = st.reduceHost;
-  // undefined and symbols are mistakes, never host values worth handing to the hook.
+  if (st.writeHost !== undefined && typeof v === "object" && v !== null && st.writeHost(v, st.host!)) return false; // written directly
+  const reduceHost = st.reduceHost; // below: undefined and symbols are mistakes, never host values worth handing to the hook
   if (reduceHost === undefined || v === undefined || typeof v === "symbol") throw encodeError(st, "unencodable", describeHost(v));
   let current = v;
   for (let hops = 0; hops < 100; hops++) {

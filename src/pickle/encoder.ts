@@ -19,6 +19,7 @@
  */
 import { isTorchsaveError, PickleEncodeError } from "../errors.js";
 import { runFrames } from "./encode-frames.js";
+import { hostWriter, type HostWriter } from "./encode-host.js";
 import { FramedWriter } from "./encode-output.js";
 import { emit, encodeError, OP, WEIGHTS_ONLY_OPCODES, type EncodeState } from "./encode-state.js";
 import { save } from "./encode-values.js";
@@ -49,6 +50,13 @@ export interface EncodeOptions<X = never> {
    * (Python's None) write the value normally.
    */
   persistentId?: (value: PyValue<X>) => PyValue<X> | undefined;
+  /**
+   * Called for a host object before `reduceHost`: write it directly through `w` (the opcodes and
+   * memo slots `encodePickle` would write for what `reduceHost` returns, see {@link HostWriter})
+   * and return true, or return false to leave it to `reduceHost`. A speed path for calls repeated
+   * many times; the bytes must be the same either way.
+   */
+  writeHost?: (value: X, w: HostWriter) => boolean;
   /**
    * Restrict the output to what `torch.load(weights_only=True)` accepts: protocol 2 and only
    * PROTO STOP MARK TUPLE TUPLE1-3 EMPTY_TUPLE/LIST/DICT APPEND(S) SETITEM(S) BUILD GLOBAL NEWOBJ
@@ -151,7 +159,7 @@ function createState<X>(options: EncodeOptions<X>, pauseAt = Infinity): EncodeSt
   }
   const maxDepth = options.maxDepth ?? DEFAULT_ENCODE_MAX_DEPTH;
   if (!(maxDepth >= 1)) throw new PickleEncodeError("invalid-argument", `maxDepth must be at least 1, got ${String(maxDepth)}`);
-  return {
+  const st: EncodeState = {
     proto,
     out: new FramedWriter(pauseAt !== Infinity),
     allowed: weightsOnly ? WEIGHTS_ONLY_OPCODES : undefined,
@@ -160,6 +168,8 @@ function createState<X>(options: EncodeOptions<X>, pauseAt = Infinity): EncodeSt
     reduceHost: options.reduceHost as ((value: unknown) => unknown) | undefined,
     persistentId: options.persistentId as ((value: unknown) => unknown) | undefined,
     bufferCallback: options.bufferCallback,
+    writeHost: options.writeHost as ((value: unknown, w: HostWriter) => boolean) | undefined,
+    host: undefined,
     memo: new Map(),
     strMemo: new Map(),
     globalMemo: new Map(),
@@ -169,4 +179,6 @@ function createState<X>(options: EncodeOptions<X>, pauseAt = Infinity): EncodeSt
     frames: [],
     curKey: undefined,
   };
+  if (st.writeHost !== undefined) st.host = hostWriter(st);
+  return st;
 }
