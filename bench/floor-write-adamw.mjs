@@ -12,7 +12,7 @@
 //
 //   npm run build && node bench/floor-write-adamw.mjs [rounds=5] [file]
 // Each round runs the floor and writeCheckpointFileSync in fresh processes (what a user pays:
-// cold JIT included), timing only the write; it prints the medians and the load.
+// cold JIT included), timing only the write (wall and CPU); it prints the medians and the load.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
@@ -29,6 +29,7 @@ function parent() {
   const file = process.argv[3] ?? join(here, "out", "adamw-20k.pt");
   const tmp = mkdtempSync(join(tmpdir(), "torchsave-floor-write-"));
   const t = { floor: [], ours: [] };
+  const cpu = { floor: [], ours: [] };
   const sums = {};
   for (let r = 0; r < rounds; r++) {
     for (const who of r % 2 === 0 ? ["floor", "ours"] : ["ours", "floor"]) {
@@ -37,7 +38,9 @@ function parent() {
       const out = join(tmp, who, "adamw.pt");
       const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", who, file, out], { encoding: "utf8" });
       if (run.status !== 0) throw new Error(run.stderr);
-      t[who].push(Number(run.stdout));
+      const [wall, used] = run.stdout.split(" ").map(Number);
+      t[who].push(wall);
+      cpu[who].push(used);
       sums[who] = createHash("sha256").update(readFileSync(out)).digest("hex");
       rmSync(out);
     }
@@ -46,7 +49,8 @@ function parent() {
   if (sums.floor !== sums.ours) throw new Error(`the floor's bytes differ from writeCheckpointFileSync's (${sums.floor} vs ${sums.ours})`);
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const load = loadavg()[0].toFixed(2);
-  console.log(`write ${basename(file)}: floor ${median(t.floor).toFixed(3)} s, writeCheckpointFileSync ${median(t.ours).toFixed(3)} s (medians of ${rounds}; identical bytes) [load ${load}]`);
+  const both = (who) => `${median(t[who]).toFixed(3)} s (CPU ${median(cpu[who]).toFixed(3)} s)`;
+  console.log(`write ${basename(file)}: floor ${both("floor")}, writeCheckpointFileSync ${both("ours")}; medians of ${rounds}, identical bytes [load ${load}]`);
 }
 
 async function child(who, file, out) {

@@ -51,6 +51,12 @@ export function directTensorWriter(ctx: DirectTensorContext): {
     );
   };
   const rebuild = ctx.G("torch._utils", "_rebuild_tensor_v2");
+  const classes = new Map<string, PyGlobal>();
+  const storageClass = (s: Storage): PyGlobal => {
+    let g = classes.get(s.dtype);
+    if (g === undefined) classes.set(s.dtype, (g = ctx.G("torch", dtypeByName(s.dtype)!.storageClass!)));
+    return g;
+  };
   const orderedDict = ctx.G("collections", "OrderedDict");
   const writeHost = (host: TorchHost, w: HostWriter): boolean => {
     if (!isDirect(host) || w.depthLeft() < FRAMES_BELOW) return false;
@@ -63,7 +69,7 @@ export function directTensorWriter(ctx: DirectTensorContext): {
     const n = legacy ? 6 : 5;
     w.beginTuple(n);
     w.value("storage");
-    w.value(ctx.G("torch", dtypeByName(s.dtype)!.storageClass!));
+    w.value(storageClass(s));
     w.value(rec.key);
     w.value(s.location);
     w.value(rec.numel);
