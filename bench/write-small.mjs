@@ -1,14 +1,18 @@
 // Issue #16: writes and conversions of many small tensors, JSON/msgpack output, and bounded-memory
 // conversions, each beside what a user would run instead, in the same run (interleaved rounds).
 //
-//   /usr/bin/python3 bench/make_inputs.py adamw-10k mid   # plus adamw-20k.pt from the full run
+//   /usr/bin/python3 bench/make_inputs.py     # adamw-10k.pt, adamw-20k.pt, mid.pt, big.pt
 //   npm run build && node bench/write-small.mjs [rounds=3] [cases]
 //
 // cases (comma-separated, default all): write (in-process writeCheckpointFile(Sync) vs torch.save
-// of adamw-20k.pt, 80,000 storages), cli (convert adamw-20k.pt → .pt vs torch.save(torch.load())),
-// json (convert adamw-10k.pt → .json and .msgpack vs bench/py_json_dump.py), memory (convert the
-// 768 MiB mid.pt → safetensors, json, msgpack, pickle: wall time and peak RSS).
-// Whole processes are timed with /usr/bin/time (%e, %M). Every line ends with the load average.
+// of adamw-20k.pt, 80,000 storages, beside the floor: bench/floor-write-adamw.mjs, a minimal
+// writer of the same bytes), cli (convert adamw-20k.pt → .pt vs torch.save(torch.load())),
+// json (convert adamw-10k.pt → .json and .msgpack vs bench/py_json_dump.py), msgpack (the same,
+// msgpack only), big (the same three for big.pt, 64 × 16 MiB tensors read from the file),
+// memory (convert the 768 MiB mid.pt → pt, safetensors, msgpack, json, pickle: wall time and peak RSS).
+// Whole processes are timed with /usr/bin/time (%e, %M); in-process writes print wall and CPU
+// seconds of the write alone (Node: process.cpuUsage, Python: time.process_time). Every line
+// ends with the load average.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -20,7 +24,7 @@ const OUT = join(here, "out");
 const dist = process.env.TORCHSAVE_DIST ?? join(here, "..", "dist");
 const CLI = join(dist, "cli", "main.js");
 const ROUNDS = Number(process.argv[2] ?? "3");
-const CASES = (process.argv[3] ?? "write,cli,json,memory").split(",");
+const CASES = (process.argv[3] ?? "write,cli,json,big,memory").split(",");
 const tmp = mkdtempSync(join(tmpdir(), "torchsave-bench16-"));
 const load = () => `[load ${loadavg()[0].toFixed(2)}]`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -53,6 +57,15 @@ function report(label, ours, theirs, theirLabel) {
   console.log(`${label.padEnd(44)} ${a.toFixed(2).padStart(6)} s vs ${theirLabel} ${b.toFixed(2).padStart(6)} s → ${(b / a).toFixed(2)}× ${load()}`);
 }
 
+/** In-process timings are "wall cpu" lines; reports both ratios. */
+function reportTimed(label, ours, theirs, theirLabel) {
+  const wall = (xs) => xs.map((x) => x[0]);
+  const cpu = (xs) => xs.map((x) => x[1]);
+  report(label, wall(ours), wall(theirs), theirLabel);
+  report(`  (CPU seconds)`, cpu(ours), cpu(theirs), theirLabel);
+}
+const timed = (stdout) => stdout.trim().split(" ").map(Number);
+
 // In-process writes: the node script times only the write, the python script only torch.save.
 const nodeWrite = join(tmp, "write.mjs");
 writeFileSync(nodeWrite, `
@@ -60,50 +73,64 @@ import { readCheckpointFileSync, writeCheckpointFile, writeCheckpointFileSync } 
 const [input, out, mode] = process.argv.slice(2);
 const root = readCheckpointFileSync(input).root;
 const t = performance.now();
+const c = process.cpuUsage();
 if (mode === "sync") writeCheckpointFileSync(out, root, { fsync: false });
 else await writeCheckpointFile(out, root, { fsync: false });
-console.log(((performance.now() - t) / 1000).toFixed(3));
+const u = process.cpuUsage(c);
+console.log(((performance.now() - t) / 1000).toFixed(3), ((u.user + u.system) / 1e6).toFixed(3));
 `);
 const pyWrite = join(tmp, "write.py");
 writeFileSync(pyWrite, `
 import sys, time, torch
 v = torch.load(sys.argv[1])
-t = time.perf_counter(); torch.save(v, sys.argv[2]); print(round(time.perf_counter() - t, 3))
+t = time.perf_counter(); c = time.process_time(); torch.save(v, sys.argv[2]); print(round(time.perf_counter() - t, 3), round(time.process_time() - c, 3))
 `);
 
-if (CASES.includes("write") && need("adamw-20k.pt")) {
-  const input = join(OUT, "adamw-20k.pt");
-  const t = { sync: [], async: [], torch: [] };
+/** In-process writes of `file` (sync, async, torch.save, and the floor when given), interleaved. */
+function writeCase(file, label, floor) {
+  const input = join(OUT, file);
+  const t = { sync: [], async: [], torch: [], floor: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    t.sync.push(Number(run("node", [nodeWrite, input, outPath("a.pt"), "sync"]).stdout));
-    t.async.push(Number(run("node", [nodeWrite, input, outPath("a.pt"), "async"]).stdout));
-    t.torch.push(Number(run("/usr/bin/python3", [pyWrite, input, outPath("a.pt")]).stdout));
+    t.sync.push(timed(run("node", [nodeWrite, input, outPath("a.pt"), "sync"]).stdout));
+    t.async.push(timed(run("node", [nodeWrite, input, outPath("a.pt"), "async"]).stdout));
+    t.torch.push(timed(run("/usr/bin/python3", [pyWrite, input, outPath("a.pt")]).stdout));
+    if (floor) t.floor.push(timed(run("node", [join(here, "floor-write-adamw.mjs"), "--child", "floor", input, outPath("a.pt")]).stdout));
   }
-  report("write 80k storages: writeCheckpointFileSync", t.sync, t.torch, "torch.save");
-  report("write 80k storages: writeCheckpointFile", t.async, t.torch, "torch.save");
+  reportTimed(`write ${label}: writeCheckpointFileSync`, t.sync, t.torch, "torch.save");
+  reportTimed(`write ${label}: writeCheckpointFile`, t.async, t.torch, "torch.save");
+  if (floor) reportTimed(`write ${label}: the floor (floor-write-adamw)`, t.floor, t.torch, "torch.save");
 }
 
-if (CASES.includes("cli") && need("adamw-20k.pt")) {
-  const input = join(OUT, "adamw-20k.pt");
+/** `convert file → .pt` vs torch.load + torch.save, whole processes. */
+function convertCase(file, label) {
+  const input = join(OUT, file);
   const ours = [];
   const theirs = [];
   for (let r = 0; r < ROUNDS; r++) {
     ours.push(run("node", [CLI, "convert", input, outPath("a.pt"), "-q"]).seconds);
     theirs.push(run("/usr/bin/python3", ["-c", "import sys, torch; torch.save(torch.load(sys.argv[1]), sys.argv[2])", input, outPath("a.pt")]).seconds);
   }
-  report("convert adamw-20k.pt → .pt (whole process)", ours, theirs, "torch load+save");
+  report(`convert ${label} → .pt (whole process)`, ours, theirs, "torch load+save");
 }
 
-if (CASES.includes("json") && need("adamw-10k.pt")) {
+if (CASES.includes("write") && need("adamw-20k.pt")) writeCase("adamw-20k.pt", "80k storages", true);
+if (CASES.includes("cli") && need("adamw-20k.pt")) convertCase("adamw-20k.pt", "adamw-20k.pt");
+
+if ((CASES.includes("json") || CASES.includes("msgpack")) && need("adamw-10k.pt")) {
   const input = join(OUT, "adamw-10k.pt");
   const t = { json: [], msgpack: [], py: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    t.json.push(run("node", [CLI, "convert", input, outPath("a.json"), "-q"]).seconds);
+    if (CASES.includes("json")) t.json.push(run("node", [CLI, "convert", input, outPath("a.json"), "-q"]).seconds);
     t.msgpack.push(run("node", [CLI, "convert", input, outPath("a.msgpack"), "-q"]).seconds);
     t.py.push(run("/usr/bin/python3", [join(here, "py_json_dump.py"), input, outPath("p.json")]).seconds);
   }
-  report("convert adamw-10k.pt → .json (lossless)", t.json, t.py, "tolist+json.dump");
+  if (CASES.includes("json")) report("convert adamw-10k.pt → .json (lossless)", t.json, t.py, "tolist+json.dump");
   report("convert adamw-10k.pt → .msgpack", t.msgpack, t.py, "tolist+json.dump");
+}
+
+if (CASES.includes("big") && need("big.pt")) {
+  writeCase("big.pt", "64 × 16 MiB", false);
+  convertCase("big.pt", "big.pt (64 × 16 MiB)");
 }
 
 if (CASES.includes("memory") && need("mid.pt")) {

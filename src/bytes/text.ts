@@ -93,8 +93,22 @@ function decodeUtf8Surrogatepass(bytes: Uint8Array): string {
   return out + String.fromCharCode.apply(null, units);
 }
 
+/** Strings up to this long are tried as ASCII first. */
+const SHORT_ASCII = 64;
+
 /** Encodes UTF-8; lone surrogates become their 3-byte `surrogatepass` form instead of U+FFFD. */
 export function encodeUtf8(s: string): Uint8Array {
+  // Short ASCII (record names, dict keys: most calls) without the encoder's per-call cost.
+  if (s.length <= SHORT_ASCII) {
+    const out = new Uint8Array(s.length);
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[i] = c;
+    }
+    if (i === s.length) return out;
+  }
   if (!LONE_SURROGATE.test(s)) return utf8Encoder.encode(s);
   const out: number[] = [];
   for (let i = 0; i < s.length; i++) {

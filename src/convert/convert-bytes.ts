@@ -19,7 +19,7 @@ import type { ConvertFormat } from "./formats.js";
 import { gunzip, gzipChunks, isGzip, type GzipOptions } from "./gzip.js";
 import { fromJsonSource, jsonBytes, type JsonOptions } from "./json.js";
 import { fromMsgpack, msgpackChunks, type MsgpackOptions } from "./msgpack.js";
-import { toPickle, type ToPickleOptions } from "./pickle-plain.js";
+import { pickleChunks, type ToPickleOptions } from "./pickle-plain.js";
 import { fromPlainJson, plainJsonChunks, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
 import { planChunks, planSafetensors, readSafetensorsSync, type ToSafetensorsOptions } from "./safetensors.js";
 import { graphFacts } from "./value-graph.js";
@@ -256,7 +256,7 @@ function encode(root: TorchValue, options: ConvertOptions, notes: string[]): Ite
       return planChunks(plan);
     }
     case "pickle":
-      return [toPickle(root, options.pickle)];
+      return pickleChunks(root, options.pickle);
     case "pt":
     case "pt-legacy":
       return writeTorch(root, { ...(options.write ?? {}), layout: options.to === "pt" ? "zip" : "legacy" }, notes);

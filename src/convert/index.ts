@@ -27,7 +27,7 @@ export { parseHeader as parseSafetensorsHeader, headerLength, SAFETENSORS_MAX_HE
 export type { SafetensorsHeader, SafetensorsEntry } from "./safetensors-header.js";
 
 // Plain pickle and gzip.
-export { toPickle, DEFAULT_PLAIN_PICKLE_PROTOCOL } from "./pickle-plain.js";
+export { toPickle, pickleChunks, DEFAULT_PLAIN_PICKLE_PROTOCOL } from "./pickle-plain.js";
 export type { ToPickleOptions } from "./pickle-plain.js";
 export { gzip, gunzip, gzipChunks, isGzip, DEFAULT_GZIP_LEVEL, DEFAULT_GUNZIP_MAX_BYTES } from "./gzip.js";
 export type { GzipOptions, GunzipOptions } from "./gzip.js";

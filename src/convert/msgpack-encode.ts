@@ -4,8 +4,8 @@ import { encodeUtf8 } from "../bytes/text.js";
 import { ConvertError, type KeyPath } from "../errors.js";
 import type { PyBuffer, PyDict, PyFloat, PyGlobal, PyObject } from "../pickle/value.js";
 import { pyKind } from "../pickle/value.js";
-import type { Storage, TorchHost, TorchValue } from "../torch/index.js";
-import { isNdArray, isStorage, isTensor } from "../torch/index.js";
+import type { Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
+import { dtypeByName, isNdArray, isStorage, isTensor } from "../torch/index.js";
 import { guarded, hasLoneSurrogate, rootOf, type ConvertInput } from "./input.js";
 import { MSGPACK_EXT } from "./msgpack-ext.js";
 import { MsgpackWriter } from "./msgpack-wire.js";
@@ -249,6 +249,7 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
       default:
         break;
     }
+    if (isTensor(v) && depth + 2 < maxDepth && isPlainTensor(v)) return ext(MSGPACK_EXT.tensor, () => plainTensor(v, depth + 2));
     if (isTensor(v)) {
       const keyOf = (s: Storage) => facts.keyOf.get(s)!;
       return ext(MSGPACK_EXT.tensor, () => value(tensorRecord(v, keyOf, facts.omitOrigin.has(v)), depth + 1));
@@ -256,6 +257,29 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
     if (isNdArray(v)) return ext(MSGPACK_EXT.ndarray, () => value(ndarrayRecord(v), depth + 1));
     if (isStorage(v)) return ext(MSGPACK_EXT.storage, () => str(w, facts.keyOf.get(v)!));
     throw fail("unencodable", "not a value of the torch value model");
+  }
+
+  /** The record `tensorRecord` makes for a plain tensor (8 fields, no origin), written without making it. */
+  function plainTensor(t: Tensor, depth: number): void {
+    w.mapHeader(8);
+    str(w, "dtype");
+    value(t.dtype, depth);
+    str(w, "shape");
+    w.arrayHeader(t.shape.length);
+    for (const x of t.shape) value(x, depth);
+    str(w, "stride");
+    w.arrayHeader(t.stride.length);
+    for (const x of t.stride) value(x, depth);
+    str(w, "offset");
+    value(t.storageOffset, depth);
+    str(w, "storage");
+    value(facts.keyOf.get(t.storage!)!, depth);
+    str(w, "device");
+    value(t.device, depth);
+    str(w, "requires_grad");
+    w.bool(t.requiresGrad);
+    str(w, "parameter");
+    w.bool(t.isParameter);
   }
 
   function object(o: PyObject<TorchHost>, depth: number): void {
@@ -288,6 +312,18 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
   }
 
   value(root, 0);
+}
+
+/**
+ * A tensor whose record is the 8 plain fields: strided, none of the optional parts, and no kept
+ * origin where the canonical call (torch-records.ts `canonicalOrigin`) stands for it: its conditions, without making the call.
+ */
+function isPlainTensor(t: Tensor): boolean {
+  const s = t.storage;
+  return (
+    s !== undefined && t.origin === undefined && t.layout === "strided" && t.quantization === undefined && t.sparse === undefined &&
+    t.subclass === undefined && t.state === undefined && t.device === s.location && t.dtype === s.dtype && dtypeByName(t.dtype)?.name === t.dtype
+  );
 }
 
 function hexBytes(hex: string, fail: () => Error): Uint8Array {

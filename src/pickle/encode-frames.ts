@@ -8,10 +8,14 @@ import { emit, encodeError, get, OP, type Batch, type EncodeState, type Frame } 
 import type { OpcodeInfo } from "./opcodes.js";
 import { memoizeValue, pathKeyOf, save } from "./encode-values.js";
 
-/** Runs frames until every pushed frame is finished. */
-export function runFrames(st: EncodeState): void {
+/**
+ * Runs frames until every pushed frame is finished, or (streaming) until at least `st.pauseAt`
+ * bytes of output are pending; true when it paused (call again after draining the output).
+ */
+export function runFrames(st: EncodeState): boolean {
   const frames = st.frames;
   while (frames.length > 0) {
+    if (st.out.pending >= st.pauseAt) return true;
     const f = frames[frames.length - 1]!;
     if (advance(st, f)) continue;
     frames.pop();
@@ -21,6 +25,7 @@ export function runFrames(st: EncodeState): void {
       else st.active.set(f.v, count - 1);
     }
   }
+  return false;
 }
 
 /** Runs `f`'s steps; true when a child frame was pushed (resume later), false when `f` is done. */
@@ -73,7 +78,10 @@ function advance(st: EncodeState, f: Frame): boolean {
   return false;
 }
 
-/** Saves a sequence's children with their batching opcodes; true when a child frame was pushed. */
+/**
+ * Saves a sequence's children with their batching opcodes; true when a child frame was pushed or
+ * (streaming) enough output is pending to pause between two children.
+ */
 function runSeq(st: EncodeState, f: Frame, items: readonly unknown[], batch: Batch, pairs: boolean, keyed: boolean): boolean {
   const n = items.length;
   const width = pairs ? 2 : 1;
@@ -83,6 +91,7 @@ function runSeq(st: EncodeState, f: Frame, items: readonly unknown[], batch: Bat
     afterItem(st, batch, pairs, f.i / width - 1, n);
   }
   while (f.i < n * width) {
+    if (st.out.pending >= st.pauseAt) return true;
     const c = f.i;
     const e = pairs ? c >> 1 : c;
     const last = !pairs || (c & 1) === 1;

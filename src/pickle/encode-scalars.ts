@@ -106,9 +106,14 @@ export function saveStr(st: EncodeState, s: string, fresh: boolean): void {
 export function writeBytes(st: EncodeState, data: Uint8Array): void {
   const n = data.length;
   if (n <= 0xff) emit(st, OP.SHORT_BINBYTES, data);
-  else if (n <= 0xffffffff) emit(st, OP.BINBYTES, data, n);
-  else if (st.proto >= 4) emit(st, OP.BINBYTES8, data, n);
+  else if (n <= 0xffffffff) st.out.payload(emitOpcode(st, OP.BINBYTES, n).u32(n), data);
+  else if (st.proto >= 4) st.out.payload(emitOpcode(st, OP.BINBYTES8, n).u64(n), data);
   else throw encodeError(st, "unencodable", "bytes over 4 GiB need protocol 4 or higher");
+}
+
+/** BYTEARRAY8 (protocol 5: a bytearray, or an in-band writable buffer); memoizing is the caller's job. */
+export function writeByteArray(st: EncodeState, data: Uint8Array): void {
+  st.out.payload(emitOpcode(st, OP.BYTEARRAY8, data.length).u64(data.length), data);
 }
 
 /** Memo key of a global: module and name, unambiguously joined. */

@@ -5,6 +5,7 @@
  */
 import { isTorchsaveError, PickleEncodeError, type ErrorCode, type KeyPath } from "../errors.js";
 import type { ByteWriter } from "../bytes/writer.js";
+import type { HostWriter } from "./encode-host.js";
 import type { FramedWriter } from "./encode-output.js";
 import { OPCODES_BY_NAME, type OpcodeInfo } from "./opcodes.js";
 import type { PyBuffer } from "./value.js";
@@ -133,9 +134,14 @@ export interface EncodeState {
   /** Opcodes allowed in weights-only mode; undefined when unrestricted. */
   readonly allowed: ReadonlySet<number> | undefined;
   readonly maxDepth: number;
+  /** Streaming: pending output at which the frame loop pauses so it can be handed out; else Infinity. */
+  readonly pauseAt: number;
   readonly reduceHost: ((value: unknown) => unknown) | undefined;
   readonly persistentId: ((value: unknown) => unknown) | undefined;
   readonly bufferCallback: ((buffer: PyBuffer) => boolean) | undefined;
+  /** `EncodeOptions.writeHost`, and the writer it is given (see `encode-host.ts`). */
+  readonly writeHost: ((value: unknown, w: HostWriter) => boolean) | undefined;
+  host: HostWriter | undefined;
   /** Memo indices of objects, by identity. */
   readonly memo: Map<object, number>;
   /** Memo indices of str values, by value (JS strings have no identity). */
@@ -171,7 +177,8 @@ export function callHook<A, R>(st: EncodeState, name: string, fn: (a: A) => R, a
   try {
     return fn(arg);
   } catch (e) {
-    if (isTorchsaveError(e)) throw e.path === undefined ? e.withLocation({ path: currentPath(st) }) : e;
+    // A path of [] (a nested encoder's root) is the value handed to the hook: locate it here.
+    if (isTorchsaveError(e)) throw e.path === undefined || e.path.length === 0 ? e.withLocation({ path: currentPath(st) }) : e;
     const message = e instanceof Error ? e.message : String(e);
     throw encodeError(st, "unencodable", `${name} threw: ${message}`, e);
   }

@@ -7,7 +7,7 @@ import { decodeLatin1 } from "../bytes/text.js";
 import {
   Batch, callHook, emit, encodeError, get, memoize, OP, put, type EncodeState, type PathKey, type Step,
 } from "./encode-state.js";
-import { saveBool, saveFloat, saveGlobal, saveInt, saveStr, globalLine, writeBytes } from "./encode-scalars.js";
+import { saveBool, saveFloat, saveGlobal, saveInt, saveStr, globalLine, writeByteArray, writeBytes } from "./encode-scalars.js";
 import type { OpcodeInfo } from "./opcodes.js";
 import { floatRepr } from "./py-float.js";
 import {
@@ -320,7 +320,7 @@ function saveBytes(st: EncodeState, b: PyBytes, key: PathKey | undefined): boole
 function saveByteArray(st: EncodeState, b: PyByteArray, key: PathKey | undefined): boolean {
   const data = checkData(st, b.data, "bytearray");
   if (st.proto >= 5) {
-    emit(st, OP.BYTEARRAY8, data, data.length);
+    writeByteArray(st, data);
     memoizeValue(st, b, false);
     return false;
   }
@@ -339,7 +339,7 @@ function saveBuffer(st: EncodeState, b: PyBuffer): boolean {
     return false;
   }
   if (b.readonly) writeBytes(st, data);
-  else emit(st, OP.BYTEARRAY8, data, data.length);
+  else writeByteArray(st, data);
   memoizeValue(st, b, false);
   return false;
 }
@@ -455,8 +455,8 @@ const isHost = (v: unknown): boolean =>
 
 /** A value outside the value model: replaced by what `reduceHost` returns (once per host value). */
 function saveHost(st: EncodeState, v: unknown, key: PathKey | undefined): boolean {
-  const reduceHost = st.reduceHost;
-  // undefined and symbols are mistakes, never host values worth handing to the hook.
+  if (st.writeHost !== undefined && typeof v === "object" && v !== null && st.writeHost(v, st.host!)) return false; // written directly
+  const reduceHost = st.reduceHost; // below: undefined and symbols are mistakes, never host values worth handing to the hook
   if (reduceHost === undefined || v === undefined || typeof v === "symbol") throw encodeError(st, "unencodable", describeHost(v));
   let current = v;
   for (let hops = 0; hops < 100; hops++) {

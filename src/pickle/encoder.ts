@@ -19,6 +19,7 @@
  */
 import { isTorchsaveError, PickleEncodeError } from "../errors.js";
 import { runFrames } from "./encode-frames.js";
+import { hostWriter, type HostWriter } from "./encode-host.js";
 import { FramedWriter } from "./encode-output.js";
 import { emit, encodeError, OP, WEIGHTS_ONLY_OPCODES, type EncodeState } from "./encode-state.js";
 import { save } from "./encode-values.js";
@@ -49,6 +50,13 @@ export interface EncodeOptions<X = never> {
    * (Python's None) write the value normally.
    */
   persistentId?: (value: PyValue<X>) => PyValue<X> | undefined;
+  /**
+   * Called for a host object before `reduceHost`: write it directly through `w` (the opcodes and
+   * memo slots `encodePickle` would write for what `reduceHost` returns, see {@link HostWriter})
+   * and return true, or return false to leave it to `reduceHost`. A speed path for calls repeated
+   * many times; the bytes must be the same either way.
+   */
+  writeHost?: (value: X, w: HostWriter) => boolean;
   /**
    * Restrict the output to what `torch.load(weights_only=True)` accepts: protocol 2 and only
    * PROTO STOP MARK TUPLE TUPLE1-3 EMPTY_TUPLE/LIST/DICT APPEND(S) SETITEM(S) BUILD GLOBAL NEWOBJ
@@ -90,14 +98,54 @@ export function encodePickle<X = never>(value: PyValue<X>, options: EncodeOption
     emit(st, OP.STOP);
     return st.out.finish();
   } catch (e) {
-    if (isTorchsaveError(e)) throw e;
-    // Defensive: a malformed value object or an allocation failure must still surface as ours.
-    const message = e instanceof Error ? e.message : String(e);
-    throw encodeError(st, e instanceof RangeError ? "limit-exceeded" : "invalid-argument", `encoding failed: ${message}`, e);
+    throw asEncodeError(st, e);
   }
 }
 
-function createState<X>(options: EncodeOptions<X>): EncodeState {
+/** Default {@link EncodeChunksOptions.chunkBytes}: 1 MiB. */
+export const DEFAULT_PICKLE_CHUNK_BYTES = 1 << 20;
+
+/** Options of {@link encodePickleChunks}: those of {@link encodePickle}, and the size of the pieces. */
+export interface EncodeChunksOptions<X = never> extends EncodeOptions<X> {
+  /** Output gathered before it is handed out (a piece may be larger by one value). Default {@link DEFAULT_PICKLE_CHUNK_BYTES}. */
+  chunkBytes?: number;
+}
+
+/**
+ * {@link encodePickle} in pieces, made as they are asked for: the same bytes, handed out about
+ * `chunkBytes` at a time, with bytes payloads of 64 KiB or more passed on as they are (views of the value's
+ * data, not copies). Memory stays bounded by the value itself plus about a MiB, so a caller whose
+ * values make their bytes on demand (plain pickles of checkpoints) writes any size.
+ * @throws as {@link encodePickle}, while iterating.
+ */
+export function* encodePickleChunks<X = never>(value: PyValue<X>, options: EncodeChunksOptions<X> = {}): Generator<Uint8Array> {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_PICKLE_CHUNK_BYTES;
+  if (!(chunkBytes >= 1)) throw new PickleEncodeError("invalid-argument", `chunkBytes must be at least 1, got ${String(chunkBytes)}`);
+  const st = createState(options, chunkBytes);
+  try {
+    if (st.proto >= 2) emit(st, OP.PROTO, st.proto);
+    if (st.proto >= 4) st.out.startFraming();
+    if (save(st, value, undefined, true)) {
+      while (runFrames(st)) yield* st.out.drain();
+    }
+    st.curKey = undefined;
+    emit(st, OP.STOP);
+    st.out.commit();
+  } catch (e) {
+    throw asEncodeError(st, e);
+  }
+  yield* st.out.drain();
+}
+
+function asEncodeError(st: EncodeState, e: unknown): unknown {
+  if (isTorchsaveError(e)) return e;
+  // Defensive: a malformed value object or an allocation failure must still surface as ours.
+  const message = e instanceof Error ? e.message : String(e);
+  return encodeError(st, e instanceof RangeError ? "limit-exceeded" : "invalid-argument", `encoding failed: ${message}`, e);
+}
+
+/** `pauseAt`: streaming, the output handed out at a time (see {@link EncodeState.pauseAt}). */
+function createState<X>(options: EncodeOptions<X>, pauseAt = Infinity): EncodeState {
   const weightsOnly = options.weightsOnly === true;
   const proto = options.protocol ?? (weightsOnly ? 2 : DEFAULT_PROTOCOL);
   if (!Number.isInteger(proto) || proto < 0 || proto > 5) {
@@ -111,14 +159,17 @@ function createState<X>(options: EncodeOptions<X>): EncodeState {
   }
   const maxDepth = options.maxDepth ?? DEFAULT_ENCODE_MAX_DEPTH;
   if (!(maxDepth >= 1)) throw new PickleEncodeError("invalid-argument", `maxDepth must be at least 1, got ${String(maxDepth)}`);
-  return {
+  const st: EncodeState = {
     proto,
-    out: new FramedWriter(),
+    out: new FramedWriter(pauseAt !== Infinity),
     allowed: weightsOnly ? WEIGHTS_ONLY_OPCODES : undefined,
     maxDepth,
+    pauseAt,
     reduceHost: options.reduceHost as ((value: unknown) => unknown) | undefined,
     persistentId: options.persistentId as ((value: unknown) => unknown) | undefined,
     bufferCallback: options.bufferCallback,
+    writeHost: options.writeHost as ((value: unknown, w: HostWriter) => boolean) | undefined,
+    host: undefined,
     memo: new Map(),
     strMemo: new Map(),
     globalMemo: new Map(),
@@ -128,4 +179,6 @@ function createState<X>(options: EncodeOptions<X>): EncodeState {
     frames: [],
     curKey: undefined,
   };
+  if (st.writeHost !== undefined) st.host = hostWriter(st);
+  return st;
 }

@@ -2,8 +2,9 @@
 export { decodePickle, decodePickleAt, DEFAULT_DECODE_LIMITS } from "./decoder.js";
 export type { DecodeOptions, DecodeResult, Reducer, ReducerRegistry, ReduceContext, PersistentLoad, DecodeLimits } from "./decoder.js";
 export { BUILTIN_REDUCERS, builtinReducers } from "./reducers.js";
-export { encodePickle, DEFAULT_PROTOCOL, DEFAULT_ENCODE_MAX_DEPTH } from "./encoder.js";
-export type { EncodeOptions } from "./encoder.js";
+export { encodePickle, encodePickleChunks, DEFAULT_PROTOCOL, DEFAULT_ENCODE_MAX_DEPTH, DEFAULT_PICKLE_CHUNK_BYTES } from "./encoder.js";
+export type { EncodeOptions, EncodeChunksOptions } from "./encoder.js";
+export type { HostWriter, HostScalar } from "./encode-host.js";
 export { disassemble, formatDisassembly } from "./disassemble.js";
 export type { DisassembledOp, DisassembleOptions } from "./disassemble.js";
 export { OPCODES, OPCODES_BY_CODE, OPCODES_BY_NAME, HIGHEST_PROTOCOL } from "./opcodes.js";

@@ -9,7 +9,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodePickle } from "../../src/pickle/decoder.js";
-import { encodePickle } from "../../src/pickle/encoder.js";
+import { encodePickle, encodePickleChunks } from "../../src/pickle/encoder.js";
 import {
   ORDERED_DICT, type PyBuffer, type PyDict, type PyFloat, type PyList, type PyObject, type PyValue,
 } from "../../src/pickle/value.js";
@@ -243,6 +243,24 @@ describe("decode(encode(v)) is v", () => {
       expect(pyDiff(l, back)).toBeUndefined();
     }
   });
+});
+
+describe("encodePickleChunks(v) joined is encodePickle(v)", () => {
+  for (const p of PROTOCOLS) {
+    it(`protocol ${p}, pieces of any size`, () => {
+      const links = fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 4 });
+      fc.assert(
+        fc.property(valueArb(p), links, fc.constantFrom(1, 2, 7, 64, 4096), (v, l, chunkBytes) => {
+          const value = withLinks(v, l);
+          const options = p === 5 ? { protocol: p, bufferCallback: (b: PyBuffer) => b.readonly } : { protocol: p };
+          const whole = Buffer.from(encodePickle(value, options));
+          const pieces = [...encodePickleChunks(value, { ...options, chunkBytes })];
+          expect(Buffer.concat(pieces).equals(whole)).toBe(true);
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
 });
 
 describe("pyDiff, the comparison these properties rely on, notices differences", () => {

@@ -3,18 +3,20 @@
 // come back as the same graph: same values, same sharing, same tensors, storages byte for byte.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pyKind } from "../../src/pickle/value.js";
+import { encodePickle } from "../../src/pickle/encoder.js";
+import { pyKind, type PyValue } from "../../src/pickle/value.js";
 import type { PyDict, PyFloat, PyGlobal } from "../../src/pickle/value.js";
 import { asFloat, asTuple, parameter, tensor, tensorView, toTorchValue } from "../../src/torch/builder.js";
 import type { BuildInput } from "../../src/torch/builder.js";
 import { DTYPES } from "../../src/torch/dtypes.js";
 import type { DTypeInfo } from "../../src/torch/dtypes.js";
-import type { Storage, Tensor, TorchValue } from "../../src/torch/model.js";
+import type { Storage, Tensor, TorchHost, TorchValue } from "../../src/torch/model.js";
 import { isTensor } from "../../src/torch/model.js";
 import { readCheckpoint } from "../../src/torch/read/read-checkpoint.js";
 import { storageBytesSync } from "../../src/torch/storage-bytes.js";
 import { tensorBytes } from "../../src/torch/tensor-data.js";
 import { writeCheckpoint } from "../../src/torch/write/write-checkpoint.js";
+import { torchPickleHooks } from "../../src/torch/write/write-pickle-tensor.js";
 import type { WriteOptions } from "../../src/torch/write/write-options.js";
 
 /** Dtypes with a plain itemSize layout (packed quantized dtypes count shapes differently). */
@@ -215,6 +217,27 @@ describe("property: write → read gives the same checkpoint", () => {
         expect(diff).toBeUndefined();
         // Writing what was read gives the same file again.
         expect(Buffer.compare(writeCheckpoint(back.root, options), file)).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("property: the writer's direct path for plain tensors changes no byte", () => {
+  it("for random graphs, at every protocol, in both layouts", () => {
+    fc.assert(
+      fc.property(arbCase, fc.constantFrom<2 | 3 | 4 | 5>(2, 3, 4, 5), fc.constantFrom<"zip" | "legacy">("zip", "legacy"), (c, protocol, layout) => {
+        const { root } = build(c);
+        const pickle = (direct: boolean): string => {
+          const hooks = torchPickleHooks(root, { layout, weightsOnly: false });
+          try {
+            const options = { protocol, reduceHost: hooks.reduceHost, persistentId: hooks.persistentId, ...(direct ? { writeHost: hooks.writeHost } : {}) };
+            return Buffer.from(encodePickle<TorchHost>(root as PyValue<TorchHost>, options)).toString("hex");
+          } catch (e) {
+            return `error ${String(e)}`;
+          }
+        };
+        expect(pickle(true)).toBe(pickle(false));
       }),
       { numRuns: 300 },
     );

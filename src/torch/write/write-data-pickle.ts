@@ -21,12 +21,13 @@ export interface DataPickle {
  */
 export function encodeDataPickle(root: TorchValue, options: ResolvedWriteOptions): DataPickle {
   const hooks = torchPickleHooks(root, { layout: options.layout, weightsOnly: options.weightsOnly });
-  if (options.weightsOnly) checkWeightsOnly(root, hooks.reduceHost as (host: TorchHost) => TorchValue);
+  if (options.weightsOnly) checkWeightsOnly(root, hooks.reduceHost as (host: TorchHost) => TorchValue, hooks.isDirect);
   const bytes = encodePickle<TorchHost>(root as PyValue<TorchHost>, {
     protocol: options.protocol,
     weightsOnly: options.weightsOnly,
     reduceHost: hooks.reduceHost,
     persistentId: hooks.persistentId,
+    writeHost: hooks.writeHost,
     maxDepth: options.maxDepth,
   });
   return { bytes, records: hooks.records };

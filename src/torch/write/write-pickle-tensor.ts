@@ -33,6 +33,8 @@ import { isNdArray, isStorage, isTensor } from "../model.js";
 import { isWeightsOnlyGlobal } from "./write-weights-only.js";
 import { originReader, sameTensor, storageFamily, withOriginExtras } from "./write-tensor-origin.js";
 import { visitGraph } from "../visit.js";
+import type { HostWriter } from "../../pickle/encode-host.js";
+import { directTensorWriter } from "./write-tensor-direct.js";
 
 /** One `data/<key>` record (or legacy storage) the pickle refers to. */
 export interface StorageRecord {
@@ -53,6 +55,10 @@ export interface TorchPickleHooks {
   readonly reduceHost: (host: TorchHost) => PyValue<TorchHost>;
   /** For `encodePickle`: the persistent id of a storage, undefined for anything else. */
   readonly persistentId: (value: PyValue<TorchHost>) => PyValue<TorchHost> | undefined;
+  /** For `encodePickle`: the plain tensors written directly (`write-tensor-direct.ts`). */
+  readonly writeHost: (host: TorchHost, w: HostWriter) => boolean;
+  /** True for the tensors `writeHost` writes (their call passes the weights-only rules). */
+  readonly isDirect: (host: TorchHost) => boolean;
   /** Storages in the order the pickle first met them (filled while encoding). */
   readonly records: StorageRecord[];
 }
@@ -83,22 +89,11 @@ export function torchPickleHooks(root: TorchValue, options: TorchPickleOptions):
   const hooks = (): PyValue<TorchHost> => pyDict([], G("collections", "OrderedDict"));
   const dtypeGlobal = (d: DTypeName): PyGlobal => G("torch", d);
 
-  const dtypesOf = scanDtypes(root);
-  const typedCache = new Map<Storage, boolean>();
-  /** Typed (legacy storage class) unless the dtype has none, the file had it untyped, or views disagree on the dtype. */
+  const viewedOtherwise = storagesViewedOtherwise(root);
+  /** Typed (legacy storage class) unless the dtype has none, the file had it untyped, or a tensor views it with another dtype. */
   const isTyped = (s: Storage): boolean => {
-    let typed = typedCache.get(s);
-    if (typed === undefined) {
-      const info = dtypeByName(s.dtype);
-      const seen = dtypesOf.get(s);
-      typed =
-        info?.storageClass !== undefined &&
-        s.storageType.name !== "UntypedStorage" &&
-        s.byteLength % info.itemSize === 0 &&
-        (seen === undefined || (seen.size === 1 && seen.has(s.dtype)));
-      typedCache.set(s, typed);
-    }
-    return typed;
+    const info = dtypeByName(s.dtype);
+    return info?.storageClass !== undefined && s.storageType.name !== "UntypedStorage" && s.byteLength % info.itemSize === 0 && !viewedOtherwise.has(s);
   };
 
   const records: StorageRecord[] = [];
@@ -252,7 +247,8 @@ export function torchPickleHooks(root: TorchValue, options: TorchPickleOptions):
     return out;
   };
 
-  return { reduceHost, persistentId, records };
+  const direct = directTensorWriter({ layout: options.layout, G, isTyped, record, isLegacyView: (st) => legacyView(st) !== undefined });
+  return { reduceHost, persistentId, writeHost: direct.writeHost, isDirect: direct.isDirect, records };
 }
 
 /** A legacy view storage the legacy layout can write as a view: a slice of a root of the same dtype. */
@@ -261,15 +257,11 @@ function legacyView(s: Storage): { root: Storage; offset: number } | undefined {
   return v !== undefined && v.root.view === undefined && v.root.dtype === s.dtype ? v : undefined;
 }
 
-/** Dtypes of every tensor viewing each storage, anywhere in the graph. */
-function scanDtypes(root: TorchValue): Map<Storage, Set<DTypeName>> {
-  const out = new Map<Storage, Set<DTypeName>>();
+/** The storages some tensor anywhere in the graph views with a dtype other than the storage's own. */
+function storagesViewedOtherwise(root: TorchValue): Set<Storage> {
+  const out = new Set<Storage>();
   visitGraph(root, (v) => {
-    if (!isTensor(v) || v.storage === undefined) return;
-    const s = v.storage;
-    let set = out.get(s);
-    if (set === undefined) out.set(s, (set = new Set()));
-    set.add(v.dtype);
+    if (isTensor(v) && v.storage !== undefined && v.dtype !== v.storage.dtype) out.add(v.storage);
   });
   return out;
 }

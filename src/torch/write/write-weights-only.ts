@@ -72,10 +72,12 @@ const LONG1_MAX_BITS = 255 * 8 - 1;
 
 /**
  * Checks that `root` can be written as a pickle torch loads with `weights_only=True`. Host values
- * (tensors, storages, arrays) are checked through `lower`, the call the writer will pickle for them.
+ * (tensors, storages, arrays) are checked through `lower`, the call the writer will pickle for
+ * them, except those `allowed` vouches for (the plain tensors the writer writes directly, whose
+ * call names only allowed globals).
  * @throws PickleEncodeError `unencodable` with the key path of the first value that breaks a rule.
  */
-export function checkWeightsOnly(root: TorchValue, lower: (host: TorchHost) => TorchValue): void {
+export function checkWeightsOnly(root: TorchValue, lower: (host: TorchHost) => TorchValue, allowed?: (host: TorchHost) => boolean): void {
   const lowered = new Map<object, TorchValue>();
   const fail = (path: () => KeyPath, why: string): never => {
     throw new PickleEncodeError("unencodable", `torch.load(weights_only=True) would refuse this: ${why}`, { path: path() });
@@ -84,7 +86,7 @@ export function checkWeightsOnly(root: TorchValue, lower: (host: TorchHost) => T
     if (isStorage(value)) return false; // a persistent id ("storage", ...): always allowed
     if (isTensor(value) || isNdArray(value)) {
       // Check the call the writer emits instead of the host value's own fields.
-      if (!lowered.has(value)) {
+      if (allowed?.(value) !== true && !lowered.has(value)) {
         const l = lower(value);
         lowered.set(value, l);
         // Most calls are plainly fine (a rebuild call of ints, tuples, a storage, an OrderedDict):

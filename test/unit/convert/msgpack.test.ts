@@ -11,7 +11,8 @@ import {
   ORDERED_DICT, pyByteArray, pyBytes, pyComplex, pyDict, pyFloat, pyFrozenSet, pyGlobal, pyList, pySet, pyTuple,
   type PyObject, type PyValue,
 } from "../../../src/pickle/value.js";
-import type { TorchHost, TorchValue } from "../../../src/torch/index.js";
+import type { Tensor, TorchHost, TorchValue } from "../../../src/torch/index.js";
+import { canonicalOrigin } from "../../../src/convert/torch-records.js";
 import { torchDiff } from "./torch-equal.js";
 import { bytes, f32, storage, tensor, thrown } from "./values.js";
 
@@ -208,5 +209,31 @@ describe("msgpack errors", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("msgpack plain tensors", () => {
+  it("are written as the record tensorRecord makes (the same bytes as a tensor keeping its canonical origin)", () => {
+    const s = storage("float32", f32(1, 2, 3, 4, 5, 6), { location: "cuda:1" });
+    const big = storage("int64", new Uint8Array(8 * 70_000), { key: "1" });
+    const tensors: Tensor[] = [
+      tensor(s, [2, 3]),
+      tensor(s, [], { offset: 5 }),
+      tensor(s, [3], { stride: [2], offset: 1, requiresGrad: true }),
+      tensor(s, [1, 1, 2, 3], { parameter: true, requiresGrad: true }),
+      tensor(big, [100, 700], { offset: 0 }),
+      tensor(big, [2], { offset: 69_998 }),
+    ].map((t) => ({ ...t, origin: undefined }) as unknown as Tensor);
+    const plain = pyDict<TorchHost>(tensors.map((t, i) => [`t${i}`, t]));
+    // The same tensors keeping their canonical origin: written through tensorRecord, which leaves it out.
+    const kept = pyDict<TorchHost>(tensors.map((t, i) => [`t${i}`, { ...t, origin: canonicalOrigin(t)! }]));
+    expect(Buffer.from(toMsgpack(plain)).equals(Buffer.from(toMsgpack(kept)))).toBe(true);
+    expect(torchDiff(plain, roundTrip(plain))).toBeUndefined();
+    // Depth limits fail the same way on both paths.
+    for (const maxDepth of [1, 2, 3, 4, 5]) {
+      const a = (() => { try { return Buffer.from(toMsgpack(plain, { maxDepth })).toString("hex"); } catch (e) { return String(e); } })();
+      const b = (() => { try { return Buffer.from(toMsgpack(kept, { maxDepth })).toString("hex"); } catch (e) { return String(e); } })();
+      expect(a).toBe(b);
+    }
   });
 });
