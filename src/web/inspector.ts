@@ -14,6 +14,7 @@ import { openSet } from "./file-set.js";
 import type { ConvertRequest, ConvertResult, DiffResult, OpenInput, OpenResult, Request, Response, SetInput, TensorDetail, ValidationView } from "./protocol.js";
 import { limitReport, readWhole, withRanges } from "./range-validate.js";
 import { runView } from "./run-model.js";
+import { countingSources, validateSet } from "./set-validate.js";
 import { inputSource } from "./sources.js";
 import { STREAM_PIECE, streamableRange, streamStats } from "./stream-stats.js";
 import { summarize } from "./tensor-summary.js";
@@ -191,9 +192,11 @@ export class Inspector {
    * built only to place NaN/Inf marks, and its failure is not an error here. Without `data`, the
    * structural and security pass only (container, pickles, imports, weights_only; no CRC-32 or
    * NaN/Inf over every byte), read by ranges from an asynchronous source; with `data`, everything.
+   * A set is validated as one folder (set-validate.ts).
    */
   async validateInput(input: OpenInput, data = true, progress?: (done: number, total: number) => void): Promise<ValidationView> {
-    const source = await inputSource(oneFile(input));
+    if (input.kind === "set") return this.validateSetInput(input, data, progress);
+    const source = await inputSource(input);
     let tree: CheckpointTree | undefined;
     try {
       tree = buildTree((await readAny(source, input.name)).root);
@@ -213,7 +216,7 @@ export class Inspector {
     const sync = source.bytes !== undefined || source.readSync !== undefined;
     const offer = { bytes: source.size, ...(sync || source.size <= MAX_DATA_READ ? {} : { refused: `more than the ${formatBytes(MAX_DATA_READ)} the page downloads for a full check` }) };
     if (sync) {
-      const [report, old] = both(data ? countingSource(source, progress) : source, data ? full : quick);
+      const [report, old] = both(data ? countingSources([source], source.size, progress)[0]! : source, data ? full : quick);
       return this.validate(tree, report, old, now() - start, data ? undefined : offer);
     }
     if (data || source.size <= WHOLE_CHECK_BYTES) {
@@ -225,7 +228,24 @@ export class Inspector {
     return { ...this.validate(tree, report, old, now() - start, offer), fetched: run.fetched };
   }
 
-  private validate(tree: CheckpointTree | undefined, report: ValidationReport, old: ValidationReport | undefined, ms: number, offer?: ValidationView["offer"]): ValidationView {
+  private async validateSetInput(input: SetInput, data: boolean, progress?: (done: number, total: number) => void): Promise<ValidationView> {
+    const start = now();
+    const v = await validateSet(input, data, progress);
+    const ms = now() - start;
+    // The set's tree (to place NaN/Inf marks) only when some tensor has them.
+    let tree: CheckpointTree | undefined;
+    if (v.report.tensors.some((t) => t.nan + t.posInf + t.negInf > 0)) {
+      try {
+        tree = buildTree((await openSet(input)).root);
+      } catch {
+        tree = undefined;
+      }
+    }
+    const view = this.validate(tree, v.report, undefined, ms, data ? undefined : { bytes: v.bytes });
+    return v.weightsOnly13 === undefined ? view : { ...view, weightsOnly13: v.weightsOnly13 };
+  }
+
+  private validate(tree: CheckpointTree | undefined, report: ValidationView["report"], old: ValidationReport | undefined, ms: number, offer?: ValidationView["offer"]): ValidationView {
     const rowOf = new Map<string, number>();
     for (const [i, n] of (tree?.nodes ?? []).entries()) if (n.kind === "tensor" && !rowOf.has(n.path)) rowOf.set(n.path, i);
     const nonFinite: { row: number; nan: number; inf: number }[] = [];
@@ -284,26 +304,9 @@ export const QUICK_CHECK_BUDGET = 32 * 2 ** 20;
 /** Largest asynchronous source (a URL) downloaded for the full data check. */
 export const MAX_DATA_READ = 2 ** 30;
 
-/** A synchronous source that reports the bytes read so far (every 32 MiB). */
-function countingSource(source: ByteSource, progress?: (done: number, total: number) => void): ByteSource {
-  if (progress === undefined || source.readSync === undefined) return source;
-  const readSync = source.readSync.bind(source);
-  let done = 0;
-  let shown = 0;
-  return {
-    ...source,
-    readSync: (offset, length) => {
-      const bytes = readSync(offset, length);
-      done += length;
-      if (done - shown >= 32 * 2 ** 20) progress((shown = done), source.size);
-      return bytes;
-    },
-  };
-}
-
-/** A one-file input (sets are validated member by member, and are not steps of a run). */
+/** A one-file input (sets are not steps of a run). */
 function oneFile(input: OpenInput): Exclude<OpenInput, SetInput> {
-  if (input.kind === "set") throw new Error(`${input.name} is a set of files: open it, or validate its files one by one`);
+  if (input.kind === "set") throw new Error(`${input.name} is a set of files: open it, or drop the dumps of a run as files`);
   return input;
 }
 

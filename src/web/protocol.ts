@@ -4,6 +4,7 @@
  */
 import type { DiffEntry, DiffReport, DiffValue, Histogram as AnalyzeHistogram, TensorStats } from "../analyze/index.js";
 import type { ConvertFormat } from "../convert/index.js";
+import type { FolderValidationReport } from "../distributed/index.js";
 import type { ValidationReport } from "../validate/index.js";
 
 /** What the page asks the worker to open: a File/Blob picked or dropped, a URL read by range requests, or a set of files forming one checkpoint. */
@@ -147,9 +148,13 @@ export type Request =
 /** A request without its id (what the page passes to the client). */
 export type RequestBody = { [K in Request["op"]]: Omit<Extract<Request, { op: K }>, "id"> }[Request["op"]];
 
+/** A set's report (distributed/validateFolder's) with only the count of its parts' own reports. */
+export type SetReport = Omit<FolderValidationReport, "parts"> & { readonly parts: number };
+
 /** The two weights_only verdicts the page shows (torch 2.6+ policy and torch 1.13's). */
 export interface ValidationView {
-  readonly report: ValidationReport;
+  /** One file's report, or a set's (its consistency findings, then each part's, `where.record` naming the part). */
+  readonly report: ValidationReport | SetReport;
   readonly weightsOnly13?: { readonly accepted: boolean; readonly blockers: readonly { readonly message: string }[] };
   /** Row indices of tensors holding NaN or Inf, with the counts. */
   readonly nonFinite: readonly { readonly row: number; readonly nan: number; readonly inf: number }[];

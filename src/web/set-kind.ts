@@ -1,9 +1,7 @@
 /**
- * Which checkpoint layout a set of relative paths spells (DCP, Hugging Face shards, DeepSpeed), and
- * which of its files are worth validating alone. Names only: the page imports this without the
- * readers. DOM-free.
+ * Which checkpoint layout a set of relative paths spells (DCP, Hugging Face shards, DeepSpeed).
+ * Names only: the page imports this without the readers. DOM-free.
  */
-import type { SetInput } from "./protocol.js";
 
 export type SetKind = { readonly kind: "dcp" } | { readonly kind: "shards"; readonly index: string } | { readonly kind: "deepspeed" };
 
@@ -25,10 +23,4 @@ export function setKind(paths: readonly string[]): SetKind | undefined {
   if (index !== undefined) return { kind: "shards", index };
   if (names.has("latest") || (paths.some((p) => p.endsWith("_model_states.pt")) && paths.some((p) => p.endsWith("_optim_states.pt")))) return { kind: "deepspeed" };
   return undefined;
-}
-
-/** Members worth validating on their own: torch and safetensors files, and DCP's `.metadata` pickle. */
-export function validatedMembers(input: SetInput): SetInput["files"] {
-  const rel = relativePaths(input.files.map((f) => f.path));
-  return input.files.filter((_, i) => rel[i] === ".metadata" || /\.(pt|pth|bin|ckpt|safetensors)$/i.test(rel[i]!));
 }

@@ -53,11 +53,6 @@ export class FileView {
     this.tree.markNonFinite(v.nonFinite);
   }
 
-  /** Anything else in the report's place (a set's per-file reports). */
-  setValidationElement(element: HTMLElement): void {
-    this.validation.replaceChildren(element);
-  }
-
   setValidationError(message: string): void {
     this.validation.replaceChildren(h("p", { class: "bad" }, `Validation did not finish: ${message}`));
   }

@@ -2,8 +2,7 @@
  * The page (bundled to dist/web/page.js): opening files (picker, drop, ?url=), one tab per file,
  * the diff tab for two files, and the address kept in step with the selected tensor.
  */
-import type { DiffResult, OpenInput, OpenResult, SetInput } from "../protocol.js";
-import { validatedMembers } from "../set-kind.js";
+import type { DiffResult, OpenInput, OpenResult } from "../protocol.js";
 import { droppedInputs, pickedInputs } from "./inputs.js";
 import { Checker } from "./checker.js";
 import { findTensorRow } from "../tree-model.js";
@@ -41,27 +40,12 @@ function inspector(): Promise<InspectorClient> {
 
 type ReportSlot = Pick<FileView, "setValidation" | "setValidationError">;
 
-/** A set's files each checked on their own, listed (the set's tree is not theirs: no NaN marks from these). */
-function checkMembers(input: SetInput, view: FileView, mode: InspectorClient["mode"]): void {
-  const members = validatedMembers(input);
-  const list = h("div", { class: "member-reports", "aria-label": "Validation of each file" }, h("p", { class: "small muted" }, `${members.length} of ${input.files.length} files checked on their own:`));
-  view.setValidationElement(list);
-  for (const f of members) {
-    const slot = h("div", { class: "member", "data-member": f.path }, h("p", { class: "checking muted small" }, `Checking ${f.path}…`));
-    list.append(slot);
-    check({ kind: "blob", blob: f.blob, name: f.path }, {
-      setValidation: (v, line) => slot.replaceChildren(validationView(v, f.path), line ?? ""),
-      setValidationError: (m) => slot.replaceChildren(h("p", { class: "bad" }, `${f.path}: validation did not finish: ${m}`)),
-    }, mode);
-  }
-}
-
-/** The structural check now; the data check at idle (small local files) or when asked. */
+/** The structural check now; the data check at idle (small local files and sets) or when asked. A set is checked as one folder. */
 function check(input: OpenInput, slot: ReportSlot, mode: InspectorClient["mode"]): void {
   checker.check(input, false, {
     done: (v) => {
       if (v.offer === undefined) return slot.setValidation(v);
-      const auto = input.kind === "blob" && mode === "worker" && v.offer.bytes <= AUTO_DATA_BYTES;
+      const auto = input.kind !== "url" && mode === "worker" && v.offer.bytes <= AUTO_DATA_BYTES;
       const line = dataCheckLine(v, () => checker.check(input, true, {
         done: (full) => slot.setValidation(full),
         fail: (m) => slot.setValidationError(m),
@@ -142,14 +126,9 @@ async function openAll(inputs: OpenInput[], tensor?: string): Promise<void> {
       const view = new FileView(file, client, { onTensor: (path) => writeTensorToUrl(shortName(file, path)) });
       views.push(view);
       addTab(input.name, view.element);
-      if (input.kind === "set") checkMembers(input, view, client.mode);
-      else check(input, view, client.mode);
+      check(input, view, client.mode);
     } catch (e) {
-      if (input.kind === "set") {
-        addTab(input.name, h("section", { class: "open-error", role: "alert" }, h("h2", {}, `Cannot open ${input.name}`), h("p", { class: "bad" }, (e as Error).message)));
-        continue;
-      }
-      // The validation report says more about a file that cannot be opened (what is damaged, what it imports).
+      // The validation report says more about a file or set that cannot be opened (what is damaged or missing, what it imports).
       const slot = h("div", { class: "validation-slot" }, h("p", { class: "checking muted" }, "Checking integrity and safety…"));
       addTab(input.name, h("div", {}, slot, h("section", { class: "open-error", role: "alert" }, h("h2", {}, `Cannot open ${input.name}`), h("p", { class: "bad" }, (e as Error).message))));
       check(input, {

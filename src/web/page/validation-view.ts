@@ -1,7 +1,8 @@
 /**
  * The validation report: shown open at the top when anything is wrong (errors, warnings, an import
  * torch would refuse), folded to one line when the file is clean. Findings, every import with its
- * classification, and the weights_only verdict for torch 2.6+ and for torch 1.13.
+ * classification, and the weights_only verdict for torch 2.6+ and for torch 1.13. A set of files has
+ * one report (distributed/validateFolder's): its consistency findings and every part's, by file.
  */
 import type { ValidationView } from "../protocol.js";
 import { formatBytes, h, ms } from "./dom.js";
@@ -14,9 +15,10 @@ const where = (w: { byteOffset?: number; record?: string; keyPath?: readonly (st
   return parts.join(" ");
 };
 
-/** The report; `title` (a set's member file) leads its summary line. */
-export function validationView(v: ValidationView, title?: string): HTMLElement {
+/** The report; a set's (validated as one folder) says its layout and parts, and its findings name their file. */
+export function validationView(v: ValidationView): HTMLElement {
   const r = v.report;
+  const set = "kind" in r && r.kind === "folder" ? r : undefined;
   const c = r.counts;
   const dangerous = r.imports.filter((i) => i.class === "unknown" || i.class === "dangerous");
   const w = r.weightsOnly;
@@ -24,20 +26,20 @@ export function validationView(v: ValidationView, title?: string): HTMLElement {
   const wrong = !r.readable || c.error > 0 || c.warning > 0 || rejected || v.nonFinite.length > 0;
   const verdict = !r.readable ? "unreadable" : c.error > 0 ? "errors" : c.warning > 0 ? "warnings" : "clean";
   const summary = h("summary", {},
-    title === undefined ? null : h("strong", { class: "member-name" }, `${title} `),
     h("span", { class: `verdict ${verdict}` }, verdict === "clean" ? "✓ valid" : verdict === "unreadable" ? "✗ unreadable" : verdict === "errors" ? `✗ ${c.error} error${c.error === 1 ? "" : "s"}` : `! ${c.warning} warning${c.warning === 1 ? "" : "s"}`),
     ` ${c.error} error(s), ${c.warning} warning(s), ${c.info} info · `,
     weightsLine("torch ≥ 2.6", w?.accepted),
     " · ",
     weightsLine("torch 1.13", v.weightsOnly13?.accepted),
     v.nonFinite.length > 0 ? h("span", { class: "chip nonfinite" }, `${v.nonFinite.length} tensor${v.nonFinite.length === 1 ? "" : "s"} with NaN/Inf`) : null,
+    set === undefined ? null : h("span", { class: "small muted", "data-parts": set.parts }, ` · ${set.layout ?? "set"} of ${set.parts} part${set.parts === 1 ? "" : "s"}`),
     h("span", { class: "small muted" }, ` · ${v.offer === undefined ? "all data" : "structure"} checked in ${ms(v.ms)}${v.fetched === undefined ? "" : `, ${formatBytes(v.fetched)} read`}`),
   );
   const findings = r.findings.length === 0 ? h("p", { class: "muted" }, "No findings.") : h("ul", { class: "findings" }, ...r.findings.map((f) =>
     h("li", { class: `finding ${f.severity}`, "data-code": f.code },
       h("span", { class: `sev ${f.severity}` }, f.severity), " ", h("code", {}, f.code), where(f.where) === "" ? "" : ` ${where(f.where)}`, ": ", f.message)));
   const blockers = [
-    ...(w !== undefined && !w.accepted ? w.blockers.map((b) => `torch ≥ 2.6: ${b.message}`) : []),
+    ...(w !== undefined && !w.accepted ? w.blockers.map((b) => `torch ≥ 2.6: ${set !== undefined && b.record !== undefined ? `${b.record}: ` : ""}${b.message}`) : []),
     ...(v.weightsOnly13 !== undefined && !v.weightsOnly13.accepted ? v.weightsOnly13.blockers.map((b) => `torch 1.13: ${b.message}`) : []),
   ];
   const imports = r.imports.length === 0 ? null : h("details", { class: "imports" },

@@ -11,7 +11,7 @@ import { formatKeyPath } from "../../../src/errors.js";
 import { tensorBytes, walkTensors } from "../../../src/torch/index.js";
 import { relativePaths, setKind } from "../../../src/web/set-kind.js";
 import { Inspector } from "../../../src/web/inspector.js";
-import type { ConvertResult, OpenResult, Request, Response, SetInput, TensorDetail } from "../../../src/web/protocol.js";
+import type { ConvertResult, OpenResult, Request, Response, SetInput, SetReport, TensorDetail, ValidationView } from "../../../src/web/protocol.js";
 import { REPO } from "../../helpers/corpus.js";
 
 function files(dir: string): string[] {
@@ -72,5 +72,53 @@ describe("file sets", () => {
     const set = setOf(join(REPO, "fixtures/shards/bin"));
     const partial = { ...set, files: set.files.filter((f) => !f.path.endsWith("00002-of-00004.bin")) };
     await expect(ask({ op: "open", input: partial })).rejects.toThrow(/00002-of-00004\.bin/);
+  });
+
+  describe("validated as one folder (distributed/validateFolder)", () => {
+    for (const [what, dir, , format] of cases) {
+      it(`${what}: structure first, then every byte; clean, with the weights_only verdict of both torch targets`, async () => {
+        const ask = harness();
+        const input = setOf(join(REPO, dir));
+        const quick = await ask<ValidationView>({ op: "validate", input, data: false });
+        const full = await ask<ValidationView>({ op: "validate", input, data: true });
+        expect(quick.offer?.bytes).toBe(input.files.reduce((n, f) => n + f.blob.size, 0));
+        expect(full.offer).toBeUndefined();
+        for (const v of [quick, full]) {
+          const r = v.report as SetReport;
+          expect(r.kind).toBe("folder");
+          expect(r.readable).toBe(true);
+          expect(r.counts.error, JSON.stringify(r.findings)).toBe(0);
+          expect(r.parts).toBeGreaterThan(0);
+          expect(r.weightsOnly?.accepted).toBe(true);
+          // torch 1.13 (/usr/bin/python3) refuses DeepSpeed's rank files (BINFLOAT, builtins.set): each blocker names its file.
+          expect(v.weightsOnly13?.accepted, JSON.stringify(v.weightsOnly13)).toBe(format !== "deepspeed");
+          for (const b of v.weightsOnly13?.blockers ?? []) expect(b.message).toMatch(/^global_step3\/\w+_states\.pt > /);
+        }
+        // The CRC-32 and value scans ran only in the full check.
+        expect((full.report.tensors.length)).toBeGreaterThan(quick.report.tensors.length);
+      });
+    }
+
+    it("reports a DCP file .metadata names but the set lacks, and one cut short, by file", async () => {
+      const ask = harness();
+      const set = setOf(join(REPO, "fixtures/dcp/sharded"));
+      const missing = await ask<ValidationView>({ op: "validate", input: { ...set, files: set.files.filter((f) => !f.path.endsWith("__1_0.distcp")) }, data: false });
+      const lost = missing.report.findings.filter((f) => f.code === "folder-file-missing");
+      expect(lost.map((f) => f.where.record)).toEqual(["__1_0.distcp"]);
+      expect(lost[0]!.message).toContain("__1_0.distcp");
+      const cut = { ...set, files: set.files.map((f) => (f.path.endsWith("__2_0.distcp") ? { ...f, blob: f.blob.slice(0, f.blob.size - 100) } : f)) };
+      const short = await ask<ValidationView>({ op: "validate", input: cut, data: false });
+      const out = short.report.findings.filter((f) => f.code === "dcp-slice-out-of-range");
+      expect(out.length).toBeGreaterThan(0);
+      expect(out.every((f) => f.where.record === "__2_0.distcp" && f.message.startsWith("__2_0.distcp["))).toBe(true);
+      expect(short.report.counts.error).toBeGreaterThan(0);
+    });
+
+    it("reports a Hugging Face shard the index names but the set lacks", async () => {
+      const ask = harness();
+      const set = setOf(join(REPO, "fixtures/shards/bin"));
+      const v = await ask<ValidationView>({ op: "validate", input: { ...set, files: set.files.filter((f) => !f.path.endsWith("00002-of-00004.bin")) }, data: false });
+      expect(v.report.findings.filter((f) => f.code === "folder-file-missing").map((f) => f.where.record)).toEqual([expect.stringContaining("00002-of-00004.bin")]);
+    });
   });
 });
