@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -357,7 +357,11 @@ describe("a checkpoint in several files", () => {
     // The set validated as one folder (validateFolder), every byte once the page is idle: clean; .metadata
     // (a plain pickle DCP reads with pickle.load) imports DCP's plain-data classes only; both torch targets load every item.
     const report = page.locator(".validation");
+    // The figure for bench/README (not asserted: timings are not tests).
+    await report.waitFor({ timeout: 60_000 });
+    console.log(`DCP sharded folder: ${(await report.locator(":scope > summary").textContent())?.replace(/^.*· /, "")} [load ${loadavg()[0]!.toFixed(2)}]`);
     await expect.poll(() => report.locator(":scope > summary").textContent(), { timeout: 60_000 }).toContain("all data checked");
+    console.log(`DCP sharded folder: ${(await report.locator(":scope > summary").textContent())?.replace(/^.*· /, "")} [load ${loadavg()[0]!.toFixed(2)}]`);
     expect(await report.getAttribute("data-verdict")).toBe("clean");
     expect(await report.locator(":scope > summary").textContent()).toMatch(/dcp of \d+ parts/);
     expect(await report.locator("[data-weights-only]").allTextContents()).toEqual(["weights_only torch ≥ 2.6: loads", "weights_only torch 1.13: loads"]);

@@ -39,6 +39,7 @@ const cases = [
   ["a DCP folder", "fixtures/dcp/sharded", "fixtures/dcp/sharded.tensors.jsonl", "dcp"],
   ["Hugging Face .bin shards", "fixtures/shards/bin", "fixtures/shards/bin.tensors.jsonl", "shards"],
   ["a DeepSpeed ZeRO-2 folder", "fixtures/zero/zero2", "fixtures/zero/zero2.tensors.jsonl", "deepspeed"],
+  ["a safetensors-based DCP folder", "fixtures/dcp/sharded_st", "fixtures/dcp/sharded_st.tensors.jsonl", "dcp"],
 ] as const;
 
 describe("file sets", () => {
@@ -49,6 +50,10 @@ describe("file sets", () => {
     expect(setKind(["model.safetensors.index.json", "model-00001-of-00002.safetensors"])).toEqual({ kind: "shards", index: "model.safetensors.index.json" });
     expect(setKind(["latest", "global_step3/mp_rank_00_model_states.pt"])).toEqual({ kind: "deepspeed" });
     expect(setKind(["a.pt", "b.pt"])).toBeUndefined();
+    const st = ["shard-00001-model-00001-of-00001.safetensors", "shard-00002-model-00001-of-00001.safetensors"];
+    expect(setKind([...st, "notes.txt"])).toEqual({ kind: "dcp-safetensors", files: st });
+    // Loose Hugging Face files stay files of their own.
+    expect(setKind(["model.safetensors", "model-00001-of-00002.safetensors", "config.json"])).toBeUndefined();
   });
 
   for (const [what, dir, jsonl, format] of cases) {
@@ -75,7 +80,17 @@ describe("file sets", () => {
   });
 
   describe("validated as one folder (distributed/validateFolder)", () => {
-    for (const [what, dir, , format] of cases) {
+    it("a safetensors-based DCP folder: clean, both parts checked, no weights_only verdict (torch.load reads none of it)", async () => {
+      const ask = harness();
+      for (const data of [false, true]) {
+        const v = await ask<ValidationView>({ op: "validate", input: setOf(join(REPO, "fixtures/dcp/sharded_st")), data });
+        const r = v.report as SetReport;
+        expect([r.readable, r.layout, r.parts, r.counts.error], JSON.stringify(r.findings)).toEqual([true, "dcp-safetensors", 2, 0]);
+        expect([r.weightsOnly, v.weightsOnly13]).toEqual([undefined, undefined]);
+      }
+    });
+
+    for (const [what, dir, , format] of cases.filter((c) => !c[1].endsWith("_st"))) {
       it(`${what}: structure first, then every byte; clean, with the weights_only verdict of both torch targets`, async () => {
         const ask = harness();
         const input = setOf(join(REPO, dir));
