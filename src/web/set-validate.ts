@@ -7,6 +7,7 @@
  * scan), every byte when asked. DOM-free.
  */
 import { bytesSource, type ByteSource } from "../bytes/source.js";
+import type { KeyPath } from "../errors.js";
 import { folderFromSources, validateFolder, type FolderValidateOptions, type FolderValidationReport } from "../distributed/index.js";
 import type { SetInput, SetReport } from "./protocol.js";
 import { relativePaths, setKind } from "./set-kind.js";
@@ -40,7 +41,7 @@ export async function validateSet(input: SetInput, data: boolean, progress?: (do
   const report = await validateFolder(folderFromSources(input.name, new Map(rel.map((p, i) => [p, counted[i]!]))), options);
   const w = report.readable ? report.weightsOnlyVerdicts?.[0] : undefined;
   return {
-    report: setReport(report),
+    report: setReport(report, kind?.kind === "deepspeed"),
     ...(w === undefined ? {} : { weightsOnly13: { accepted: w.accepted, blockers: w.blockers.map((b) => ({ message: b.record === undefined ? b.message : `${b.record}: ${b.message}` })) } }),
     bytes,
   };
@@ -53,10 +54,19 @@ async function smallInMemory(sources: readonly ByteSource[]): Promise<ByteSource
   return Promise.all(sources.map(async (s, i) => (small[i] ? bytesSource(await s.read(0, s.size), s.name) : s)));
 }
 
-/** The report without each part's own (their findings are in it already, prefixed with the part). */
-function setReport(r: FolderValidationReport): SetReport {
+/**
+ * The report without each part's own (their findings are in it already, prefixed with the part).
+ * For DeepSpeed, a rank's `module` tensors take the key path they have in the consolidated tree,
+ * so that their NaN/Inf marks land on its rows.
+ */
+function setReport(r: FolderValidationReport, deepspeed: boolean): SetReport {
   const { parts, ...rest } = r;
-  return { ...rest, parts: parts.length };
+  return { ...rest, ...(deepspeed ? { tensors: r.tensors.map((t) => ({ ...t, path: zeroTreePath(t.path) })) } : {}), parts: parts.length };
+}
+
+/** `[<tag>/mp_rank_00_model_states.pt, "module", ...key]` → `[...key]`; other paths unchanged. */
+export function zeroTreePath(path: KeyPath): KeyPath {
+  return typeof path[0] === "string" && path[0].endsWith("_model_states.pt") && path[1] === "module" ? path.slice(2) : path;
 }
 
 /** Sources that report the bytes read by all of them together (every 32 MiB). */

@@ -129,6 +129,23 @@ describe("file sets", () => {
       expect(short.report.counts.error).toBeGreaterThan(0);
     });
 
+    it("marks a NaN in a DeepSpeed rank's module weights on the consolidated tree's row", async () => {
+      const ask = harness();
+      const set = setOf(join(REPO, "fixtures/zero/zero2"));
+      const model = set.files.find((f) => f.path.endsWith("mp_rank_00_model_states.pt"))!;
+      const bytes = new Uint8Array(await (model.blob as unknown as Blob).arrayBuffer());
+      // The first element of module's lin0.weight becomes NaN (its bytes found in the file; the CRC-32 then differs too).
+      const w = walkTensors(readAnySync(bytesSource(bytes)).root).find((e) => formatKeyPath(e.path) === '["module"]["lin0.weight"]')!;
+      const at = Buffer.from(bytes).indexOf(Buffer.from(tensorBytes(w.tensor)));
+      expect(at).toBeGreaterThan(0);
+      const nan = new Uint8Array(bytes);
+      nan.set(w.tensor.dtype === "bfloat16" || w.tensor.dtype === "float16" ? [0xc0, 0x7f] : [0, 0, 0xc0, 0x7f], at);
+      const input = { ...set, files: set.files.map((f) => (f === model ? { ...f, blob: new Blob([nan]) } : f)) };
+      const file = await ask<OpenResult>({ op: "open", input });
+      const v = await ask<ValidationView>({ op: "validate", input, data: true });
+      expect(v.nonFinite.map((m) => [file.nodes[m.row]!.key, m.nan])).toEqual([["'lin0.weight'", 1]]);
+    });
+
     it("reports a Hugging Face shard the index names but the set lacks", async () => {
       const ask = harness();
       const set = setOf(join(REPO, "fixtures/shards/bin"));
