@@ -6,7 +6,7 @@
 // No torch line: torch has no validator to set beside it.
 // Run from the repo root: npx esbuild bench/web-set-validate.ts --bundle --platform=node --format=esm
 //      --packages=external --outfile=bench/out/web-set-validate.mjs && node bench/out/web-set-validate.mjs
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { folderFromSources, validateFolder } from "../src/distributed/index.js";
 import type { SetInput, WebBlob } from "../src/web/protocol.js";
@@ -16,16 +16,15 @@ import { blobInputSource } from "../src/web/sources.js";
 
 interface FileBlob extends WebBlob { path: string; start: number; end: number }
 let reads = 0;
+const fds = new Map<string, number>();
+/** One read of a file's range, counted (a regular file's pread returns all of a small range). */
 function readRange(path: string, start: number, end: number): ArrayBuffer {
   reads++;
-  const fd = openSync(path, "r");
-  try {
-    const out = new Uint8Array(end - start);
-    for (let at = 0; at < out.length;) at += readSync(fd, out, at, out.length - at, start + at);
-    return out.buffer;
-  } finally {
-    closeSync(fd);
-  }
+  let fd = fds.get(path);
+  if (fd === undefined) fds.set(path, (fd = openSync(path, "r")));
+  const out = new Uint8Array(end - start);
+  if (readSync(fd, out, 0, out.length, start) !== out.length) throw new Error(`short read of ${path}`);
+  return out.buffer;
 }
 function fileBlob(path: string, start = 0, end = statSync(path).size): FileBlob {
   return {
