@@ -9,7 +9,7 @@
  */
 import type { ByteSource } from "../bytes/source.js";
 import { isTorchsaveError, type KeyPath } from "../errors.js";
-import type { Finding, FindingCode, ImportedGlobal, TensorValueStats, TorchTarget, ValidateOptions, ValidationReport, WeightsOnlyBlocker } from "../validate/index.js";
+import type { Finding, FindingCode, ImportedGlobal, TensorValueStats, TorchTarget, ValidateOptions, ValidationReport, WeightsOnlyBlocker, WeightsOnlyVerdict } from "../validate/index.js";
 import { countSeverities, createFindingSink, DEFAULT_TORCH_TARGET, validateCheckpoint, validateCheckpointAsync } from "../validate/index.js";
 import { detectFolderLayout, type CheckpointFolder, type FolderLayout } from "./folder.js";
 import { validateDcpFolder, validateDcpSafetensorsFolder } from "./validate-dcp-folder.js";
@@ -47,6 +47,8 @@ export interface FolderValidationReport extends Pick<ValidationReport, "readable
   readonly file: string;
   readonly layout?: FolderLayout;
   readonly weightsOnly?: FolderWeightsOnlyVerdict;
+  /** The answers for the `weightsOnlyTargets` option's targets, in its order (from the same scans). */
+  readonly weightsOnlyVerdicts?: readonly FolderWeightsOnlyVerdict[];
   /** Each part's own report (`file` = its label). */
   readonly parts: readonly ValidationReport[];
 }
@@ -81,8 +83,9 @@ export async function validateFolder(folder: CheckpointFolder, options: FolderVa
       sink.add("unreadable", reason);
     },
     async part(source, label, judge, keyPath = [label]) {
-      const { layout: _l, index: _i, weightsOnly, name: _n, ...rest } = options;
-      const o: ValidateOptions = { ...rest, name: label, training: options.training === true, ...(judge && weightsOnly !== undefined && weightsOnly !== false ? { weightsOnly } : {}) };
+      const { layout: _l, index: _i, weightsOnly, weightsOnlyTargets, name: _n, ...rest } = options;
+      const judged = judge && weightsOnly !== undefined && weightsOnly !== false;
+      const o: ValidateOptions = { ...rest, name: label, training: options.training === true, ...(judged ? { weightsOnly, ...(weightsOnlyTargets === undefined ? {} : { weightsOnlyTargets }) } : {}) };
       const report = source.bytes !== undefined || source.readSync !== undefined ? validateCheckpoint(source, o) : await validateCheckpointAsync(source, o);
       parts.push({ report, judged: judge && o.weightsOnly !== undefined, keyPath });
       return report;
@@ -118,10 +121,9 @@ function merge(
   const findings: Finding[] = [...own];
   const imports: ImportedGlobal[] = [];
   const tensors: TensorValueStats[] = [];
-  const blockers: WeightsOnlyBlocker[] = [];
   let bytes = 0;
-  let judged = 0;
-  let accepted = true;
+  const judgedParts: { report: ValidationReport; under: (record: string | undefined) => string }[] = [];
+  let allReadable = true;
   for (const { report, judged: j, keyPath } of parts) {
     const label = report.file ?? "?";
     const under = (record: string | undefined): string => (record === undefined ? label : `${label} > ${record}`);
@@ -132,26 +134,36 @@ function merge(
     }
     for (const i of report.imports) imports.push({ ...i, where: { ...i.where, record: under(i.where.record) } });
     for (const t of report.tensors) tensors.push({ ...t, path: [...keyPath, ...t.path] });
-    if (j && report.weightsOnly !== undefined) {
-      judged++;
-      accepted &&= report.weightsOnly.accepted;
-      for (const b of report.weightsOnly.blockers) blockers.push({ ...b, record: under(b.record) });
-    }
-    if (!report.readable) accepted = false;
+    if (j && report.weightsOnly !== undefined) judgedParts.push({ report, under });
+    if (!report.readable) allReadable = false;
   }
   const wo = options.weightsOnly;
-  let weightsOnly: FolderWeightsOnlyVerdict | undefined;
   // No verdict for a folder that could not be read, or one torch loads nothing of with weights_only (safetensors).
-  if (wo !== undefined && wo !== false && readable && judged > 0) {
-    const version: TorchTarget = wo === true ? DEFAULT_TORCH_TARGET : wo;
-    weightsOnly = { version, accepted, blockers, parts: judged };
-    if (weightsOnly.accepted) {
-      findings.push({ severity: "info", code: "weights-only-accepted", message: `torch.load(weights_only=True) (torch ${version}) accepts every one of the ${judged} parts it loads`, where: {} });
+  const judge = wo !== undefined && wo !== false && readable && judgedParts.length > 0;
+  /** The folder's verdict from each judged part's (`pick` chooses which of its verdicts). */
+  const over = (version: TorchTarget, pick: (r: ValidationReport) => WeightsOnlyVerdict | undefined): FolderWeightsOnlyVerdict => {
+    const blockers: WeightsOnlyBlocker[] = [];
+    let accepted = allReadable;
+    for (const { report, under } of judgedParts) {
+      const v = pick(report);
+      accepted &&= v?.accepted === true;
+      for (const b of v?.blockers ?? []) blockers.push({ ...b, record: under(b.record) });
     }
+    return { version, accepted, blockers, parts: judgedParts.length };
+  };
+  let weightsOnly: FolderWeightsOnlyVerdict | undefined;
+  let weightsOnlyVerdicts: FolderWeightsOnlyVerdict[] | undefined;
+  if (judge) {
+    const version: TorchTarget = wo === true ? DEFAULT_TORCH_TARGET : wo;
+    weightsOnly = over(version, (r) => r.weightsOnly);
+    if (weightsOnly.accepted) {
+      findings.push({ severity: "info", code: "weights-only-accepted", message: `torch.load(weights_only=True) (torch ${version}) accepts every one of the ${judgedParts.length} parts it loads`, where: {} });
+    }
+    weightsOnlyVerdicts = options.weightsOnlyTargets?.map((t, i) => over(t, (r) => r.weightsOnlyVerdicts?.[i]));
   }
   return {
     kind: "folder", file: name, readable, ...(layout === undefined ? {} : { layout }), bytes,
     findings, counts: countSeverities(findings), imports, tensors, ...(weightsOnly === undefined ? {} : { weightsOnly }),
-    parts: parts.map((p) => p.report),
+    ...(weightsOnlyVerdicts === undefined ? {} : { weightsOnlyVerdicts }), parts: parts.map((p) => p.report),
   };
 }

@@ -28,6 +28,11 @@ export interface ValidateOptions {
    */
   readonly weightsOnly?: boolean | TorchTarget;
   /**
+   * More torch targets judged from the same scan (`report.weightsOnlyVerdicts`, in this order): one
+   * pass gives, say, the torch 2.6 and 1.13 answers. Default none.
+   */
+  readonly weightsOnlyTargets?: readonly TorchTarget[];
+  /**
    * Globals ("module.name") the caller allows as `torch.serialization.add_safe_globals` would, for
    * the weights_only emulation of torch >= 2.6 targets (torch 1.13 has no such function: ignored
    * there). Blocked modules stay blocked. Default none.
@@ -142,8 +147,14 @@ export interface Ctx {
   readonly prefix: string | undefined;
   /** Pickles torch would unpickle with weights_only, collected at the top level. */
   readonly weightsOnlyInputs: WeightsOnlyInput[];
-  /** A container-level reason torch.load refuses the file with weights_only. */
-  weightsOnlyFormat: WeightsOnlyBlocker | undefined;
+  /**
+   * Container-level reasons torch.load refuses the file with weights_only, in the order found (the
+   * first that applies to a target is its reason); `unless` names a policy field whose non-"refuse"
+   * value lets that target through (TorchScript, the tar format).
+   */
+  readonly weightsOnlyRefusals: { readonly blocker: WeightsOnlyBlocker; readonly unless?: "torchscript" | "tar" }[];
+  /** A TorchScript archive: a target that hands it to torch.jit.load unpickles none of its pickles restrictedly. */
+  weightsOnlyJit: boolean;
 }
 
 /** Applies the documented defaults to {@link ValidateOptions}. */
@@ -181,13 +192,14 @@ export function createContext(options: ValidateOptions, validateNested: NestedVa
     depth: 0,
     prefix: undefined,
     weightsOnlyInputs: [],
-    weightsOnlyFormat: undefined,
+    weightsOnlyRefusals: [],
+    weightsOnlyJit: false,
   };
 }
 
 /** A context for content nested in `record` (already prefixed), sharing the sink, registry and budget. */
 export function nestedContext(ctx: Ctx, record: string): Ctx {
-  return { ...ctx, depth: ctx.depth + 1, prefix: record, weightsOnlyInputs: [], weightsOnlyFormat: undefined };
+  return { ...ctx, depth: ctx.depth + 1, prefix: record, weightsOnlyInputs: [], weightsOnlyRefusals: [], weightsOnlyJit: false };
 }
 
 /** The record name findings use for `record` in this context (prefixed when nested). */

@@ -37,8 +37,8 @@ export function inspectTar(ctx: Ctx, source: ByteSource): void {
     if (byName.has(name)) continue;
     report(ctx, "tar-damaged", `no ${name} member: torch's tar loader needs it`, { record: name });
     // sys_info is never read; without any of the others torch.load fails whatever the unpickler.
-    if (name !== "sys_info" && ctx.depth === 0 && ctx.weightsOnlyFormat === undefined) {
-      ctx.weightsOnlyFormat = { code: "weights-only-format", message: `the tar has no ${name} member, so torch's tar loader fails` };
+    if (name !== "sys_info" && ctx.depth === 0) {
+      ctx.weightsOnlyRefusals.push({ blocker: { code: "weights-only-format", message: `the tar has no ${name} member, so torch's tar loader fails` } });
     }
   }
   const sys = byName.get("sys_info");

@@ -24,7 +24,7 @@ import { inspectTar } from "./validate-tar.js";
 import { inspectZip, streamZipRecords, type ZipInspection } from "./validate-zip.js";
 import { finishValueScan, FILE_RECORD, planValueScan, streamFileTargets, type ValuePlan } from "./value-scan.js";
 import { weightsOnlyVerdict, type WeightsOnlyVerdict } from "./weights-only.js";
-import { DEFAULT_TORCH_TARGET, WEIGHTS_ONLY_POLICIES, withSafeGlobals } from "./weights-only-policy.js";
+import { WEIGHTS_ONLY_POLICIES, withSafeGlobals, type TorchTarget } from "./weights-only-policy.js";
 
 /** Everything the validator found out about one file. */
 export interface ValidationReport {
@@ -48,6 +48,8 @@ export interface ValidationReport {
   readonly tensors: readonly TensorValueStats[];
   /** The weights_only answer, when the `weightsOnly` option asked for it. */
   readonly weightsOnly?: WeightsOnlyVerdict;
+  /** The answers for the `weightsOnlyTargets` option's targets, in its order (from the same scan). */
+  readonly weightsOnlyVerdicts?: readonly WeightsOnlyVerdict[];
 }
 
 const HEAD = 1024;
@@ -86,8 +88,7 @@ export function validateCheckpoint(input: Uint8Array | ByteSource, options: Vali
   }
   let weightsOnly: WeightsOnlyVerdict | undefined;
   if (ctx.options.weightsOnly !== undefined) {
-    const policy = withSafeGlobals(WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly], ctx.options.safeGlobals);
-    weightsOnly = weightsOnlyVerdict(ctx.weightsOnlyInputs, policy, ctx.weightsOnlyFormat);
+    weightsOnly = verdictFor(ctx, ctx.options.weightsOnly);
     if (weightsOnly.accepted) report(ctx, "weights-only-accepted", `torch.load(weights_only=True) (torch ${ctx.options.weightsOnly}) accepts this file`);
     for (const b of weightsOnly.blockers) {
       ctx.sink.add(b.code, b.message, { ...(b.byteOffset === undefined ? {} : { byteOffset: b.byteOffset }), ...(b.record === undefined ? {} : { record: b.record }) });
@@ -98,7 +99,15 @@ export function validateCheckpoint(input: Uint8Array | ByteSource, options: Vali
     readable: true, container, ...(layout === undefined ? {} : { layout }), compression, bytes: source.size,
     findings: ctx.sink.items, counts: countSeverities(ctx.sink.items), imports: [...ctx.imports.values()], tensors: ctx.tensors,
     ...(weightsOnly === undefined ? {} : { weightsOnly }),
+    ...(options.weightsOnlyTargets === undefined ? {} : { weightsOnlyVerdicts: options.weightsOnlyTargets.map((t) => verdictFor(ctx, t)) }),
   };
+}
+
+/** One target's weights_only answer from the scan's inputs and the container-level refusals that apply to it. */
+function verdictFor(ctx: Ctx, target: TorchTarget): WeightsOnlyVerdict {
+  const policy = withSafeGlobals(WEIGHTS_ONLY_POLICIES[target], ctx.options.safeGlobals);
+  const refusal = ctx.weightsOnlyRefusals.find((r) => r.unless === undefined || policy[r.unless] === "refuse")?.blocker;
+  return weightsOnlyVerdict(ctx.weightsOnlyJit && policy.torchscript === "jit-load" ? [] : ctx.weightsOnlyInputs, policy, refusal);
 }
 
 /** Largest asynchronous-only input (a Blob, a remote source) buffered for validation: 4 GiB. */
@@ -157,16 +166,15 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
       }
       const inner = guard(ctx, () => inspectGzip(ctx, source));
       if (inner === undefined) return result;
-      const innerCtx: Ctx = { ...ctx, prefix: "gunzipped", weightsOnlyInputs: [] };
+      const innerCtx: Ctx = { ...ctx, prefix: "gunzipped", weightsOnlyInputs: [], weightsOnlyRefusals: [] };
       const innerResult = validateTop(innerCtx, bytesSource(inner, ctx.options.name), true);
       return { container, layout: innerResult.layout, compression: "gzip" };
     }
     case "zip":
       zip = guard(ctx, () => inspectZip(ctx, source));
       if (zip?.kind === "torchscript") {
-        if (WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly ?? DEFAULT_TORCH_TARGET].torchscript === "refuse") {
-          refuseWeightsOnly(ctx, "torch.load refuses TorchScript archives with weights_only=True");
-        } else ctx.weightsOnlyInputs.length = 0; // torch 1.13 hands TorchScript to torch.jit.load
+        refuseWeightsOnly(ctx, "torch.load refuses TorchScript archives with weights_only=True", "torchscript");
+        ctx.weightsOnlyJit = true; // torch 1.13 hands TorchScript to torch.jit.load
       } else if (zip === undefined || zip.kind === "npz" || zip.kind === "other") {
         refuseWeightsOnly(ctx, zip === undefined ? "the zip directory is unusable" : "a zip without data.pkl is not a torch.save file");
       }
@@ -180,9 +188,7 @@ function validateTop(ctx: Ctx, source: ByteSource, gunzipped = false): TopResult
       break;
     }
     case "tar":
-      if (WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly ?? DEFAULT_TORCH_TARGET].tar === "refuse") {
-        refuseWeightsOnly(ctx, "torch.load refuses files in the legacy .tar format with weights_only=True");
-      }
+      refuseWeightsOnly(ctx, "torch.load refuses files in the legacy .tar format with weights_only=True", "tar");
       guard(ctx, () => inspectTar(ctx, source));
       break;
     case "npy":
@@ -250,8 +256,9 @@ function whole(ctx: Ctx, source: ByteSource, max = MAX_WHOLE_BYTES): Uint8Array 
   return source.bytes?.subarray(0, max) ?? source.readSync!(0, max);
 }
 
-function refuseWeightsOnly(ctx: Ctx, message: string): void {
-  if (ctx.depth === 0 && ctx.weightsOnlyFormat === undefined) ctx.weightsOnlyFormat = { code: "weights-only-format", message };
+/** A container-level weights_only refusal (for every target, or those whose policy's `unless` field is "refuse"). */
+function refuseWeightsOnly(ctx: Ctx, message: string, unless?: "torchscript" | "tar"): void {
+  if (ctx.depth === 0) ctx.weightsOnlyRefusals.push({ blocker: { code: "weights-only-format", message }, ...(unless === undefined ? {} : { unless }) });
 }
 
 /** Runs a step; a torchsave error becomes a read-failed finding, anything else an internal-error one. */
@@ -305,9 +312,7 @@ function validateNested(ctx: Ctx, bytes: Uint8Array, format: "torch-file" | "pic
       guard(ctx, () => inspectLegacy(ctx, source));
       return;
     case "tar":
-      if (WEIGHTS_ONLY_POLICIES[ctx.options.weightsOnly ?? DEFAULT_TORCH_TARGET].tar === "refuse") {
-        refuseWeightsOnly(ctx, "torch.load refuses files in the legacy .tar format with weights_only=True");
-      }
+      refuseWeightsOnly(ctx, "torch.load refuses files in the legacy .tar format with weights_only=True", "tar");
       guard(ctx, () => inspectTar(ctx, source));
       return;
     case "gzip":

@@ -1,12 +1,12 @@
 /**
  * A checkpoint spread over several files, dropped or picked together (a folder, or the files of
- * one): a DCP directory (`.metadata` + `*.distcp`), Hugging Face shards (an `*.index.json` and its
+ * one): a DCP directory (`.metadata` + `*.distcp`, or safetensors files carrying DCP_SHARDING_INFO), Hugging Face shards (an `*.index.json` and its
  * shards) or a DeepSpeed ZeRO folder (`latest` + tag folder, or the tag folder itself), opened as one
  * checkpoint by the distributed readers over the named Blobs (set-kind.ts says which). DOM-free.
  */
 import type { ReadAnyResult } from "../convert/index.js";
 import type { DirectoryFiles } from "../distributed/index.js";
-import { openDcp, openDcpSync, openShards, openShardsSync, openZero, openZeroSync } from "../distributed/index.js";
+import { openDcp, openDcpSafetensors, openDcpSync, openShards, openShardsSync, openZero, openZeroSync } from "../distributed/index.js";
 import { CheckpointError } from "../errors.js";
 import type { ByteSource } from "../bytes/source.js";
 import type { SetInput } from "./protocol.js";
@@ -34,6 +34,7 @@ export async function openSet(input: SetInput): Promise<ReadAnyResult> {
   const sync = blobInputSource(input.files[0]!.blob, input.name).readSync !== undefined;
   const read = { name: input.name };
   if (kind.kind === "dcp") return { root: (sync ? openDcpSync(dir, read) : await openDcp(dir, read)).root, format: "dcp", gzip: false };
+  if (kind.kind === "dcp-safetensors") return { root: (await openDcpSafetensors(dir, kind.files, read)).root, format: "dcp", gzip: false };
   if (kind.kind === "shards") return { root: (sync ? openShardsSync(dir, kind.index) : await openShards(dir, kind.index)).root, format: "shards", gzip: false };
   return { root: (sync ? openZeroSync(dir, { read }) : await openZero(dir, { read })).root, format: "deepspeed", gzip: false };
 }

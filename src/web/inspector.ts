@@ -206,26 +206,23 @@ export class Inspector {
     const start = now();
     // DCP's .metadata is read with pickle.load, never torch.load: no weights_only verdict for it.
     const torchLoads = !/(^|\/)\.metadata$/.test(input.name);
-    const full: ValidateOptions = { name: input.name, ...(torchLoads ? { weightsOnly: "current" } : {}) };
+    // One scan judges both torch targets: the newest (with every check) and 1.13.
+    const full: ValidateOptions = { name: input.name, ...(torchLoads ? { weightsOnly: "current", weightsOnlyTargets: ["1.13"] } : {}) };
     const quick: ValidateOptions = { ...full, checkCrc: false, scanValues: false };
-    // The torch 1.13 verdict needs the pickles only.
-    const both = (src: ByteSource, options: ValidateOptions): [ValidationReport, ValidationReport | undefined] => {
-      const report = validateCheckpoint(src, options);
-      return [report, report.readable && torchLoads ? validateCheckpoint(src, { name: input.name, weightsOnly: "1.13", checkCrc: false, scanValues: false, training: false }) : undefined];
-    };
+    const check = (src: ByteSource, options: ValidateOptions): ValidationReport => validateCheckpoint(src, options);
     const sync = source.bytes !== undefined || source.readSync !== undefined;
     const offer = { bytes: source.size, ...(sync || source.size <= MAX_DATA_READ ? {} : { refused: `more than the ${formatBytes(MAX_DATA_READ)} the page downloads for a full check` }) };
     if (sync) {
-      const [report, old] = both(data ? countingSources([source], source.size, progress)[0]! : source, data ? full : quick);
-      return this.validate(tree, report, old, now() - start, data ? undefined : offer);
+      const report = check(data ? countingSources([source], source.size, progress)[0]! : source, data ? full : quick);
+      return this.validate(tree, report, older(report), now() - start, data ? undefined : offer);
     }
     if (data || source.size <= WHOLE_CHECK_BYTES) {
-      const [report, old] = both(bytesSource(await readWhole(source, MAX_DATA_READ, progress), input.name), full);
-      return { ...this.validate(tree, report, old, now() - start), fetched: source.size };
+      const report = check(bytesSource(await readWhole(source, MAX_DATA_READ, progress), input.name), full);
+      return { ...this.validate(tree, report, older(report), now() - start), fetched: source.size };
     }
-    const run = await withRanges(source, QUICK_CHECK_BUDGET, (view) => both(view, quick));
-    const [report, old] = run.complete ? run.value : [limitReport(source, quick, run.fetched, QUICK_CHECK_BUDGET), undefined];
-    return { ...this.validate(tree, report, old, now() - start, offer), fetched: run.fetched };
+    const run = await withRanges(source, QUICK_CHECK_BUDGET, (view) => check(view, quick));
+    const report = run.complete ? run.value : limitReport(source, quick, run.fetched, QUICK_CHECK_BUDGET);
+    return { ...this.validate(tree, report, run.complete ? older(report) : undefined, now() - start, offer), fetched: run.fetched };
   }
 
   private async validateSetInput(input: SetInput, data: boolean, progress?: (done: number, total: number) => void): Promise<ValidationView> {
@@ -241,11 +238,10 @@ export class Inspector {
         tree = undefined;
       }
     }
-    const view = this.validate(tree, v.report, undefined, ms, data ? undefined : { bytes: v.bytes });
-    return v.weightsOnly13 === undefined ? view : { ...view, weightsOnly13: v.weightsOnly13 };
+    return this.validate(tree, v.report, v.weightsOnly13, ms, data ? undefined : { bytes: v.bytes });
   }
 
-  private validate(tree: CheckpointTree | undefined, report: ValidationView["report"], old: ValidationReport | undefined, ms: number, offer?: ValidationView["offer"]): ValidationView {
+  private validate(tree: CheckpointTree | undefined, report: ValidationView["report"], weightsOnly13: ValidationView["weightsOnly13"], ms: number, offer?: ValidationView["offer"]): ValidationView {
     const rowOf = new Map<string, number>();
     for (const [i, n] of (tree?.nodes ?? []).entries()) if (n.kind === "tensor" && !rowOf.has(n.path)) rowOf.set(n.path, i);
     const nonFinite: { row: number; nan: number; inf: number }[] = [];
@@ -254,8 +250,7 @@ export class Inspector {
       const row = rowOf.get(formatKeyPath(t.path));
       if (row !== undefined) nonFinite.push({ row, nan: t.nan, inf: t.posInf + t.negInf });
     }
-    const w = old?.weightsOnly;
-    return { report, ...(w === undefined ? {} : { weightsOnly13: { accepted: w.accepted, blockers: w.blockers.map((b) => ({ message: b.message })) } }), nonFinite, ms, ...(offer === undefined ? {} : { offer }) };
+    return { report, ...(weightsOnly13 === undefined ? {} : { weightsOnly13 }), nonFinite, ms, ...(offer === undefined ? {} : { offer }) };
   }
 
   async convert(id: number, file: number, options: ConvertRequest): Promise<ConvertResult> {
@@ -332,4 +327,10 @@ export function outputName(name: string, options: Pick<ConvertRequest, "format" 
   const base = name.replace(/\.gz$/i, "").replace(/\.[A-Za-z0-9]+$/, (ext) => (Object.hasOwn(FORMAT_EXTENSIONS, ext.slice(1).toLowerCase()) ? "" : ext));
   const out = `${base}.${EXTENSION[options.format] ?? options.format}${options.gzip ? ".gz" : ""}`;
   return out === name ? `${base}-converted${out.slice(base.length)}` : out;
+}
+
+/** The torch 1.13 verdict of a one-file report (judged in the same scan), for the view. */
+function older(report: ValidationReport): ValidationView["weightsOnly13"] {
+  const w = report.readable ? report.weightsOnlyVerdicts?.[0] : undefined;
+  return w === undefined ? undefined : { accepted: w.accepted, blockers: w.blockers.map((b) => ({ message: b.message })) };
 }

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -348,6 +348,11 @@ describe("a checkpoint in several files", () => {
   it("opens a DCP folder picked with Open folder…, and converts it to a .pt torch loads with the same tensors", async () => {
     const want = jsonl("fixtures/dcp/sharded.tensors.jsonl");
     const { page, errors } = await openPage(browser, server.url.split("?")[0]!);
+    // Every report summary shown, kept (the structure's is replaced by the data check's within a moment).
+    await page.evaluate(`window.__checks = []; new MutationObserver(() => {
+      const t = document.querySelector(".validation > summary")?.textContent;
+      if (t && t.includes("checked in") && window.__checks.at(-1) !== t) window.__checks.push(t);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true })`);
     await page.setInputFiles("#pick-folder", join(REPO, "fixtures/dcp/sharded"));
     await page.locator(".row.tensor").first().waitFor();
     expect(await page.locator(".facts").textContent()).toContain("dcp");
@@ -358,6 +363,8 @@ describe("a checkpoint in several files", () => {
     // (a plain pickle DCP reads with pickle.load) imports DCP's plain-data classes only; both torch targets load every item.
     const report = page.locator(".validation");
     await expect.poll(() => report.locator(":scope > summary").textContent(), { timeout: 60_000 }).toContain("all data checked");
+    // The figures for the README (printed, not asserted: timings are not tests).
+    for (const t of await page.evaluate("window.__checks") as string[]) console.log(`DCP sharded folder: ${t.replace(/^.*· /, "")} [load ${loadavg()[0]!.toFixed(2)}]`);
     expect(await report.getAttribute("data-verdict")).toBe("clean");
     expect(await report.locator(":scope > summary").textContent()).toMatch(/dcp of \d+ parts/);
     expect(await report.locator("[data-weights-only]").allTextContents()).toEqual(["weights_only torch ≥ 2.6: loads", "weights_only torch 1.13: loads"]);
@@ -398,6 +405,27 @@ describe("a checkpoint in several files", () => {
       expect(await finding.textContent()).toContain(`in ${damage}: ${damage}`);
       await screenshot(page, `dcp-folder-${name}`);
     }
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it("opens a safetensors-based DCP folder (no .metadata), with torch's tensors, each file checked", async () => {
+    const want = jsonl("fixtures/dcp/sharded_st.tensors.jsonl");
+    const { page, errors } = await openPage(browser, server.url.split("?")[0]!);
+    await page.setInputFiles("#pick-folder", join(REPO, "fixtures/dcp/sharded_st"));
+    await page.locator(".row.tensor").first().waitFor();
+    expect(await page.locator(".tab").count()).toBe(1);
+    expect(await page.locator(".facts").textContent()).toContain(`dcp · ${want.length} tensors`);
+    expect((await page.locator(".row.tensor .key").allTextContents()).sort()).toEqual(want.map((w) => `'${w.path.at(-1)}'`).sort());
+    // Both files checked as one folder: clean; torch.load reads no part of it, so no weights_only verdict.
+    const report = page.locator(".validation");
+    await expect.poll(() => report.locator(":scope > summary").textContent(), { timeout: 60_000 }).toContain("all data checked");
+    expect(await report.getAttribute("data-verdict")).toBe("clean");
+    expect(await report.locator("[data-parts]").getAttribute("data-parts")).toBe("2");
+    expect(await report.locator("[data-weights-only]").count()).toBe(0);
+    await page.locator(".row.tensor", { hasText: "'uneven'" }).click();
+    await page.locator("[data-stats]").waitFor();
+    await screenshot(page, "dcp-safetensors-folder");
     expect(errors).toEqual([]);
     await page.context().close();
   });

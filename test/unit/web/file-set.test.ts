@@ -39,6 +39,7 @@ const cases = [
   ["a DCP folder", "fixtures/dcp/sharded", "fixtures/dcp/sharded.tensors.jsonl", "dcp"],
   ["Hugging Face .bin shards", "fixtures/shards/bin", "fixtures/shards/bin.tensors.jsonl", "shards"],
   ["a DeepSpeed ZeRO-2 folder", "fixtures/zero/zero2", "fixtures/zero/zero2.tensors.jsonl", "deepspeed"],
+  ["a safetensors-based DCP folder", "fixtures/dcp/sharded_st", "fixtures/dcp/sharded_st.tensors.jsonl", "dcp"],
 ] as const;
 
 describe("file sets", () => {
@@ -49,6 +50,10 @@ describe("file sets", () => {
     expect(setKind(["model.safetensors.index.json", "model-00001-of-00002.safetensors"])).toEqual({ kind: "shards", index: "model.safetensors.index.json" });
     expect(setKind(["latest", "global_step3/mp_rank_00_model_states.pt"])).toEqual({ kind: "deepspeed" });
     expect(setKind(["a.pt", "b.pt"])).toBeUndefined();
+    const st = ["shard-00001-model-00001-of-00001.safetensors", "shard-00002-model-00001-of-00001.safetensors"];
+    expect(setKind([...st, "notes.txt"])).toEqual({ kind: "dcp-safetensors", files: st });
+    // Loose Hugging Face files stay files of their own.
+    expect(setKind(["model.safetensors", "model-00001-of-00002.safetensors", "config.json"])).toBeUndefined();
   });
 
   for (const [what, dir, jsonl, format] of cases) {
@@ -75,7 +80,17 @@ describe("file sets", () => {
   });
 
   describe("validated as one folder (distributed/validateFolder)", () => {
-    for (const [what, dir, , format] of cases) {
+    it("a safetensors-based DCP folder: clean, both parts checked, no weights_only verdict (torch.load reads none of it)", async () => {
+      const ask = harness();
+      for (const data of [false, true]) {
+        const v = await ask<ValidationView>({ op: "validate", input: setOf(join(REPO, "fixtures/dcp/sharded_st")), data });
+        const r = v.report as SetReport;
+        expect([r.readable, r.layout, r.parts, r.counts.error], JSON.stringify(r.findings)).toEqual([true, "dcp-safetensors", 2, 0]);
+        expect([r.weightsOnly, v.weightsOnly13]).toEqual([undefined, undefined]);
+      }
+    });
+
+    for (const [what, dir, , format] of cases.filter((c) => !c[1].endsWith("_st"))) {
       it(`${what}: structure first, then every byte; clean, with the weights_only verdict of both torch targets`, async () => {
         const ask = harness();
         const input = setOf(join(REPO, dir));
@@ -112,6 +127,23 @@ describe("file sets", () => {
       expect(out.length).toBeGreaterThan(0);
       expect(out.every((f) => f.where.record === "__2_0.distcp" && f.message.startsWith("__2_0.distcp["))).toBe(true);
       expect(short.report.counts.error).toBeGreaterThan(0);
+    });
+
+    it("marks a NaN in a DeepSpeed rank's module weights on the consolidated tree's row", async () => {
+      const ask = harness();
+      const set = setOf(join(REPO, "fixtures/zero/zero2"));
+      const model = set.files.find((f) => f.path.endsWith("mp_rank_00_model_states.pt"))!;
+      const bytes = new Uint8Array(await (model.blob as unknown as Blob).arrayBuffer());
+      // The first element of module's lin0.weight becomes NaN (its bytes found in the file; the CRC-32 then differs too).
+      const w = walkTensors(readAnySync(bytesSource(bytes)).root).find((e) => formatKeyPath(e.path) === '["module"]["lin0.weight"]')!;
+      const at = Buffer.from(bytes).indexOf(Buffer.from(tensorBytes(w.tensor)));
+      expect(at).toBeGreaterThan(0);
+      const nan = new Uint8Array(bytes);
+      nan.set(w.tensor.dtype === "bfloat16" || w.tensor.dtype === "float16" ? [0xc0, 0x7f] : [0, 0, 0xc0, 0x7f], at);
+      const input = { ...set, files: set.files.map((f) => (f === model ? { ...f, blob: new Blob([nan]) } : f)) };
+      const file = await ask<OpenResult>({ op: "open", input });
+      const v = await ask<ValidationView>({ op: "validate", input, data: true });
+      expect(v.nonFinite.map((m) => [file.nodes[m.row]!.key, m.nan])).toEqual([["'lin0.weight'", 1]]);
     });
 
     it("reports a Hugging Face shard the index names but the set lacks", async () => {
