@@ -6,12 +6,14 @@
  * a malformed value, a depth past the limit) it gives undefined and the caller takes the general
  * path, which describes sharing and reports errors with their key path.
  */
+import { isTorchsaveError } from "../errors.js";
 import type { PyDict, PyFloat, PyGlobal, PyBytes } from "../pickle/value.js";
 import { pyKind } from "../pickle/value.js";
 import type { Storage, TorchValue } from "../torch/index.js";
 import { isStorage, isTensor } from "../torch/index.js";
 import { encodeBase64 } from "./base64.js";
-import { isNanPattern, isPlainKey, setOwn, type JsonValue } from "./json-value-types.js";
+import { floatJson, floatPart, NOT_PRIMITIVE, plainKeys, primitiveJson } from "./json-value-to.js";
+import { setOwn, type JsonValue } from "./json-value-types.js";
 import type { GraphFacts } from "./value-graph.js";
 
 /** Deepest value built here (recursion); deeper values take the general path, which is iterative. */
@@ -39,32 +41,21 @@ export function directRootJson(
   };
 
   const convert = (v: unknown, depth: number): JsonValue => {
-    switch (typeof v) {
-      case "string":
-      case "boolean":
-        return v;
-      case "number":
-        if (Number.isSafeInteger(v)) return v === 0 ? 0 : v;
-        if (Number.isInteger(v)) return { $int: BigInt(v).toString() };
-        throw FALLBACK;
-      case "bigint":
-        return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : { $int: v.toString() };
-      case "object":
-        break;
-      default:
-        throw FALLBACK;
-    }
+    const primitive = primitiveJson(v, undefined);
+    if (primitive !== NOT_PRIMITIVE) return primitive;
+    // null is checked against the depth limit too, as the general path does.
+    if (typeof v !== "object" || depth > limit) throw FALLBACK;
     if (v === null) return null;
-    if (depth > limit || seen.has(v)) throw FALLBACK;
+    if (seen.has(v)) throw FALLBACK;
     seen.add(v);
     const kind = pyKind(v);
     switch (kind) {
       case "float":
-        return floatJson(v as PyFloat);
+        return floatJson(v as PyFloat, undefined);
       case "complex": {
         const c = v as { real: unknown; imag: unknown };
         if (typeof c.real !== "number" || typeof c.imag !== "number") throw FALLBACK;
-        return { $complex: [floatPart(c.real), floatPart(c.imag)] };
+        return { $complex: [floatPart(c.real, undefined), floatPart(c.imag, undefined)] };
       }
       case "list":
         return items((v as { items: unknown }).items, depth);
@@ -128,34 +119,8 @@ export function directRootJson(
   try {
     return convert(root, 0);
   } catch (e) {
-    if (e === FALLBACK || e instanceof RangeError) return undefined;
+    // A malformed value (a float helper's ConvertError) or a deep one: the general path reports it.
+    if (e === FALLBACK || e instanceof RangeError || isTorchsaveError(e)) return undefined;
     throw e;
   }
-}
-
-function plainKeys(entries: unknown[]): boolean {
-  const seen = new Set<string>();
-  for (const e of entries) {
-    if (!Array.isArray(e) || e.length !== 2) return false;
-    const k: unknown = e[0];
-    if (typeof k !== "string" || !isPlainKey(k) || seen.has(k)) return false;
-    seen.add(k);
-  }
-  return true;
-}
-
-function floatJson(f: PyFloat): JsonValue {
-  const v: unknown = f.value;
-  if (typeof v !== "number") throw FALLBACK;
-  if (f.nanBits === undefined) return { $float: floatPart(v) };
-  if (!Number.isNaN(v) || !isNanPattern(f.nanBits)) throw FALLBACK;
-  return { $float: "nan", bits: f.nanBits };
-}
-
-function floatPart(v: number): JsonValue {
-  if (Number.isNaN(v)) return "nan";
-  if (v === Infinity) return "inf";
-  if (v === -Infinity) return "-inf";
-  if (Object.is(v, -0)) return "-0.0";
-  return v;
 }
