@@ -94,16 +94,9 @@ function toJson<X>(value: PyValue<X>, options: ToJsonOptions<X>): JsonValue {
   };
 
   const convert = (v: unknown, at: PathNode | undefined): unknown => {
+    const primitive = primitiveJson(v, at);
+    if (primitive !== NOT_PRIMITIVE) return primitive;
     switch (typeof v) {
-      case "string":
-      case "boolean":
-        return v;
-      case "number":
-        if (Number.isSafeInteger(v)) return v === 0 ? 0 : v;
-        if (Number.isInteger(v)) return { $int: BigInt(v).toString() };
-        throw convertError("invalid-data", `${v} is not an int; a Python float is a PyFloat`, at);
-      case "bigint":
-        return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : { $int: v.toString() };
       case "object":
       case "function":
         if (at !== undefined && at.depth > maxDepth) throw convertError("limit-exceeded", `values nest deeper than ${maxDepth} levels (maxDepth)`, at);
@@ -192,6 +185,29 @@ function toJson<X>(value: PyValue<X>, options: ToJsonOptions<X>): JsonValue {
   stack.push({ value, parent: root, slot: 0, path: undefined });
   drain(0);
   return resolve(root, cells, refs);
+}
+
+/** Marks a value {@link primitiveJson} leaves to its caller. */
+export const NOT_PRIMITIVE: unique symbol = Symbol("torchsave.notPrimitive");
+
+/**
+ * The JSON of a string, bool or int (`{"$int": ...}` past 2^53); {@link NOT_PRIMITIVE} for anything else.
+ * @throws ConvertError `invalid-data` for a JS number that is not an integer.
+ */
+export function primitiveJson(v: unknown, at: PathNode | undefined): JsonValue | typeof NOT_PRIMITIVE {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return v;
+    case "number":
+      if (Number.isSafeInteger(v)) return v === 0 ? 0 : v;
+      if (Number.isInteger(v)) return { $int: BigInt(v).toString() };
+      throw convertError("invalid-data", `${v} is not an int; a Python float is a PyFloat`, at);
+    case "bigint":
+      return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : { $int: v.toString() };
+    default:
+      return NOT_PRIMITIVE;
+  }
 }
 
 /** The array of a list/tuple/set body; one task per item. */
@@ -320,7 +336,8 @@ function withId(body: JsonValue, id: number): JsonValue {
   return out;
 }
 
-function plainKeys(entries: unknown[]): boolean {
+/** True when every entry is a `[str, value]` pair with a distinct key an object keeps in order. */
+export function plainKeys(entries: unknown[]): boolean {
   const seen = new Set<string>();
   for (const e of entries) {
     if (!Array.isArray(e) || e.length !== 2) return false;
@@ -331,7 +348,8 @@ function plainKeys(entries: unknown[]): boolean {
   return true;
 }
 
-function floatJson(f: PyFloat, at: PathNode | undefined): JsonValue {
+/** The `$float` object of a float. @throws ConvertError `invalid-data` for a malformed one. */
+export function floatJson(f: PyFloat, at: PathNode | undefined): JsonValue {
   const v = f.value;
   if (typeof v !== "number") throw convertError("invalid-data", "a float's value must be a number", at);
   if (f.nanBits === undefined) return { $float: floatPart(v, at) };
@@ -341,7 +359,8 @@ function floatJson(f: PyFloat, at: PathNode | undefined): JsonValue {
   return { $float: "nan", bits: f.nanBits };
 }
 
-function floatPart(v: number, at: PathNode | undefined): JsonValue {
+/** A float as JSON: the number, or `"nan"`/`"inf"`/`"-inf"`/`"-0.0"`. @throws ConvertError for a non-number. */
+export function floatPart(v: number, at: PathNode | undefined): JsonValue {
   if (typeof v !== "number") throw convertError("invalid-data", "a float part must be a number", at);
   if (Number.isNaN(v)) return "nan";
   if (v === Infinity) return "inf";

@@ -7,12 +7,13 @@
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyValue } from "../pickle/value.js";
 import type { Storage, StorageLocation, Tensor, TorchHost, TorchValue } from "../torch/index.js";
-import { isNdArray, isStorage, isTensor } from "../torch/index.js";
+import { dtypeByName, isNdArray, isStorage, isTensor } from "../torch/index.js";
 import type { ByteSource } from "../bytes/source.js";
 import { bytesSource } from "../bytes/source.js";
 import { encodeTextChunks } from "../bytes/coalesce.js";
 import { decodeBase64Bulk, encodeBase64Bulk, encodeBase64Bytes } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
+import { directRootJson } from "./json-direct.js";
 import { writeJson } from "./json-pretty.js";
 import { parseJsonSource } from "./json-read.js";
 import { base64Location, isLocatedBase64 } from "./json-read-data.js";
@@ -102,7 +103,7 @@ function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | unde
 export function* documentChunks<P extends string | Uint8Array>(
   root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => Iterable<P>,
 ): Generator<string | P> {
-  const rootJson = valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth });
+  const rootJson = rootValueJson(root, facts, maxDepth);
   const nl = indent > 0 ? "\n" : "";
   yield `{"$torchsave":${indent > 0 ? " " : ""}${JSON_FORMAT_VERSION},${nl}${indent > 0 ? " " : ""}"storages":${indent > 0 ? " " : ""}[`;
   let first = true;
@@ -118,6 +119,15 @@ export function* documentChunks<P extends string | Uint8Array>(
   writeJson(rootJson, out, { indent, separators: "tight" }, 1);
   yield* out;
   yield `${nl}}${nl}`;
+}
+
+/**
+ * The JSON of a document's root: built directly for the common shapes (json-direct.ts), else by
+ * `valueToJson` (`direct` false always takes that general path; tests compare the two).
+ */
+export function rootValueJson(root: TorchValue, facts: GraphFacts, maxDepth: number, direct = true): JsonValue {
+  const plain = (v: TorchValue): JsonValue | undefined => (isTensor(v) && isPlainTensor(v, facts) ? { $tensor: plainTensorJson(v, facts.keyOf.get(v.storage!)!) } : undefined);
+  return (direct ? directRootJson(root, facts, maxDepth, plain) : undefined) ?? valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth });
 }
 
 /**
@@ -142,7 +152,10 @@ function headerJson(h: StorageHeader): Record<string, JsonValue> {
 
 /** A strided tensor on a storage whose record holds only its plain fields (no origin, quantization, sparse parts, state). */
 export function isPlainTensor(t: Tensor, facts: GraphFacts): boolean {
-  return t.storage !== undefined && t.layout === "strided" && facts.omitOrigin.has(t) && t.quantization === undefined && t.sparse === undefined &&
+  const s = t.storage;
+  // No origin kept: the record leaves it out only when the canonical call exists (torch-records.ts `canonicalOrigin`).
+  const originLeftOut = t.origin === undefined ? s !== undefined && t.device === s.location && t.dtype === s.dtype && dtypeByName(t.dtype)?.name === t.dtype : facts.omitOrigin.has(t);
+  return s !== undefined && t.layout === "strided" && originLeftOut && t.quantization === undefined && t.sparse === undefined &&
     t.subclass === undefined && t.state === undefined && Number.isSafeInteger(t.storageOffset) && t.shape.every(Number.isSafeInteger) && t.stride.every(Number.isSafeInteger);
 }
 

@@ -92,6 +92,42 @@ export interface GraphFacts {
  * @throws ConvertError `limit-exceeded` past `maxNodes` objects.
  */
 export function graphFacts(root: TorchValue, maxNodes = 100_000_000): GraphFacts {
+  return withoutOrigins(root, maxNodes) ?? graphFactsTwoWalks(root, maxNodes);
+}
+
+/** Thrown by {@link withoutOrigins} to leave its walk. */
+const HAS_ORIGIN: unique symbol = Symbol("torchsave.hasOrigin");
+
+/**
+ * The facts in one walk when no tensor keeps an origin and there is no numpy array (the reader
+ * keeps no origin for torch.save's standard call, so this is the common case): the model walk
+ * only decides which origins to leave out, and then there are none. Undefined (the walk stops)
+ * at the first tensor with an origin or numpy array.
+ */
+function withoutOrigins(root: TorchValue, maxNodes: number): GraphFacts | undefined {
+  const none = new Set<Tensor>();
+  const shared = new Set<object>();
+  const storages: Storage[] = [];
+  const written: Tensor[] = [];
+  const encoded = (v: object): TorchValue[] => {
+    if ((isTensor(v) && v.origin !== undefined) || isNdArray(v)) throw HAS_ORIGIN;
+    return encodedChildren(v, none);
+  };
+  try {
+    walk(root, encoded, maxNodes, (v) => {
+      if (isStorage(v)) storages.push(v);
+      else if (isTensor(v)) written.push(v);
+    }, shared);
+  } catch (e) {
+    if (e === HAS_ORIGIN) return undefined;
+    throw e;
+  }
+  const ordered = orderStorages(storages);
+  return { shared, omitOrigin: none, storages: ordered, keyOf: uniqueKeys(ordered), tensors: written };
+}
+
+/** The model walk (which origins to leave out), then the walk of what is written: {@link graphFacts} for any value (tests compare the two). */
+export function graphFactsTwoWalks(root: TorchValue, maxNodes = 100_000_000): GraphFacts {
   const multi = new Set<object>();
   const tensors: Tensor[] = [];
   walk(root, modelChildren, maxNodes, (v) => {
