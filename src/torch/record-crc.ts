@@ -26,9 +26,30 @@ export function armRecordCrc(storage: Storage, check: RecordCrcCheck): void {
   armed.set(storage, check);
 }
 
-/** The check still owed for `storage`'s record (undefined when none, or its bytes are already in memory). */
+/** The check still owed for `storage`'s record (undefined when none). */
 export function pendingRecordCrc(storage: Storage): RecordCrcCheck | undefined {
-  return storage.data === undefined ? armed.get(storage) : undefined;
+  return armed.get(storage);
+}
+
+/**
+ * Checks an armed storage whose bytes are in memory (an in-memory input's zero-copy view, or
+ * bytes loaded before it was armed): over the record in the source when it is stored there, else
+ * over `storage.data` when that is the whole record. Nothing to do when no check is owed.
+ * @throws as {@link checkRecordCrc}.
+ */
+export function checkRecordInMemory(storage: Storage): void {
+  const check = armed.get(storage);
+  if (check === undefined) return;
+  const from = storage.from;
+  const whole = from?.source.bytes;
+  let bytes: Uint8Array | undefined;
+  if (from !== undefined && from.compression === "none" && whole !== undefined) bytes = whole.subarray(from.offset, from.offset + from.length);
+  else if (storage.data !== undefined && storage.data.length === check.size) bytes = storage.data;
+  if (bytes === undefined) {
+    armed.delete(storage); // bytes from elsewhere: no record to check them against
+    return;
+  }
+  checkRecordCrc(storage, bytes.length === 0 ? 0 : check.crc32(bytes, 0), bytes.length);
 }
 
 /**

@@ -6,11 +6,14 @@
 import { inflateSync } from "fflate";
 import { CheckpointError } from "../errors.js";
 import type { Storage, StorageLocation } from "./model.js";
-import { pendingRecordCrc, checkRecordCrc } from "./record-crc.js";
+import { checkRecordCrc, checkRecordInMemory, pendingRecordCrc } from "./record-crc.js";
 
 /** The storage's bytes in the file's byte order, read synchronously (in-memory or `readSync` sources). */
 export function storageBytesSync(storage: Storage): Uint8Array {
-  if (storage.data !== undefined) return storage.data;
+  if (storage.data !== undefined) {
+    checkRecordInMemory(storage);
+    return storage.data;
+  }
   storage.data = readStorageBytesSync(storage);
   return storage.data;
 }
@@ -21,7 +24,10 @@ export function storageBytesSync(storage: Storage): Uint8Array {
  * caller holds one storage at a time). In-memory sources still give zero-copy views.
  */
 export function readStorageBytesSync(storage: Storage): Uint8Array {
-  if (storage.data !== undefined) return storage.data;
+  if (storage.data !== undefined) {
+    checkRecordInMemory(storage);
+    return storage.data;
+  }
   const from = requireLocation(storage);
   const src = from.source;
   let raw: Uint8Array;
@@ -35,7 +41,10 @@ export function readStorageBytesSync(storage: Storage): Uint8Array {
 
 /** The storage's bytes in the file's byte order, reading asynchronously if needed (kept on the storage). */
 export async function loadStorage(storage: Storage): Promise<Uint8Array> {
-  if (storage.data !== undefined) return storage.data;
+  if (storage.data !== undefined) {
+    checkRecordInMemory(storage);
+    return storage.data;
+  }
   const from = requireLocation(storage);
   const src = from.source;
   const raw = src.bytes !== undefined ? src.bytes.subarray(from.offset, from.offset + from.length) : await src.read(from.offset, from.length);

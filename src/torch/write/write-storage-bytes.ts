@@ -11,7 +11,7 @@ import type { ByteSource } from "../../bytes/source.js";
 import { CheckpointError, isTorchsaveError } from "../../errors.js";
 import { dtypeByName } from "../dtypes.js";
 import type { Storage } from "../model.js";
-import { pendingRecordCrc, recordCrcStream, writesRecordAsIs } from "../record-crc.js";
+import { checkRecordInMemory, pendingRecordCrc, recordCrcStream, writesRecordAsIs } from "../record-crc.js";
 
 /** Default size of each read from a random-access source: 8 MiB. */
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -163,6 +163,10 @@ type CrcGuard = { push(bytes: Uint8Array): void; end(tail: Uint8Array | undefine
 function crcGuard(storage: Storage, callerCrc: boolean): CrcGuard | undefined {
   const check = pendingRecordCrc(storage);
   if (check === undefined || (callerCrc && writesRecordAsIs(storage, check, swapUnit(storage) !== 1))) return undefined;
+  if (storage.data !== undefined) {
+    checkRecordInMemory(storage); // bytes in memory: checked now, in one call
+    return undefined;
+  }
   const stream = recordCrcStream(storage)!;
   return {
     push: (b) => stream.push(b),
