@@ -8,6 +8,7 @@ import { planConversion, type ConvertOptions } from "../../../src/convert/index.
 import { openCheckpointSync, stateDict, tensor, writeCheckpoint } from "../../../src/torch/index.js";
 import { bytesSource } from "../../../src/bytes/source.js";
 import { concatBytes } from "../../../src/bytes/concat.js";
+import { thrown } from "../../helpers/errors.js";
 
 const FORMATS: ConvertOptions["to"][] = ["pt", "pt-legacy", "safetensors", "json", "msgpack", "pickle"];
 
@@ -31,15 +32,6 @@ function countingSource(bytes: Uint8Array, name: string): { source: ByteSource; 
 
 function storageRecords(bytes: Uint8Array): { record: string; offset: number; length: number }[] {
   return openCheckpointSync(bytesSource(bytes)).storages.map((s) => ({ record: s.from!.record, offset: s.from!.offset, length: s.from!.length }));
-}
-
-function caught(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
 }
 
 describe("convert checks storage CRCs as it reads them", () => {
@@ -79,7 +71,7 @@ describe("convert checks storage CRCs as it reads them", () => {
       damaged[entry.offset + entry.length - 3]! ^= 0x08;
       for (const src of [countingSource(damaged, "bad.pt").source, bytesSource(damaged, "bad.pt")]) {
         const plan = planConversion(src, { to });
-        const e = caught(() => [...plan.chunks]);
+        const e = thrown(() => [...plan.chunks]);
         expect(e, to).toMatchObject({ code: "crc-mismatch", file: "bad.pt", entry: entry.record });
         expect((e as Error).message).toMatch(new RegExp(`its ${entry.length} bytes have CRC-32 0x[0-9a-f]{8}, the central directory says 0x`));
       }
