@@ -10,7 +10,7 @@ import { decodeUtf8 } from "../bytes/text.js";
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { Checkpoint, DTypeName, ReadOptions, TorchValue } from "../torch/index.js";
 import type { Crc32Fn, CrcCheck } from "../torch/index.js";
-import { addPrefix, detectContainer, findParts, isModuleObject, moduleStateDict, openCheckpointSync, stripPrefix, verifyRecordCrcsSync } from "../torch/index.js";
+import { addPrefix, detectContainer, findParts, isModuleObject, moduleStateDict, openCheckpointSync, stripPrefix, verifyRecordCrcsAsRead, verifyRecordCrcsSync } from "../torch/index.js";
 import type { LocationMap } from "../torch/map-location.js";
 import { mapLocation } from "../torch/map-location.js";
 import { checkpointChunks } from "../torch/write/write-checkpoint.js";
@@ -46,7 +46,8 @@ export interface ReadAnyOptions {
   /**
    * CRC-32 checks of zip records (torch does none): "metadata" (default for {@link readAnySync}:
    * the pickles and text records opening reads), "all" (default for {@link planConversion} and
-   * {@link convertBytes}: every storage record too, since all of them are read), "none" to read
+   * {@link convertBytes}: every storage record too, since all of them are read; those two check a
+   * storage's record as the writer reads its bytes, not in a pass before), "none" to read
    * damaged files anyway. A mismatch throws CheckpointError `crc-mismatch` naming the record.
    */
   readonly verifyCrc?: CrcCheck;
@@ -78,8 +79,16 @@ const HEAD = 1024;
  *   errors (CheckpointError, PickleDecodeError, ConvertError) with their locations.
  */
 export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): ReadAnyResult {
+  return readAnyNamed(source, options, false);
+}
+
+/**
+ * `asRead`: with verifyCrc "all", storage records are checked when their bytes are read (each
+ * once, by the writer that converts them) rather than in a pass before (see torch/record-crc.ts).
+ */
+function readAnyNamed(source: ByteSource, options: ReadAnyOptions, asRead: boolean): ReadAnyResult {
   try {
-    return readAny(source, options);
+    return readAny(source, options, asRead);
   } catch (e) {
     // Every error names the file it came from (gzip, JSON and msgpack readers do not know it).
     if (isTorchsaveError(e) && e.file === undefined && source.name !== undefined) throw e.withLocation({ file: source.name });
@@ -87,7 +96,7 @@ export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): R
   }
 }
 
-function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
+function readAny(source: ByteSource, options: ReadAnyOptions, asRead: boolean): ReadAnyResult {
   if (source.size === 0) {
     throw new ConvertError("invalid-data", "the file is empty (0 bytes): nothing to read", source.name === undefined ? {} : { file: source.name });
   }
@@ -105,7 +114,7 @@ function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
       });
       if (isGzip(inner)) throw new ConvertError("unsupported", "gzip inside gzip is not read (a decompression bomb pattern)");
       if (inner.length === 0) throw new ConvertError("invalid-data", "the gzip stream inflates to nothing (0 bytes): empty, or cut short inside its header");
-      const result = readAny(bytesSource(inner, source.name), options);
+      const result = readAny(bytesSource(inner, source.name), options, asRead);
       return { ...result, gzip: true };
     }
     case "safetensors": {
@@ -128,7 +137,9 @@ function readAny(source: ByteSource, options: ReadAnyOptions): ReadAnyResult {
       throw new ConvertError("unsupported", "the input is no format torchsave reads (torch checkpoint, safetensors, JSON, msgpack, gzip)", { offset: 0, ...(source.name === undefined ? {} : { file: source.name }) });
     default: {
       const checkpoint = openCheckpointSync(source, readOptions);
-      verifyRecordCrcsSync(checkpoint, { records: options.verifyCrc ?? "metadata", ...(options.crc32 === undefined ? {} : { crc32: options.crc32 }) });
+      const crc32 = options.crc32 === undefined ? {} : { crc32: options.crc32 };
+      if (asRead && options.verifyCrc === "all") verifyRecordCrcsAsRead(checkpoint, crc32);
+      else verifyRecordCrcsSync(checkpoint, { records: options.verifyCrc ?? "metadata", ...crc32 });
       return { root: checkpoint.root, format: checkpoint.layout, gzip: checkpoint.compression === "gzip", checkpoint };
     }
   }
@@ -198,7 +209,8 @@ export interface ConvertPlan {
 export function planConversion(source: ByteSource | ReadAnyResult, options: ConvertOptions): ConvertPlan {
   // An input already read (a DCP directory or a shard index, read by src/distributed) or a source.
   const read = "root" in source && "format" in source;
-  const input = read ? source : readAnySync(source, { ...options, verifyCrc: options.verifyCrc ?? "all" });
+  // Storage records are checked as the writer reads them: each storage's bytes are read once.
+  const input = read ? source : readAnyNamed(source, { ...options, verifyCrc: options.verifyCrc ?? "all" }, true);
   const fileName = read ? undefined : source.name;
   const notes: string[] = [...(input.notes ?? [])];
   let root = input.root;

@@ -8,6 +8,7 @@ import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyValue } from "../pickle/value.js";
 import type { Storage, StorageLocation, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { dtypeByName, isNdArray, isStorage, isTensor } from "../torch/index.js";
+import { pendingRecordCrc, recordCrcStream } from "../torch/record-crc.js";
 import type { ByteSource } from "../bytes/source.js";
 import { bytesSource } from "../bytes/source.js";
 import { encodeTextChunks } from "../bytes/coalesce.js";
@@ -93,7 +94,16 @@ function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | unde
   if (s.data !== undefined || from === undefined || s.byteLength <= BASE64_PIECE || from.compression !== "none" || from.length < s.byteLength) return undefined;
   const source = from.source;
   if (source.bytes !== undefined || source.readSync === undefined) return undefined;
-  return (at, n) => source.readSync!(from.offset + at, n);
+  // A CRC-32 check owed (record-crc.ts) runs over the slices, read in order; a record longer than the storage is read whole.
+  const check = pendingRecordCrc(s);
+  if (check !== undefined && check.size !== s.byteLength) return undefined;
+  const crc = recordCrcStream(s);
+  return (at, n) => {
+    const bytes = source.readSync!(from.offset + at, n);
+    crc?.push(bytes);
+    if (at + n >= s.byteLength) crc?.end();
+    return bytes;
+  };
 }
 
 /**

@@ -24,7 +24,7 @@ export { numpyDescr, buildNdArray } from "../numpy/numpy.js";
 export { readNumpyDtype } from "../numpy/numpy-dtype.js";
 export type { NumpyDtype } from "../numpy/numpy-dtype.js";
 export * from "./read/zip-access.js";
-export { verifyRecordCrcsSync } from "./read/verify-crc.js";
+export { verifyRecordCrcsSync, verifyRecordCrcsAsRead } from "./read/verify-crc.js";
 export type { CrcCheck, VerifyCrcOptions } from "./read/verify-crc.js";
 export {
   float16ToFloat32, bfloat16ToFloat32, float32ToFloat16, float32ToBfloat16, toFloat16Bits, toBfloat16Bits,

@@ -110,12 +110,6 @@ export const convertCommand: Command = {
           ...(sanitizing ? { transform: (root: TorchValue) => sanitizeRoot(root, note, target) } : {}),
         }),
       );
-      if (plan.input.format !== "json-plain") {
-        for (const flag of ["dtype", "tensors", "keep-list"]) {
-          if (ctx.values[flag] !== undefined) note(`--${flag} applies to plain JSON input only; ${plan.input.format} input keeps its tensors`);
-        }
-      }
-      for (const line of plan.notes) note(line);
       const progress = !quiet && !json && ctx.interactive && plan.storageBytes >= PROGRESS_MIN_BYTES ? progressBar(plan.storageBytes, options.to) : undefined;
       let written = 0;
       const counted = function* (chunks: Iterable<Uint8Array>): Generator<Uint8Array> {
@@ -129,6 +123,13 @@ export const convertCommand: Command = {
       // Chunks come coalesced (about 1 MiB) and are each their own bytes, so a few writes can be pending.
       else await writeFileAtomic(outPath, chunks, { inFlight: CONVERT_IN_FLIGHT });
       progress?.done();
+      // Notes after the write: a storage found damaged while it is written (CRC-32) is the only message.
+      if (plan.input.format !== "json-plain") {
+        for (const flag of ["dtype", "tensors", "keep-list"]) {
+          if (ctx.values[flag] !== undefined) note(`--${flag} applies to plain JSON input only; ${plan.input.format} input keeps its tensors`);
+        }
+      }
+      for (const line of plan.notes) note(line);
       const from = `${plan.input.gzip ? "gzip+" : ""}${plan.input.format}`;
       const to = `${options.gzip === true ? "gzip+" : ""}${options.to}`;
       if (json) {

@@ -12,6 +12,7 @@ import type { ZipArchive, ZipEntry } from "../../containers/zip/zip-reader.js";
 import { entryDataOffsetSync } from "../../containers/zip/zip-reader.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { TEXT_RECORDS } from "./zip-layout.js";
+import { armRecordCrc } from "../record-crc.js";
 
 /**
  * Which records {@link verifyRecordCrcsSync} checks: "all" every record the checkpoint refers to
@@ -132,5 +133,28 @@ function streamDeflated(zip: ZipArchive, offset: number, e: ZipEntry, chunk: num
       if (isTorchsaveError(err)) throw err;
       throw new CheckpointError("bad-archive", `record ${e.name}: deflate stream is damaged`, { entry: e.name, cause: err });
     }
+  }
+}
+
+/**
+ * Checks the records opening reads now (as `records: "metadata"`), and arms every storage read
+ * from a zip record with that record's CRC-32, so the storage is checked when its bytes are next
+ * read (by `storageBytesSync`, `readStorageBytesSync`, `loadStorage`, or a writer: see
+ * `torch/record-crc.ts`): the same guarantee as `records: "all"` for a reader that reads every
+ * storage once, without reading each twice. A storage never read is never checked.
+ * @throws as {@link verifyRecordCrcsSync} for the metadata records.
+ */
+export function verifyRecordCrcsAsRead(checkpoint: Checkpoint, options: Omit<VerifyCrcOptions, "records"> = {}): void {
+  verifyRecordCrcsSync(checkpoint, { ...options, records: "metadata" });
+  const zip = checkpoint.zip;
+  if (zip === undefined) return;
+  const crc32 = options.crc32 ?? portableCrc32;
+  const file = checkpoint.source.name;
+  const byName = new Map(zip.entries.map((e) => [e.name, e] as const));
+  for (const s of checkpoint.storages) {
+    const record = s.from?.record;
+    const e = record === undefined ? undefined : byName.get(record);
+    if (e === undefined || (e.flags & FLAG_ENCRYPTED) !== 0 || (e.method !== 0 && e.method !== 8)) continue;
+    armRecordCrc(s, { expected: e.crc32, size: e.size, crc32, ...(file === undefined ? {} : { file }) });
   }
 }

@@ -17,7 +17,8 @@ import { legacyChunks, legacyChunksAsync } from "./write-legacy.js";
 import type { ResolvedWriteOptions, WriteOptions } from "./write-options.js";
 import { resolveWriteOptions } from "./write-options.js";
 import { serializationId } from "./write-serialization-id.js";
-import { readsWithoutWaiting, smallStorageBytes, storageChunks, storageChunksAsync } from "./write-storage-bytes.js";
+import { confirmRecordCrc } from "../record-crc.js";
+import { isSwapped, readsWithoutWaiting, smallStorageBytes, storageChunks, storageChunksAsync } from "./write-storage-bytes.js";
 import { ChunkCoalescer, coalesceChunks, coalesceChunksAsync } from "../../bytes/coalesce.js";
 import type { ZipReserve, ZipWriteState } from "../../containers/zip/zip-writer.js";
 import {
@@ -71,6 +72,8 @@ interface RecordSource {
   readonly ready: boolean;
   /** The whole payload in one piece when it is small and needs no transform (written in place), else undefined. */
   small(): Uint8Array | undefined;
+  /** Told the CRC-32 of what was written: a storage read from a zip record checks that record with it (record-crc.ts). */
+  written?(crc: number): void;
 }
 
 /** Records up to this size are copied into the output buffer whole, header and descriptor around them. */
@@ -92,10 +95,12 @@ function* zipRecords(data: DataPickle, opts: ResolvedWriteOptions, state: ZipWri
     yield {
       name: `data/${r.key}`,
       size: r.byteLength,
-      chunks: () => storageChunks(r.storage, opts.chunkBytes),
-      chunksAsync: () => storageChunksAsync(r.storage, opts.chunkBytes),
+      // The output's CRC of a record copied as is is the input record's: checked with it, for free.
+      chunks: () => storageChunks(r.storage, opts.chunkBytes, true),
+      chunksAsync: () => storageChunksAsync(r.storage, opts.chunkBytes, true),
       ready: readsWithoutWaiting(r.storage),
       small: () => smallStorageBytes(r.storage, SMALL_RECORD_BYTES),
+      written: (crc) => confirmRecordCrc(r.storage, crc, isSwapped(r.storage)),
     };
   }
   yield textRecord("version", FILE_FORMAT_VERSION);
@@ -127,6 +132,7 @@ function* zipChunks(data: DataPickle, opts: ResolvedWriteOptions): Generator<Uin
         if (out.length > 0) yield* drain(out);
       }
     }
+    r.written?.(state.entries[state.entries.length - 1]!.crc);
     if (out.length > 0) yield* drain(out);
   }
   co.push(finishZip(state), out);
@@ -161,6 +167,7 @@ async function* zipChunksAsync(data: DataPickle, opts: ResolvedWriteOptions): As
         if (out.length > 0) yield* drain(out);
       }
     }
+    r.written?.(state.entries[state.entries.length - 1]!.crc);
   }
   co.push(finishZip(state), out);
   co.flush(out);

@@ -2,13 +2,16 @@
  * A storage's bytes as a stream of chunks for the writer, with bounded memory: in-memory bytes
  * pass through as `chunkBytes`-sized views (no copy); random-access sources are read `chunkBytes` at a time;
  * deflated zip records are inflated as they stream; big-endian storages are byte-swapped to the
- * little-endian order the writer records. Nothing is cached on the storage.
+ * little-endian order the writer records. Nothing is cached on the storage. A storage armed with
+ * its record's CRC-32 (record-crc.ts) is checked on the bytes as they are read, unless the caller
+ * says it checksums exactly those bytes itself and the record is written as is.
  */
 import { Inflate } from "fflate";
 import type { ByteSource } from "../../bytes/source.js";
 import { CheckpointError, isTorchsaveError } from "../../errors.js";
 import { dtypeByName } from "../dtypes.js";
 import type { Storage } from "../model.js";
+import { checkRecordInMemory, pendingRecordCrc, recordCrcStream, writesRecordAsIs } from "../record-crc.js";
 
 /** Default size of each read from a random-access source: 8 MiB. */
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -37,6 +40,9 @@ export function readsWithoutWaiting(storage: Storage): boolean {
 export function smallStorageBytes(storage: Storage, max: number): Uint8Array | undefined {
   const n = storage.byteLength;
   if (n > max || swapUnit(storage) !== 1) return undefined;
+  // A CRC check owed on a record longer than the storage needs the whole record: storageChunks does it.
+  const check = pendingRecordCrc(storage);
+  if (check !== undefined && !writesRecordAsIs(storage, check, false)) return undefined;
   const data = storage.data;
   if (data !== undefined) return data.length === n ? data : undefined;
   const from = storage.from;
@@ -84,11 +90,13 @@ function rawPlan(storage: Storage): RawPlan {
  *   asynchronously: use {@link storageChunksAsync}), `truncated` (fewer bytes than declared),
  *   `bad-archive` (damaged deflate stream), `io` (source failures).
  */
-export function* storageChunks(storage: Storage, chunkBytes = DEFAULT_CHUNK_BYTES): Generator<Uint8Array> {
+export function* storageChunks(storage: Storage, chunkBytes = DEFAULT_CHUNK_BYTES, callerCrc = false): Generator<Uint8Array> {
   const plan = rawPlan(storage);
-  const transform = storageTransform(storage);
+  const guard = crcGuard(storage, callerCrc);
+  const transform = storageTransform(storage, guard);
   if (plan.bytes !== undefined) {
     yield* inMemoryChunks(plan.bytes, transform, alignedStep(storage, chunkBytes));
+    guard?.end(tailSync(storage));
     return;
   }
   const source = plan.source!;
@@ -104,14 +112,20 @@ export function* storageChunks(storage: Storage, chunkBytes = DEFAULT_CHUNK_BYTE
     yield* transform.push(raw, done >= plan.length);
     if (n === 0) break;
   }
+  guard?.end(tailSync(storage));
 }
 
-/** {@link storageChunks} for any source, reading asynchronously where the source must. */
-export async function* storageChunksAsync(storage: Storage, chunkBytes = DEFAULT_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+/**
+ * {@link storageChunks} for any source, reading asynchronously where the source must.
+ * `callerCrc`: as for {@link storageChunks}.
+ */
+export async function* storageChunksAsync(storage: Storage, chunkBytes = DEFAULT_CHUNK_BYTES, callerCrc = false): AsyncGenerator<Uint8Array> {
   const plan = rawPlan(storage);
-  const transform = storageTransform(storage);
+  const guard = crcGuard(storage, callerCrc);
+  const transform = storageTransform(storage, guard);
   if (plan.bytes !== undefined) {
     yield* inMemoryChunks(plan.bytes, transform, alignedStep(storage, chunkBytes));
+    guard?.end(tailSync(storage));
     return;
   }
   const source = plan.source!;
@@ -130,6 +144,52 @@ export async function* storageChunksAsync(storage: Storage, chunkBytes = DEFAULT
     yield* transform.push(raw, done >= plan.length);
     if (n === 0) break;
   }
+  if (guard !== undefined) {
+    const tail = tailRange(storage);
+    if (tail !== undefined && source.readSync === undefined) {
+      try {
+        guard.push(await source.read(tail.offset, tail.length));
+      } catch (e) {
+        throw locate(storage, e);
+      }
+      guard.end(undefined);
+    } else guard.end(tailSync(storage));
+  }
+}
+
+/** A running check of the record's CRC-32 (record-crc.ts), unless none is owed or the caller's CRC of the output is the record's. */
+type CrcGuard = { push(bytes: Uint8Array): void; end(tail: Uint8Array | undefined): void };
+
+function crcGuard(storage: Storage, callerCrc: boolean): CrcGuard | undefined {
+  const check = pendingRecordCrc(storage);
+  if (check === undefined || (callerCrc && writesRecordAsIs(storage, check, swapUnit(storage) !== 1))) return undefined;
+  if (storage.data !== undefined) {
+    checkRecordInMemory(storage); // bytes in memory: checked now, in one call
+    return undefined;
+  }
+  const stream = recordCrcStream(storage)!;
+  return {
+    push: (b) => stream.push(b),
+    end(tail) {
+      if (tail !== undefined) stream.push(tail);
+      stream.end();
+    },
+  };
+}
+
+/** The part of a stored record past the storage's bytes (the CRC covers the whole record); undefined when none. */
+function tailRange(storage: Storage): { offset: number; length: number } | undefined {
+  const from = storage.from;
+  if (from === undefined || from.compression !== "none" || from.length <= storage.byteLength) return undefined;
+  return { offset: from.offset + storage.byteLength, length: from.length - storage.byteLength };
+}
+
+function tailSync(storage: Storage): Uint8Array | undefined {
+  const tail = tailRange(storage);
+  if (tail === undefined) return undefined;
+  const source = storage.from!.source;
+  if (source.bytes !== undefined) return source.bytes.subarray(tail.offset, tail.offset + tail.length);
+  return located(storage, () => source.readSync!(tail.offset, tail.length));
 }
 
 /**
@@ -154,13 +214,18 @@ function alignedStep(storage: Storage, chunkBytes: number): number {
   return Math.max(unit, chunkBytes - (chunkBytes % unit));
 }
 
+/** True when the writer byte-swaps the storage (big-endian elements wider than a byte). */
+export function isSwapped(storage: Storage): boolean {
+  return swapUnit(storage) !== 1;
+}
+
 /** Bytes per byte-order unit of the storage's elements (complex halves swap alone); 1 when no swap is needed. */
 function swapUnit(storage: Storage): number {
   if (storage.byteOrder !== "big") return 1;
   return dtypeByName(storage.dtype)?.scalarSize ?? 1;
 }
 
-function storageTransform(storage: Storage): ChunkTransform {
+function storageTransform(storage: Storage, guard: CrcGuard | undefined): ChunkTransform {
   const expected = storage.byteLength;
   const unit = swapUnit(storage);
   const where = recordOf(storage);
@@ -169,6 +234,7 @@ function storageTransform(storage: Storage): ChunkTransform {
 
   // Cut to the declared length, then swap whole elements, carrying a partial one to the next chunk.
   const emit = (data: Uint8Array, out: Uint8Array[]): void => {
+    guard?.push(data);
     const room = expected - produced;
     const part = data.length > room ? data.subarray(0, room) : data;
     produced += part.length;
