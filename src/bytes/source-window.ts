@@ -37,6 +37,12 @@ export class SourceWindow {
     return this.buf.subarray(0, length);
   }
 
+  /** The bytes from `offset` to the end of the window (read anew when `offset` is outside it); empty at the end of the source. */
+  from(offset: number): Uint8Array {
+    if (offset >= this.base && offset < this.base + this.buf.length) return this.buf.subarray(offset - this.base);
+    return this.upTo(offset, this.window);
+  }
+
   /** Up to `length` bytes at `offset`: fewer where the source ends. */
   upTo(offset: number, length: number): Uint8Array {
     return this.at(offset, Math.max(0, Math.min(length, this.source.size - offset)));
