@@ -12,17 +12,7 @@ import type { TorchHost, TorchValue } from "../../../src/torch/index.js";
 import { readStorageBytesSync } from "../../../src/torch/index.js";
 import { torchDiff } from "./torch-equal.js";
 import { f32, sameBytes, storage, tensor, thrown } from "./values.js";
-
-/** A source read only through readSync, each read a copy; `read` counts the bytes read. */
-function fileLike(bytes: Uint8Array) {
-  const stats = { read: 0 };
-  const readSync = (o: number, n: number): Uint8Array => {
-    if (o < 0 || o + n > bytes.length) throw new Error(`read past the end: ${o} + ${n}`);
-    stats.read += n;
-    return bytes.slice(o, o + n);
-  };
-  return { source: { size: bytes.length, readSync, read: async (o: number, n: number) => readSync(o, n) }, stats };
-}
+import { fileLike } from "../../helpers/file-like.js";
 
 const MIB = 2 ** 20;
 const big = new Uint8Array(4 * MIB).map((_, i) => i % 251);

@@ -18,19 +18,9 @@ import { readPlainPickleInPlace } from "../../../../src/torch/read/read-checkpoi
 import { checkpointArb } from "../../convert/arbitraries.js";
 import { torchDiff } from "../../convert/torch-equal.js";
 import { f32, storage, tensor } from "../../convert/values.js";
+import { fileLike } from "../../../helpers/file-like.js";
 
 const FIXTURES = join(__dirname, "../../../../fixtures");
-
-/** A source read only through readSync, as a file is; counts the bytes read. */
-function fileLike(bytes: Uint8Array) {
-  const stats = { read: 0 };
-  const readSync = (o: number, n: number): Uint8Array => {
-    if (o < 0 || o + n > bytes.length) throw new Error(`read past the end: ${o} + ${n}`);
-    stats.read += n;
-    return bytes.slice(o, o + n);
-  };
-  return { source: { size: bytes.length, readSync, read: async (o: number, n: number) => readSync(o, n) }, stats };
-}
 
 const state = (n: number, size: number): TorchValue =>
   pyDict<TorchHost>(Array.from({ length: n }, (_, i) => [`layer${i}.weight`, tensor(storage("float32", f32(...Array.from({ length: size }, (_, j) => i + j / 8)), { key: String(i) }), [size])] as [string, TorchValue]));
