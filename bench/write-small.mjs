@@ -12,12 +12,14 @@
 // memory (convert the 768 MiB mid.pt → pt, safetensors, msgpack, json, pickle: wall time and peak RSS).
 // Whole processes are timed with /usr/bin/time (%e, %M); in-process writes print wall and CPU
 // seconds of the write alone (Node: process.cpuUsage, Python: time.process_time). Every line
-// ends with the load average.
+// ends with the load average and the controlled load: BENCH_BUSY=N (default 0) spins N extra
+// processes for the whole run (see lib.mjs `startBusy`), so both contenders meet the same load.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startBusy } from "./lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, "out");
@@ -26,7 +28,8 @@ const CLI = join(dist, "cli", "main.js");
 const ROUNDS = Number(process.argv[2] ?? "3");
 const CASES = (process.argv[3] ?? "write,cli,json,big,memory").split(",");
 const tmp = mkdtempSync(join(tmpdir(), "torchsave-bench16-"));
-const load = () => `[load ${loadavg()[0].toFixed(2)}]`;
+const busy = startBusy();
+const load = () => `[load ${loadavg()[0].toFixed(2)}, ${busy.label}]`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs a command under /usr/bin/time; returns seconds, peak RSS (MB) and stdout. */
@@ -142,3 +145,4 @@ if (CASES.includes("memory") && need("mid.pt")) {
 }
 clean();
 rmSync(tmp, { recursive: true, force: true });
+busy.stop();

@@ -5,7 +5,7 @@
  * and the async binding aborts the process), so a 3 GiB storage is three reads into one array.
  */
 import type { ByteSource } from "../bytes/source.js";
-import { checkReadRange } from "../bytes/source.js";
+import { bytesSource, checkReadRange } from "../bytes/source.js";
 import { CheckpointError } from "../errors.js";
 import { maxArrayBytes, nodeFs, nodeFsPromises } from "./read-builtins.js";
 
@@ -21,8 +21,18 @@ export interface FileSource extends ByteSource {
   close(): void;
 }
 
-/** Opens `path` for random access. Reads copy only the requested ranges. */
-export function openFileSource(path: string): FileSource {
+/** Options of {@link openFileSource}. */
+export interface FileSourceOptions {
+  /**
+   * A file of at most this many bytes is read whole when opened (one read, the file closed at
+   * once) and served from memory: reads are views, with no copy or read per storage. Default 0
+   * (never): larger files are read range by range, so memory stays bounded whatever their size.
+   */
+  readonly wholeUpTo?: number;
+}
+
+/** Opens `path` for random access. Reads copy only the requested ranges (unless `wholeUpTo` applies). */
+export function openFileSource(path: string, options: FileSourceOptions = {}): FileSource {
   const { closeSync, fstatSync, openSync, readSync } = nodeFs();
   let fd: number | undefined;
   try {
@@ -31,6 +41,7 @@ export function openFileSource(path: string): FileSource {
     throw ioError(e, path);
   }
   const size = fstatSync(fd).size;
+  if (size <= (options.wholeUpTo ?? 0)) return wholeFile(fd, size, path);
   // Small reads are served from a read-ahead window: thousands of small storages read in file
   // order cost one read per window, not one per storage.
   let window: Uint8Array | undefined;
@@ -73,6 +84,27 @@ export function openFileSource(path: string): FileSource {
       fd = undefined;
     },
   };
+}
+
+/** Reads the open file `fd` whole, closes it, and serves it from memory. */
+function wholeFile(fd: number, size: number, path: string): FileSource {
+  const { closeSync, readSync } = nodeFs();
+  try {
+    const bytes = uninitialized(size, path, 0);
+    for (let done = 0; done < size; ) {
+      let n: number;
+      try {
+        n = readSync(fd, bytes, done, Math.min(READ_STEP_BYTES, size - done), done);
+      } catch (e) {
+        throw ioError(e, path);
+      }
+      if (n === 0) throw new CheckpointError("truncated", `file ended at byte ${done} (it shrank while open?)`, { file: path, offset: done });
+      done += n;
+    }
+    return { ...bytesSource(bytes, path), close: () => undefined };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The same over `fs/promises`, for callers who must not block the event loop. */
