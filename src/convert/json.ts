@@ -15,7 +15,8 @@ import { encodeTextChunks } from "../bytes/coalesce.js";
 import { decodeBase64Bulk, encodeBase64Bulk, encodeBase64Bytes } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { directRootJson } from "./json-direct.js";
-import { writeJson } from "./json-pretty.js";
+import { jsonPieces as prettyPieces } from "./json-pretty.js";
+import { directRootPieces, type DirectTensors } from "./json-direct-print.js";
 import { parseJsonSource } from "./json-read.js";
 import { base64Location, isLocatedBase64 } from "./json-read-data.js";
 import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
@@ -113,7 +114,10 @@ function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | unde
 export function* documentChunks<P extends string | Uint8Array>(
   root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => Iterable<P>,
 ): Generator<string | P> {
-  const rootJson = rootValueJson(root, facts, maxDepth);
+  // The root printed straight from the value when the direct builder takes it, else its JSON made
+  // now: either way a value the format cannot hold is refused before the first piece.
+  const direct = directRootPieces(root, facts, maxDepth, directTensors(facts), indent, 1);
+  const rootJson = direct === undefined ? valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth }) : undefined;
   const nl = indent > 0 ? "\n" : "";
   yield `{"$torchsave":${indent > 0 ? " " : ""}${JSON_FORMAT_VERSION},${nl}${indent > 0 ? " " : ""}"storages":${indent > 0 ? " " : ""}[`;
   let first = true;
@@ -125,9 +129,8 @@ export function* documentChunks<P extends string | Uint8Array>(
     yield "}";
   }
   yield `${first || indent === 0 ? "" : "\n "}],${nl}${indent > 0 ? " " : ""}"root":${indent > 0 ? " " : ""}`;
-  const out: string[] = [];
-  writeJson(rootJson, out, { indent, separators: "tight" }, 1);
-  yield* out;
+  if (direct !== undefined) yield* direct;
+  else yield* prettyPieces(rootJson!, { indent, separators: "tight" }, 1);
   yield `${nl}}${nl}`;
 }
 
@@ -151,6 +154,12 @@ export function toJson(input: ConvertInput, options: JsonOptions = {}): string {
   } catch (e) {
     throw new ConvertError("limit-exceeded", "the JSON document is too long for one JavaScript string; write it with jsonChunks", { cause: e });
   }
+}
+
+/** What the direct printer needs about tensors (json-direct-print.ts). */
+export function directTensors(facts: GraphFacts): DirectTensors {
+  const key = (t: Tensor): string => facts.keyOf.get(t.storage!)!;
+  return { isPlain: (t) => isPlainTensor(t, facts), storageKey: key, recordJson: (t) => plainTensorJson(t, key(t)) };
 }
 
 function headerJson(h: StorageHeader): Record<string, JsonValue> {
