@@ -196,12 +196,24 @@ function* printRoot(
   const tensorLine = (t: Tensor, budget: { left: number }, depth: number): string | undefined => {
     // The record's shape and stride arrays sit two levels below the tensor.
     if (depth + 2 >= INLINE_DEPTH || t.shape.length > INLINE_WIDTH / 2 || t.stride.length > INLINE_WIDTH / 2) return undefined;
-    const text =
-      `{"$tensor": {"dtype": ${JSON.stringify(t.dtype)}, "shape": [${t.shape.join(", ")}], "stride": [${t.stride.join(", ")}], ` +
-      `"offset": ${t.storageOffset === 0 ? 0 : t.storageOffset}, "storage": ${JSON.stringify(tensors.storageKey(t))}, "device": ${JSON.stringify(t.device)}, ` +
-      `"requires_grad": ${t.requiresGrad}, "parameter": ${t.isParameter}}}`;
+    const text = tensorText(t);
     budget.left -= text.length + 4 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
     return budget.left < 0 ? undefined : text;
+  };
+  const tensorText = (t: Tensor): string =>
+    `{"$tensor": {"dtype": ${JSON.stringify(t.dtype)}, "shape": [${t.shape.join(", ")}], "stride": [${t.stride.join(", ")}], ` +
+    `"offset": ${t.storageOffset === 0 ? 0 : t.storageOffset}, "storage": ${JSON.stringify(tensors.storageKey(t))}, "device": ${JSON.stringify(t.device)}, ` +
+    `"requires_grad": ${t.requiresGrad}, "parameter": ${t.isParameter}}}`;
+  /**
+   * A plain tensor printed on its own: when its `{"$tensor": ...}` does not fit on one line, the
+   * pretty printer writes `{"$tensor": ` and then the record, which gives the same one line when the
+   * record alone fits (it is 13 characters shorter and charges 2 less). Else undefined.
+   */
+  const tensorOwnLine = (t: Tensor): string | undefined => {
+    if (t.shape.length > INLINE_WIDTH / 2 || t.stride.length > INLINE_WIDTH / 2) return undefined;
+    const text = tensorText(t);
+    const charged = text.length - 13 + 2 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
+    return charged > INLINE_WIDTH ? undefined : text;
   };
 
   // One-line probes: json-pretty.ts `inlineItems` / `inlineValue` over boxes.
@@ -242,7 +254,7 @@ function* printRoot(
       return;
     }
     if (s instanceof PlainTensor) {
-      const line = indent > 0 ? tensorLine(s.t, { left: INLINE_WIDTH }, -1) : undefined;
+      const line = indent > 0 ? tensorOwnLine(s.t) : undefined;
       if (line !== undefined) {
         out += line;
         return;

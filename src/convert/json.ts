@@ -30,6 +30,8 @@ export const JSON_FORMAT_VERSION = 1;
 
 /** Storage bytes per base64 piece {@link jsonChunks} yields (a multiple of 3, so pieces concatenate). */
 const BASE64_PIECE = 3 * 1024 * 1024;
+/** Characters of storage-table text gathered before it is yielded. */
+const TEXT_GATHER = 64 * 1024;
 /** Storages up to this size are written as text with the tokens around them (one encode for many). */
 const SMALL_STORAGE = 48 * 1024;
 
@@ -121,14 +123,31 @@ export function* documentChunks<P extends string | Uint8Array>(
   const nl = indent > 0 ? "\n" : "";
   yield `{"$torchsave":${indent > 0 ? " " : ""}${JSON_FORMAT_VERSION},${nl}${indent > 0 ? " " : ""}"storages":${indent > 0 ? " " : ""}[`;
   let first = true;
+  // Text pieces are gathered into strings of about TEXT_GATHER characters (a small storage's line is
+  // a few pieces: one write per piece would cost more than making it).
+  let text = "";
   for (const s of facts.storages) {
     const h = storageHeader(s, facts.keyOf.get(s)!, facts.keyOf);
-    yield `${first ? "" : ","}${nl}${indent > 0 ? "  " : ""}${JSON.stringify(headerJson(h)).slice(0, -1)}`;
+    text += `${first ? "" : ","}${nl}${indent > 0 ? "  " : ""}${headerText(h)}`;
     first = false;
-    if (h.view === undefined) yield* storageFields(s);
-    yield "}";
+    if (h.view === undefined) {
+      for (const piece of storageFields(s)) {
+        if (typeof piece === "string") {
+          text += piece;
+          continue;
+        }
+        if (text.length > 0) yield text;
+        text = "";
+        yield piece;
+      }
+    }
+    text += "}";
+    if (text.length >= TEXT_GATHER) {
+      yield text;
+      text = "";
+    }
   }
-  yield `${first || indent === 0 ? "" : "\n "}],${nl}${indent > 0 ? " " : ""}"root":${indent > 0 ? " " : ""}`;
+  yield `${text}${first || indent === 0 ? "" : "\n "}],${nl}${indent > 0 ? " " : ""}"root":${indent > 0 ? " " : ""}`;
   if (direct !== undefined) yield* direct;
   else yield* prettyPieces(rootJson!, { indent, separators: "tight" }, 1);
   yield `${nl}}${nl}`;
@@ -160,6 +179,18 @@ export function toJson(input: ConvertInput, options: JsonOptions = {}): string {
 export function directTensors(facts: GraphFacts): DirectTensors {
   const key = (t: Tensor): string => facts.keyOf.get(t.storage!)!;
   return { isPlain: (t) => isPlainTensor(t, facts), storageKey: key, recordJson: (t) => plainTensorJson(t, key(t)) };
+}
+
+/** A storage header's JSON without its closing brace: `JSON.stringify(headerJson(h)).slice(0, -1)`, made directly. */
+function headerText(h: StorageHeader): string {
+  const str = (v: unknown): boolean => typeof v === "string";
+  if (!str(h.key) || !str(h.type[0]) || !str(h.type[1]) || !str(h.dtype) || !str(h.location) || typeof h.numel !== "number" || !str(h.byteOrder) ||
+    (h.view !== undefined && (!str(h.view.root) || typeof h.view.offset !== "number"))) {
+    return JSON.stringify(headerJson(h)).slice(0, -1);
+  }
+  const q = JSON.stringify;
+  return `{"key":${q(h.key)},"type":[${q(h.type[0])},${q(h.type[1])}],"dtype":${q(h.dtype)},"location":${q(h.location)},"numel":${q(h.numel)}` +
+    `${h.byteOrder !== "little" ? `,"byte_order":${q(h.byteOrder)}` : ""}${h.view !== undefined ? `,"view":{"root":${q(h.view.root)},"offset":${q(h.view.offset)}}` : ""}`;
 }
 
 function headerJson(h: StorageHeader): Record<string, JsonValue> {
