@@ -65,32 +65,44 @@ export function directRootPieces(
 function directTakes(root: TorchValue, facts: GraphFacts, limit: number, tensors: DirectTensors): boolean {
   const leaf = directConverter(facts, limit, () => undefined);
   const seen = new Set<object>();
-  const stack: [unknown, number][] = [[root, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    let prim: unknown;
-    try {
-      prim = primitiveJson(v, undefined);
-    } catch {
-      return false;
+  // Two stacks (value, depth) rather than one of pairs: no array per value met.
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  const pushAll = (list: unknown, depth: number): boolean => {
+    if (!Array.isArray(list)) return false;
+    for (let i = list.length - 1; i >= 0; i--) {
+      values.push(list[i]);
+      depths.push(depth);
     }
-    if (prim !== NOT_PRIMITIVE) continue;
-    if (typeof v !== "object" || depth > limit) return false;
+    return true;
+  };
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    // primitiveJson's cases: it throws (the direct builder declines) only for a number that is not an integer.
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+      case "bigint":
+        continue;
+      case "number":
+        if (!Number.isInteger(v)) return false;
+        continue;
+      case "object":
+        break;
+      default:
+        return false;
+    }
+    if (depth > limit) return false;
     if (v === null) continue;
-    const kind = pyKind(v);
-    const push = (list: unknown): boolean => {
-      if (!Array.isArray(list)) return false;
-      for (let i = list.length - 1; i >= 0; i--) stack.push([list[i], depth + 1]);
-      return true;
-    };
-    switch (kind) {
+    switch (pyKind(v)) {
       case "list":
       case "tuple":
       case "set":
       case "frozenset":
         if (seen.has(v)) return false;
         seen.add(v);
-        if (!push((v as { items: unknown }).items)) return false;
+        if (!pushAll((v as { items: unknown }).items, depth + 1)) return false;
         break;
       case "dict": {
         if (seen.has(v)) return false;
@@ -99,15 +111,22 @@ function directTakes(root: TorchValue, facts: GraphFacts, limit: number, tensors
         const entries: unknown = d.entries;
         if (!Array.isArray(entries)) return false;
         if (d.type === undefined && d.state === undefined && plainKeys(entries)) {
-          for (let i = entries.length - 1; i >= 0; i--) stack.push([(entries[i] as unknown[])[1], depth + 1]);
+          for (let i = entries.length - 1; i >= 0; i--) {
+            values.push((entries[i] as unknown[])[1]);
+            depths.push(depth + 1);
+          }
           break;
         }
         if (d.type !== undefined && pyKind(d.type) !== "global") return false;
-        if (d.state !== undefined) stack.push([d.state, depth + 1]);
+        if (d.state !== undefined) {
+          values.push(d.state);
+          depths.push(depth + 1);
+        }
         for (let i = entries.length - 1; i >= 0; i--) {
           const e: unknown = entries[i];
           if (!Array.isArray(e) || e.length !== 2) return false;
-          stack.push([e[1], depth + 1], [e[0], depth + 1]);
+          values.push(e[1], e[0]);
+          depths.push(depth + 1, depth + 1);
         }
         break;
       }
