@@ -67,24 +67,27 @@ export function jsonBytes(input: ConvertInput, options: JsonOptions = {}): Gener
 
 function jsonPieces(input: ConvertInput, options: JsonOptions): Generator<string | Uint8Array> {
   const root = rootOf(input);
-  return documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, function* (s) {
+  return documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, (s) => {
     const slices = sliceReader(s);
-    if (slices !== undefined) {
-      // A large storage read from a file: a slice at a time, so memory does not grow with its size.
-      yield ',"data":"';
-      for (let i = 0; i < s.byteLength; i += BASE64_PIECE) yield encodeBase64Bytes(slices(i, Math.min(BASE64_PIECE, s.byteLength - i)));
-      yield '"';
-      return;
-    }
+    if (slices !== undefined) return slicedData(s, slices);
     const data = storageData(s);
-    if (data.length <= SMALL_STORAGE) {
-      yield `,"data":"${encodeBase64Bulk(data)}"`;
-      return;
-    }
-    yield ',"data":"';
-    for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bytes(data.subarray(i, i + BASE64_PIECE));
-    yield '"';
+    // A small storage is one string (no generator per storage).
+    if (data.length <= SMALL_STORAGE) return `,"data":"${encodeBase64Bulk(data)}"`;
+    return largeData(data);
   });
+}
+
+/** A large storage read from a file: a slice at a time, so memory does not grow with its size. */
+function* slicedData(s: Storage, slices: (at: number, n: number) => Uint8Array): Generator<string | Uint8Array> {
+  yield ',"data":"';
+  for (let i = 0; i < s.byteLength; i += BASE64_PIECE) yield encodeBase64Bytes(slices(i, Math.min(BASE64_PIECE, s.byteLength - i)));
+  yield '"';
+}
+
+function* largeData(data: Uint8Array): Generator<string | Uint8Array> {
+  yield ',"data":"';
+  for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bytes(data.subarray(i, i + BASE64_PIECE));
+  yield '"';
 }
 
 /**
@@ -110,11 +113,11 @@ function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | unde
 }
 
 /**
- * A checkpoint document's text. `storageFields(s)` writes the fields after a storage's header
+ * A checkpoint document's text. `storageFields(s)` gives the fields (one string, or pieces) after a storage's header
  * (`,"data":"..."` here, `,"entry":"name"` in a safetensors skeleton); views get none.
  */
 export function* documentChunks<P extends string | Uint8Array>(
-  root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => Iterable<P>,
+  root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => string | Iterable<P>,
 ): Generator<string | P> {
   // The root printed straight from the value when the direct builder takes it, else its JSON made
   // now: either way a value the format cannot hold is refused before the first piece.
@@ -130,8 +133,10 @@ export function* documentChunks<P extends string | Uint8Array>(
     const h = storageHeader(s, facts.keyOf.get(s)!, facts.keyOf);
     text += `${first ? "" : ","}${nl}${indent > 0 ? "  " : ""}${headerText(h)}`;
     first = false;
-    if (h.view === undefined) {
-      for (const piece of storageFields(s)) {
+    const fields = h.view === undefined ? storageFields(s) : "";
+    if (typeof fields === "string") text += fields;
+    else {
+      for (const piece of fields) {
         if (typeof piece === "string") {
           text += piece;
           continue;
