@@ -29,6 +29,17 @@ const FALLBACK: unique symbol = Symbol("torchsave.jsonFallback");
 export function directRootJson(
   root: TorchValue, facts: GraphFacts, maxDepth: number, plainTensor: (v: TorchValue) => JsonValue | undefined,
 ): JsonValue | undefined {
+  return directConverter(facts, maxDepth, plainTensor)(root, 0);
+}
+
+/**
+ * The converter behind {@link directRootJson}: `convert(v, depth)` gives the JSON of `v` met at
+ * `depth`, or undefined where the general path must take over. It remembers what it met (a value
+ * met a second time gives undefined), so use one converter per walk.
+ */
+export function directConverter(
+  facts: GraphFacts, maxDepth: number, plainTensor: (v: TorchValue) => JsonValue | undefined,
+): (v: unknown, depth: number) => JsonValue | undefined {
   const seen = new Set<object>();
   const keyOf = (s: Storage): string => facts.keyOf.get(s)!;
   const limit = Math.min(maxDepth, DIRECT_DEPTH);
@@ -116,11 +127,13 @@ export function directRootJson(
     return out;
   };
 
-  try {
-    return convert(root, 0);
-  } catch (e) {
-    // A malformed value (a float helper's ConvertError) or a deep one: the general path reports it.
-    if (e === FALLBACK || e instanceof RangeError || isTorchsaveError(e)) return undefined;
-    throw e;
-  }
+  return (v, depth) => {
+    try {
+      return convert(v, depth);
+    } catch (e) {
+      // A malformed value (a float helper's ConvertError) or a deep one: the general path reports it.
+      if (e === FALLBACK || e instanceof RangeError || isTorchsaveError(e)) return undefined;
+      throw e;
+    }
+  };
 }

@@ -59,9 +59,9 @@ function itemsOf(v: JsonLike): [string | undefined, JsonLike][] {
 }
 
 /** How wide a one-line container may be before it is broken over lines. */
-const INLINE_WIDTH = 160;
+export const INLINE_WIDTH = 160;
 /** How deeply containers nest inside a one-line container. */
-const INLINE_DEPTH = 3;
+export const INLINE_DEPTH = 3;
 
 /** Options of {@link writeJson} and {@link prettyJson}. */
 export interface PrettyOptions {
@@ -95,7 +95,7 @@ export function* jsonPieces(value: JsonLike, options: PrettyOptions = {}, baseLe
   const stack: Frame[] = [];
   const open = (lazy: JsonLike, level: number): void => {
     const v = made(lazy);
-    const scalar = scalarText(v);
+    const scalar = jsonScalarText(v);
     if (scalar !== undefined) {
       out.push(scalar);
       return;
@@ -114,9 +114,9 @@ export function* jsonPieces(value: JsonLike, options: PrettyOptions = {}, baseLe
     // A few scalars then one container (`["fc.weight", {...}]`), or a one-key object
     // (`{"$tensor": {...}}`): the scalars stay on the opening line and the container follows them.
     const head = items.slice(0, -1);
-    if (indent > 0 && head.length <= 4 && (isArray || items.length === 1) && head.every(([, x]) => isLazy(x) ? x[LAZY_JSON].scalar : scalarText(x) !== undefined)) {
+    if (indent > 0 && head.length <= 4 && (isArray || items.length === 1) && head.every(([, x]) => isLazy(x) ? x[LAZY_JSON].scalar : jsonScalarText(x) !== undefined)) {
       const [lastKey, last] = items[items.length - 1]!;
-      out.push(`${isArray ? "[" : "{"}${head.map(([, x]) => `${scalarText(made(x))!}, `).join("")}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`);
+      out.push(`${isArray ? "[" : "{"}${head.map(([, x]) => `${jsonScalarText(made(x))!}, `).join("")}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`);
       stack.push({ close: isArray ? "]" : "}", level, items: [[undefined, last]], next: 0, tail: true });
       return;
     }
@@ -173,7 +173,7 @@ function inlineItems(items: [string | undefined, JsonLike][], isArray: boolean, 
 
 function inlineValue(v: JsonLike, budget: { left: number }, depth: number): string | undefined {
   if (isLazy(v)) return undefined;
-  const scalar = scalarText(v);
+  const scalar = jsonScalarText(v);
   if (scalar !== undefined) {
     budget.left -= scalar.length;
     return budget.left < 0 ? undefined : scalar;
@@ -185,7 +185,8 @@ function inlineValue(v: JsonLike, budget: { left: number }, depth: number): stri
   return inlineItems(itemsOf(v), isArray, budget, depth + 1);
 }
 
-function scalarText(v: JsonLike): string | undefined {
+/** The text of a scalar (a raw token, a string, number, bool or null), else undefined. */
+export function jsonScalarText(v: JsonLike): string | undefined {
   if (isRaw(v)) return v[RAW_JSON];
   if (typeof v === "number" && !Number.isFinite(v)) return "null";
   return typeof v === "object" && v !== null ? undefined : JSON.stringify(v);

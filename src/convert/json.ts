@@ -15,7 +15,8 @@ import { encodeTextChunks } from "../bytes/coalesce.js";
 import { decodeBase64Bulk, encodeBase64Bulk, encodeBase64Bytes } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { directRootJson } from "./json-direct.js";
-import { writeJson } from "./json-pretty.js";
+import { jsonPieces as prettyPieces } from "./json-pretty.js";
+import { directRootPieces, type DirectTensors } from "./json-direct-print.js";
 import { parseJsonSource } from "./json-read.js";
 import { base64Location, isLocatedBase64 } from "./json-read-data.js";
 import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
@@ -29,6 +30,8 @@ export const JSON_FORMAT_VERSION = 1;
 
 /** Storage bytes per base64 piece {@link jsonChunks} yields (a multiple of 3, so pieces concatenate). */
 const BASE64_PIECE = 3 * 1024 * 1024;
+/** Characters of storage-table text gathered before it is yielded. */
+const TEXT_GATHER = 64 * 1024;
 /** Storages up to this size are written as text with the tokens around them (one encode for many). */
 const SMALL_STORAGE = 48 * 1024;
 
@@ -64,24 +67,27 @@ export function jsonBytes(input: ConvertInput, options: JsonOptions = {}): Gener
 
 function jsonPieces(input: ConvertInput, options: JsonOptions): Generator<string | Uint8Array> {
   const root = rootOf(input);
-  return documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, function* (s) {
+  return documentChunks(root, graphFacts(root), options.indent ?? 1, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH, (s) => {
     const slices = sliceReader(s);
-    if (slices !== undefined) {
-      // A large storage read from a file: a slice at a time, so memory does not grow with its size.
-      yield ',"data":"';
-      for (let i = 0; i < s.byteLength; i += BASE64_PIECE) yield encodeBase64Bytes(slices(i, Math.min(BASE64_PIECE, s.byteLength - i)));
-      yield '"';
-      return;
-    }
+    if (slices !== undefined) return slicedData(s, slices);
     const data = storageData(s);
-    if (data.length <= SMALL_STORAGE) {
-      yield `,"data":"${encodeBase64Bulk(data)}"`;
-      return;
-    }
-    yield ',"data":"';
-    for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bytes(data.subarray(i, i + BASE64_PIECE));
-    yield '"';
+    // A small storage is one string (no generator per storage).
+    if (data.length <= SMALL_STORAGE) return `,"data":"${encodeBase64Bulk(data)}"`;
+    return largeData(data);
   });
+}
+
+/** A large storage read from a file: a slice at a time, so memory does not grow with its size. */
+function* slicedData(s: Storage, slices: (at: number, n: number) => Uint8Array): Generator<string | Uint8Array> {
+  yield ',"data":"';
+  for (let i = 0; i < s.byteLength; i += BASE64_PIECE) yield encodeBase64Bytes(slices(i, Math.min(BASE64_PIECE, s.byteLength - i)));
+  yield '"';
+}
+
+function* largeData(data: Uint8Array): Generator<string | Uint8Array> {
+  yield ',"data":"';
+  for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bytes(data.subarray(i, i + BASE64_PIECE));
+  yield '"';
 }
 
 /**
@@ -107,27 +113,48 @@ function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | unde
 }
 
 /**
- * A checkpoint document's text. `storageFields(s)` writes the fields after a storage's header
+ * A checkpoint document's text. `storageFields(s)` gives the fields (one string, or pieces) after a storage's header
  * (`,"data":"..."` here, `,"entry":"name"` in a safetensors skeleton); views get none.
  */
 export function* documentChunks<P extends string | Uint8Array>(
-  root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => Iterable<P>,
+  root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => string | Iterable<P>,
 ): Generator<string | P> {
-  const rootJson = rootValueJson(root, facts, maxDepth);
+  // The root printed straight from the value when the direct builder takes it, else its JSON made
+  // now: either way a value the format cannot hold is refused before the first piece.
+  const direct = directRootPieces(root, facts, maxDepth, directTensors(facts), indent, 1);
+  const rootJson = direct === undefined ? valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth }) : undefined;
   const nl = indent > 0 ? "\n" : "";
   yield `{"$torchsave":${indent > 0 ? " " : ""}${JSON_FORMAT_VERSION},${nl}${indent > 0 ? " " : ""}"storages":${indent > 0 ? " " : ""}[`;
   let first = true;
+  // Text pieces are gathered into strings of about TEXT_GATHER characters (a small storage's line is
+  // a few pieces: one write per piece would cost more than making it).
+  let text = "";
   for (const s of facts.storages) {
     const h = storageHeader(s, facts.keyOf.get(s)!, facts.keyOf);
-    yield `${first ? "" : ","}${nl}${indent > 0 ? "  " : ""}${JSON.stringify(headerJson(h)).slice(0, -1)}`;
+    text += `${first ? "" : ","}${nl}${indent > 0 ? "  " : ""}${headerText(h)}`;
     first = false;
-    if (h.view === undefined) yield* storageFields(s);
-    yield "}";
+    const fields = h.view === undefined ? storageFields(s) : "";
+    if (typeof fields === "string") text += fields;
+    else {
+      for (const piece of fields) {
+        if (typeof piece === "string") {
+          text += piece;
+          continue;
+        }
+        if (text.length > 0) yield text;
+        text = "";
+        yield piece;
+      }
+    }
+    text += "}";
+    if (text.length >= TEXT_GATHER) {
+      yield text;
+      text = "";
+    }
   }
-  yield `${first || indent === 0 ? "" : "\n "}],${nl}${indent > 0 ? " " : ""}"root":${indent > 0 ? " " : ""}`;
-  const out: string[] = [];
-  writeJson(rootJson, out, { indent, separators: "tight" }, 1);
-  yield* out;
+  yield `${text}${first || indent === 0 ? "" : "\n "}],${nl}${indent > 0 ? " " : ""}"root":${indent > 0 ? " " : ""}`;
+  if (direct !== undefined) yield* direct;
+  else yield* prettyPieces(rootJson!, { indent, separators: "tight" }, 1);
   yield `${nl}}${nl}`;
 }
 
@@ -151,6 +178,24 @@ export function toJson(input: ConvertInput, options: JsonOptions = {}): string {
   } catch (e) {
     throw new ConvertError("limit-exceeded", "the JSON document is too long for one JavaScript string; write it with jsonChunks", { cause: e });
   }
+}
+
+/** What the direct printer needs about tensors (json-direct-print.ts). */
+export function directTensors(facts: GraphFacts): DirectTensors {
+  const key = (t: Tensor): string => facts.keyOf.get(t.storage!)!;
+  return { isPlain: (t) => isPlainTensor(t, facts), storageKey: key, recordJson: (t) => plainTensorJson(t, key(t)) };
+}
+
+/** A storage header's JSON without its closing brace: `JSON.stringify(headerJson(h)).slice(0, -1)`, made directly. */
+function headerText(h: StorageHeader): string {
+  const str = (v: unknown): boolean => typeof v === "string";
+  if (!str(h.key) || !str(h.type[0]) || !str(h.type[1]) || !str(h.dtype) || !str(h.location) || typeof h.numel !== "number" || !str(h.byteOrder) ||
+    (h.view !== undefined && (!str(h.view.root) || typeof h.view.offset !== "number"))) {
+    return JSON.stringify(headerJson(h)).slice(0, -1);
+  }
+  const q = JSON.stringify;
+  return `{"key":${q(h.key)},"type":[${q(h.type[0])},${q(h.type[1])}],"dtype":${q(h.dtype)},"location":${q(h.location)},"numel":${q(h.numel)}` +
+    `${h.byteOrder !== "little" ? `,"byte_order":${q(h.byteOrder)}` : ""}${h.view !== undefined ? `,"view":{"root":${q(h.view.root)},"offset":${q(h.view.offset)}}` : ""}`;
 }
 
 function headerJson(h: StorageHeader): Record<string, JsonValue> {

@@ -60,8 +60,9 @@ export function toMsgpack(input: ConvertInput, options: MsgpackOptions = {}): Ui
   return concatBytes([...msgpackChunks(input, options)]);
 }
 
+/** A str item for a string without lone surrogates (keys and names; values go through `value`). */
 function str(w: MsgpackWriter, s: string): void {
-  w.str(encodeUtf8(s));
+  if (!w.asciiStr(s)) w.str(encodeUtf8(s));
 }
 
 function writeHeader(w: MsgpackWriter, h: StorageHeader, hasData: boolean): void {
@@ -108,6 +109,8 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
       case "boolean":
         return w.bool(v);
       case "string":
+        // Short ASCII (most strings) has no surrogates: written in place.
+        if (w.asciiStr(v)) return;
         if (hasLoneSurrogate(v)) {
           const m = w.beginExt(MSGPACK_EXT.wtf8);
           w.raw(encodeUtf8(v));

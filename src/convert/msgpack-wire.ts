@@ -92,6 +92,27 @@ export class MsgpackWriter extends GrowableBuffer {
     this.raw(utf8);
   }
 
+  /**
+   * A str item for a short ASCII string (under 32 characters: a fixstr), written in place with no
+   * byte array made for it: most strings of a checkpoint (keys, dtypes, devices). Returns false,
+   * writing nothing, for any other string (the caller encodes it and calls {@link str}).
+   */
+  asciiStr(s: string): boolean {
+    const n = s.length;
+    if (n >= 32) return false;
+    this.reserve(1 + n);
+    const buf = this.buf;
+    const at = this.length + 1;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + i] = c;
+    }
+    buf[at - 1] = 0xa0 | n;
+    this.length = at + n;
+    return true;
+  }
+
   bin(data: Uint8Array): void {
     this.binHeader(data.length);
     this.raw(data);

@@ -202,6 +202,8 @@ function originPartsShared(t: Tensor, multi: ReadonlySet<object>): boolean {
 
 /** Puts every view's root before the view. */
 function orderStorages(found: Storage[]): Storage[] {
+  // No views (the common case): already in order (the walk meets each storage once).
+  if (found.every((s) => s.view === undefined)) return found;
   const out: Storage[] = [];
   const placed = new Set<Storage>();
   const place = (s: Storage, depth: number): void => {

@@ -1,0 +1,345 @@
+/**
+ * The lossless JSON of a checkpoint's root printed straight from the value (issue #16): the text
+ * `writeJson(directRootJson(root), { indent, separators: "tight" }, level)` gives, byte for byte,
+ * without building the JSON value first. Dicts, lists, tuples, sets and `$dict` pairs are read in
+ * place, and a plain tensor's one-line record is one string made at once, where the pretty printer
+ * builds a record object, its key/value pairs and a one-line probe of them per tensor. Leaves (floats,
+ * big ints, bytes, globals, storages) and the rare tensor too wide for one line are made by
+ * `directConverter` and printed as the pretty printer prints them.
+ *
+ * A walk first checks that the direct builder would take the whole root (nothing met twice, no depth
+ * past its limit, nothing malformed); only then does printing start, so it never stops half-way.
+ */
+import { pyKind, type PyDict } from "../pickle/value.js";
+import type { Tensor, TorchValue } from "../torch/index.js";
+import { isTensor } from "../torch/index.js";
+import { directConverter } from "./json-direct.js";
+import { INLINE_DEPTH, INLINE_WIDTH, jsonScalarText } from "./json-pretty.js";
+import { NOT_PRIMITIVE, plainKeys, primitiveJson } from "./json-value-to.js";
+import type { JsonValue } from "./json-value-types.js";
+import type { GraphFacts } from "./value-graph.js";
+
+/** What the printer needs about tensors: whether one's record is plain, and its storage's key. */
+export interface DirectTensors {
+  readonly isPlain: (t: Tensor) => boolean;
+  readonly storageKey: (t: Tensor) => string;
+  /** The record's JSON (`plainTensorJson`), for a tensor too wide for one line. */
+  readonly recordJson: (t: Tensor) => JsonValue;
+}
+
+/** Deepest value the direct builder takes (json-direct.ts `DIRECT_DEPTH`). */
+const DIRECT_DEPTH = 200;
+
+/** Characters of text gathered per yield. */
+const CHARS_PER_YIELD = 64 * 1024;
+
+/** A container as the printer sees it: values in order, with their keys for an object. */
+class Box {
+  constructor(readonly isArray: boolean, readonly keys: readonly string[] | undefined, readonly values: readonly unknown[]) {}
+}
+
+/** A value already made as JSON (a leaf, or a part of one). */
+class Made {
+  constructor(readonly json: JsonValue) {}
+}
+
+/** A plain tensor, printed as `{"$tensor": {...record}}`. */
+class PlainTensor {
+  constructor(readonly t: Tensor) {}
+}
+
+/**
+ * The root's text in pieces, or undefined when the direct builder would decline the root (the
+ * caller then takes the general path).
+ */
+export function directRootPieces(
+  root: TorchValue, facts: GraphFacts, maxDepth: number, tensors: DirectTensors, indent: number, baseLevel: number,
+): Generator<string> | undefined {
+  if (!directTakes(root, facts, Math.min(maxDepth, DIRECT_DEPTH), tensors)) return undefined;
+  // A fresh converter per leaf: the printer meets a value more than once (one-line probes, then the value itself).
+  const leaf = (v: unknown): JsonValue => directConverter(facts, maxDepth, () => undefined)(v, 0)!;
+  return printRoot(root, leaf, tensors, indent, baseLevel);
+}
+
+/** Whether `directRootJson` would take `root` (walks it once, making only the leaves' JSON). */
+function directTakes(root: TorchValue, facts: GraphFacts, limit: number, tensors: DirectTensors): boolean {
+  const leaf = directConverter(facts, limit, () => undefined);
+  const seen = new Set<object>();
+  // Two stacks (value, depth) rather than one of pairs: no array per value met.
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  const pushAll = (list: unknown, depth: number): boolean => {
+    if (!Array.isArray(list)) return false;
+    for (let i = list.length - 1; i >= 0; i--) {
+      values.push(list[i]);
+      depths.push(depth);
+    }
+    return true;
+  };
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    // primitiveJson's cases: it throws (the direct builder declines) only for a number that is not an integer.
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+      case "bigint":
+        continue;
+      case "number":
+        if (!Number.isInteger(v)) return false;
+        continue;
+      case "object":
+        break;
+      default:
+        return false;
+    }
+    if (depth > limit) return false;
+    if (v === null) continue;
+    switch (pyKind(v)) {
+      case "list":
+      case "tuple":
+      case "set":
+      case "frozenset":
+        if (seen.has(v)) return false;
+        seen.add(v);
+        if (!pushAll((v as { items: unknown }).items, depth + 1)) return false;
+        break;
+      case "dict": {
+        if (seen.has(v)) return false;
+        seen.add(v);
+        const d = v as PyDict<unknown>;
+        const entries: unknown = d.entries;
+        if (!Array.isArray(entries)) return false;
+        if (d.type === undefined && d.state === undefined && plainKeys(entries)) {
+          for (let i = entries.length - 1; i >= 0; i--) {
+            values.push((entries[i] as unknown[])[1]);
+            depths.push(depth + 1);
+          }
+          break;
+        }
+        if (d.type !== undefined && pyKind(d.type) !== "global") return false;
+        if (d.state !== undefined) {
+          values.push(d.state);
+          depths.push(depth + 1);
+        }
+        for (let i = entries.length - 1; i >= 0; i--) {
+          const e: unknown = entries[i];
+          if (!Array.isArray(e) || e.length !== 2) return false;
+          values.push(e[1], e[0]);
+          depths.push(depth + 1, depth + 1);
+        }
+        break;
+      }
+      default:
+        if (isTensor(v)) {
+          if (seen.has(v)) return false;
+          seen.add(v);
+          if (!tensors.isPlain(v) || typeof v.requiresGrad !== "boolean" || typeof v.isParameter !== "boolean") return false;
+          break;
+        }
+        // Floats, globals, bytes, storages: the converter checks them (and remembers them, so one met twice is declined).
+        if (leaf(v, depth) === undefined) return false;
+    }
+  }
+  return true;
+}
+
+function* printRoot(
+  root: TorchValue, leaf: (v: unknown) => JsonValue, tensors: DirectTensors, indent: number, baseLevel: number,
+): Generator<string> {
+  const pads: string[] = [];
+  const pad = (level: number): string => (indent > 0 ? (pads[level] ??= `\n${" ".repeat(indent * level)}`) : "");
+  const tight = indent === 0;
+  const colon = tight ? ":" : ": ";
+  const comma = ",";
+
+  /** A value as the printer sees it: its scalar text, or a container. */
+  const shape = (v: unknown): string | Box | PlainTensor => {
+    if (v instanceof Box || v instanceof PlainTensor) return v;
+    if (v instanceof Made) return jsonShape(v.json);
+    // A raw array is a `$dict` pair (`[key, value]`): no value of the model is one (the check declines them).
+    if (Array.isArray(v)) return new Box(true, undefined, v);
+    const prim = primitiveJson(v, undefined);
+    if (prim !== NOT_PRIMITIVE) return jsonShape(prim);
+    if (v === null) return "null";
+    switch (pyKind(v)) {
+      case "list":
+        return new Box(true, undefined, (v as { items: unknown[] }).items);
+      case "tuple":
+      case "set":
+      case "frozenset":
+        return new Box(false, [`$${pyKind(v)!}`], [new Box(true, undefined, (v as { items: unknown[] }).items)]);
+      case "dict":
+        return dictBox(v as PyDict<unknown>);
+      default:
+        if (isTensor(v)) return new PlainTensor(v);
+        return jsonShape(leaf(v));
+    }
+  };
+
+  const dictBox = (d: PyDict<unknown>): Box => {
+    const entries = d.entries as unknown as [unknown, unknown][];
+    if (d.type === undefined && d.state === undefined && plainKeys(entries)) {
+      const keys = new Array<string>(entries.length);
+      const values = new Array<unknown>(entries.length);
+      for (let i = 0; i < entries.length; i++) {
+        keys[i] = entries[i]![0] as string;
+        values[i] = entries[i]![1];
+      }
+      return new Box(false, keys, values);
+    }
+    const keys: string[] = [];
+    const values: unknown[] = [];
+    if (d.type !== undefined) {
+      const t = d.type as unknown as { module: string; name: string };
+      keys.push("$type");
+      values.push(new Made([t.module, t.name]));
+    }
+    keys.push("$dict");
+    values.push(new Box(true, undefined, entries));
+    if (d.state !== undefined) {
+      keys.push("$state");
+      values.push(d.state);
+    }
+    return new Box(false, keys, values);
+  };
+
+  /** `{"$tensor": record}` as a container of made JSON (for a tensor too wide for one line). */
+  const tensorBox = (t: Tensor): Box => new Box(false, ["$tensor"], [new Made(tensors.recordJson(t))]);
+
+  /**
+   * A plain tensor's one-line text when it fits in what is left of `budget`, met in a one-line
+   * probe at `depth` (-1: the tensor itself is being printed), else undefined. The probe charges
+   * each character and 2 more per non-empty container (json-pretty.ts `inlineItems`).
+   */
+  const tensorLine = (t: Tensor, budget: { left: number }, depth: number): string | undefined => {
+    // The record's shape and stride arrays sit two levels below the tensor.
+    if (depth + 2 >= INLINE_DEPTH || t.shape.length > INLINE_WIDTH / 2 || t.stride.length > INLINE_WIDTH / 2) return undefined;
+    const text = tensorText(t);
+    budget.left -= text.length + 4 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
+    return budget.left < 0 ? undefined : text;
+  };
+  const tensorText = (t: Tensor): string =>
+    `{"$tensor": {"dtype": ${JSON.stringify(t.dtype)}, "shape": [${t.shape.join(", ")}], "stride": [${t.stride.join(", ")}], ` +
+    `"offset": ${t.storageOffset === 0 ? 0 : t.storageOffset}, "storage": ${JSON.stringify(tensors.storageKey(t))}, "device": ${JSON.stringify(t.device)}, ` +
+    `"requires_grad": ${t.requiresGrad}, "parameter": ${t.isParameter}}}`;
+  /**
+   * A plain tensor printed on its own: when its `{"$tensor": ...}` does not fit on one line, the
+   * pretty printer writes `{"$tensor": ` and then the record, which gives the same one line when the
+   * record alone fits (it is 13 characters shorter and charges 2 less). Else undefined.
+   */
+  const tensorOwnLine = (t: Tensor): string | undefined => {
+    if (t.shape.length > INLINE_WIDTH / 2 || t.stride.length > INLINE_WIDTH / 2) return undefined;
+    const text = tensorText(t);
+    const charged = text.length - 13 + 2 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
+    return charged > INLINE_WIDTH ? undefined : text;
+  };
+
+  // One-line probes: json-pretty.ts `inlineItems` / `inlineValue` over boxes.
+  const inlineItems = (box: Box, budget: { left: number }, depth: number): string | undefined => {
+    budget.left -= 2;
+    const parts: string[] = [];
+    const { keys, values } = box;
+    for (let i = 0; i < values.length; i++) {
+      const text = inlineValue(values[i], budget, depth);
+      if (text === undefined) return undefined;
+      const key = keys?.[i];
+      const piece = key === undefined ? text : `${JSON.stringify(key)}: ${text}`;
+      budget.left -= piece.length - text.length + 2;
+      if (budget.left < 0) return undefined;
+      parts.push(piece);
+    }
+    return box.isArray ? `[${parts.join(", ")}]` : `{${parts.join(", ")}}`;
+  };
+  const inlineValue = (v: unknown, budget: { left: number }, depth: number): string | undefined => {
+    const s = shape(v);
+    if (typeof s === "string") {
+      budget.left -= s.length;
+      return budget.left < 0 ? undefined : s;
+    }
+    if (depth >= INLINE_DEPTH) return undefined;
+    if (s instanceof PlainTensor) return tensorLine(s.t, budget, depth);
+    if (s.values.length > INLINE_WIDTH / (s.isArray ? 2 : 4)) return undefined;
+    return inlineItems(s, budget, depth + 1);
+  };
+
+  type Frame = { readonly box: Box; readonly level: number; next: number; readonly tail: boolean };
+  const stack: Frame[] = [];
+  let out = "";
+  const open = (v: unknown, level: number): void => {
+    let s = shape(v);
+    if (typeof s === "string") {
+      out += s;
+      return;
+    }
+    if (s instanceof PlainTensor) {
+      const line = indent > 0 ? tensorOwnLine(s.t) : undefined;
+      if (line !== undefined) {
+        out += line;
+        return;
+      }
+      s = tensorBox(s.t);
+    }
+    const { isArray, keys, values } = s;
+    const n = values.length;
+    if (n === 0) {
+      out += isArray ? "[]" : "{}";
+      return;
+    }
+    const inline = indent > 0 ? inlineItems(s, { left: INLINE_WIDTH }, 0) : undefined;
+    if (inline !== undefined) {
+      out += inline;
+      return;
+    }
+    // A few scalars then one container, or a one-key object: json-pretty.ts's "tail" form.
+    if (indent > 0 && n - 1 <= 4 && (isArray || n === 1)) {
+      let head = "";
+      let scalars = true;
+      for (let i = 0; i < n - 1 && scalars; i++) {
+        const h = shape(values[i]);
+        if (typeof h === "string") head += `${h}, `;
+        else scalars = false;
+      }
+      if (scalars) {
+        const lastKey = keys?.[n - 1];
+        out += `${isArray ? "[" : "{"}${head}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`;
+        stack.push({ box: s, level, next: n - 1, tail: true });
+        return;
+      }
+    }
+    out += isArray ? "[" : "{";
+    stack.push({ box: s, level, next: 0, tail: false });
+  };
+
+  open(root, baseLevel);
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    const { keys, values, isArray } = f.box;
+    if (f.next === values.length) {
+      stack.pop();
+      out += f.tail ? (isArray ? "]" : "}") : `${pad(f.level)}${isArray ? "]" : "}"}`;
+      continue;
+    }
+    const i = f.next++;
+    if (!f.tail) {
+      const key = keys?.[i];
+      out += `${i > 0 ? comma : ""}${pad(f.level + 1)}${key === undefined ? "" : `${JSON.stringify(key)}${colon}`}`;
+    }
+    open(values[i], f.tail ? f.level : f.level + 1);
+    if (out.length >= CHARS_PER_YIELD) {
+      yield out;
+      out = "";
+    }
+  }
+  if (out.length > 0) yield out;
+}
+
+/** A made JSON value as the printer sees it. */
+function jsonShape(j: JsonValue): string | Box {
+  const scalar = jsonScalarText(j);
+  if (scalar !== undefined) return scalar;
+  if (Array.isArray(j)) return new Box(true, undefined, j.map((x) => new Made(x)));
+  const o = j as Record<string, JsonValue>;
+  const keys = Object.keys(o);
+  return new Box(false, keys, keys.map((k) => new Made(o[k]!)));
+}
