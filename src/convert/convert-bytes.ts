@@ -83,6 +83,17 @@ export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): R
 }
 
 /**
+ * {@link readAnySync} for an input about to be converted in full (several output files, say: see
+ * src/distributed's shard and DCP writers): with `verifyCrc` "all" (the default here) the records
+ * opening reads are checked now and every storage record when a writer reads its bytes (each
+ * once), not in a pass before. A storage no writer reads is not checked.
+ * @throws as {@link readAnySync}; a damaged storage record throws `crc-mismatch` while it is read.
+ */
+export function readAnyForConversion(source: ByteSource, options: ReadAnyOptions = {}): ReadAnyResult {
+  return readAnyNamed(source, { ...options, verifyCrc: options.verifyCrc ?? "all" }, true);
+}
+
+/**
  * `asRead`: with verifyCrc "all", storage records are checked when their bytes are read (each
  * once, by the writer that converts them) rather than in a pass before (see torch/record-crc.ts).
  */
@@ -210,7 +221,7 @@ export function planConversion(source: ByteSource | ReadAnyResult, options: Conv
   // An input already read (a DCP directory or a shard index, read by src/distributed) or a source.
   const read = "root" in source && "format" in source;
   // Storage records are checked as the writer reads them: each storage's bytes are read once.
-  const input = read ? source : readAnyNamed(source, { ...options, verifyCrc: options.verifyCrc ?? "all" }, true);
+  const input = read ? source : readAnyForConversion(source, options);
   const fileName = read ? undefined : source.name;
   const notes: string[] = [...(input.notes ?? [])];
   let root = input.root;
