@@ -17,13 +17,19 @@ const SMALL_READ_BYTES = 64 * 1024;
 const READ_AHEAD_BYTES = 1 << 20;
 
 export interface FileSource extends ByteSource {
-  /** Releases the file descriptor. Reads after close fail with code "io". */
+  /** Releases the file descriptor (once asynchronous reads under way are done). Reads after close fail with code "io". */
   close(): void;
 }
 
-/** Opens `path` for random access. Reads copy only the requested ranges. */
+/**
+ * Opens `path` for random access. Reads copy only the requested ranges. `readSync` blocks;
+ * `read` of more than {@link SMALL_READ_BYTES} runs on libuv's thread pool over the same
+ * descriptor (the caller can parse or compute while the bytes come), smaller ones are served from
+ * the read-ahead window as `readSync` serves them. `close()` waits for reads under way before it
+ * releases the descriptor; reads asked for after it fail with `io`.
+ */
 export function openFileSource(path: string): FileSource {
-  const { closeSync, fstatSync, openSync, readSync } = nodeFs();
+  const { closeSync, fstatSync, openSync, read, readSync } = nodeFs();
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");
@@ -31,13 +37,24 @@ export function openFileSource(path: string): FileSource {
     throw ioError(e, path);
   }
   const size = fstatSync(fd).size;
+  let closing = false;
+  let pending = 0;
+  const release = (): void => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
+  const open = (): number => {
+    if (fd === undefined || closing) throw new CheckpointError("io", "file source is closed", { file: path });
+    return fd;
+  };
+  const ended = (at: number) => new CheckpointError("truncated", `file ended at byte ${at} (it shrank while open?)`, { file: path, offset: at });
   // Small reads are served from a read-ahead window: thousands of small storages read in file
   // order cost one read per window, not one per storage.
   let window: Uint8Array | undefined;
   let windowStart = 0;
   const readRange = (offset: number, length: number): Uint8Array => {
     checkReadRange(size, offset, length, path);
-    if (fd === undefined) throw new CheckpointError("io", "file source is closed", { file: path });
+    open();
     if (length <= SMALL_READ_BYTES && length > 0) {
       if (window === undefined || offset < windowStart || offset + length > windowStart + window.length) {
         window = undefined;
@@ -54,23 +71,53 @@ export function openFileSource(path: string): FileSource {
     while (done < length) {
       let n: number;
       try {
-        n = readSync(fd!, out, done, Math.min(READ_STEP_BYTES, length - done), offset + done);
+        n = readSync(open(), out, done, Math.min(READ_STEP_BYTES, length - done), offset + done);
       } catch (e) {
-        throw ioError(e, path);
+        throw e instanceof CheckpointError ? e : ioError(e, path);
       }
-      if (n === 0) throw new CheckpointError("truncated", `file ended at byte ${offset + done} (it shrank while open?)`, { file: path, offset: offset + done });
+      if (n === 0) throw ended(offset + done);
       done += n;
     }
     return out;
+  };
+  const readAsync = (offset: number, length: number): Promise<Uint8Array> => {
+    checkReadRange(size, offset, length, path);
+    const handle = open();
+    if (length <= SMALL_READ_BYTES) return Promise.resolve(readRange(offset, length));
+    const out = uninitialized(length, path, offset);
+    pending++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const settle = (e: CheckpointError | undefined): void => {
+        if (--pending === 0 && closing) release();
+        if (e === undefined) resolve(out);
+        else reject(e);
+      };
+      const step = (done: number): void => {
+        if (done === length) return settle(undefined);
+        read(handle, out, done, Math.min(READ_STEP_BYTES, length - done), offset + done, (e, n) => {
+          if (e) settle(ioError(e, path));
+          else if (n === 0) settle(ended(offset + done));
+          else step(done + n);
+        });
+      };
+      step(0);
+    });
   };
   return {
     size,
     name: path,
     readSync: readRange,
-    read: async (offset, length) => readRange(offset, length),
+    read(offset, length) {
+      try {
+        return readAsync(offset, length);
+      } catch (e) {
+        return Promise.reject(e); // a bad range or a closed source rejects, never throws
+      }
+    },
     close() {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+      closing = true;
+      window = undefined;
+      if (pending === 0) release();
     },
   };
 }
