@@ -37,16 +37,35 @@ export function gzip(bytes: Uint8Array, options: GzipOptions = {}): Uint8Array {
   return concat([...gzipChunks([bytes], options)]);
 }
 
+/**
+ * The compressor is fed pieces of this size whatever chunks come in: fflate's output depends on
+ * where pushes end, so fixed pieces make the bytes the same for every writer path, and its working
+ * buffers stay the size of a piece instead of the largest chunk (a 16 MiB tensor, say).
+ */
+const GZIP_PIECE = 2 ** 20;
+
 /** Compresses a stream of chunks, yielding compressed chunks as they are ready. */
 export function* gzipChunks(chunks: Iterable<Uint8Array>, options: GzipOptions = {}): Generator<Uint8Array> {
   const out: Uint8Array[] = [];
   const z = new Gzip({ level: options.level ?? DEFAULT_GZIP_LEVEL, mtime: 0 }, (chunk) => {
     out.push(chunk);
   });
+  const piece = new Uint8Array(GZIP_PIECE);
+  let filled = 0;
   for (const c of chunks) {
-    z.push(c, false);
-    yield* out.splice(0);
+    for (let at = 0; at < c.length; ) {
+      const n = Math.min(GZIP_PIECE - filled, c.length - at);
+      piece.set(c.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === GZIP_PIECE) {
+        z.push(piece, false);
+        filled = 0;
+        yield* out.splice(0);
+      }
+    }
   }
+  if (filled > 0) z.push(piece.subarray(0, filled), false);
   z.push(new Uint8Array(0), true);
   yield* out.splice(0);
 }

@@ -12,7 +12,7 @@ import type { KeyPath } from "../errors.js";
 import { encodePickle, pyGlobal } from "../pickle/index.js";
 import type { PyGlobal, PyValue } from "../pickle/index.js";
 import type { Storage, Tensor, TorchHost, TorchValue, WriteOptions } from "../torch/index.js";
-import { dtypeByName, isTensor, tensorBytes, writeCheckpoint } from "../torch/index.js";
+import { dtypeByName, isTensor, readTensorBytesSync, writeCheckpoint } from "../torch/index.js";
 import { contiguousStrides } from "../torch/index.js";
 
 /** The data file a one-process save writes. */
@@ -147,7 +147,7 @@ function itemBytes(leaf: Leaf, options: DcpWriteOptions): Uint8Array {
   const t = leaf.value;
   if (t.layout !== "strided" || t.storage === undefined) throw new CheckpointError("invalid-argument", "DCP stores strided tensors with storage only", { path: leaf.path });
   const info = dtypeByName(t.dtype)!;
-  const bytes = tensorBytes(t);
+  const bytes = readTensorBytesSync(t); // not kept on the storage: one item in memory at a time
   const numel = t.shape.reduce((a, b) => a * b, 1);
   const storage: Storage = {
     kind: "storage", key: "0", storageType: t.storage.storageType, dtype: t.dtype, location: t.device, declaredNumel: info.storageClass !== undefined ? numel : bytes.length,

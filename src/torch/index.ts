@@ -4,7 +4,7 @@ export type { Checkpoint, CheckpointLayout, ReadOptions } from "./read/checkpoin
 export { DEFAULT_MAX_INFLATED_BYTES } from "./read/checkpoint.js";
 export type { Storage, StorageLocation, Tensor, TensorLayout, Quantization, SparseParts, NdArray, NdField, TorchHost, TorchValue } from "./model.js";
 export { isTensor, isStorage, isNdArray } from "./model.js";
-export { tensorBytes, tensorBytesAsync, tensorTypedArray, tensorToFloat32, tensorExtent, isContiguous, numel, contiguousStrides } from "./tensor-data.js";
+export { tensorBytes, readTensorBytesSync, tensorBytesAsync, tensorTypedArray, tensorToFloat32, tensorExtent, isContiguous, numel, contiguousStrides } from "./tensor-data.js";
 export type { TensorExtent } from "./tensor-data.js";
 export { storageBytesSync, readStorageBytesSync, loadStorage } from "./storage-bytes.js";
 export { walkTensors } from "./walk.js";

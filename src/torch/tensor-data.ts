@@ -7,7 +7,7 @@ import { dtypeByName } from "./dtypes.js";
 import type { DTypeInfo } from "./dtypes.js";
 import { byteswap, toFloat32Array } from "./float-convert.js";
 import type { Storage, Tensor } from "./model.js";
-import { loadStorage, storageBytesSync } from "./storage-bytes.js";
+import { loadStorage, readStorageBytesSync, storageBytesSync } from "./storage-bytes.js";
 
 /** Facts about a tensor's extent in its storage, checked against the storage size. */
 export interface TensorExtent {
@@ -132,6 +132,15 @@ function swapUnit(info: DTypeInfo): number {
 export function tensorBytes(t: Tensor): Uint8Array {
   const storage = requireStorage(t);
   return gather(t, storageBytesSync(storage));
+}
+
+/**
+ * {@link tensorBytes} without keeping the storage's bytes on it: a writer that reads each tensor
+ * once, writes it and drops it (DCP items, plain JSON) stays bounded by one storage at a time.
+ */
+export function readTensorBytesSync(t: Tensor): Uint8Array {
+  const storage = requireStorage(t);
+  return gather(t, readStorageBytesSync(storage));
 }
 
 /** {@link tensorBytes} for asynchronous sources (Blob, async callbacks). */

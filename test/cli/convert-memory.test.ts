@@ -1,4 +1,4 @@
-// `torchsave convert` of a 288 MiB checkpoint to pickle and msgpack keeps its peak memory (the CLI
+// `torchsave convert` of a 288 MiB checkpoint to pickle, msgpack, safetensors and a DCP folder keeps its peak memory (the CLI
 // process's max RSS) far below the file's size: each storage is read, written and dropped. The
 // input is sparse (its all-zero storages are seeks, not writes), so it costs little disk; the
 // outputs are real files, deleted after.
@@ -17,7 +17,8 @@ const TENSOR_BYTES = 4 * MIB;
 const FILE_MIB = (TENSORS * TENSOR_BYTES) / MIB;
 /**
  * The peak allowed: two thirds of the input's size. Measured (Node 20, 2 cores): pickle 147 MiB,
- * msgpack 118, `inspect` of the same file 97; a writer that holds the whole output needs 400+.
+ * msgpack 118, `inspect` of the same file 97; a writer that holds the whole output needs 400+, and
+ * the DCP writer took 372 while each tensor's bytes stayed cached on its storage.
  */
 const MAX_RSS_MB = (FILE_MIB * 2) / 3;
 
@@ -52,19 +53,22 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe(`convert of a ${FILE_MIB} MiB checkpoint, in bounded memory`, () => {
-  for (const to of ["pickle", "msgpack"]) {
+  for (const to of ["pickle", "msgpack", "safetensors", "dcp"]) {
     it(`→ ${to}: peak RSS under ${MAX_RSS_MB} MB`, () => {
       const out = join(dir, `out.${to}`);
+      // A DCP output is a folder; its tensors are in the one data file.
+      const written = to === "dcp" ? join(out, "__0_0.distcp") : out;
       const r = spawnSync(process.execPath, ["--import", hook, CLI, "convert", input, out, "--to", to, "-q"], { encoding: "utf8", timeout: 300_000 });
       expect(r.status, r.stderr).toBe(0);
       const rss = Number(/max-rss ([\d.]+)/.exec(r.stderr)?.[1]);
-      const size = statSync(out).size;
+      const size = statSync(written).size;
       // What was written reads back: every tensor is there.
-      const listed = to === "pickle" ? spawnSync(process.execPath, [CLI, "tensors", out, "--json"], { encoding: "utf8", maxBuffer: 64 * MIB }) : undefined;
-      rmSync(out);
+      const listed = to === "pickle" || to === "dcp" ? spawnSync(process.execPath, [CLI, "tensors", out, "--json"], { encoding: "utf8", maxBuffer: 64 * MIB }) : undefined;
+      rmSync(out, { recursive: true });
       console.log(`convert ${FILE_MIB} MiB → ${to}: ${(size / MIB).toFixed(0)} MiB written, max RSS ${rss.toFixed(0)} MiB`);
       expect(size).toBeGreaterThan(TENSORS * TENSOR_BYTES);
       if (listed !== undefined) {
+        // Each tensor is listed: the file (or folder) holds all of them.
         expect(listed.status, listed.stderr).toBe(0);
         expect(listed.stdout).toContain(`layers.${TENSORS - 1}.weight`);
         expect(listed.stdout).toContain("small");

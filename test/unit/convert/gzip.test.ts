@@ -30,6 +30,30 @@ describe("gzip", () => {
     expect(sameBytes(gunzip(joined), sample)).toBe(true);
   });
 
+  it("gives the same bytes however the input is chunked (writers chunk differently)", () => {
+    // 3.5 MiB of compressible, not constant, data: more than three of the compressor's 1 MiB pieces.
+    const big = new Uint8Array(3.5 * 2 ** 20).map((_, i) => ((i * 2654435761) >>> 27) & (i % 5 === 0 ? 255 : 7));
+    const whole = gzip(big);
+    const cuts = [[1], [2 ** 20], [2 ** 20 - 1, 2 ** 20 + 1], [65_536, 3_000_000], [7, 8, 9, 1_000_003, 2 ** 21]];
+    for (const at of cuts) {
+      const pieces: Uint8Array[] = [];
+      let from = 0;
+      for (const to of [...at, big.length]) {
+        pieces.push(big.subarray(from, to));
+        from = to;
+      }
+      const streamed = [...gzipChunks(pieces)];
+      const joined = new Uint8Array(streamed.reduce((n, c) => n + c.length, 0));
+      let p = 0;
+      for (const c of streamed) {
+        joined.set(c, p);
+        p += c.length;
+      }
+      expect(sameBytes(joined, whole), `cut at ${at.join(", ")}`).toBe(true);
+    }
+    expect(sameBytes(new Uint8Array(nodeGunzip(whole)), big)).toBe(true);
+  });
+
   it("reads concatenated members as one stream", () => {
     const a = gzip(sample.subarray(0, 10));
     const b = gzip(sample.subarray(10, 30));
