@@ -47,7 +47,7 @@ export interface OpenedInput extends ReadAnyResult {
 export function openInput(path: string): OpenedInput {
   // Parsed with synchronous reads; storages read on libuv's thread pool (`read`), so while the
   // main thread measures one tensor the next is read.
-  const source = openFileSource(path);
+  const source = openFileSource(path, { threadPool: true });
   try {
     const result = readAnySync(source);
     return { ...result, close: () => source.close() };

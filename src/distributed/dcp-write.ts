@@ -54,10 +54,8 @@ export function planDcp(root: TorchValue, options: DcpWriteOptions = {}): DcpWri
   let done = false;
   function* data(): Generator<Uint8Array> {
     let offset = 0;
-    const release = releaser(leaves);
-    for (const [i, leaf] of leaves.entries()) {
+    for (const leaf of leaves) {
       const bytes = itemBytes(leaf, options);
-      release(i);
       records.push({ leaf, offset, length: bytes.length });
       offset += bytes.length;
       yield bytes;
@@ -71,25 +69,6 @@ export function planDcp(root: TorchValue, options: DcpWriteOptions = {}): DcpWri
       if (!done) throw new CheckpointError("invalid-argument", "planDcp: write the data file before asking for .metadata");
       return encodePickle(metadataValue(records, options) as PyValue<TorchHost>, { protocol: 4 });
     },
-  };
-}
-
-/**
- * Storages whose bytes are not in memory before the write (lazily read inputs) are read when
- * their first item is written (and their record's CRC-32 checked then, when armed) and dropped
- * after their last: one storage's bytes are held at a time, whatever the checkpoint's size.
- * Returns what to call after item `i` is written.
- */
-function releaser(leaves: readonly Leaf[]): (i: number) => void {
-  const last = new Map<Storage, number>();
-  leaves.forEach((leaf, i) => {
-    if (!isTensor(leaf.value) || leaf.value.storage === undefined) return;
-    for (const s of [leaf.value.storage, leaf.value.storage.view?.root]) if (s !== undefined && s.data === undefined) last.set(s, i);
-  });
-  const after = new Map<number, Storage[]>();
-  for (const [s, i] of last) after.set(i, [...(after.get(i) ?? []), s]);
-  return (i) => {
-    for (const s of after.get(i) ?? []) delete s.data;
   };
 }
 

@@ -21,14 +21,23 @@ export interface FileSource extends ByteSource {
   close(): void;
 }
 
+/** Options of {@link openFileSource}. */
+export interface FileSourceOptions {
+  /**
+   * `read` of more than 64 KiB runs on libuv's thread pool over the same descriptor, so the caller
+   * computes while the bytes come (`diff` and `stats` measure one tensor while the next is read);
+   * smaller reads are served from the read-ahead window as `readSync` serves them. Default false:
+   * `read` does what `readSync` does and resolves (the writers' pipelines are tuned on that).
+   */
+  readonly threadPool?: boolean;
+}
+
 /**
- * Opens `path` for random access. Reads copy only the requested ranges. `readSync` blocks;
- * `read` of more than {@link SMALL_READ_BYTES} runs on libuv's thread pool over the same
- * descriptor (the caller can parse or compute while the bytes come), smaller ones are served from
- * the read-ahead window as `readSync` serves them. `close()` waits for reads under way before it
- * releases the descriptor; reads asked for after it fail with `io`.
+ * Opens `path` for random access. Reads copy only the requested ranges. `close()` waits for
+ * thread-pool reads under way before it releases the descriptor; reads asked for after it fail
+ * with `io`.
  */
-export function openFileSource(path: string): FileSource {
+export function openFileSource(path: string, options: FileSourceOptions = {}): FileSource {
   const { closeSync, fstatSync, openSync, read, readSync } = nodeFs();
   let fd: number | undefined;
   try {
@@ -83,7 +92,7 @@ export function openFileSource(path: string): FileSource {
   const readAsync = (offset: number, length: number): Promise<Uint8Array> => {
     checkReadRange(size, offset, length, path);
     const handle = open();
-    if (length <= SMALL_READ_BYTES) return Promise.resolve(readRange(offset, length));
+    if (length <= SMALL_READ_BYTES || options.threadPool !== true) return Promise.resolve(readRange(offset, length));
     const out = uninitialized(length, path, offset);
     pending++;
     return new Promise<Uint8Array>((resolve, reject) => {

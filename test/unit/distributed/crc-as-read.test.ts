@@ -83,11 +83,11 @@ describe("multi-file outputs check storage CRCs as they read them", () => {
     expect(files.every((f, k) => f.every((x, i) => x === unchecked[k]![i]))).toBe(true);
   });
 
-  it("dcp: storages read lazily are dropped once their item is written (one in memory at a time)", () => {
+  it("dcp: no storage read lazily keeps its bytes once its item is written (one in memory at a time)", () => {
     const input = readAnyForConversion(countingSource(bytes, "in.pt").source);
     const storages: Storage[] = [...walkTensors(input.root)].map(({ tensor: t }) => t.storage!);
     const plan = planDcp(input.root);
-    // Each item is yielded once written: its storage is dropped by then, and no other is loaded yet.
+    // Each item is yielded once written: its storage keeps no copy, and no other is loaded yet.
     let items = 0;
     for (const _ of plan.data) {
       items++;

@@ -1,6 +1,7 @@
-// openFileSource: synchronous and asynchronous reads over one descriptor. Large asynchronous reads
-// run on libuv's thread pool (fs.read), small ones come from the read-ahead window; any mix of
-// them returns the file's bytes; close() waits for reads under way; errors reject, never throw.
+// openFileSource: synchronous and asynchronous reads over one descriptor. With `threadPool`, large
+// asynchronous reads run on libuv's thread pool (fs.read), small ones come from the read-ahead
+// window; without it `read` is the blocking read, as before. Any mix of reads returns the file's
+// bytes; close() waits for reads under way; errors reject, never throw.
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +22,7 @@ writeFileSync(file, bytes);
 
 describe("openFileSource asynchronous reads", () => {
   it("any mix of sync and concurrent async reads, small and large, returns exactly the file's bytes", async () => {
-    const source = openFileSource(file);
+    const source = openFileSource(file, { threadPool: true });
     try {
       await fc.assert(
         fc.asyncProperty(fc.array(fc.tuple(fc.nat(bytes.length), fc.oneof(fc.nat(100), fc.nat(70_000), fc.nat(2_000_000)), fc.boolean()), { maxLength: 30 }), async (reads) => {
@@ -46,7 +47,7 @@ describe("openFileSource asynchronous reads", () => {
   it("a large read runs on the thread pool (fs.read), not as a blocking read; a small one is served from the window", async () => {
     const read = vi.spyOn(fs, "read");
     const readSync = vi.spyOn(fs, "readSync");
-    const source = openFileSource(file);
+    const source = openFileSource(file, { threadPool: true });
     try {
       const pending = source.read(100_000, 1_000_000);
       expect(readSync).not.toHaveBeenCalled();
@@ -63,9 +64,24 @@ describe("openFileSource asynchronous reads", () => {
     }
   });
 
+  it("without threadPool, read is the blocking read (readSync), as it always was", async () => {
+    const read = vi.spyOn(fs, "read");
+    const readSync = vi.spyOn(fs, "readSync");
+    const source = openFileSource(file);
+    try {
+      expect(Buffer.compare(await source.read(100_000, 1_000_000), bytes.subarray(100_000, 1_100_000))).toBe(0);
+      expect(read).not.toHaveBeenCalled();
+      expect(readSync).toHaveBeenCalledTimes(1);
+      await expect(source.read(bytes.length - 1, 2)).rejects.toMatchObject({ file });
+    } finally {
+      source.close();
+    }
+    await expect(source.read(0, 10)).rejects.toMatchObject({ code: "io", file });
+  });
+
   it("close() while reads are under way: they finish with the right bytes, then the descriptor is released", async () => {
     const closeSync = vi.spyOn(fs, "closeSync");
-    const source = openFileSource(file);
+    const source = openFileSource(file, { threadPool: true });
     const a = source.read(0, 2_000_000);
     const b = source.read(1_000_000, 1_500_000);
     source.close();
@@ -83,7 +99,7 @@ describe("openFileSource asynchronous reads", () => {
   it("errors reject with the file and offset: a range past the end, a file that shrank while open", async () => {
     const shrinking = join(dir, "shrinking.bin");
     writeFileSync(shrinking, bytes);
-    const source = openFileSource(shrinking);
+    const source = openFileSource(shrinking, { threadPool: true });
     try {
       const past = source.read(bytes.length - 10, 100);
       await expect(past).rejects.toMatchObject({ file: shrinking });
