@@ -8,7 +8,7 @@ export { toJson, jsonChunks, fromJson, fromJsonSource, fromJsonValue, JSON_FORMA
 export type { JsonOptions } from "./json.js";
 
 // Plain JSON, as training loops write it.
-export { toPlainJson, plainJsonChunks, fromPlainJson, PLAIN_JSON_DTYPES } from "./plain-json.js";
+export { toPlainJson, plainJsonChunks, fromPlainJson, fromPlainJsonSource, PLAIN_JSON_DTYPES } from "./plain-json.js";
 export type { ToPlainJsonOptions, FromPlainJsonOptions } from "./plain-json.js";
 
 // msgpack.
