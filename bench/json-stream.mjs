@@ -9,12 +9,14 @@
 //        json.dump), with medians and peak RSS.
 // big:   the 768 MiB mid.pt → lossless .json (1 GiB) → .pt: wall time and peak RSS of each step
 //        (no Python counterpart: json.dump of tolist() needs several GB of Python floats here).
-// Every line ends with the load average at the time it was printed.
+// Every line ends with the load average at the time it was printed and the controlled load:
+// BENCH_BUSY=N (default 0) spins N extra processes for the whole run (see lib.mjs `startBusy`).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startBusy } from "./lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, "out");
@@ -22,7 +24,8 @@ const CLI = join(process.env.TORCHSAVE_DIST ?? join(here, "..", "dist"), "cli", 
 const ROUNDS = Number(process.argv[2] ?? "3");
 const CASES = (process.argv[3] ?? "small,big").split(",");
 const tmp = mkdtempSync(join(tmpdir(), "torchsave-bench-json-"));
-const load = () => `[load ${loadavg()[0].toFixed(2)}]`;
+const busy = startBusy();
+const load = () => `[load ${loadavg()[0].toFixed(2)}, ${busy.label}]`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const at = (name) => join(tmp, name);
 
@@ -75,4 +78,5 @@ try {
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
+  busy.stop();
 }

@@ -1,5 +1,5 @@
 // Shared bench helpers: timing, medians, and whole-process timing of commands.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,4 +69,35 @@ export const load = () => `load ${loadavg()[0].toFixed(2)}`;
 export function wanted(name) {
   const only = process.env.BENCH_ONLY;
   return only === undefined || only.split(",").includes(name);
+}
+
+/**
+ * A controlled load: `BENCH_BUSY=N` (default 0) starts N child processes that spin on a core for
+ * the whole run, so both contenders of a bench run under the same load (on this 2-core machine,
+ * `BENCH_BUSY=2` keeps both cores busy). They are killed when the bench exits, normally, by an
+ * error, or by SIGINT/SIGTERM; each also exits by itself once its parent is gone (a SIGKILLed
+ * bench leaves none behind). Returns the label to print beside every figure ("busy N").
+ */
+export function startBusy(n = Number(process.env.BENCH_BUSY ?? "0")) {
+  if (!Number.isSafeInteger(n) || n < 0 || n > 64) throw new Error(`BENCH_BUSY must be an integer from 0 to 64, not ${process.env.BENCH_BUSY}`);
+  // Spins in 50 ms slices; between slices it checks that the bench that started it is still there.
+  // (process.ppid is read once at start in Node 20, so it asks the kernel about the parent's pid.)
+  const spin = `const p = ${process.pid}; for (;;) { const t = Date.now(); while (Date.now() - t < 50); try { process.kill(p, 0); } catch { process.exit(0); } }`;
+  const children = [];
+  for (let i = 0; i < n; i++) {
+    const child = spawn(process.execPath, ["-e", spin], { stdio: "ignore" });
+    child.unref(); // the bench exits when its work is done; "exit" below kills the spinners
+    children.push(child);
+  }
+  const stop = () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  };
+  process.on("exit", stop);
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, () => {
+      stop();
+      process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+    });
+  }
+  return { n, label: `busy ${n}`, stop };
 }

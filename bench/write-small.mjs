@@ -9,15 +9,19 @@
 // writer of the same bytes), cli (convert adamw-20k.pt → .pt vs torch.save(torch.load())),
 // json (convert adamw-10k.pt → .json and .msgpack vs bench/py_json_dump.py), msgpack (the same,
 // msgpack only), big (the same three for big.pt, 64 × 16 MiB tensors read from the file),
-// memory (convert the 768 MiB mid.pt → pt, safetensors, msgpack, json, pickle: wall time and peak RSS).
+// memory (convert the 768 MiB mid.pt → pt, legacy, safetensors, msgpack, json, pickle, DCP and shards,
+// and each of legacy, safetensors, msgpack, json, pickle and DCP back to .pt: wall time and peak RSS;
+// with gzip in the cases also → .msgpack.gz and .pt.gz, which take a minute each).
 // Whole processes are timed with /usr/bin/time (%e, %M); in-process writes print wall and CPU
 // seconds of the write alone (Node: process.cpuUsage, Python: time.process_time). Every line
-// ends with the load average.
+// ends with the load average and the controlled load: BENCH_BUSY=N (default 0) spins N extra
+// processes for the whole run (see lib.mjs `startBusy`), so both contenders meet the same load.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startBusy } from "./lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, "out");
@@ -26,7 +30,8 @@ const CLI = join(dist, "cli", "main.js");
 const ROUNDS = Number(process.argv[2] ?? "3");
 const CASES = (process.argv[3] ?? "write,cli,json,big,memory").split(",");
 const tmp = mkdtempSync(join(tmpdir(), "torchsave-bench16-"));
-const load = () => `[load ${loadavg()[0].toFixed(2)}]`;
+const busy = startBusy();
+const load = () => `[load ${loadavg()[0].toFixed(2)}, ${busy.label}]`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs a command under /usr/bin/time; returns seconds, peak RSS (MB) and stdout. */
@@ -135,10 +140,25 @@ if (CASES.includes("big") && need("big.pt")) {
 
 if (CASES.includes("memory") && need("mid.pt")) {
   const input = join(OUT, "mid.pt");
-  for (const to of ["pt", "safetensors", "msgpack", "json", "pickle"]) {
-    const r = run("node", [CLI, "convert", input, outPath(`m.${to === "pickle" ? "pkl" : to}`), "--to", to, "-q"]);
+  const outputs = [["pt"], ["pt-legacy"], ["safetensors"], ["msgpack"], ["json"], ["pickle"], ["dcp"], ["shards", "--max-shard-size", "200MB"]];
+  if (CASES.includes("gzip")) outputs.push(["msgpack.gz"], ["pt.gz"]);
+  const name = (to) => (to === "pickle" ? "m.pkl" : to === "pt-legacy" ? "m.legacy.pt" : to === "dcp" || to === "shards" ? to : `m.${to}`);
+  for (const [to, ...extra] of outputs) {
+    const plain = to === "shards" || to.endsWith(".gz") ? [] : ["--to", to];
+    const r = run("node", [CLI, "convert", input, outPath(name(to)), ...plain, ...extra, "-q"]);
     console.log(`convert mid.pt (768 MiB) → ${to.padEnd(11)} ${r.seconds.toFixed(2).padStart(6)} s, peak RSS ${r.rssMB.toFixed(0).padStart(5)} MB ${load()}`);
+  }
+  // Inputs: each format made once from mid.pt, then converted back to .pt.
+  const made = join(tmp, "in");
+  spawnSync("mkdir", ["-p", made]);
+  for (const from of ["pt-legacy", "safetensors", "msgpack", "json", "pickle", "dcp"]) {
+    const file = join(made, name(from));
+    run("node", [CLI, "convert", input, file, "--to", from, "-q"]);
+    const r = run("node", [CLI, "convert", file, outPath("back.pt"), "-q"]);
+    console.log(`convert ${from.padEnd(11)} (768 MiB) → pt ${r.seconds.toFixed(2).padStart(6)} s, peak RSS ${r.rssMB.toFixed(0).padStart(5)} MB ${load()}`);
+    rmSync(file, { recursive: true, force: true });
   }
 }
 clean();
 rmSync(tmp, { recursive: true, force: true });
+busy.stop();

@@ -17,7 +17,8 @@ import type { WriteOptions } from "../torch/write/write-options.js";
 import type { ConvertFormat } from "./formats.js";
 import { gunzip, gzipChunks, isGzip, type GzipOptions } from "./gzip.js";
 import { fromJsonSource, jsonBytes, type JsonOptions } from "./json.js";
-import { fromMsgpack, msgpackChunks, type MsgpackOptions } from "./msgpack.js";
+import { msgpackChunks, type MsgpackOptions } from "./msgpack.js";
+import { fromMsgpackSource } from "./msgpack-source.js";
 import { pickleChunks, type ToPickleOptions } from "./pickle-plain.js";
 import { fromPlainJsonSource, plainJsonChunks, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
 import { planChunks, planSafetensors, readSafetensorsSync, type ToSafetensorsOptions } from "./safetensors.js";
@@ -132,7 +133,8 @@ function readAny(source: ByteSource, options: ReadAnyOptions, asRead: boolean): 
       return { root: v.root, format: "safetensors", gzip: false, metadata: v.metadata };
     }
     case "msgpack":
-      return { root: fromMsgpack(read(0, source.size)), format: "msgpack", gzip: false };
+      // Read as the decoder reaches each item; storage bytes stay in the source until written.
+      return { root: fromMsgpackSource(source), format: "msgpack", gzip: false };
     case "json": {
       // Lossless and plain JSON are read from the bytes as they come (any size).
       const start = new TextDecoder().decode(head.subarray(0, 64)).replace(/^\ufeff/, "");

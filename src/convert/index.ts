@@ -12,7 +12,7 @@ export { toPlainJson, plainJsonChunks, fromPlainJson, fromPlainJsonSource, PLAIN
 export type { ToPlainJsonOptions, FromPlainJsonOptions } from "./plain-json.js";
 
 // msgpack.
-export { toMsgpack, msgpackChunks, fromMsgpack, MSGPACK_FORMAT_VERSION, DEFAULT_MSGPACK_MAX_DEPTH } from "./msgpack.js";
+export { toMsgpack, msgpackChunks, fromMsgpack, fromMsgpackSource, MSGPACK_FORMAT_VERSION, DEFAULT_MSGPACK_MAX_DEPTH } from "./msgpack.js";
 export type { MsgpackOptions } from "./msgpack.js";
 export { MSGPACK_EXT } from "./msgpack-ext.js";
 export type { MsgpackExtName } from "./msgpack-ext.js";

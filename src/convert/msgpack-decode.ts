@@ -4,9 +4,10 @@ import { decodeUtf8 } from "../bytes/text.js";
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyDict, PyFloat, PyGlobal, PyObject, PyObjectVia } from "../pickle/value.js";
 import { pyKind } from "../pickle/value.js";
-import type { Storage, TorchHost, TorchValue } from "../torch/index.js";
+import type { Storage, StorageLocation, TorchHost, TorchValue } from "../torch/index.js";
 import { guarded } from "./input.js";
 import { MSGPACK_EXT } from "./msgpack-ext.js";
+import { memoryCursor, type DocumentCursor, type ValueReader } from "./msgpack-cursor.js";
 import { MsgpackReader, type MsgpackItem } from "./msgpack-wire.js";
 import { storageFromHeader, type StorageHeader } from "./storage-table.js";
 import { ndarrayFromRecord, tensorFromRecord } from "./torch-records.js";
@@ -19,11 +20,11 @@ import { MSGPACK_FORMAT_VERSION, DEFAULT_MSGPACK_MAX_DEPTH, type MsgpackOptions,
  *   of this format, `truncated` when it ends early, `limit-exceeded` past `maxDepth`.
  */
 export function fromMsgpack(bytes: Uint8Array, options: MsgpackOptions = {}): TorchValue {
-  return guarded("msgpack", () => decodeDocument(bytes, options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH));
+  return guarded("msgpack", () => decodeDocument((value) => memoryCursor(bytes, value), options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH));
 }
 
-/** Reads a whole document from `bytes`. */
-function decodeDocument(bytes: Uint8Array, maxDepth: number): TorchValue {
+/** Reads a whole document from the cursor `open` makes. */
+export function decodeDocument(open: (value: ValueReader) => DocumentCursor, maxDepth: number): TorchValue {
   const ids = new Map<number, TorchValue>();
   const storages = new Map<string, Storage>();
 
@@ -32,28 +33,28 @@ function decodeDocument(bytes: Uint8Array, maxDepth: number): TorchValue {
   }
 
   function document(): TorchValue {
-    const r = new MsgpackReader(bytes);
-    const head = r.next();
+    const r = open(value);
+    const head = r.container();
     if (head.type !== "map") throw fail(0, "not a torchsave msgpack document (it does not start with a map)");
     const keys: string[] = [];
     let root: TorchValue | undefined;
     for (let i = 0; i < head.count; i++) {
       const at = r.offset;
-      const key = value(r, 0);
+      const key = r.value(0);
       if (typeof key !== "string") throw fail(at, "document keys must be str");
       keys.push(key);
       if (i === 0) {
         if (key !== "torchsave") throw fail(at, "not a torchsave msgpack document (its first key is not \"torchsave\")");
         const vAt = r.offset;
-        const version = value(r, 0);
+        const version = r.value(0);
         if (version !== MSGPACK_FORMAT_VERSION) throw new ConvertError("unsupported", `torchsave msgpack version ${String(version)} (this reads ${MSGPACK_FORMAT_VERSION})`, { offset: vAt });
       } else if (key === "storages") {
         if (root !== undefined) throw fail(at, "\"storages\" must come before \"root\"");
         storageTable(r);
       } else if (key === "root") {
-        root = value(r, 0);
+        root = r.value(0);
       } else {
-        value(r, 0); // unknown keys are skipped: later versions may add metadata
+        r.value(0); // unknown keys are skipped: later versions may add metadata
       }
     }
     if (root === undefined) throw fail(r.offset, "the document has no \"root\"");
@@ -61,24 +62,23 @@ function decodeDocument(bytes: Uint8Array, maxDepth: number): TorchValue {
     return root;
   }
 
-  function storageTable(r: MsgpackReader): void {
-    const head = r.next();
+  function storageTable(r: DocumentCursor): void {
+    const head = r.container();
     if (head.type !== "array") throw fail(r.offset, "\"storages\" must be an array");
     for (let i = 0; i < head.count; i++) {
       const at = r.offset;
-      const m = r.next();
+      const m = r.container();
       if (m.type !== "map") throw fail(at, "a storage entry must be a map");
       const fields = new Map<string, TorchValue>();
-      let data: Uint8Array | undefined;
+      let data: Uint8Array | StorageLocation | undefined;
       for (let j = 0; j < m.count; j++) {
         const kAt = r.offset;
-        const k = value(r, 1);
+        const k = r.value(1);
         if (typeof k !== "string" || fields.has(k) || (k === "data" && data !== undefined)) throw fail(kAt, "storage entry keys must be distinct str");
         if (k === "data") {
-          const item = r.next();
-          if (item.type !== "bin") throw fail(kAt, "storage data must be bin");
-          data = item.data;
-        } else fields.set(k, value(r, 1));
+          data = r.data();
+          if (data === undefined) throw fail(kAt, "storage data must be bin");
+        } else fields.set(k, r.value(1));
       }
       const s = storageFromHeader(header(fields, at), data, storages, ["storages", i]);
       if (storages.has(s.key)) throw fail(at, `storage key ${s.key} is listed twice`);

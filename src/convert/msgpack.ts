@@ -9,3 +9,4 @@ export { MSGPACK_FORMAT_VERSION, DEFAULT_MSGPACK_MAX_DEPTH } from "./msgpack-for
 export type { MsgpackOptions } from "./msgpack-format.js";
 export { msgpackChunks, toMsgpack } from "./msgpack-encode.js";
 export { fromMsgpack } from "./msgpack-decode.js";
+export { fromMsgpackSource } from "./msgpack-source.js";

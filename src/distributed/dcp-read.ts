@@ -14,7 +14,7 @@ import { openCheckpoint, openCheckpointSync } from "../torch/index.js";
 import { checkTiling } from "./assemble.js";
 import { readDcpMetadata, type DcpEntry, type DcpMetadata } from "./dcp-metadata.js";
 import { dcpTensor, type ChunkFiles } from "./dcp-tensor.js";
-import { sliceSource } from "./slice-source.js";
+import { sliceSource } from "../bytes/slice-source.js";
 
 /** The files of a checkpoint directory (a folder, a URL prefix, an in-memory map). */
 export interface DirectoryFiles {

@@ -13,7 +13,7 @@ import type { ReadOptions, Storage, Tensor } from "../torch/index.js";
 import { dtypeByName, isContiguous, isTensor, openCheckpoint, openCheckpointSync, tensorBytes, tensorBytesAsync } from "../torch/index.js";
 import { product, scatterChunk } from "./assemble.js";
 import type { DcpChunk, DcpEntry } from "./dcp-metadata.js";
-import { sliceSource } from "./slice-source.js";
+import { sliceSource } from "../bytes/slice-source.js";
 import { contiguousStrides } from "../torch/index.js";
 
 /** How the tensor reaches the directory's files. */

@@ -5,7 +5,7 @@ export { openDcp, openDcpSync, MAX_DCP_LIST_INDEX } from "./dcp-read.js";
 export type { DcpCheckpoint, DirectoryFiles } from "./dcp-read.js";
 export { checkTiling, scatterChunk, MAX_OVERLAP_PAIRS } from "./assemble.js";
 export type { Box } from "./assemble.js";
-export { sliceSource } from "./slice-source.js";
+export { sliceSource } from "../bytes/slice-source.js";
 export { readAnyAsync } from "./read-any-async.js";
 export { openShards, openShardsSync, parseShardIndex, SHARD_INDEX_NAMES, MAX_SHARD_INDEX_BYTES } from "./shard-index.js";
 export type { ShardIndex, ShardedCheckpoint } from "./shard-index.js";

@@ -15,7 +15,7 @@ import { checkTiling } from "./assemble.js";
 import { readDcpMetadata, type DcpEntry, type DcpMetadata } from "./dcp-metadata.js";
 import { readDcpSafetensorsMetadata, readSafetensorsHeader, type SafetensorsFileHeader } from "./dcp-safetensors.js";
 import type { CheckpointFolder } from "./folder.js";
-import { sliceSource } from "./slice-source.js";
+import { sliceSource } from "../bytes/slice-source.js";
 import type { FolderCheck } from "./validate-folder.js";
 
 interface Item {

@@ -5,7 +5,7 @@
  * and the async binding aborts the process), so a 3 GiB storage is three reads into one array.
  */
 import type { ByteSource } from "../bytes/source.js";
-import { checkReadRange } from "../bytes/source.js";
+import { bytesSource, checkReadRange } from "../bytes/source.js";
 import { CheckpointError } from "../errors.js";
 import { maxArrayBytes, nodeFs, nodeFsPromises } from "./read-builtins.js";
 
@@ -24,6 +24,12 @@ export interface FileSource extends ByteSource {
 /** Options of {@link openFileSource}. */
 export interface FileSourceOptions {
   /**
+   * A file of at most this many bytes is read whole when opened (one read, the file closed at
+   * once) and served from memory: reads are views, with no copy or read per storage. Default 0
+   * (never): larger files are read range by range, so memory stays bounded whatever their size.
+   */
+  readonly wholeUpTo?: number;
+  /**
    * `read` of more than 64 KiB runs on libuv's thread pool over the same descriptor, so the caller
    * computes while the bytes come (`diff` and `stats` measure one tensor while the next is read);
    * smaller reads are served from the read-ahead window as `readSync` serves them. Default false:
@@ -33,7 +39,8 @@ export interface FileSourceOptions {
 }
 
 /**
- * Opens `path` for random access. Reads copy only the requested ranges. `close()` waits for
+ * Opens `path` for random access. Reads copy only the requested ranges (unless `wholeUpTo`
+ * applies). `close()` waits for
  * thread-pool reads under way before it releases the descriptor; reads asked for after it fail
  * with `io`.
  */
@@ -46,6 +53,7 @@ export function openFileSource(path: string, options: FileSourceOptions = {}): F
     throw ioError(e, path);
   }
   const size = fstatSync(fd).size;
+  if (size <= (options.wholeUpTo ?? 0)) return wholeFile(fd, size, path);
   let closing = false;
   let pending = 0;
   const release = (): void => {
@@ -129,6 +137,27 @@ export function openFileSource(path: string, options: FileSourceOptions = {}): F
       if (pending === 0) release();
     },
   };
+}
+
+/** Reads the open file `fd` whole, closes it, and serves it from memory. */
+function wholeFile(fd: number, size: number, path: string): FileSource {
+  const { closeSync, readSync } = nodeFs();
+  try {
+    const bytes = uninitialized(size, path, 0);
+    for (let done = 0; done < size; ) {
+      let n: number;
+      try {
+        n = readSync(fd, bytes, done, Math.min(READ_STEP_BYTES, size - done), done);
+      } catch (e) {
+        throw ioError(e, path);
+      }
+      if (n === 0) throw new CheckpointError("truncated", `file ended at byte ${done} (it shrank while open?)`, { file: path, offset: done });
+      done += n;
+    }
+    return { ...bytesSource(bytes, path), close: () => undefined };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The same over `fs/promises`, for callers who must not block the event loop. */

@@ -69,6 +69,7 @@ export function checkRecordCrc(storage: Storage, crc: number, size: number): voi
   const check = armed.get(storage);
   if (check === undefined) return;
   armed.delete(storage);
+  if (size === check.size && crc >>> 0 === check.expected >>> 0) return;
   const where = { ...(storage.from === undefined ? {} : { entry: storage.from.record }), ...(check.file === undefined ? {} : { file: check.file }) };
   if (size !== check.size) {
     throw new CheckpointError("bad-archive", `record ${where.entry ?? storage.key} holds ${size} bytes; the central directory says ${check.size}`, where);

@@ -49,7 +49,8 @@ function materialize(parent: PathLink | undefined, steps: Steps | undefined): Ke
  * The stack is three parallel arrays (value, parent link, step), and a link object is made only
  * for values that have children: a walk over a big state_dict allocates little per value.
  */
-export function visitGraph(root: TorchValue, visit: GraphVisitor): void {
+export function visitGraph(root: TorchValue, visit: GraphVisitor, options: VisitOptions = {}): void {
+  const revisit = options.revisitTensors === true;
   const seen = new Set<object>();
   const values: TorchValue[] = [root];
   const parents: (PathLink | undefined)[] = [undefined];
@@ -65,8 +66,10 @@ export function visitGraph(root: TorchValue, visit: GraphVisitor): void {
       visit(value, path);
       continue;
     }
-    if (seen.has(value)) continue;
-    seen.add(value);
+    if (!(revisit && isLeafHost(value))) {
+      if (seen.has(value)) continue;
+      seen.add(value);
+    }
     if (visit(value, path) === false) continue;
     const start = values.length;
     let link: PathLink | undefined;
@@ -82,6 +85,22 @@ export function visitGraph(root: TorchValue, visit: GraphVisitor): void {
     reverseFrom(parents, start);
     reverseFrom(stepsOf, start);
   }
+}
+
+/** Options of {@link visitGraph}. */
+export interface VisitOptions {
+  /**
+   * Tensors and storages without a view are not remembered as seen: one shared by several
+   * references is visited once per reference, so the visitor must not mind (it collects into a
+   * set, or checks idempotently). Saves a set entry per tensor and storage, which is most of the
+   * walk's cost on a checkpoint of many small tensors. Cycles through other objects are still cut.
+   */
+  readonly revisitTensors?: boolean;
+}
+
+/** A tensor, or a storage that is no view (whose walk cannot come back to it). */
+function isLeafHost(value: object): boolean {
+  return isTensor(value) || (isStorage(value) && value.view === undefined);
 }
 
 function reverseFrom<T>(a: T[], start: number): void {

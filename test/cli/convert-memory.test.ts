@@ -1,7 +1,8 @@
-// `torchsave convert` of a 288 MiB checkpoint to pickle, msgpack, safetensors and a DCP folder keeps its peak memory (the CLI
-// process's max RSS) far below the file's size: each storage is read, written and dropped. The
-// input is sparse (its all-zero storages are seeks, not writes), so it costs little disk; the
-// outputs are real files, deleted after.
+// `torchsave convert` of a 288 MiB checkpoint to pickle, msgpack, safetensors and a DCP folder, and
+// of its msgpack and pickle back to .pt, keeps its peak memory (the CLI process's max RSS) far
+// below the file's size: each storage is read, written and dropped. The input is sparse (its
+// all-zero storages are seeks, not writes), so it costs little disk; the outputs are real files,
+// deleted after.
 import { spawnSync } from "node:child_process";
 import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -73,6 +74,28 @@ describe(`convert of a ${FILE_MIB} MiB checkpoint, in bounded memory`, () => {
         expect(listed.stdout).toContain(`layers.${TENSORS - 1}.weight`);
         expect(listed.stdout).toContain("small");
       }
+      expect(rss).toBeGreaterThan(0);
+      expect(rss).toBeLessThan(MAX_RSS_MB);
+    }, 300_000);
+  }
+
+  for (const from of ["msgpack", "pickle"]) {
+    it(`${from} → pt: the input's storage bytes stay in the file until written, peak RSS under ${MAX_RSS_MB} MB`, () => {
+      const made = join(dir, `in.${from}`);
+      const first = spawnSync(process.execPath, [CLI, "convert", input, made, "--to", from, "-q"], { encoding: "utf8", timeout: 300_000 });
+      expect(first.status, first.stderr).toBe(0);
+      const out = join(dir, "back.pt");
+      const r = spawnSync(process.execPath, ["--import", hook, CLI, "convert", made, out, "-q"], { encoding: "utf8", timeout: 300_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const rss = Number(/max-rss ([\d.]+)/.exec(r.stderr)?.[1]);
+      const listed = spawnSync(process.execPath, [CLI, "tensors", out, "--json"], { encoding: "utf8", maxBuffer: 64 * MIB });
+      const size = statSync(out).size;
+      rmSync(made);
+      rmSync(out);
+      console.log(`convert ${FILE_MIB} MiB ${from} → pt: ${(size / MIB).toFixed(0)} MiB written, max RSS ${rss.toFixed(0)} MiB`);
+      expect(size).toBeGreaterThan(TENSORS * TENSOR_BYTES);
+      expect(listed.status, listed.stderr).toBe(0);
+      expect(listed.stdout).toContain(`layers.${TENSORS - 1}.weight`);
       expect(rss).toBeGreaterThan(0);
       expect(rss).toBeLessThan(MAX_RSS_MB);
     }, 300_000);

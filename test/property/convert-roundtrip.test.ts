@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  fromJson, fromMsgpack, fromSafetensors, gunzip, gzip, toJson, toMsgpack, toPickle, toSafetensors,
+  fromJson, fromMsgpack, fromMsgpackSource, fromSafetensors, gunzip, gzip, toJson, toMsgpack, toPickle, toSafetensors,
 } from "../../src/convert/index.js";
 import type { TorchValue } from "../../src/torch/index.js";
 import { readCheckpoint } from "../../src/torch/index.js";
@@ -23,7 +23,15 @@ const lossless: [string, (v: TorchValue) => TorchValue][] = [
   ["msgpack", (v) => fromMsgpack(toMsgpack(v))],
   ["safetensors", (v) => fromSafetensors(toSafetensors(v)).root],
   ["msgpack.gz", (v) => fromMsgpack(gunzip(gzip(toMsgpack(v))))],
+  // As a file is read: item by item through a 16-byte window, storage bytes read only when compared.
+  ["msgpack from a readSync source", (v) => fromMsgpackSource(readSyncOnly(toMsgpack(v)), {}, 16)],
 ];
+
+/** A source that reads only through readSync (as a file does), each read a copy. */
+function readSyncOnly(bytes: Uint8Array) {
+  const readSync = (o: number, n: number): Uint8Array => bytes.slice(o, o + n);
+  return { size: bytes.length, readSync, read: async (o: number, n: number) => readSync(o, n) };
+}
 
 const torchFormats: [string, (v: TorchValue) => TorchValue][] = [
   ["pt", (v) => readCheckpoint(writeCheckpoint(v)).root],

@@ -25,6 +25,12 @@ import { writeDcpOutput } from "../dcp-output.js";
 
 /** Writes kept pending while the next chunks are produced (see `writeFileAtomic`). */
 const CONVERT_IN_FLIGHT = 4;
+/**
+ * Inputs up to this size are read whole (one read; storages are views of it, no read or copy per
+ * storage: a file of 80,000 small storages costs one read instead of thousands). Larger ones are
+ * read range by range, so a conversion's memory stays bounded whatever the input's size.
+ */
+const CONVERT_WHOLE_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Below this many storage bytes no progress bar is drawn (the work is quick). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
@@ -101,7 +107,7 @@ export const convertCommand: Command = {
       other?.close();
       throw new UsageError("--include-optimizer applies to DeepSpeed ZeRO folders only");
     }
-    const source = other === undefined ? openFileSource(inPath) : { close: () => other.close() };
+    const source = other === undefined ? openFileSource(inPath, { wholeUpTo: CONVERT_WHOLE_FILE_BYTES }) : { close: () => other.close() };
     try {
       const plan = namingOutput(outPath, () =>
         planConversion(other === undefined ? (source as ReturnType<typeof openFileSource>) : other.input, {

@@ -18,7 +18,7 @@
  */
 import type { Crc32Fn } from "../../bytes/crc32.js";
 import { crc32 as portableCrc32 } from "../../bytes/crc32.js";
-import { encodeUtf8 } from "../../bytes/text.js";
+import { ZipEntryTable } from "./zip-entry-table.js";
 import { CheckpointError } from "../../errors.js";
 
 /** Torch's `kFieldAlignment`: payloads start on multiples of this. */
@@ -52,38 +52,36 @@ export interface ZipWriterOptions {
    * torch; tests lower it to exercise the zip64 paths on small files.
    */
   readonly zip64Threshold?: number;
-}
-
-/** What the writer remembers about a record once its header is out (the central directory needs it). */
-export interface ZipWrittenEntry {
-  /** Full name inside the zip, e.g. "archive/data/0". */
-  readonly name: string;
-  readonly nameBytes: Uint8Array;
-  readonly headerOffset: number;
-  /** Where the payload starts (a multiple of the alignment). */
-  readonly dataOffset: number;
-  readonly size: number;
-  /** The payload's CRC-32, known once the data descriptor is written. */
-  crc: number;
-  /** The size fields live in the zip64 extra field. */
-  readonly zip64Size: boolean;
-  /** The local header offset lives in the zip64 extra field. */
-  readonly zip64Offset: boolean;
-  /** General-purpose flags: 0x0808, or 0x0800 for an empty record (no data descriptor). */
-  readonly flags: number;
+  /**
+   * The caller guarantees no name repeats (the checkpoint writer numbers its storage records), so
+   * the writer keeps no set of names to check them against. Default false: a repeated name throws.
+   */
+  readonly uniqueNames?: boolean;
 }
 
 /** The running state of one archive being written. Plain data; pass it to the functions below. */
 export interface ZipWriteState {
   /** Bytes emitted so far (the offset of the next byte). */
   offset: number;
-  readonly entries: ZipWrittenEntry[];
-  readonly names: Set<string>;
+  /** The records written so far, numbered in write order (what the central directory needs). */
+  readonly table: ZipEntryTable;
+  /** Names written so far, to refuse a repeat; undefined under `uniqueNames`. */
+  readonly names: Set<string> | undefined;
   readonly alignment: number;
   readonly zip64Threshold: number;
   readonly crc32: Crc32Fn;
   /** Set once the central directory is out; nothing can follow it. */
   finished: boolean;
+}
+
+/**
+ * Where a caller wants headers and descriptors written: `reserve(n)` makes room for `n` bytes
+ * at the end of `buf` and returns their offset (a coalescing writer hands out room in its current
+ * buffer, so small records cost no allocation). Read `buf` after `reserve`: it may be a new one.
+ */
+export interface ZipSink {
+  reserve(n: number): number;
+  readonly buf: Uint8Array;
 }
 
 /**
@@ -102,67 +100,77 @@ export function newZipWriteState(options: ZipWriterOptions = {}): ZipWriteState 
   }
   const crc32 = options.crc32 ?? portableCrc32;
   if (typeof crc32 !== "function") throw new CheckpointError("invalid-argument", "crc32 must be a function");
-  return { offset: 0, entries: [], names: new Set(), alignment, zip64Threshold, crc32, finished: false };
+  const names = options.uniqueNames === true ? undefined : new Set<string>();
+  return { offset: 0, table: new ZipEntryTable(), names, alignment, zip64Threshold, crc32, finished: false };
 }
 
 /**
  * The local header (with its zip64 and `FB` padding extra fields) for a record of `size` bytes
- * named `name`, registered in `state`. The payload must follow immediately, then
- * {@link endZipEntry}'s descriptor. With `into`, the header is written where `into` says and
- * the returned `header` is empty.
- * @throws CheckpointError `invalid-argument` for an empty, over-long or repeated name, a bad
- *   size, or a call after {@link finishZip}.
+ * named `name`, registered in `state` as record `entry`. The payload must follow immediately,
+ * then {@link endZipEntry}'s descriptor.
+ * @throws as {@link writeZipHeader}.
  */
-export function beginZipEntry(
-  state: ZipWriteState, name: string, size: number, into?: ZipReserve,
-): { header: Uint8Array; entry: ZipWrittenEntry } {
-  if (state.finished) throw new CheckpointError("invalid-argument", "the archive is already finished");
-  if (typeof name !== "string" || name.length === 0) throw new CheckpointError("invalid-argument", "a zip record needs a non-empty name");
-  if (state.names.has(name)) throw new CheckpointError("invalid-argument", `record ${name} written twice`, { entry: name });
-  if (!Number.isSafeInteger(size) || size < 0) throw new CheckpointError("invalid-argument", `bad record size ${String(size)}`, { entry: name });
-  const nameBytes = encodeUtf8(name);
-  if (nameBytes.length > 0xffff) throw new CheckpointError("invalid-argument", "record name longer than 65,535 bytes", { entry: name });
-  const headerOffset = state.offset;
-  const zip64Size = size >= state.zip64Threshold;
-  const zip64Offset = headerOffset >= state.zip64Threshold;
-  const z64 = zip64Extra(zip64Size ? size : undefined, zip64Offset ? headerOffset : undefined);
-  // getPadding: the payload would start after the header, the name, the zip64 extra and the 4-byte FB header.
-  const start = headerOffset + LOCAL_HEADER_SIZE + nameBytes.length + z64.length + 4;
-  const padding = (state.alignment - (start % state.alignment)) % state.alignment;
-  const extraLength = z64.length + 4 + padding;
-  const length = LOCAL_HEADER_SIZE + nameBytes.length + extraLength;
-  const target = into === undefined ? { buf: new Uint8Array(length), at: 0 } : into(length);
-  const h = target.buf;
-  const base = target.at;
-  h.fill(0, base, base + LOCAL_HEADER_SIZE);
-  // version needed 0, method 0 (stored), time/date 0, CRC and sizes 0: all left as zeros, as miniz writes them.
-  put32(h, base, SIG_LOCAL);
-  const flags = size > 0 ? FLAGS : FLAGS_EMPTY;
-  put16(h, base + 6, flags);
-  put16(h, base + 26, nameBytes.length);
-  put16(h, base + 28, extraLength);
-  h.set(nameBytes, base + LOCAL_HEADER_SIZE);
-  let at = base + LOCAL_HEADER_SIZE + nameBytes.length;
-  h.set(z64, at);
-  at += z64.length;
-  h[at] = 0x46; // "F"
-  h[at + 1] = 0x42; // "B"
-  put16(h, at + 2, padding);
-  h.fill(0x5a, at + 4, base + length); // 'Z' filler
-  const entry: ZipWrittenEntry = {
-    name, nameBytes, headerOffset, dataOffset: headerOffset + length, size, crc: 0, zip64Size, zip64Offset, flags,
-  };
-  state.names.add(name);
-  state.entries.push(entry);
-  state.offset += length + size;
-  return { header: into === undefined ? h : EMPTY, entry };
+export function beginZipEntry(state: ZipWriteState, name: string, size: number): { header: Uint8Array; entry: number } {
+  const own = { buf: EMPTY, reserve(n: number): number { this.buf = new Uint8Array(n); return 0; } };
+  const entry = writeZipHeader(state, "", name, size, own);
+  return { header: own.buf, entry };
 }
 
 /**
- * Where a caller wants a header or descriptor of `n` bytes written: a buffer and an offset in it
- * (a coalescing writer hands out room in its current buffer, so small records cost no allocation).
+ * {@link beginZipEntry} for the record named `prefix + name`, its header written into `sink`
+ * (no allocation of its own). Returns the record's number.
+ * @throws CheckpointError `invalid-argument` for an empty, over-long or repeated name, a bad
+ *   size, or a call after {@link finishZip}.
  */
-export type ZipReserve = (n: number) => { buf: Uint8Array; at: number };
+export function writeZipHeader(state: ZipWriteState, prefix: string, name: string, size: number, sink: ZipSink): number {
+  if (state.finished) throw new CheckpointError("invalid-argument", "the archive is already finished");
+  if (typeof prefix !== "string" || typeof name !== "string" || prefix.length + name.length === 0) {
+    throw new CheckpointError("invalid-argument", "a zip record needs a non-empty name");
+  }
+  if (state.names !== undefined) {
+    const full = prefix + name;
+    if (state.names.has(full)) throw new CheckpointError("invalid-argument", `record ${full} written twice`, { entry: full });
+  }
+  if (!Number.isSafeInteger(size) || size < 0) throw new CheckpointError("invalid-argument", `bad record size ${String(size)}`, { entry: prefix + name });
+  const headerOffset = state.offset;
+  const zip64Size = size >= state.zip64Threshold;
+  const zip64Offset = headerOffset >= state.zip64Threshold;
+  const flags = size > 0 ? FLAGS : FLAGS_EMPTY;
+  const table = state.table;
+  const entry = table.add(prefix, name, headerOffset, size, flags, zip64Size, zip64Offset);
+  const nameLength = table.nameLength(entry);
+  if (nameLength > 0xffff) {
+    table.dropLast();
+    throw new CheckpointError("invalid-argument", "record name longer than 65,535 bytes", { entry: prefix + name });
+  }
+  const z64 = zip64Size || zip64Offset ? zip64Extra(zip64Size ? size : undefined, zip64Offset ? headerOffset : undefined) : EMPTY;
+  // getPadding: the payload would start after the header, the name, the zip64 extra and the 4-byte FB header.
+  const start = headerOffset + LOCAL_HEADER_SIZE + nameLength + z64.length + 4;
+  const padding = (state.alignment - (start % state.alignment)) % state.alignment;
+  const extraLength = z64.length + 4 + padding;
+  const length = LOCAL_HEADER_SIZE + nameLength + extraLength;
+  const base = sink.reserve(length);
+  const h = sink.buf;
+  // version needed 0, method 0 (stored), time/date 0, CRC and sizes 0: all zeros, as miniz writes them.
+  put32(h, base, SIG_LOCAL);
+  put16(h, base + 4, 0);
+  put16(h, base + 6, flags);
+  for (let k = base + 8; k < base + 26; k++) h[k] = 0;
+  put16(h, base + 26, nameLength);
+  put16(h, base + 28, extraLength);
+  let at = table.copyName(entry, h, base + LOCAL_HEADER_SIZE);
+  if (z64.length > 0) {
+    h.set(z64, at);
+    at += z64.length;
+  }
+  h[at] = 0x46; // "F"
+  h[at + 1] = 0x42; // "B"
+  put16(h, at + 2, padding);
+  for (let k = at + 4; k < base + length; k++) h[k] = 0x5a; // 'Z' filler
+  if (state.names !== undefined) state.names.add(prefix + name);
+  state.offset += length + size;
+  return entry;
+}
 
 const EMPTY = new Uint8Array(0);
 
@@ -178,95 +186,102 @@ function put32(b: Uint8Array, at: number, v: number): void {
   b[at + 3] = (v >>> 24) & 0xff;
 }
 
-/**
- * The data descriptor that closes `entry` (32-bit sizes, or 64-bit when the entry has a zip64
- * extra field, as miniz decides), recording its CRC for the central directory. Empty for an
- * empty record, which has no descriptor.
- */
-export function endZipEntry(state: ZipWriteState, entry: ZipWrittenEntry, crc: number, into?: ZipReserve): Uint8Array {
-  entry.crc = crc >>> 0;
-  if (entry.flags === FLAGS_EMPTY) return EMPTY;
-  const wide = entry.zip64Size || entry.zip64Offset;
-  const length = wide ? 24 : 16;
-  if (into === undefined || wide) {
-    const out = new Uint8Array(length);
-    const v = new DataView(out.buffer);
-    v.setUint32(0, SIG_DESCRIPTOR, true);
-    v.setUint32(4, entry.crc, true);
-    if (wide) {
-      v.setBigUint64(8, BigInt(entry.size), true);
-      v.setBigUint64(16, BigInt(entry.size), true);
-    } else {
-      v.setUint32(8, entry.size, true);
-      v.setUint32(12, entry.size, true);
-    }
-    state.offset += out.length;
-    if (into === undefined) return out;
-    const t = into(length);
-    t.buf.set(out, t.at);
-    return EMPTY;
-  }
-  const { buf, at } = into(length);
-  put32(buf, at, SIG_DESCRIPTOR);
-  put32(buf, at + 4, entry.crc);
-  put32(buf, at + 8, entry.size);
-  put32(buf, at + 12, entry.size);
-  state.offset += length;
-  return EMPTY;
+/** A 64-bit little-endian value below 2^53. */
+function put64(b: Uint8Array, at: number, v: number): void {
+  put32(b, at, v >>> 0);
+  put32(b, at + 4, Math.floor(v / 2 ** 32));
 }
 
 /**
- * The central directory, the zip64 end record and locator, and the end record. After this the
- * archive is complete and `state` accepts no more records.
+ * The data descriptor that closes record `entry` (32-bit sizes, or 64-bit when the record has a
+ * zip64 extra field, as miniz decides), recording its CRC for the central directory: returned,
+ * or written into `sink` when given (then the result is empty). Empty for an empty record, which
+ * has no descriptor.
+ */
+export function endZipEntry(state: ZipWriteState, entry: number, crc: number, sink?: ZipSink): Uint8Array {
+  const table = state.table;
+  table.setCrc(entry, crc);
+  if (table.flags(entry) === FLAGS_EMPTY) return EMPTY;
+  const wide = table.zip64Size(entry) || table.zip64Offset(entry);
+  const length = wide ? 24 : 16;
+  const size = table.size(entry);
+  const out = sink === undefined ? new Uint8Array(length) : undefined;
+  const at = sink === undefined ? 0 : sink.reserve(length);
+  const b = out ?? sink!.buf;
+  put32(b, at, SIG_DESCRIPTOR);
+  put32(b, at + 4, crc >>> 0);
+  if (wide) {
+    put64(b, at + 8, size);
+    put64(b, at + 16, size);
+  } else {
+    put32(b, at + 8, size);
+    put32(b, at + 12, size);
+  }
+  state.offset += length;
+  return out ?? EMPTY;
+}
+
+/**
+ * The central directory, the zip64 end record and locator, and the end record, in one buffer.
+ * After this the archive is complete and `state` accepts no more records.
  * @throws CheckpointError `invalid-argument` when called twice.
  */
 export function finishZip(state: ZipWriteState): Uint8Array {
   if (state.finished) throw new CheckpointError("invalid-argument", "the archive is already finished");
   state.finished = true;
   const limit = state.zip64Threshold;
+  const table = state.table;
+  const n = table.count;
+  const extraLength = (i: number): number => {
+    const fields = (table.zip64Size(i) ? 2 : 0) + (table.zip64Offset(i) ? 1 : 0);
+    return fields === 0 ? 0 : 4 + 8 * fields;
+  };
   let cdSize = 0;
-  const extras = state.entries.map((e) => zip64Extra(e.zip64Size ? e.size : undefined, e.zip64Offset ? e.headerOffset : undefined));
-  state.entries.forEach((e, i) => (cdSize += CENTRAL_HEADER_SIZE + e.nameBytes.length + extras[i]!.length));
+  for (let i = 0; i < n; i++) cdSize += CENTRAL_HEADER_SIZE + table.nameLength(i) + extraLength(i);
   const cdOffset = state.offset;
   const out = new Uint8Array(cdSize + 56 + 20 + 22);
-  const v = new DataView(out.buffer);
   let at = 0;
-  state.entries.forEach((e, i) => {
-    const extra = extras[i]!;
-    v.setUint32(at, SIG_CENTRAL, true);
-    // version made by / needed 0, method 0, time/date 0, comment 0, disk 0, attributes 0.
-    v.setUint16(at + 8, e.flags, true);
-    v.setUint32(at + 16, e.crc, true);
-    v.setUint32(at + 20, e.zip64Size ? ZIP64_LIMIT : e.size, true);
-    v.setUint32(at + 24, e.zip64Size ? ZIP64_LIMIT : e.size, true);
-    v.setUint16(at + 28, e.nameBytes.length, true);
-    v.setUint16(at + 30, extra.length, true);
-    v.setUint32(at + 42, e.zip64Offset ? ZIP64_LIMIT : e.headerOffset, true);
-    out.set(e.nameBytes, at + CENTRAL_HEADER_SIZE);
-    out.set(extra, at + CENTRAL_HEADER_SIZE + e.nameBytes.length);
-    at += CENTRAL_HEADER_SIZE + e.nameBytes.length + extra.length;
-  });
-  const n = state.entries.length;
+  for (let i = 0; i < n; i++) {
+    const size = table.size(i);
+    const offset = table.headerOffset(i);
+    const z64Size = table.zip64Size(i);
+    const z64Offset = table.zip64Offset(i);
+    // version made by / needed 0, method 0, time/date 0, comment 0, disk 0, attributes 0 (the buffer is zeroed).
+    put32(out, at, SIG_CENTRAL);
+    put16(out, at + 8, table.flags(i));
+    put32(out, at + 16, table.crc(i));
+    put32(out, at + 20, z64Size ? ZIP64_LIMIT : size);
+    put32(out, at + 24, z64Size ? ZIP64_LIMIT : size);
+    put16(out, at + 28, table.nameLength(i));
+    put16(out, at + 30, extraLength(i));
+    put32(out, at + 42, z64Offset ? ZIP64_LIMIT : offset);
+    at = table.copyName(i, out, at + CENTRAL_HEADER_SIZE);
+    if (z64Size || z64Offset) {
+      const extra = zip64Extra(z64Size ? size : undefined, z64Offset ? offset : undefined);
+      out.set(extra, at);
+      at += extra.length;
+    }
+  }
   const eocd64Offset = cdOffset + cdSize;
   // zip64 end of central directory record (miniz: made by 0x031E, needed 45).
-  v.setUint32(at, SIG_EOCD64, true);
-  v.setBigUint64(at + 4, 44n, true);
-  v.setUint16(at + 12, 0x031e, true);
-  v.setUint16(at + 14, 45, true);
-  v.setBigUint64(at + 24, BigInt(n), true);
-  v.setBigUint64(at + 32, BigInt(n), true);
-  v.setBigUint64(at + 40, BigInt(cdSize), true);
-  v.setBigUint64(at + 48, BigInt(cdOffset), true);
+  put32(out, at, SIG_EOCD64);
+  put64(out, at + 4, 44);
+  put16(out, at + 12, 0x031e);
+  put16(out, at + 14, 45);
+  put64(out, at + 24, n);
+  put64(out, at + 32, n);
+  put64(out, at + 40, cdSize);
+  put64(out, at + 48, cdOffset);
   at += 56;
-  v.setUint32(at, SIG_EOCD64_LOCATOR, true);
-  v.setBigUint64(at + 8, BigInt(eocd64Offset), true);
-  v.setUint32(at + 16, 1, true);
+  put32(out, at, SIG_EOCD64_LOCATOR);
+  put64(out, at + 8, eocd64Offset);
+  put32(out, at + 16, 1);
   at += 20;
-  v.setUint32(at, SIG_EOCD, true);
-  v.setUint16(at + 8, Math.min(n, 0xffff), true);
-  v.setUint16(at + 10, Math.min(n, 0xffff), true);
-  v.setUint32(at + 12, cdSize >= limit ? ZIP64_LIMIT : cdSize, true);
-  v.setUint32(at + 16, cdOffset >= limit ? ZIP64_LIMIT : cdOffset, true);
+  put32(out, at, SIG_EOCD);
+  put16(out, at + 8, Math.min(n, 0xffff));
+  put16(out, at + 10, Math.min(n, 0xffff));
+  put32(out, at + 12, cdSize >= limit ? ZIP64_LIMIT : cdSize);
+  put32(out, at + 16, cdOffset >= limit ? ZIP64_LIMIT : cdOffset);
   state.offset += out.length;
   return out;
 }
@@ -276,25 +291,24 @@ function zip64Extra(size: number | undefined, offset: number | undefined): Uint8
   if (size === undefined && offset === undefined) return EMPTY;
   const fields = (size === undefined ? 0 : 2) + (offset === undefined ? 0 : 1);
   const out = new Uint8Array(4 + 8 * fields);
-  const v = new DataView(out.buffer);
-  v.setUint16(0, 1, true);
-  v.setUint16(2, 8 * fields, true);
+  put16(out, 0, 1);
+  put16(out, 2, 8 * fields);
   let at = 4;
   if (size !== undefined) {
-    v.setBigUint64(at, BigInt(size), true);
-    v.setBigUint64(at + 8, BigInt(size), true);
+    put64(out, at, size);
+    put64(out, at + 8, size);
     at += 16;
   }
-  if (offset !== undefined) v.setBigUint64(at, BigInt(offset), true);
+  if (offset !== undefined) put64(out, at, offset);
   return out;
 }
 
 /**
  * Streams one record: its header, the payload chunks as given (views, not copies), then the
- * descriptor. The CRC is computed on the way.
+ * descriptor. The CRC is computed on the way. Returns the record's number.
  * @throws CheckpointError `invalid-data` when the chunks add up to more or fewer bytes than `size`.
  */
-export function* zipEntryChunks(state: ZipWriteState, name: string, size: number, chunks: Iterable<Uint8Array>): Generator<Uint8Array, ZipWrittenEntry> {
+export function* zipEntryChunks(state: ZipWriteState, name: string, size: number, chunks: Iterable<Uint8Array>): Generator<Uint8Array, number> {
   const { header, entry } = beginZipEntry(state, name, size);
   yield header;
   const body = entryBody(state, name, size);
@@ -307,7 +321,7 @@ export function* zipEntryChunks(state: ZipWriteState, name: string, size: number
 /** {@link zipEntryChunks} over chunks that arrive asynchronously. */
 export async function* zipEntryChunksAsync(
   state: ZipWriteState, name: string, size: number, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-): AsyncGenerator<Uint8Array, ZipWrittenEntry> {
+): AsyncGenerator<Uint8Array, number> {
   const { header, entry } = beginZipEntry(state, name, size);
   yield header;
   const body = entryBody(state, name, size);
@@ -331,7 +345,7 @@ function entryBody(state: ZipWriteState, name: string, size: number) {
       crc = state.crc32(chunk, crc);
       return chunk.length > 0;
     },
-    end(entry: Parameters<typeof endZipEntry>[1]): Uint8Array {
+    end(entry: number): Uint8Array {
       if (written !== size) throw sizeMismatch(name, size, written);
       return endZipEntry(state, entry, crc);
     },

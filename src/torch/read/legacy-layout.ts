@@ -131,10 +131,13 @@ function toCheckpoint(p: Parsed, source: ByteSource): Checkpoint {
 
 const FIRST_HEAD = 1 << 20;
 
-/** Reads a legacy file synchronously (in-memory or `readSync` sources). */
-export function readLegacyCheckpointSync(source: ByteSource, options: ReadOptions, hooks: RebuildHooks = {}): Checkpoint {
+/**
+ * Reads a legacy file synchronously (in-memory or `readSync` sources). `firstHead` is the first
+ * guess at the size of its pickles (read again, four times larger, while they are cut short).
+ */
+export function readLegacyCheckpointSync(source: ByteSource, options: ReadOptions, hooks: RebuildHooks = {}, firstHead = FIRST_HEAD): Checkpoint {
   const read = (o: number, n: number) => source.bytes?.subarray(o, o + n) ?? source.readSync!(o, n);
-  let size = source.bytes !== undefined ? source.size : Math.min(source.size, FIRST_HEAD);
+  let size = source.bytes !== undefined ? source.size : Math.min(source.size, firstHead);
   for (;;) {
     try {
       const parsed = parseHead(read(0, size), options, hooks);

@@ -4,6 +4,11 @@
  */
 import type { ByteSource } from "../../bytes/source.js";
 import { blobSource, bytesSource } from "../../bytes/source.js";
+import { sliceSource } from "../../bytes/slice-source.js";
+import { SourceWindow } from "../../bytes/source-window.js";
+import { compactLargeBytes, DEFAULT_HOLE_BYTES, type BytesHole } from "../../pickle/large-bytes.js";
+import { pyKind } from "../../pickle/value.js";
+import { visitGraph } from "../visit.js";
 import { CheckpointError, isTorchsaveError } from "../../errors.js";
 import type { Checkpoint, ReadOptions } from "./checkpoint.js";
 import { DEFAULT_MAX_INFLATED_BYTES } from "./checkpoint.js";
@@ -50,7 +55,8 @@ export function openCheckpointSync(source: ByteSource, options: ReadOptions = {}
       case "gzip":
         return gunzipped(wholeSync(source), options);
       case "pickle":
-        return readPlainPickle(wholeSync(source), source, options);
+        return (source.bytes === undefined && source.size >= LAZY_PICKLE_BYTES ? readPlainPickleInPlace(source, options) : undefined) ??
+          readPlainPickle(wholeSync(source), source, options);
       case "tar":
         return readTarCheckpoint(source, options);
       default:
@@ -116,17 +122,25 @@ function gunzipped(bytes: Uint8Array, options: ReadOptions): Checkpoint {
   return { ...ckpt, compression: "gzip" };
 }
 
+/** A plain pickle at least this large, read from a file, leaves its storage payloads in the file. */
+export const LAZY_PICKLE_BYTES = 16 * 2 ** 20;
+
 /**
  * A plain `pickle.dump` of tensors: each storage arrives as `torch.storage._load_from_bytes(b)`,
- * where `b` is a whole legacy torch file holding that one storage.
+ * where `b` is a whole legacy torch file holding that one storage. `holes` (from
+ * {@link readPlainPickleInPlace}) are payloads left in `source`: their legacy files are read there.
  */
-function readPlainPickle(bytes: Uint8Array, source: ByteSource, options: ReadOptions): Checkpoint {
+function readPlainPickle(bytes: Uint8Array, source: ByteSource, options: ReadOptions, holes?: ReadonlyMap<number, BytesHole>): Checkpoint {
   const storages: Storage[] = [];
   const result = decodeTorchPickle(bytes, 0, options, {
     loadFromBytes: (inner, offset) => {
+      const hole = holes !== undefined && inner.length === 0 && inner.buffer === bytes.buffer ? holes.get(inner.byteOffset - bytes.byteOffset) : undefined;
       let nested: Checkpoint;
       try {
-        nested = readLegacyCheckpointSync(bytesSource(inner, options.name), options);
+        // A storage's legacy file has pickles of a few hundred bytes before its data.
+        nested = hole === undefined
+          ? readLegacyCheckpointSync(bytesSource(inner, options.name), options)
+          : readLegacyCheckpointSync(sliceSource(source, hole.offset, hole.length, options.name), options, {}, 4096);
       } catch (e) {
         throw isTorchsaveError(e) ? e.withLocation({ offset }) : e;
       }
@@ -139,6 +153,34 @@ function readPlainPickle(bytes: Uint8Array, source: ByteSource, options: ReadOpt
     },
   });
   return { layout: "pickle", compression: "none", root: result.value, storages, protocol: result.protocol, records: {}, source };
+}
+
+/**
+ * A plain pickle read without reading its large `bytes` payloads: they stay in the source, and each
+ * `_load_from_bytes` legacy file among them is read there as its storage is asked for, so a
+ * pickle of any size opens in the memory of its small parts. Undefined when that cannot be done
+ * safely: the caller reads the whole stream (as it does for any error here, so errors and their
+ * offsets are those of the whole read). `minHole` is the smallest payload left in place; `window`
+ * the bytes read at a time while walking the opcodes (only a few hundred lie between payloads).
+ */
+export function readPlainPickleInPlace(source: ByteSource, options: ReadOptions = {}, minHole = DEFAULT_HOLE_BYTES, window = 64 * 1024): Checkpoint | undefined {
+  let compact;
+  let checkpoint: Checkpoint;
+  try {
+    compact = compactLargeBytes(new SourceWindow(source, window), minHole);
+    if (compact === undefined) return undefined;
+    checkpoint = readPlainPickle(compact.bytes, source, options, compact.holes);
+  } catch {
+    return undefined;
+  }
+  // A payload used as anything but a `_load_from_bytes` argument would read as b"": read it all instead.
+  const buffer = compact.bytes.buffer;
+  let leaked = false;
+  visitGraph(checkpoint.root, (v) => {
+    if (pyKind(v) === "bytes" && (v as { data: Uint8Array }).data.buffer === buffer && (v as { data: Uint8Array }).data.length === 0) leaked = true;
+    return !leaked;
+  });
+  return leaked ? undefined : checkpoint;
 }
 
 function notACheckpoint(kind: ContainerKind): CheckpointError {

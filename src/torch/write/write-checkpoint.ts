@@ -9,20 +9,21 @@
  * from wherever they live (in memory, a file, a Blob, a callback source), one chunk at a time, so
  * `checkpointChunksAsync` writes a checkpoint larger than memory with bounded memory.
  */
-import { encodeLatin1 } from "../../bytes/text.js";
+import { encodeLatin1, encodeUtf8 } from "../../bytes/text.js";
 import type { TorchValue } from "../model.js";
 import { encodeDataPickle } from "./write-data-pickle.js";
 import type { DataPickle } from "./write-data-pickle.js";
+import type { StorageRecord } from "./write-pickle-tensor.js";
 import { legacyChunks, legacyChunksAsync } from "./write-legacy.js";
 import type { ResolvedWriteOptions, WriteOptions } from "./write-options.js";
 import { resolveWriteOptions } from "./write-options.js";
-import { serializationId } from "./write-serialization-id.js";
+import { serializationIdOfTable } from "./write-serialization-id.js";
 import { confirmRecordCrc } from "../record-crc.js";
 import { isSwapped, readsWithoutWaiting, smallStorageBytes, storageChunks, storageChunksAsync } from "./write-storage-bytes.js";
 import { ChunkCoalescer, coalesceChunks, coalesceChunksAsync } from "../../bytes/coalesce.js";
-import type { ZipReserve, ZipWriteState } from "../../containers/zip/zip-writer.js";
+import type { ZipSink, ZipWriteState } from "../../containers/zip/zip-writer.js";
 import {
-  beginZipEntry, concatChunks, endZipEntry, finishZip, newZipWriteState, zipEntryChunks, zipEntryChunksAsync,
+  concatChunks, endZipEntry, finishZip, newZipWriteState, writeZipHeader, zipEntryChunks, zipEntryChunksAsync,
 } from "../../containers/zip/zip-writer.js";
 
 /** torch.save's `version` record (`kMinProducedFileFormatVersion`). */
@@ -62,54 +63,66 @@ export function checkpointChunksAsync(root: TorchValue, options: WriteOptions = 
   return opts.layout === "legacy" ? coalesceChunksAsync(legacyChunksAsync(data, opts)) : zipChunksAsync(data, opts);
 }
 
-/** One zip record: its name below the archive folder, size, and bytes as sync or async chunks. */
-interface RecordSource {
-  readonly name: string;
-  readonly size: number;
-  chunks(): Iterable<Uint8Array>;
-  chunksAsync(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-  /** `chunks()` needs no waiting (bytes in memory, or a small synchronous read): the async writer takes them synchronously. */
-  readonly ready: boolean;
-  /** The whole payload in one piece when it is small and needs no transform (written in place), else undefined. */
-  small(): Uint8Array | undefined;
-  /** Told the CRC-32 of what was written: a storage read from a zip record checks that record with it (record-crc.ts). */
-  written?(crc: number): void;
-}
-
 /** Records up to this size are copied into the output buffer whole, header and descriptor around them. */
 const SMALL_RECORD_BYTES = 64 * 1024;
 
-const textRecord = (name: string, text: string): RecordSource => bytesRecord(name, encodeLatin1(text)!);
-const bytesRecord = (name: string, bytes: Uint8Array): RecordSource => ({
-  name, size: bytes.length, chunks: () => [bytes], chunksAsync: () => [bytes], ready: true,
-  small: () => (bytes.length <= SMALL_RECORD_BYTES ? bytes : undefined),
-});
+/** The records before the storages, in torch 2.x order: name below the archive folder, bytes. */
+function headRecords(data: DataPickle, opts: ResolvedWriteOptions): [string, Uint8Array][] {
+  return [
+    ["data.pkl", data.bytes],
+    [".format_version", encodeLatin1(FORMAT_VERSION)!],
+    [".storage_alignment", encodeLatin1(String(opts.storageAlignment))!],
+    ["byteorder", encodeLatin1("little")!],
+  ];
+}
 
-/** The records in torch 2.x order. Lazy: the serialization id is made once the records before it are written. */
-function* zipRecords(data: DataPickle, opts: ResolvedWriteOptions, state: ZipWriteState): Generator<RecordSource> {
-  yield bytesRecord("data.pkl", data.bytes);
-  yield textRecord(".format_version", FORMAT_VERSION);
-  yield textRecord(".storage_alignment", String(opts.storageAlignment));
-  yield textRecord("byteorder", "little");
-  for (const r of data.records) {
-    yield {
-      name: `data/${r.key}`,
-      size: r.byteLength,
-      // The output's CRC of a record copied as is is the input record's: checked with it, for free.
-      chunks: () => storageChunks(r.storage, opts.chunkBytes, true),
-      chunksAsync: () => storageChunksAsync(r.storage, opts.chunkBytes, true),
-      ready: readsWithoutWaiting(r.storage),
-      small: () => smallStorageBytes(r.storage, SMALL_RECORD_BYTES),
-      written: (crc) => confirmRecordCrc(r.storage, crc, isSwapped(r.storage)),
-    };
-  }
-  yield textRecord("version", FILE_FORMAT_VERSION);
-  const prefix = `${opts.archiveName}/`.length;
-  const id = opts.serializationId ?? serializationId(
-    state.entries.map((e) => e.name.slice(prefix)),
-    state.entries.filter((e) => e.size > 0).map((e) => e.crc),
-  );
-  yield textRecord(".data/serialization_id", id);
+/** One archive being written: the zip state and where small pieces are coalesced. */
+interface ZipOut {
+  readonly state: ZipWriteState;
+  readonly co: ChunkCoalescer;
+  /** Chunks ready to go out, in order. */
+  readonly out: Uint8Array[];
+  /** Headers and descriptors are written in place into the coalescer's buffer. */
+  readonly sink: ZipSink;
+  /** `<archive>/` and `<archive>/data/`: names are written as prefix + key, never concatenated. */
+  readonly folder: string;
+  readonly dataFolder: string;
+}
+
+function zipOut(opts: ResolvedWriteOptions): ZipOut {
+  // Names are unique by construction: fixed ones and data/<n> for distinct numbers n.
+  const state = newZipWriteState({ alignment: opts.storageAlignment, crc32: opts.crc32, zip64Threshold: opts.zip64Threshold, uniqueNames: true });
+  const co = new ChunkCoalescer();
+  const out: Uint8Array[] = [];
+  const sink: ZipSink = {
+    reserve: (n) => co.room(n, out),
+    get buf() {
+      return co.current;
+    },
+  };
+  return { state, co, out, sink, folder: `${opts.archiveName}/`, dataFolder: `${opts.archiveName}/data/` };
+}
+
+/** A small record written whole into the coalescing buffer: header, payload, descriptor. Returns its number. */
+function smallEntry(z: ZipOut, prefix: string, name: string, bytes: Uint8Array): number {
+  const entry = writeZipHeader(z.state, prefix, name, bytes.length, z.sink);
+  z.co.push(bytes, z.out);
+  endZipEntry(z.state, entry, bytes.length === 0 ? 0 : z.state.crc32(bytes, 0), z.sink);
+  return entry;
+}
+
+/** The records after the storages: `version`, then the serialization id over everything before it. */
+function tailRecords(z: ZipOut, opts: ResolvedWriteOptions): void {
+  smallEntry(z, z.folder, "version", encodeLatin1(FILE_FORMAT_VERSION)!);
+  const id = opts.serializationId ?? serializationIdOfTable(z.state.table, encodeUtf8(z.folder).length);
+  smallEntry(z, z.folder, ".data/serialization_id", encodeLatin1(id)!);
+  z.co.push(finishZip(z.state), z.out);
+  z.co.flush(z.out);
+}
+
+/** The output's CRC of a storage record copied as is is the input record's: checked with it, for free (record-crc.ts). */
+function written(z: ZipOut, r: StorageRecord, entry: number): void {
+  confirmRecordCrc(r.storage, z.state.table.crc(entry), isSwapped(r.storage));
 }
 
 /**
@@ -118,26 +131,33 @@ function* zipRecords(data: DataPickle, opts: ResolvedWriteOptions, state: ZipWri
  * checksummed (so a pipelined writer overlaps the CRC of one slice with the write of the last).
  */
 function* zipChunks(data: DataPickle, opts: ResolvedWriteOptions): Generator<Uint8Array> {
-  const state = newZipWriteState({ alignment: opts.storageAlignment, crc32: opts.crc32, zip64Threshold: opts.zip64Threshold });
-  const co = new ChunkCoalescer();
-  const out: Uint8Array[] = [];
-  const reserve: ZipReserve = (n) => co.reserve(n, out);
-  for (const r of zipRecords(data, opts, state)) {
-    const name = `${opts.archiveName}/${r.name}`;
-    const small = r.small();
-    if (small !== undefined) smallEntry(state, name, small, co, out, reserve);
-    else {
-      for (const c of zipEntryChunks(state, name, r.size, r.chunks())) {
-        co.push(c, out);
-        if (out.length > 0) yield* drain(out);
-      }
-    }
-    r.written?.(state.entries[state.entries.length - 1]!.crc);
-    if (out.length > 0) yield* drain(out);
+  const z = zipOut(opts);
+  for (const [name, bytes] of headRecords(data, opts)) {
+    if (bytes.length <= SMALL_RECORD_BYTES) smallEntry(z, z.folder, name, bytes);
+    else yield* largeEntry(z, z.folder + name, bytes.length, [bytes]);
   }
-  co.push(finishZip(state), out);
-  co.flush(out);
-  yield* drain(out);
+  if (z.out.length > 0) yield* drain(z.out);
+  for (const r of data.records) {
+    const small = smallStorageBytes(r.storage, SMALL_RECORD_BYTES);
+    let entry: number;
+    if (small !== undefined) entry = smallEntry(z, z.dataFolder, r.key, small);
+    else entry = yield* largeEntry(z, z.dataFolder + r.key, r.byteLength, storageChunks(r.storage, opts.chunkBytes, true));
+    written(z, r, entry);
+    if (z.out.length > 0) yield* drain(z.out);
+  }
+  tailRecords(z, opts);
+  yield* drain(z.out);
+}
+
+/** A record streamed chunk by chunk (a large one): coalesced output as it goes; returns its number. */
+function* largeEntry(z: ZipOut, name: string, size: number, chunks: Iterable<Uint8Array>): Generator<Uint8Array, number> {
+  const it = zipEntryChunks(z.state, name, size, chunks);
+  for (;;) {
+    const step = it.next();
+    if (step.done === true) return step.value;
+    z.co.push(step.value, z.out);
+    if (z.out.length > 0) yield* drain(z.out);
+  }
 }
 
 /**
@@ -146,39 +166,35 @@ function* zipChunks(data: DataPickle, opts: ResolvedWriteOptions): Generator<Uin
  * asynchronously, chunk by chunk.
  */
 async function* zipChunksAsync(data: DataPickle, opts: ResolvedWriteOptions): AsyncGenerator<Uint8Array> {
-  const state = newZipWriteState({ alignment: opts.storageAlignment, crc32: opts.crc32, zip64Threshold: opts.zip64Threshold });
-  const co = new ChunkCoalescer();
-  const out: Uint8Array[] = [];
-  const reserve: ZipReserve = (n) => co.reserve(n, out);
-  for (const r of zipRecords(data, opts, state)) {
-    const name = `${opts.archiveName}/${r.name}`;
-    const small = r.ready ? r.small() : undefined;
-    if (small !== undefined) {
-      smallEntry(state, name, small, co, out, reserve);
-      if (out.length > 0) yield* drain(out);
-    } else if (r.ready) {
-      for (const c of zipEntryChunks(state, name, r.size, r.chunks())) {
-        co.push(c, out);
-        if (out.length > 0) yield* drain(out);
-      }
-    } else {
-      for await (const c of zipEntryChunksAsync(state, name, r.size, r.chunksAsync())) {
-        co.push(c, out);
-        if (out.length > 0) yield* drain(out);
+  const z = zipOut(opts);
+  for (const [name, bytes] of headRecords(data, opts)) {
+    if (bytes.length <= SMALL_RECORD_BYTES) smallEntry(z, z.folder, name, bytes);
+    else yield* largeEntry(z, z.folder + name, bytes.length, [bytes]);
+  }
+  if (z.out.length > 0) yield* drain(z.out);
+  for (const r of data.records) {
+    const ready = readsWithoutWaiting(r.storage);
+    const small = ready ? smallStorageBytes(r.storage, SMALL_RECORD_BYTES) : undefined;
+    let entry: number;
+    if (small !== undefined) entry = smallEntry(z, z.dataFolder, r.key, small);
+    else if (ready) entry = yield* largeEntry(z, z.dataFolder + r.key, r.byteLength, storageChunks(r.storage, opts.chunkBytes, true));
+    else {
+      const it = zipEntryChunksAsync(z.state, z.dataFolder + r.key, r.byteLength, storageChunksAsync(r.storage, opts.chunkBytes, true));
+      for (;;) {
+        const step = await it.next();
+        if (step.done === true) {
+          entry = step.value;
+          break;
+        }
+        z.co.push(step.value, z.out);
+        if (z.out.length > 0) yield* drain(z.out);
       }
     }
-    r.written?.(state.entries[state.entries.length - 1]!.crc);
+    written(z, r, entry);
+    if (z.out.length > 0) yield* drain(z.out);
   }
-  co.push(finishZip(state), out);
-  co.flush(out);
-  yield* drain(out);
-}
-
-/** A small record written whole into the coalescing buffer: header, payload, descriptor. */
-function smallEntry(state: ZipWriteState, name: string, bytes: Uint8Array, co: ChunkCoalescer, out: Uint8Array[], reserve: ZipReserve): void {
-  const { entry } = beginZipEntry(state, name, bytes.length, reserve);
-  co.push(bytes, out);
-  endZipEntry(state, entry, bytes.length === 0 ? 0 : state.crc32(bytes, 0), reserve);
+  tailRecords(z, opts);
+  yield* drain(z.out);
 }
 
 /** Hands out and empties `out`. */

@@ -260,9 +260,17 @@ function legacyView(s: Storage): { root: Storage; offset: number } | undefined {
 /** The storages some tensor anywhere in the graph views with a dtype other than the storage's own. */
 function storagesViewedOtherwise(root: TorchValue): Set<Storage> {
   const out = new Set<Storage>();
-  visitGraph(root, (v) => {
-    if (isTensor(v) && v.storage !== undefined && v.dtype !== v.storage.dtype) out.add(v.storage);
-  });
+  visitGraph(
+    root,
+    (v) => {
+      if (isStorage(v)) return false; // a storage leads to no tensor
+      if (!isTensor(v)) return;
+      if (v.storage !== undefined && v.dtype !== v.storage.dtype) out.add(v.storage);
+      // A plain tensor's only child is its storage: nothing below it to look at.
+      return v.origin !== undefined || v.state !== undefined || v.quantization !== undefined || v.sparse !== undefined ? undefined : false;
+    },
+    { revisitTensors: true },
+  );
   return out;
 }
 

@@ -17,6 +17,7 @@
  * CRC per storage, and BigInt arithmetic per storage was a tenth of writing 80,000 small ones).
  */
 import { encodeUtf8 } from "../../bytes/text.js";
+import type { ZipEntryTable } from "../../containers/zip/zip-entry-table.js";
 
 /** A 64-bit unsigned number as its high and low 32-bit halves; the functions below reuse one. */
 interface U64 {
@@ -47,19 +48,25 @@ function shiftMix(x: U64): void {
   x.lo = (x.lo ^ (x.hi >>> 15)) >>> 0;
 }
 
-/** libstdc++'s 64-bit `_Hash_bytes` into `h`. */
-function hashInto(bytes: Uint8Array, seedHi: number, seedLo: number, h: U64): void {
-  const n = bytes.length;
-  const aligned = n & ~7;
-  const d: U64 = { hi: 0, lo: n >>> 0 };
+/** Scratch for {@link hashInto} (one per module: the functions here do not re-enter). */
+const scratch: U64 = { hi: 0, lo: 0 };
+
+/** Little-endian u32 at `p`. */
+const u32 = (bytes: Uint8Array, p: number): number => (bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24)) >>> 0;
+
+/** libstdc++'s 64-bit `_Hash_bytes` of `bytes[from, to)` into `h`. */
+function hashInto(bytes: Uint8Array, from: number, to: number, seedHi: number, seedLo: number, h: U64): void {
+  const n = to - from;
+  const aligned = from + (n & ~7);
+  const d = scratch;
+  d.lo = n >>> 0;
   d.hi = Math.floor(n / TWO32);
   mulMix(d);
   h.hi = (seedHi ^ d.hi) >>> 0;
   h.lo = (seedLo ^ d.lo) >>> 0;
-  const u32 = (p: number): number => (bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24)) >>> 0;
-  for (let p = 0; p < aligned; p += 8) {
-    d.lo = u32(p);
-    d.hi = u32(p + 4);
+  for (let p = from; p < aligned; p += 8) {
+    d.lo = u32(bytes, p);
+    d.hi = u32(bytes, p + 4);
     mulMix(d);
     shiftMix(d);
     mulMix(d);
@@ -70,7 +77,7 @@ function hashInto(bytes: Uint8Array, seedHi: number, seedLo: number, h: U64): vo
   if ((n & 7) !== 0) {
     let lo = 0;
     let hi = 0;
-    for (let k = 0; aligned + k < n; k++) {
+    for (let k = 0; aligned + k < to; k++) {
       if (k < 4) lo += bytes[aligned + k]! * 2 ** (8 * k);
       else hi += bytes[aligned + k]! * 2 ** (8 * (k - 4));
     }
@@ -110,7 +117,7 @@ export function hashCombine(seed: bigint, value: bigint): bigint {
 export function hashBytes(bytes: Uint8Array, seed = 0xc70f6907n): bigint {
   const s = halves(seed);
   const h: U64 = { hi: 0, lo: 0 };
-  hashInto(bytes, s.hi, s.lo, h);
+  hashInto(bytes, 0, bytes.length, s.hi, s.lo, h);
   return toBig(h);
 }
 
@@ -123,10 +130,29 @@ export function serializationId(names: readonly string[], crcs: readonly number[
   const nameHash: U64 = { hi: 0, lo: 0 };
   const h: U64 = { hi: 0, lo: 0 };
   for (const name of names) {
-    hashInto(encodeUtf8(name), 0, 0xc70f6907, h);
+    const bytes = encodeUtf8(name);
+    hashInto(bytes, 0, bytes.length, 0, 0xc70f6907, h);
     combineInto(nameHash, h.hi, h.lo);
   }
   const crcHash: U64 = { hi: 0, lo: 0 };
   for (const crc of crcs) combineInto(crcHash, 0, crc >>> 0);
+  return toBig(nameHash).toString().padStart(20, "0") + toBig(crcHash).toString().padStart(20, "0");
+}
+
+/**
+ * {@link serializationId} of the records a zip writer wrote so far, straight from its table: each
+ * name's bytes past the first `skip` (the archive folder and its slash), and the CRC-32 of every
+ * non-empty record. No string or array per record.
+ */
+export function serializationIdOfTable(table: ZipEntryTable, skip: number): string {
+  const nameHash: U64 = { hi: 0, lo: 0 };
+  const crcHash: U64 = { hi: 0, lo: 0 };
+  const h: U64 = { hi: 0, lo: 0 };
+  const pool = table.namePool();
+  for (let i = 0; i < table.count; i++) {
+    hashInto(pool, table.nameFrom(i) + skip, table.nameTo(i), 0, 0xc70f6907, h);
+    combineInto(nameHash, h.hi, h.lo);
+    if (table.size(i) > 0) combineInto(crcHash, 0, table.crc(i));
+  }
   return toBig(nameHash).toString().padStart(20, "0") + toBig(crcHash).toString().padStart(20, "0");
 }

@@ -130,7 +130,8 @@ export function checkWeightsOnly(root: TorchValue, lower: (host: TorchHost) => T
         return;
     }
   };
-  visitGraph(root, check);
+  // Tensors and storages are checked idempotently (the lowered map), so they need no seen-set entry.
+  visitGraph(root, check, { revisitTensors: true });
 }
 
 /** Nesting {@link plainlyAllowed} looks into before leaving a value to the full walk. */

@@ -61,6 +61,27 @@ describe("coalesceChunks", () => {
     expect(out.map((c) => c.length)).toEqual([13, 10]);
     expect([...out[0]!.subarray(0, 5)]).toEqual([1, 2, 3, 9, 9]);
   });
+
+  it("hands out room by offset in the current buffer, which a flush replaces", () => {
+    const co = new ChunkCoalescer(16);
+    const out: Uint8Array[] = [];
+    expect(co.current.length).toBe(0);
+    co.push(new Uint8Array([1, 2]), out);
+    const a = co.room(12, out);
+    expect(a).toBe(2);
+    const first = co.current;
+    first.set([7, 7], a);
+    const b = co.room(2, out);
+    expect([b, out.length]).toEqual([14, 0]);
+    const c = co.room(1, out);
+    expect([c, out.length]).toEqual([0, 1]);
+    expect(co.current).not.toBe(first);
+    co.current[c] = 5;
+    co.flush(out);
+    expect(out.map((x) => x.length)).toEqual([16, 1]);
+    expect([...out[0]!.subarray(0, 4)]).toEqual([1, 2, 7, 7]);
+    expect([...out[1]!]).toEqual([5]);
+  });
 });
 
 describe("encodeTextChunks", () => {

@@ -9,7 +9,7 @@ import { encodeUtf8 } from "../../../src/bytes/text.js";
 import { hashBytes, hashCombine, serializationId } from "../../../src/torch/write/write-serialization-id.js";
 import { openZipSync, readEntrySync } from "../../../src/containers/zip/zip-reader.js";
 import {
-  beginZipEntry, finishZip, newZipWriteState, zipEntryChunks, zipEntryChunksAsync, zipRecordsSync,
+  beginZipEntry, endZipEntry, finishZip, newZipWriteState, writeZipHeader, zipEntryChunks, zipEntryChunksAsync, zipRecordsSync,
 } from "../../../src/containers/zip/zip-writer.js";
 import { corpusFiles } from "../../helpers/corpus.js";
 
@@ -229,6 +229,36 @@ describe("zip writer: streaming and errors", () => {
     expectCode(() => newZipWriteState({ alignment: 0 }), "invalid-argument");
     expectCode(() => newZipWriteState({ alignment: 65536 }), "invalid-argument");
     expectCode(() => newZipWriteState({ zip64Threshold: 0 }), "invalid-argument");
+  });
+
+  it("writes headers and descriptors into a sink, the same bytes as the streaming writer", () => {
+    const records = [{ name: "a/x", data: fill(5) }, { name: "a/empty", data: new Uint8Array(0) }, { name: "a/\u00e9t\u00e9", data: fill(70, 3) }];
+    const want = zipRecordsSync(records, { alignment: 64 });
+    const st = newZipWriteState({ alignment: 64, uniqueNames: true });
+    let buf = new Uint8Array(0);
+    let used = 0;
+    const sink = {
+      reserve(n: number): number {
+        const next = new Uint8Array(used + n);
+        next.set(buf.subarray(0, used));
+        buf = next;
+        used += n;
+        return used - n;
+      },
+      get buf() {
+        return buf;
+      },
+    };
+    for (const r of records) {
+      const entry = writeZipHeader(st, r.name.slice(0, 2), r.name.slice(2), r.data.length, sink);
+      const at = sink.reserve(r.data.length); // then read buf: reserve may replace it
+      sink.buf.set(r.data, at);
+      expect(endZipEntry(st, entry, crc32(r.data, 0), sink).length).toBe(0);
+    }
+    const end = finishZip(st);
+    expect(concatBytes([buf.subarray(0, used), end])).toEqual(want);
+    // uniqueNames: the caller vouches, nothing is remembered to check against.
+    expect(st.names).toBeUndefined();
   });
 });
 

@@ -136,4 +136,21 @@ describe("openFileSource read-ahead", () => {
       source.close();
     }
   });
+
+  it("reads a file of at most wholeUpTo bytes whole: views of one buffer, the same bytes, the file closed", () => {
+    const bytes = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7) & 0xff);
+    const file = join(dir, "whole.bin");
+    writeFileSync(file, bytes);
+    const whole = openFileSource(file, { wholeUpTo: bytes.length });
+    expect(whole.bytes).toEqual(bytes);
+    const a = whole.readSync!(10, 100);
+    expect(a.buffer).toBe(whole.bytes!.buffer);
+    expect([...a]).toEqual([...bytes.subarray(10, 110)]);
+    whole.close();
+    const ranged = openFileSource(file, { wholeUpTo: bytes.length - 1 });
+    expect(ranged.bytes).toBeUndefined();
+    expect([...ranged.readSync!(10, 100)]).toEqual([...bytes.subarray(10, 110)]);
+    ranged.close();
+    expect(() => ranged.readSync!(0, 1)).toThrow();
+  });
 });

@@ -1,5 +1,5 @@
 /** A window `[offset, offset + length)` of another source, itself a source (a DCP item inside a `.distcp` file). */
-import { checkReadRange, type ByteSource } from "../bytes/source.js";
+import { checkReadRange, type ByteSource } from "./source.js";
 
 /**
  * The bytes `[offset, offset + length)` of `parent` as a source of their own: reads are shifted,
