@@ -1,13 +1,10 @@
 /** Opening files for `diff` and `stats`: any format torchsave reads, lazily where the format allows; a directory as a run. */
-import { closeSync, fstatSync, openSync, read, readdirSync, readSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RunSource } from "../analyze/index.js";
 import { readAnySync } from "../convert/index.js";
 import type { ReadAnyResult } from "../convert/index.js";
-import type { ByteSource } from "../bytes/source.js";
-import { checkReadRange } from "../bytes/source.js";
-import { CheckpointError } from "../errors.js";
-import { ioError } from "../node/file-source.js";
+import { ioError, openFileSource } from "../node/file-source.js";
 import { UsageError } from "./errors.js";
 import { isDcpDirectory, isDcpSafetensorsDirectory, isDeepSpeedDirectory, isRemote, needsInputHelper, openInput as openCheckpointInput } from "./input.js";
 
@@ -48,7 +45,9 @@ export interface OpenedInput extends ReadAnyResult {
  * storage at a time); pickle, JSON, msgpack and gzip'd inputs are read whole, as their formats require.
  */
 export function openInput(path: string): OpenedInput {
-  const source = openDualSource(path);
+  // Parsed with synchronous reads; storages read on libuv's thread pool (`read`), so while the
+  // main thread measures one tensor the next is read.
+  const source = openFileSource(path, { threadPool: true });
   try {
     const result = readAnySync(source);
     return { ...result, close: () => source.close() };
@@ -56,64 +55,6 @@ export function openInput(path: string): OpenedInput {
     source.close();
     throw e;
   }
-}
-
-/**
- * A file as a source that reads synchronously (the parse) and asynchronously on libuv's thread pool
- * (storages), over one descriptor: while the main thread measures one tensor, the next is read.
- */
-function openDualSource(path: string): ByteSource & { close(): void } {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw ioError(e, path);
-  }
-  const size = fstatSync(fd).size;
-  const open = (): number => {
-    if (fd === undefined) throw new CheckpointError("io", "file source is closed", { file: path });
-    return fd;
-  };
-  const ended = (at: number) => new CheckpointError("truncated", `file ended at byte ${at} (it shrank while open?)`, { file: path, offset: at });
-  return {
-    size,
-    name: path,
-    readSync(offset, length) {
-      checkReadRange(size, offset, length, path);
-      const out = new Uint8Array(length);
-      for (let done = 0; done < length; ) {
-        let n: number;
-        try {
-          n = readSync(open(), out, done, length - done, offset + done);
-        } catch (e) {
-          throw e instanceof CheckpointError ? e : ioError(e, path);
-        }
-        if (n === 0) throw ended(offset + done);
-        done += n;
-      }
-      return out;
-    },
-    read(offset, length) {
-      checkReadRange(size, offset, length, path);
-      const out = new Uint8Array(length);
-      const handle = open();
-      return new Promise<Uint8Array>((resolve, reject) => {
-        const step = (done: number): void => {
-          if (done === length) return resolve(out);
-          read(handle, out, done, length - done, offset + done, (e, n) => {
-            if (e) reject(ioError(e, path));
-            else if (n === 0) reject(ended(offset + done));
-            else step(done + n);
-          });
-        };
-        step(0);
-      });
-    },
-    close() {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
-    },
-  };
 }
 
 /** File names a run directory's dumps have (other files, such as logs, are skipped). */

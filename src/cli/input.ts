@@ -10,12 +10,14 @@ import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { urlSource } from "../bytes/url-source.js";
 import type { ReadAnyOptions, ReadAnyResult } from "../convert/index.js";
-import { readAnySync } from "../convert/index.js";
+import { readAnyForConversion, readAnySync } from "../convert/index.js";
 import { canOpen, hasDcpShardingInfo, openDcp, openDcpSafetensors, readSafetensorsHeaderSync, openDcpSync, openShards, openShardsSync, openZero, openZeroSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
 import type { DirectoryFiles } from "../distributed/index.js";
 import { CheckpointError } from "../errors.js";
 import { directoryFiles } from "../node/directory-files.js";
 import { openFileSource } from "../node/index.js";
+import { nodeCrc32 } from "../node/write-checkpoint.js";
+import type { CommandContext } from "./command.js";
 import { loadStorage, walkTensors } from "../torch/index.js";
 
 export interface OpenedInput {
@@ -110,6 +112,16 @@ function isFile(p: string): boolean {
 export interface InputOptions {
   /** DeepSpeed: also the optimizer moments (`{model, exp_avg, exp_avg_sq}`). */
   readonly includeOptimizer?: boolean;
+  /**
+   * The whole input is about to be converted: a local file is read with `readAnyForConversion`,
+   * so its storage records are checked (CRC-32) as the writer reads them, unless `verifyCrc` is "none".
+   */
+  readonly conversion?: boolean;
+}
+
+/** The read options of a command that converts its whole input: storage CRCs checked unless `--ignore-crc`. */
+export function conversionInputOptions(ctx: CommandContext): ReadAnyOptions {
+  return { verifyCrc: ctx.values["ignore-crc"] === true ? "none" : "all", ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }) };
 }
 
 /**
@@ -146,7 +158,8 @@ export async function openInput(arg: string, options: ReadAnyOptions = {}, input
   }
   const source = openFileSource(arg);
   try {
-    return { input: readAnySync(source, options), async: false, close: () => source.close() };
+    const input = inputOptions.conversion === true ? readAnyForConversion(source, options) : readAnySync(source, options);
+    return { input, async: false, close: () => source.close() };
   } catch (e) {
     source.close();
     throw e;

@@ -6,7 +6,6 @@
  */
 import type { ByteSource } from "../bytes/source.js";
 import { bytesSource } from "../bytes/source.js";
-import { decodeUtf8 } from "../bytes/text.js";
 import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { Checkpoint, DTypeName, ReadOptions, TorchValue } from "../torch/index.js";
 import type { Crc32Fn, CrcCheck } from "../torch/index.js";
@@ -21,7 +20,7 @@ import { fromJsonSource, jsonBytes, type JsonOptions } from "./json.js";
 import { msgpackChunks, type MsgpackOptions } from "./msgpack.js";
 import { fromMsgpackSource } from "./msgpack-source.js";
 import { pickleChunks, type ToPickleOptions } from "./pickle-plain.js";
-import { fromPlainJson, plainJsonChunks, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
+import { fromPlainJsonSource, plainJsonChunks, type FromPlainJsonOptions, type ToPlainJsonOptions } from "./plain-json.js";
 import { planChunks, planSafetensors, readSafetensorsSync, type ToSafetensorsOptions } from "./safetensors.js";
 import { graphFacts } from "./value-graph.js";
 import { concatBytes } from "../bytes/concat.js";
@@ -84,6 +83,17 @@ export function readAnySync(source: ByteSource, options: ReadAnyOptions = {}): R
 }
 
 /**
+ * {@link readAnySync} for an input about to be converted in full (several output files, say: see
+ * src/distributed's shard and DCP writers): with `verifyCrc` "all" (the default here) the records
+ * opening reads are checked now and every storage record when a writer reads its bytes (each
+ * once), not in a pass before. A storage no writer reads is not checked.
+ * @throws as {@link readAnySync}; a damaged storage record throws `crc-mismatch` while it is read.
+ */
+export function readAnyForConversion(source: ByteSource, options: ReadAnyOptions = {}): ReadAnyResult {
+  return readAnyNamed(source, { ...options, verifyCrc: options.verifyCrc ?? "all" }, true);
+}
+
+/**
  * `asRead`: with verifyCrc "all", storage records are checked when their bytes are read (each
  * once, by the writer that converts them) rather than in a pass before (see torch/record-crc.ts).
  */
@@ -126,14 +136,13 @@ function readAny(source: ByteSource, options: ReadAnyOptions, asRead: boolean): 
       // Read as the decoder reaches each item; storage bytes stay in the source until written.
       return { root: fromMsgpackSource(source), format: "msgpack", gzip: false };
     case "json": {
-      // A lossless document is read from the bytes as they come (any size); plain JSON as one text.
+      // Lossless and plain JSON are read from the bytes as they come (any size).
       const start = new TextDecoder().decode(head.subarray(0, 64)).replace(/^\ufeff/, "");
       const lossless = options.jsonAs === undefined ? /^\s*\{\s*"\$torchsave"\s*:/.test(start) : options.jsonAs === "json";
       if (lossless) return { root: fromJsonSource(source), format: "json", gzip: false };
-      const text = textOf(read(0, source.size));
       const notes: string[] = [];
       const plain: FromPlainJsonOptions = { ...(options.plain ?? {}), ...(options.dtype === undefined ? {} : { dtype: options.dtype }), onNote: (l) => notes.push(l) };
-      return { root: fromPlainJson(text, plain), format: "json-plain", gzip: false, notes };
+      return { root: fromPlainJsonSource(source, plain), format: "json-plain", gzip: false, notes };
     }
     case "unknown":
       throw new ConvertError("unsupported", "the input is no format torchsave reads (torch checkpoint, safetensors, JSON, msgpack, gzip)", { offset: 0, ...(source.name === undefined ? {} : { file: source.name }) });
@@ -146,23 +155,6 @@ function readAny(source: ByteSource, options: ReadAnyOptions, asRead: boolean): 
     }
   }
 }
-
-function textOf(bytes: Uint8Array): string {
-  const body = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
-  try {
-    return decodeUtf8(body);
-  } catch (e) {
-    // V8 strings stop at 2^29 - 24 UTF-16 units (~512 MiB): a larger JSON text fails to decode
-    // although it is valid UTF-8. Say that, rather than blame the encoding.
-    if (body.length > MAX_JS_STRING) {
-      throw new ConvertError("limit-exceeded", `JSON input of ${body.length} bytes is larger than one JavaScript string can hold (about 512 MiB), so it cannot be read as one text`, { cause: e });
-    }
-    throw new ConvertError("invalid-data", "JSON input is not UTF-8", { cause: e });
-  }
-}
-
-/** The longest string V8 makes (UTF-16 units); UTF-8 input longer than this in bytes may not fit. */
-const MAX_JS_STRING = 2 ** 29 - 24;
 
 /** Options of {@link convertBytes} / {@link planConversion}: the output format, rewrites, and each writer's options. */
 export interface ConvertOptions extends ReadAnyOptions {
@@ -212,7 +204,7 @@ export function planConversion(source: ByteSource | ReadAnyResult, options: Conv
   // An input already read (a DCP directory or a shard index, read by src/distributed) or a source.
   const read = "root" in source && "format" in source;
   // Storage records are checked as the writer reads them: each storage's bytes are read once.
-  const input = read ? source : readAnyNamed(source, { ...options, verifyCrc: options.verifyCrc ?? "all" }, true);
+  const input = read ? source : readAnyForConversion(source, options);
   const fileName = read ? undefined : source.name;
   const notes: string[] = [...(input.notes ?? [])];
   let root = input.root;

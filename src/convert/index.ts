@@ -8,7 +8,7 @@ export { toJson, jsonChunks, fromJson, fromJsonSource, fromJsonValue, JSON_FORMA
 export type { JsonOptions } from "./json.js";
 
 // Plain JSON, as training loops write it.
-export { toPlainJson, plainJsonChunks, fromPlainJson, PLAIN_JSON_DTYPES } from "./plain-json.js";
+export { toPlainJson, plainJsonChunks, fromPlainJson, fromPlainJsonSource, PLAIN_JSON_DTYPES } from "./plain-json.js";
 export type { ToPlainJsonOptions, FromPlainJsonOptions } from "./plain-json.js";
 
 // msgpack.
@@ -33,7 +33,7 @@ export { gzip, gunzip, gzipChunks, isGzip, DEFAULT_GZIP_LEVEL, DEFAULT_GUNZIP_MA
 export type { GzipOptions, GunzipOptions } from "./gzip.js";
 
 // Any input to any output.
-export { convertBytes, planConversion, readAnySync } from "./convert-bytes.js";
+export { convertBytes, planConversion, readAnyForConversion, readAnySync } from "./convert-bytes.js";
 export type { ConvertOptions, ConvertPlan, ReadAnyOptions, ReadAnyResult, InputFormat } from "./convert-bytes.js";
 export { CONVERT_FORMATS, FORMAT_EXTENSIONS, formatFromName, isConvertFormat } from "./formats.js";
 export type { ConvertFormat } from "./formats.js";

@@ -1,6 +1,7 @@
 /**
  * Plain JSON import: reads `json.dump`-style training dumps back, turning every rectangular list of
- * numbers into a tensor (dtype inferred as torch.tensor would, or given).
+ * numbers into a tensor (dtype inferred as torch.tensor would, or given). The text is parsed from
+ * bytes (`plain-json-read.ts`: any size), lists of numbers straight into typed arrays.
  */
 import { ConvertError, type KeyPath } from "../errors.js";
 import { pyDict, pyFloat, pyGlobal, pyList, pyTuple } from "../pickle/value.js";
@@ -8,8 +9,9 @@ import type { PyDict, PyObject } from "../pickle/value.js";
 import type { DTypeInfo, DTypeName, Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { dtypeByName } from "../torch/index.js";
 import { float32ToBfloat16, float32ToFloat16 } from "../torch/float-convert.js";
+import type { ByteSource } from "../bytes/source.js";
 import { guarded } from "./input.js";
-import { parseJsonText, type ParsedJson } from "./json-parse.js";
+import { BOOL, INT, parsePlainJsonSource, parsePlainJsonText, runText, type NumberRun, type ParsedJson } from "./plain-json-read.js";
 import { planStateDicts } from "./plain-json-shapes.js";
 
 /** dtypes the plain JSON import can produce. */
@@ -47,18 +49,32 @@ interface Shape {
  * Reads plain JSON: objects become dicts (keys in document order; a repeated key keeps its first
  * place and its last value, as Python's json does), numbers ints or floats by their spelling, and
  * rectangular lists of numbers tensors.
- * @throws ConvertError `invalid-data` for text that is not JSON (with the character offset) or
- *   values a dtype cannot hold (with the key path); `invalid-argument` for an unsupported dtype.
+ * @throws ConvertError `invalid-data` for text that is not JSON (with the byte offset of its UTF-8)
+ *   or values a dtype cannot hold (with the key path), `truncated` for text that ends inside a
+ *   value; `invalid-argument` for an unsupported dtype.
  */
 export function fromPlainJson(text: string, options: FromPlainJsonOptions = {}): TorchValue {
+  checkDtype(options);
+  return guarded("plain JSON", () => importPlain(parsePlainJsonText(text), options));
+}
+
+/**
+ * {@link fromPlainJson} from the bytes of a source (in memory or read synchronously), a window at a
+ * time: any size.
+ * @throws as {@link fromPlainJson}, with byte offsets; `invalid-argument` for a source that reads only asynchronously.
+ */
+export function fromPlainJsonSource(source: ByteSource, options: FromPlainJsonOptions = {}): TorchValue {
+  checkDtype(options);
+  return guarded("plain JSON", () => importPlain(parsePlainJsonSource(source), options));
+}
+
+function checkDtype(options: FromPlainJsonOptions): void {
   if (options.dtype !== undefined && !PLAIN_JSON_DTYPES.includes(options.dtype)) {
     throw new ConvertError("invalid-argument", `plain JSON import makes ${PLAIN_JSON_DTYPES.join(", ")} tensors, not ${options.dtype}`);
   }
-  return guarded("plain JSON", () => importPlain(text, options));
 }
 
-function importPlain(text: string, options: FromPlainJsonOptions): TorchValue {
-  const parsed = parseJsonText(text);
+function importPlain(parsed: ParsedJson, options: FromPlainJsonOptions): TorchValue {
   const shapes = shapesOf(parsed);
   const plan = options.stateDicts === false ? undefined : planStateDicts(parsed);
   if (plan !== undefined && options.onNote !== undefined) for (const line of plan.notes) options.onNote(line);
@@ -79,8 +95,15 @@ function importPlain(text: string, options: FromPlainJsonOptions): TorchValue {
       continue;
     }
     const shape = shapes.get(node);
-    if (node.t === "arr" && shape !== undefined && plan?.keepList.has(node) !== true && plan?.asTuple.has(node) !== true && wantTensor(path, shape.dims)) {
+    if ((node.t === "arr" || node.t === "nums") && shape !== undefined && plan?.keepList.has(node) !== true && plan?.asTuple.has(node) !== true && wantTensor(path, shape.dims)) {
       put(makeTensor(node, shape, options.dtype, String(storages++), path));
+      continue;
+    }
+    if (node.t === "nums") {
+      const run = node.run;
+      const items: TorchValue[] = new Array<TorchValue>(run.values.length);
+      for (let i = 0; i < items.length; i++) items[i] = runValue(run, i);
+      put(plan?.asTuple.has(node) === true ? pyTuple(items) : pyList(items));
       continue;
     }
     if (node.t === "arr") {
@@ -124,6 +147,10 @@ function shapesOf(root: ParsedJson): Map<ParsedJson & object, Shape> {
   while (stack.length > 0) {
     const n = stack.pop()!;
     if (n === null || typeof n !== "object" || n.t === "num") continue;
+    if (n.t === "nums") {
+      out.set(n, { dims: [n.run.values.length], kind: n.run.kind });
+      continue;
+    }
     if (n.t === "arr") {
       order.push(n);
       for (const x of n.items) stack.push(x);
@@ -167,6 +194,15 @@ function shapesOf(root: ParsedJson): Map<ParsedJson & object, Shape> {
 
 const isIntText = (text: string): boolean => /^-?\d+$/.test(text);
 
+/** Element `i` of a run as the value its text reads as (see {@link numberValue}). */
+function runValue(run: NumberRun, i: number): TorchValue {
+  const k = run.kinds[i]!;
+  const v = run.values[i]!;
+  if (k === BOOL) return v !== 0;
+  if (k === INT) return Number.isSafeInteger(v) ? v : BigInt(run.bigInts.get(i)!);
+  return pyFloat(v);
+}
+
 function numberValue(text: string, path: KeyPath): TorchValue {
   if (isIntText(text)) {
     const n = Number(text);
@@ -177,17 +213,29 @@ function numberValue(text: string, path: KeyPath): TorchValue {
   return pyFloat(x);
 }
 
-/** Leaves in row-major order. */
-function leaves(node: ParsedJson): (boolean | string)[] {
-  const out: (boolean | string)[] = [];
+/** The leaves of a tensor-shaped list in row-major order, as one run (its runs joined). */
+function leaves(node: ParsedJson): NumberRun {
+  if (node !== null && typeof node === "object" && node.t === "nums") return node.run;
+  const runs: NumberRun[] = [];
   const stack: ParsedJson[] = [node];
   while (stack.length > 0) {
     const n = stack.pop()!;
-    if (typeof n === "boolean") out.push(n);
-    else if (n !== null && typeof n === "object" && n.t === "num") out.push(n.text);
+    if (n !== null && typeof n === "object" && n.t === "nums") runs.push(n.run);
     else if (n !== null && typeof n === "object" && n.t === "arr") for (let i = n.items.length - 1; i >= 0; i--) stack.push(n.items[i]!);
   }
-  return out;
+  let total = 0;
+  for (const r of runs) total += r.values.length;
+  const values = new Float64Array(total);
+  const kinds = new Uint8Array(total);
+  const bigInts = new Map<number, string>();
+  let at = 0;
+  for (const r of runs) {
+    values.set(r.values, at);
+    kinds.set(r.kinds, at);
+    for (const [i, t] of r.bigInts) bigInts.set(at + i, t);
+    at += r.values.length;
+  }
+  return { values, kinds, kind: "float", bigInts };
 }
 
 function makeTensor(node: ParsedJson, shape: Shape, dtype: DTypeName | undefined, key: string, path: KeyPath): Tensor {
@@ -198,7 +246,7 @@ function makeTensor(node: ParsedJson, shape: Shape, dtype: DTypeName | undefined
   const typed = info.storageClass !== undefined;
   const storage: Storage = {
     kind: "storage", key, storageType: pyGlobal("torch", typed ? info.storageClass! : "UntypedStorage"), dtype: info.name,
-    location: "cpu", declaredNumel: typed ? values.length : data.length, byteLength: data.length, byteOrder: "little", data,
+    location: "cpu", declaredNumel: typed ? values.values.length : data.length, byteLength: data.length, byteOrder: "little", data,
   };
   const stride = new Array<number>(shape.dims.length);
   let step = 1;
@@ -214,44 +262,55 @@ function makeTensor(node: ParsedJson, shape: Shape, dtype: DTypeName | undefined
 }
 
 /** Little-endian bytes of the leaves as `info`, converting as `torch.tensor(data, dtype=...)` does. */
-function encodeElements(values: (boolean | string)[], info: DTypeInfo, path: KeyPath): Uint8Array {
+function encodeElements(run: NumberRun, info: DTypeInfo, path: KeyPath): Uint8Array {
+  const { values, kinds } = run;
   const n = values.length;
   const out = new Uint8Array(n * info.itemSize);
   const view = new DataView(out.buffer);
-  const fail = (v: boolean | string, why: string) => new ConvertError("invalid-data", `${String(v)} ${why} as ${info.name}`, { path });
-  const asNumber = (v: boolean | string): number => (typeof v === "boolean" ? (v ? 1 : 0) : v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : Number(v));
-  const asInt = (v: boolean | string, lo: bigint, hi: bigint): bigint => {
-    if (typeof v === "boolean") return v ? 1n : 0n;
+  const fail = (i: number, why: string) => new ConvertError("invalid-data", `${runText(run, i)} ${why} as ${info.name}`, { path });
+  // An int as torch takes it: bools 0/1, ints exactly (their text past 2^53), floats truncated.
+  const asInt = (i: number, lo: bigint, hi: bigint): bigint => {
+    const k = kinds[i]!;
+    const v = values[i]!;
     let b: bigint;
-    if (isIntText(v)) b = BigInt(v);
+    if (k === INT) b = BigInt(run.bigInts.get(i) ?? v);
+    else if (k === BOOL) b = v !== 0 ? 1n : 0n;
     else {
-      const x = asNumber(v);
-      if (!Number.isFinite(x)) throw fail(v, "cannot be stored");
-      b = BigInt(Math.trunc(x));
+      if (!Number.isFinite(v)) throw fail(i, "cannot be stored");
+      b = BigInt(Math.trunc(v));
     }
-    if (b < lo || b > hi) throw fail(v, "is out of range");
+    if (b < lo || b > hi) throw fail(i, "is out of range");
     return b;
+  };
+  // The same for ints up to 32 bits, in doubles (exact there).
+  const asSmallInt = (i: number, lo: number, hi: number): number => {
+    const k = kinds[i]!;
+    const v = values[i]!;
+    if (k === FLOAT_KIND && !Number.isFinite(v)) throw fail(i, "cannot be stored");
+    const x = k === INT && run.bigInts.has(i) ? Number.NaN : k === FLOAT_KIND ? Math.trunc(v) : v;
+    if (!(x >= lo && x <= hi)) throw fail(i, "is out of range");
+    return x === 0 ? 0 : x;
   };
   const range = (bits: number, signed: boolean): [bigint, bigint] =>
     signed ? [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n] : [0n, (1n << BigInt(bits)) - 1n];
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    switch (info.name) {
-      case "float64": view.setFloat64(8 * i, asNumber(v), true); break;
-      case "float32": view.setFloat32(4 * i, asNumber(v), true); break;
-      case "float16": view.setUint16(2 * i, float32ToFloat16(asNumber(v)), true); break;
-      case "bfloat16": view.setUint16(2 * i, float32ToBfloat16(asNumber(v)), true); break;
-      case "bool": out[i] = asNumber(v) !== 0 ? 1 : 0; break;
-      case "int8": view.setInt8(i, Number(asInt(v, ...range(8, true)))); break;
-      case "uint8": view.setUint8(i, Number(asInt(v, ...range(8, false)))); break;
-      case "int16": view.setInt16(2 * i, Number(asInt(v, ...range(16, true))), true); break;
-      case "uint16": view.setUint16(2 * i, Number(asInt(v, ...range(16, false))), true); break;
-      case "int32": view.setInt32(4 * i, Number(asInt(v, ...range(32, true))), true); break;
-      case "uint32": view.setUint32(4 * i, Number(asInt(v, ...range(32, false))), true); break;
-      case "int64": view.setBigInt64(8 * i, asInt(v, ...range(64, true)), true); break;
-      case "uint64": view.setBigUint64(8 * i, asInt(v, ...range(64, false)), true); break;
-      default: throw new ConvertError("invalid-argument", `plain JSON import cannot make ${info.name} tensors`);
-    }
+  const small = (bits: number, signed: boolean): [number, number] => (signed ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1]);
+  switch (info.name) {
+    case "float64": for (let i = 0; i < n; i++) view.setFloat64(8 * i, values[i]!, true); break;
+    case "float32": for (let i = 0; i < n; i++) view.setFloat32(4 * i, values[i]!, true); break;
+    case "float16": for (let i = 0; i < n; i++) view.setUint16(2 * i, float32ToFloat16(values[i]!), true); break;
+    case "bfloat16": for (let i = 0; i < n; i++) view.setUint16(2 * i, float32ToBfloat16(values[i]!), true); break;
+    case "bool": for (let i = 0; i < n; i++) out[i] = values[i] !== 0 ? 1 : 0; break;
+    case "int8": { const [lo, hi] = small(8, true); for (let i = 0; i < n; i++) view.setInt8(i, asSmallInt(i, lo, hi)); break; }
+    case "uint8": { const [lo, hi] = small(8, false); for (let i = 0; i < n; i++) view.setUint8(i, asSmallInt(i, lo, hi)); break; }
+    case "int16": { const [lo, hi] = small(16, true); for (let i = 0; i < n; i++) view.setInt16(2 * i, asSmallInt(i, lo, hi), true); break; }
+    case "uint16": { const [lo, hi] = small(16, false); for (let i = 0; i < n; i++) view.setUint16(2 * i, asSmallInt(i, lo, hi), true); break; }
+    case "int32": { const [lo, hi] = small(32, true); for (let i = 0; i < n; i++) view.setInt32(4 * i, asSmallInt(i, lo, hi), true); break; }
+    case "uint32": { const [lo, hi] = small(32, false); for (let i = 0; i < n; i++) view.setUint32(4 * i, asSmallInt(i, lo, hi), true); break; }
+    case "int64": { const [lo, hi] = range(64, true); for (let i = 0; i < n; i++) view.setBigInt64(8 * i, asInt(i, lo, hi), true); break; }
+    case "uint64": { const [lo, hi] = range(64, false); for (let i = 0; i < n; i++) view.setBigUint64(8 * i, asInt(i, lo, hi), true); break; }
+    default: throw new ConvertError("invalid-argument", `plain JSON import cannot make ${info.name} tensors`);
   }
   return out;
 }
+
+const FLOAT_KIND = 2;

@@ -5,9 +5,11 @@
  * keys stay strings (torch then silently drops every moment on load), `params` becomes a tensor and
  * `betas` a float32 tensor. The plan made here says, per parsed node, what it must become instead.
  */
-import type { ParsedJson } from "./json-parse.js";
+import type { ParsedJson } from "./plain-json-read.js";
+import { BOOL, INT } from "./plain-json-read.js";
 
-type Arr = Extract<ParsedJson, { t: "arr" }>;
+/** A list: of any items, or a run of numbers and bools. */
+type Arr = Extract<ParsedJson, { t: "arr" } | { t: "nums" }>;
 type Obj = Extract<ParsedJson, { t: "obj" }>;
 
 /** What the import does differently for recognized nodes. */
@@ -47,10 +49,16 @@ const get = (o: Obj, key: string): ParsedJson | undefined => {
   return undefined;
 };
 const isObj = (v: ParsedJson | undefined): v is Obj => v !== null && typeof v === "object" && v.t === "obj";
-const isArr = (v: ParsedJson | undefined): v is Arr => v !== null && typeof v === "object" && v.t === "arr";
+const isArr = (v: ParsedJson | undefined): v is Arr => v !== null && typeof v === "object" && (v.t === "arr" || v.t === "nums");
 const isNum = (v: ParsedJson | undefined): boolean => v !== null && typeof v === "object" && v.t === "num";
 const isIntNum = (v: ParsedJson | undefined): boolean => isNum(v) && /^-?\d+$/.test((v as { text: string }).text);
-const numbers = (a: Arr): boolean => a.items.every(isNum);
+const length = (a: Arr): number => (a.t === "nums" ? a.run.values.length : a.items.length);
+/** Every item a number (no bool). */
+const numbers = (a: Arr): boolean => (a.t === "nums" ? a.run.kinds.every((k) => k !== BOOL) : a.items.every(isNum));
+/** Every item an int (spelled without `.` or exponent). */
+const ints = (a: Arr): boolean => (a.t === "nums" ? a.run.kinds.every((k) => k === INT) : a.items.every(isIntNum));
+/** The objects of a list (a run holds none). */
+const items = (a: Arr): readonly ParsedJson[] => (a.t === "nums" ? [] : a.items);
 const DECIMAL = /^(0|-?[1-9]\d{0,15})$/;
 
 /** Renders a key path for notes: `optimizer.state`, or `(root)`. */
@@ -60,8 +68,8 @@ const where = (path: readonly string[]): string => (path.length === 0 ? "(root)"
 function isOptimizer(o: Obj): boolean {
   const state = get(o, "state");
   const groups = get(o, "param_groups");
-  return isObj(state) && isArr(groups) && groups.items.length > 0 &&
-    groups.items.every((g) => isObj(g) && isArr(get(g, "params")) && (get(g, "params") as Arr).items.every(isIntNum));
+  return isObj(state) && isArr(groups) && groups.t === "arr" && groups.items.length > 0 &&
+    groups.items.every((g) => isObj(g) && isArr(get(g, "params")) && ints(get(g, "params") as Arr));
 }
 
 /** An LR scheduler state_dict: `last_epoch` and `base_lrs` (or ReduceLROnPlateau's `min_lrs` and `num_bad_epochs`). */
@@ -77,7 +85,7 @@ function isScaler(o: Obj): boolean {
 
 function planOptimizer(o: Obj, path: readonly string[], plan: StateDictPlan): void {
   const state = get(o, "state") as Obj;
-  const groups = get(o, "param_groups") as Arr;
+  const groups = get(o, "param_groups") as Extract<ParsedJson, { t: "arr" }>;
   const changed: string[] = [];
   if (state.entries.length > 0 && state.entries.every(([k]) => DECIMAL.test(k))) {
     plan.intKeys.add(state);
@@ -90,7 +98,7 @@ function planOptimizer(o: Obj, path: readonly string[], plan: StateDictPlan): vo
       if (!isArr(v)) continue;
       if (k === "params") {
         plan.keepList.add(v);
-        params += v.items.length;
+        params += length(v);
       } else if (numbers(v)) {
         plan.asTuple.add(v);
         tuples.add(k);
@@ -139,8 +147,9 @@ export function planStateDicts(root: ParsedJson): StateDictPlan {
   while (stack.length > 0) {
     const { node, path } = stack.pop()!;
     if (isArr(node)) {
-      for (let i = node.items.length - 1; i >= 0; i--) {
-        const x = node.items[i]!;
+      const list = items(node);
+      for (let i = list.length - 1; i >= 0; i--) {
+        const x = list[i]!;
         if (isObj(x) || isArr(x)) stack.push({ node: x, path: [...path, String(i)] });
       }
       continue;

@@ -7,5 +7,5 @@
  */
 export { toPlainJson, plainJsonChunks, toPlainJsonValue, DEFAULT_PLAIN_JSON_MAX_DEPTH } from "./plain-json-export.js";
 export type { ToPlainJsonOptions } from "./plain-json-export.js";
-export { fromPlainJson, PLAIN_JSON_DTYPES } from "./plain-json-import.js";
+export { fromPlainJson, fromPlainJsonSource, PLAIN_JSON_DTYPES } from "./plain-json-import.js";
 export type { FromPlainJsonOptions } from "./plain-json-import.js";

@@ -11,6 +11,8 @@ export { openShards, openShardsSync, parseShardIndex, SHARD_INDEX_NAMES, MAX_SHA
 export type { ShardIndex, ShardedCheckpoint } from "./shard-index.js";
 export { planShards, parseShardSize } from "./shard-plan.js";
 export type { ShardPlan, ShardFile } from "./shard-plan.js";
+export { shardOutputFiles } from "./shard-write.js";
+export type { ShardOutputFile } from "./shard-write.js";
 export { planDcp, DCP_DATA_FILE } from "./dcp-write.js";
 export type { DcpWriteOptions, DcpWritePlan } from "./dcp-write.js";
 export { openZero, openZeroSync } from "./zero.js";

@@ -79,6 +79,31 @@ export async function writeFileAtomic(
   chunks: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
+  const written = await writeTempFile(path, chunks, options);
+  await written.commit();
+}
+
+/** A temp file fully written (and flushed, with fsync) but not yet renamed over its target. */
+export interface WrittenTemp {
+  /** The target the temp file is renamed to. */
+  readonly path: string;
+  /** Renames the temp file over `path` (then flushes the folder, with fsync). Removes the temp file if the rename fails. */
+  commit(): Promise<void>;
+  /** Removes the temp file (best effort; never throws). */
+  discard(): Promise<void>;
+}
+
+/**
+ * The first half of {@link writeFileAtomic}: writes `chunks` to a temp file beside `path` and
+ * flushes it, without renaming it. The temp file stays registered (removed on SIGINT/SIGTERM,
+ * exit, and never swept) until `commit` or `discard`. For a set of files that appear together.
+ * @throws as {@link writeFileAtomic}; the temp file is removed on any failure.
+ */
+export async function writeTempFile(
+  path: string,
+  chunks: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  options: AtomicWriteOptions = {},
+): Promise<WrittenTemp> {
   const fsync = checkFsync(options.fsync);
   const inFlight = checkInFlight(options.inFlight ?? DEFAULT_ATOMIC_IN_FLIGHT);
   sweepStaleTemps(dirname(path));
@@ -89,6 +114,10 @@ export async function writeFileAtomic(
     throw ioError(e, path);
   });
   const behind = fsync ? flushBehind(handle) : undefined;
+  const discard = async (): Promise<void> => {
+    await unlink(tmp).catch(() => undefined);
+    untrack();
+  };
   try {
     await writeChunksPipelined(behind?.file ?? handle, chunks instanceof Uint8Array ? [chunks] : chunks, inFlight);
     if (behind !== undefined) {
@@ -96,16 +125,26 @@ export async function writeFileAtomic(
       await handle.sync();
     }
     await handle.close();
-    await rename(tmp, path);
-    untrack();
-    if (fsync) syncDirectory(dirname(path));
   } catch (e) {
     await behind?.finish().catch(() => undefined);
     await handle.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    untrack();
+    await discard();
     throw asWriteError(e, path);
   }
+  return {
+    path,
+    discard,
+    async commit() {
+      try {
+        await rename(tmp, path);
+      } catch (e) {
+        await discard();
+        throw asWriteError(e, path);
+      }
+      untrack();
+      if (fsync) syncDirectory(dirname(path));
+    },
+  };
 }
 
 function checkFsync(fsync: boolean | undefined): boolean {

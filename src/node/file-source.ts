@@ -17,7 +17,7 @@ const SMALL_READ_BYTES = 64 * 1024;
 const READ_AHEAD_BYTES = 1 << 20;
 
 export interface FileSource extends ByteSource {
-  /** Releases the file descriptor. Reads after close fail with code "io". */
+  /** Releases the file descriptor (once asynchronous reads under way are done). Reads after close fail with code "io". */
   close(): void;
 }
 
@@ -29,11 +29,23 @@ export interface FileSourceOptions {
    * (never): larger files are read range by range, so memory stays bounded whatever their size.
    */
   readonly wholeUpTo?: number;
+  /**
+   * `read` of more than 64 KiB runs on libuv's thread pool over the same descriptor, so the caller
+   * computes while the bytes come (`diff` and `stats` measure one tensor while the next is read);
+   * smaller reads are served from the read-ahead window as `readSync` serves them. Default false:
+   * `read` does what `readSync` does and resolves (the writers' pipelines are tuned on that).
+   */
+  readonly threadPool?: boolean;
 }
 
-/** Opens `path` for random access. Reads copy only the requested ranges (unless `wholeUpTo` applies). */
+/**
+ * Opens `path` for random access. Reads copy only the requested ranges (unless `wholeUpTo`
+ * applies). `close()` waits for
+ * thread-pool reads under way before it releases the descriptor; reads asked for after it fail
+ * with `io`.
+ */
 export function openFileSource(path: string, options: FileSourceOptions = {}): FileSource {
-  const { closeSync, fstatSync, openSync, readSync } = nodeFs();
+  const { closeSync, fstatSync, openSync, read, readSync } = nodeFs();
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");
@@ -42,13 +54,24 @@ export function openFileSource(path: string, options: FileSourceOptions = {}): F
   }
   const size = fstatSync(fd).size;
   if (size <= (options.wholeUpTo ?? 0)) return wholeFile(fd, size, path);
+  let closing = false;
+  let pending = 0;
+  const release = (): void => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
+  const open = (): number => {
+    if (fd === undefined || closing) throw new CheckpointError("io", "file source is closed", { file: path });
+    return fd;
+  };
+  const ended = (at: number) => new CheckpointError("truncated", `file ended at byte ${at} (it shrank while open?)`, { file: path, offset: at });
   // Small reads are served from a read-ahead window: thousands of small storages read in file
   // order cost one read per window, not one per storage.
   let window: Uint8Array | undefined;
   let windowStart = 0;
   const readRange = (offset: number, length: number): Uint8Array => {
     checkReadRange(size, offset, length, path);
-    if (fd === undefined) throw new CheckpointError("io", "file source is closed", { file: path });
+    open();
     if (length <= SMALL_READ_BYTES && length > 0) {
       if (window === undefined || offset < windowStart || offset + length > windowStart + window.length) {
         window = undefined;
@@ -65,23 +88,53 @@ export function openFileSource(path: string, options: FileSourceOptions = {}): F
     while (done < length) {
       let n: number;
       try {
-        n = readSync(fd!, out, done, Math.min(READ_STEP_BYTES, length - done), offset + done);
+        n = readSync(open(), out, done, Math.min(READ_STEP_BYTES, length - done), offset + done);
       } catch (e) {
-        throw ioError(e, path);
+        throw e instanceof CheckpointError ? e : ioError(e, path);
       }
-      if (n === 0) throw new CheckpointError("truncated", `file ended at byte ${offset + done} (it shrank while open?)`, { file: path, offset: offset + done });
+      if (n === 0) throw ended(offset + done);
       done += n;
     }
     return out;
+  };
+  const readAsync = (offset: number, length: number): Promise<Uint8Array> => {
+    checkReadRange(size, offset, length, path);
+    const handle = open();
+    if (length <= SMALL_READ_BYTES || options.threadPool !== true) return Promise.resolve(readRange(offset, length));
+    const out = uninitialized(length, path, offset);
+    pending++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const settle = (e: CheckpointError | undefined): void => {
+        if (--pending === 0 && closing) release();
+        if (e === undefined) resolve(out);
+        else reject(e);
+      };
+      const step = (done: number): void => {
+        if (done === length) return settle(undefined);
+        read(handle, out, done, Math.min(READ_STEP_BYTES, length - done), offset + done, (e, n) => {
+          if (e) settle(ioError(e, path));
+          else if (n === 0) settle(ended(offset + done));
+          else step(done + n);
+        });
+      };
+      step(0);
+    });
   };
   return {
     size,
     name: path,
     readSync: readRange,
-    read: async (offset, length) => readRange(offset, length),
+    read(offset, length) {
+      try {
+        return readAsync(offset, length);
+      } catch (e) {
+        return Promise.reject(e); // a bad range or a closed source rejects, never throws
+      }
+    },
     close() {
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+      closing = true;
+      window = undefined;
+      if (pending === 0) release();
     },
   };
 }

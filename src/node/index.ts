@@ -3,6 +3,8 @@
 // plus writing. Readers that care about start-up time import `torchsave/node/read` instead.
 export * from "./read-index.js";
 export { writeFileAtomic, writeFileAtomicSync } from "./atomic-write.js";
+export { writeFileSetAtomic } from "./atomic-file-set.js";
+export type { FileSetEntry } from "./atomic-file-set.js";
 export { writeCheckpointFile, writeCheckpointFileSync, archiveNameFor, nodeCrc32 } from "./write-checkpoint.js";
 export { DEFAULT_ATOMIC_IN_FLIGHT } from "./atomic-write.js";
 export type { AtomicWriteOptions } from "./atomic-write.js";

@@ -13,7 +13,7 @@
 export { readCheckpointFileSync, readCheckpointFile, openCheckpointFile } from "./read-file.js";
 export type { OpenedCheckpointFile } from "./read-file.js";
 export { openFileSource, openFileSourceAsync } from "./file-source.js";
-export type { FileSource } from "./file-source.js";
+export type { FileSource, FileSourceOptions } from "./file-source.js";
 
 // Checkpoints from other sources, tensors and their bytes (the reading half of `torchsave/torch`).
 export { readCheckpoint, openCheckpoint, openCheckpointSync } from "../torch/index.js";

@@ -192,7 +192,7 @@ describe("every error names the file", () => {
     writeFileSync(p, Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]));
     const r = runCli(["inspect", p]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^torchsave: .*bad\.json: invalid-data: JSON input is not UTF-8/);
+    expect(r.stderr).toMatch(/^torchsave: .*bad\.json: invalid-data at byte 5: JSON input is not UTF-8/);
   });
   it("an unencodable value names the output file", () => {
     const p = join(dir, "u32.pt");

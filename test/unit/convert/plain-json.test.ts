@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { fromPlainJson, toPlainJson } from "../../../src/convert/index.js";
-import { parseJsonText } from "../../../src/convert/json-parse.js";
+import { BOOL, FLOAT, INT, parsePlainJsonText, runText, type NumberRun } from "../../../src/convert/plain-json-read.js";
 import { ORDERED_DICT, pyComplex, pyDict, pyFloat, pyGlobal, pyList, pySet, pyTuple } from "../../../src/pickle/value.js";
 import type { NdArray, Tensor, TorchHost, TorchValue } from "../../../src/torch/index.js";
 import { readCheckpoint, tensorBytes, walkTensors } from "../../../src/torch/index.js";
@@ -12,36 +12,42 @@ import { bytes, f32, storage, tensor, thrown } from "./values.js";
 const plain = (v: TorchValue) => toPlainJson(v, { indent: 0 }).trim();
 
 describe("plain JSON parser", () => {
-  it("keeps number text, key order and Python's non-finite tokens", () => {
-    expect(parseJsonText('{"b": 1, "2": 1.0, "a": [NaN, -Infinity, 1e5, 123456789012345678901234]}')).toEqual({
-      t: "obj",
-      entries: [
-        ["b", { t: "num", text: "1" }],
-        ["2", { t: "num", text: "1.0" }],
-        ["a", { t: "arr", items: [{ t: "num", text: "NaN" }, { t: "num", text: "-Infinity" }, { t: "num", text: "1e5" }, { t: "num", text: "123456789012345678901234" }] }],
-      ],
-    });
-    expect(parseJsonText(' "a\\u00e9\\n" ')).toBe("aé\n");
-    expect(parseJsonText("[[], {}, true, null]")).toEqual({ t: "arr", items: [{ t: "arr", items: [] }, { t: "obj", entries: [] }, true, null] });
+  it("keeps number text, key order and Python's non-finite tokens; lists of numbers become runs", () => {
+    const doc = parsePlainJsonText('{"b": 1, "2": 1.0, "a": [NaN, -Infinity, 1e5, 123456789012345678901234, -0, true], "c": [1, "x"]}');
+    expect(doc).toMatchObject({ t: "obj", entries: [["b", { t: "num", text: "1" }], ["2", { t: "num", text: "1.0" }], ["a", { t: "nums" }], ["c", { t: "arr" }]] });
+    const run = ((doc as { entries: [string, { run: NumberRun }][] }).entries[2]![1]).run;
+    expect([...run.values]).toEqual([NaN, -Infinity, 1e5, 123456789012345678901234, -0, 1]);
+    expect([...run.kinds]).toEqual([FLOAT, FLOAT, FLOAT, INT, INT, BOOL]);
+    expect(run.kind).toBe("float");
+    expect([...run.bigInts]).toEqual([[3, "123456789012345678901234"]]);
+    expect([0, 1, 2, 3, 4, 5].map((i) => runText(run, i))).toEqual(["NaN", "-Infinity", "100000.0", "123456789012345678901234", "-0", "true"]);
+    // A list that holds anything but numbers and bools keeps one item per element.
+    expect((doc as { entries: [string, unknown][] }).entries[3]![1]).toEqual({ t: "arr", items: [{ t: "num", text: "1" }, "x"] });
+    expect(parsePlainJsonText(' "a\\u00e9\\n" ')).toBe("aé\n");
+    expect(parsePlainJsonText("[[], {}, true, null]")).toEqual({ t: "arr", items: [{ t: "arr", items: [] }, { t: "obj", entries: [] }, true, null] });
   });
 
-  it("reports where JSON goes wrong", () => {
-    for (const [text, at] of [["[1,]", 3], ['{"a" 1}', 5], ["[01]", 2], ["", 0], ["[1] x", 4], ['"\u0001"', 1], ["{", 1]] as const) {
-      const e = thrown(() => parseJsonText(text));
-      expect(e.code).toBe("invalid-data");
-      expect(e.offset).toBe(at);
+  it("reports where JSON goes wrong, as a byte offset: invalid-data, or truncated when the text ends inside a value", () => {
+    for (const [text, at, code] of [
+      ["[1,]", 3, "invalid-data"], ['{"a" 1}', 5, "invalid-data"], ["[01]", 2, "invalid-data"], ["", 0, "truncated"], ["[1] x", 4, "invalid-data"],
+      ['"\u0001"', 1, "invalid-data"], ["{", 1, "truncated"], ["[1, 2", 5, "truncated"], ['["é", x]', 7, "invalid-data"], ["[1.5.2]", 4, "invalid-data"],
+    ] as const) {
+      const e = thrown(() => parsePlainJsonText(text));
+      expect(e.code, text).toBe(code);
+      expect(e.offset, text).toBe(at);
     }
   });
 
   it("parses deep nesting without recursion", () => {
     const depth = 300_000;
-    let node = parseJsonText(`${"[".repeat(depth)}1${"]".repeat(depth)}`);
+    let node = parsePlainJsonText(`${"[".repeat(depth)}1${"]".repeat(depth)}`);
     let n = 0;
     while (typeof node === "object" && node !== null && node.t === "arr") {
       node = node.items[0]!;
       n++;
     }
-    expect(n).toBe(depth);
+    expect(n).toBe(depth - 1);
+    expect(node).toMatchObject({ t: "nums" });
   });
 });
 

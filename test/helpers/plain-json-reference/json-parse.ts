@@ -4,7 +4,7 @@
  * objects move index-like keys first) and duplicate keys. It also reads the `NaN`, `Infinity` and
  * `-Infinity` tokens Python's `json.dump` writes. Iterative: nesting depth costs heap, not stack.
  */
-import { ConvertError } from "../errors.js";
+import { ConvertError } from "../../../src/errors.js";
 
 /** A parsed JSON value: numbers keep their text, objects their key order and repeats. */
 export type ParsedJson =
