@@ -120,23 +120,38 @@ const TEXT_BATCH_CHARS = 1 << 20;
  */
 export function* encodeTextChunks(pieces: Iterable<string | Uint8Array>): Generator<Uint8Array> {
   const utf8 = new TextEncoder();
-  let batch: string[] = [];
-  let chars = 0;
+  let buf = new Uint8Array(TEXT_BATCH_CHARS);
+  let at = 0;
   for (const piece of pieces) {
-    if (typeof piece !== "string" || piece.length >= TEXT_BATCH_CHARS) {
-      if (chars > 0) yield utf8.encode(batch.join(""));
-      batch = [];
-      chars = 0;
-      yield typeof piece === "string" ? utf8.encode(piece) : piece;
-      continue;
+    // A piece that may not fit (3 bytes per UTF-16 unit at most) flushes the buffer first.
+    if (typeof piece !== "string" || piece.length * 3 > buf.length - at) {
+      if (at > 0) {
+        yield buf.subarray(0, at);
+        buf = new Uint8Array(TEXT_BATCH_CHARS);
+        at = 0;
+      }
+      if (typeof piece !== "string") {
+        yield piece;
+        continue;
+      }
+      if (piece.length * 3 > buf.length) {
+        yield utf8.encode(piece);
+        continue;
+      }
     }
-    batch.push(piece);
-    chars += piece.length;
-    if (chars >= TEXT_BATCH_CHARS) {
-      yield utf8.encode(batch.join(""));
-      batch = [];
-      chars = 0;
-    }
+    at = putText(utf8, piece, buf, at);
   }
-  if (chars > 0) yield utf8.encode(batch.join(""));
+  if (at > 0) yield buf.subarray(0, at);
+}
+
+/** Writes `s` as UTF-8 at `buf[at]` (which has room for 3 bytes per unit); returns the new end. */
+function putText(utf8: TextEncoder, s: string, buf: Uint8Array, at: number): number {
+  // ASCII, which is nearly all JSON text, byte by byte: cheaper than a view and a call per piece.
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return at + utf8.encodeInto(s, buf.subarray(at)).written;
+    buf[at + i] = c;
+  }
+  return at + n;
 }

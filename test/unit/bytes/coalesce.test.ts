@@ -99,4 +99,23 @@ describe("encodeTextChunks", () => {
     expect(out.length).toBeLessThanOrEqual(5);
     expect(new TextDecoder().decode(concatBytes(out))).toBe(`{${big}}${"[1,2],".repeat(200_000)}`);
   });
+
+  it("keeps byte pieces in order among text, and writes non-ASCII and lone surrogates as TextEncoder does", () => {
+    const enc = new TextEncoder();
+    const piece = fc.oneof(
+      fc.string({ unit: "grapheme", maxLength: 30 }),
+      fc.string({ maxLength: 30 }).map((t) => `${t}\ud800${t}`), // a lone surrogate inside a piece
+      fc.uint8Array({ maxLength: 20 }),
+      fc.integer({ min: 1, max: 400_000 }).map((n) => "é".repeat(n)), // fills the buffer past its end
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const want = concatBytes(pieces.map((p) => (typeof p === "string" ? enc.encode(p) : p)));
+        const got = concatBytes([...encodeTextChunks(pieces)]);
+        // Compared as Buffers: vitest's deep equality is far too slow for MiB-long arrays.
+        expect(Buffer.compare(Buffer.from(got), Buffer.from(want))).toBe(0);
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
