@@ -1,9 +1,10 @@
-// Inputs read in place, checked by real torch (1.13 through /usr/bin/python3, 2.6 through
-// ../shared/tools/torch2; when either is missing these tests fail, they never skip): each torch
-// writes a 39 MiB `pickle.dump` of tensors (protocols 4 and 5: its large payloads outside frames,
-// so the reader leaves them in the file, as the test checks), `torchsave convert` turns it into a .pt and into a
-// msgpack document, the msgpack back into a .pt, and the same torch finds each .pt deep-equal to
-// its own pickle.load of the original.
+// Plain pickles from real torch (1.13 through /usr/bin/python3, 2.6 through ../shared/tools/torch2;
+// when either is missing these tests fail, they never skip): each torch writes a 39 MiB
+// `pickle.dump` of tensors at protocols 4 and 5, whose large payloads sit outside frames, so
+// `readPlainPickleInPlace` reads it leaving them in the file (checked here through the library: the
+// CLI reads an input this small whole). `torchsave convert` turns it into a .pt and into a msgpack
+// document, the msgpack back into a .pt, and the same torch finds each .pt deep-equal to its own
+// pickle.load of the original.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
