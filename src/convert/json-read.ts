@@ -12,6 +12,7 @@
 import { concatBytes } from "../bytes/concat.js";
 import type { ByteSource } from "../bytes/source.js";
 import { ConvertError } from "../errors.js";
+import { JsonByteCursor } from "./json-cursor.js";
 import { BASE64_SEXTET, base64DecodedLength } from "./base64-bulk.js";
 import { locatedBase64 } from "./json-read-data.js";
 import type { JsonValue } from "./json-value.js";
@@ -51,61 +52,9 @@ export function parseJsonSource(source: ByteSource, window = JSON_READ_WINDOW): 
   return new JsonSourceParser(source, window).document();
 }
 
-class JsonSourceParser {
-  private buf: Uint8Array = new Uint8Array(0);
-  /** Source offset of `buf[0]`. */
-  private base = 0;
-  private pos = 0;
-  private readonly read: (offset: number, length: number) => Uint8Array;
-
-  constructor(private readonly source: ByteSource, private readonly window: number) {
-    const bytes = source.bytes;
-    const readSync = source.readSync;
-    if (bytes !== undefined) this.read = (o, n) => bytes.subarray(o, o + n);
-    else if (readSync !== undefined) this.read = (o, n) => readSync.call(source, o, n);
-    else throw new ConvertError("invalid-argument", "the JSON reader needs a source that reads synchronously (load a Blob into memory first)");
-  }
-
-  private get offset(): number {
-    return this.base + this.pos;
-  }
-
-  /** Moves to the next window; false at the end of the source. */
-  private refill(): boolean {
-    const next = this.base + this.buf.length;
-    if (next >= this.source.size) return false;
-    this.buf = this.read(next, Math.min(this.window, this.source.size - next));
-    this.base = next;
-    this.pos = 0;
-    return true;
-  }
-
-  /** The byte at the cursor, or -1 at the end. */
-  private peek(): number {
-    if (this.pos < this.buf.length) return this.buf[this.pos]!;
-    return this.refill() ? this.buf[0]! : -1;
-  }
-
-  private fail(reason: string, at = this.offset): ConvertError {
-    return new ConvertError("invalid-data", `not JSON: ${reason} at byte ${at}`, { offset: at });
-  }
-
-  private end(what: string): ConvertError {
-    return new ConvertError("truncated", `the JSON document ends at byte ${this.offset} inside ${what}`, { offset: this.offset });
-  }
-
-  private unexpected(c: number, what: string): ConvertError {
-    if (c < 0) return this.end(what);
-    return this.fail(`unexpected ${c < 0x80 ? JSON.stringify(String.fromCharCode(c)) : `byte 0x${c.toString(16)}`}`);
-  }
-
-  /** Skips whitespace; returns the next byte (-1 at the end). */
-  private space(): number {
-    for (;;) {
-      const c = this.peek();
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.pos++;
-      else return c;
-    }
+class JsonSourceParser extends JsonByteCursor {
+  constructor(source: ByteSource, window: number) {
+    super(source, window, "document");
   }
 
   document(): JsonValue {

@@ -3,39 +3,21 @@
 // crc-mismatch naming file and record, for every output format and every storage path (small
 // records written whole, large ones in chunks, JSON's slices of a storage over 3 MiB).
 import { describe, expect, it } from "vitest";
-import type { ByteSource } from "../../../src/bytes/source.js";
 import { planConversion, type ConvertOptions } from "../../../src/convert/index.js";
-import { openCheckpointSync, stateDict, tensor, writeCheckpoint } from "../../../src/torch/index.js";
+import { openCheckpointSync } from "../../../src/torch/index.js";
 import { bytesSource } from "../../../src/bytes/source.js";
 import { concatBytes } from "../../../src/bytes/concat.js";
+import { countingSource, mixedStorageCheckpoint } from "../../helpers/crc-as-read.js";
 import { thrown } from "../../helpers/errors.js";
 
 const FORMATS: ConvertOptions["to"][] = ["pt", "pt-legacy", "safetensors", "json", "msgpack", "pickle"];
-
-/** A checkpoint with small storages, a 256 KiB one and a 4 MiB one (over JSON's 3 MiB slice). */
-function checkpoint(): Uint8Array {
-  const fill = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => (i * k) % 1000);
-  return writeCheckpoint(stateDict({
-    a: tensor(fill(12, 1)), b: tensor(fill(1000, 3)), big: tensor(fill(64 * 1024, 7)), huge: tensor(fill(1 << 20, 11)), c: tensor(fill(5, 2)),
-  }));
-}
-
-/** A source over `bytes` that only reads synchronously and counts, per byte, how often it was read. */
-function countingSource(bytes: Uint8Array, name: string): { source: ByteSource; reads: Uint8Array } {
-  const reads = new Uint8Array(bytes.length);
-  const readSync = (offset: number, length: number): Uint8Array => {
-    for (let i = offset; i < offset + length; i++) reads[i]!++;
-    return bytes.slice(offset, offset + length);
-  };
-  return { source: { size: bytes.length, name, readSync, read: async (o: number, n: number) => readSync(o, n) }, reads };
-}
 
 function storageRecords(bytes: Uint8Array): { record: string; offset: number; length: number }[] {
   return openCheckpointSync(bytesSource(bytes)).storages.map((s) => ({ record: s.from!.record, offset: s.from!.offset, length: s.from!.length }));
 }
 
 describe("convert checks storage CRCs as it reads them", () => {
-  const bytes = checkpoint();
+  const bytes = mixedStorageCheckpoint();
   const records = storageRecords(bytes);
 
   it.each(FORMATS)("to %s: no storage record is read before the write, each is read exactly once while writing, and the output is the unchecked one", (to) => {

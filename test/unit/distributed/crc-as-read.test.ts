@@ -10,26 +10,9 @@ import { concatBytes } from "../../../src/bytes/concat.js";
 import { readAnyForConversion, type ReadAnyOptions, type ReadAnyResult } from "../../../src/convert/index.js";
 import { planDcp, shardOutputFiles } from "../../../src/distributed/index.js";
 import type { Storage } from "../../../src/torch/index.js";
-import { openCheckpointSync, stateDict, tensor, walkTensors, writeCheckpoint } from "../../../src/torch/index.js";
+import { openCheckpointSync, walkTensors } from "../../../src/torch/index.js";
+import { countingSource, mixedStorageCheckpoint } from "../../helpers/crc-as-read.js";
 import { thrown } from "../../helpers/errors.js";
-
-/** Small storages, a 256 KiB one and a 4 MiB one; at 300 kB a shard, several shards. */
-function checkpoint(): Uint8Array {
-  const fill = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => (i * k) % 1000);
-  return writeCheckpoint(stateDict({
-    a: tensor(fill(12, 1)), b: tensor(fill(1000, 3)), big: tensor(fill(64 * 1024, 7)), huge: tensor(fill(1 << 20, 11)), c: tensor(fill(5, 2)),
-  }));
-}
-
-/** A source over `bytes` that only reads synchronously and counts, per byte, how often it was read. */
-function countingSource(bytes: Uint8Array, name: string): { source: ByteSource; reads: Uint8Array } {
-  const reads = new Uint8Array(bytes.length);
-  const readSync = (offset: number, length: number): Uint8Array => {
-    for (let i = offset; i < offset + length; i++) reads[i]!++;
-    return bytes.slice(offset, offset + length);
-  };
-  return { source: { size: bytes.length, name, readSync, read: async (o: number, n: number) => readSync(o, n) }, reads };
-}
 
 type Output = "safetensors shards" | "pt shards" | "dcp";
 const OUTPUTS: Output[] = ["safetensors shards", "pt shards", "dcp"];
@@ -55,7 +38,7 @@ function records(bytes: Uint8Array): { key: string; record: string; offset: numb
 }
 
 describe("multi-file outputs check storage CRCs as they read them", () => {
-  const bytes = checkpoint();
+  const bytes = mixedStorageCheckpoint();
   const recs = records(bytes);
 
   it.each(OUTPUTS)("%s: no storage record is read before the files are made, each is read exactly once while they are, and the output is the unchecked one", (output) => {
