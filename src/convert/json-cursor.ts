@@ -4,7 +4,11 @@
  * errors that name the byte offset.
  */
 import type { ByteSource } from "../bytes/source.js";
+import { concatBytes } from "../bytes/concat.js";
 import { ConvertError } from "../errors.js";
+
+const QUOTE = 0x22, BACKSLASH = 0x5c;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export class JsonByteCursor {
   protected buf: Uint8Array = new Uint8Array(0);
@@ -62,5 +66,60 @@ export class JsonByteCursor {
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.pos++;
       else return c;
     }
+  }
+
+  /** A string at the cursor (on its opening quote); `prefix` holds bytes already read of it. */
+  protected string(prefix?: Uint8Array): string {
+    const start = this.offset;
+    if (prefix === undefined) this.pos++;
+    const parts: Uint8Array[] = prefix === undefined ? [] : [prefix];
+    let escaped = false;
+    for (;;) {
+      const b = this.buf;
+      let p = this.pos;
+      let c = 0;
+      while (p < b.length) {
+        c = b[p]!;
+        if (c === QUOTE || c < 0x20) break;
+        if (c === BACKSLASH) {
+          escaped = true;
+          if (p + 1 === b.length) break;
+          p += 2;
+        } else p++;
+      }
+      if (p < b.length && c !== BACKSLASH) {
+        if (c !== QUOTE) throw this.fail("control character in a string", this.base + p);
+        parts.push(b.subarray(this.pos, p));
+        this.pos = p + 1;
+        break;
+      }
+      // The window ends inside the string (or right after a backslash: its escaped byte comes next).
+      const last = p < b.length ? p + 1 : b.length;
+      parts.push(b.subarray(this.pos, last));
+      this.pos = last;
+      if (!this.refill()) throw this.end("a string");
+      if (last > p) {
+        parts.push(this.buf.subarray(0, 1));
+        this.pos = 1;
+      }
+    }
+    const bytes = concatBytes(parts);
+    let text: string;
+    try {
+      text = strictUtf8.decode(bytes);
+    } catch {
+      throw this.notUtf8(start);
+    }
+    if (!escaped) return text;
+    try {
+      return JSON.parse(`"${text}"`) as string;
+    } catch {
+      throw this.fail("bad escape in a string", start);
+    }
+  }
+
+  /** The error for a string at `start` whose bytes are not UTF-8. */
+  protected notUtf8(start: number): ConvertError {
+    return this.fail("a string that is not UTF-8", start);
   }
 }

@@ -9,7 +9,6 @@
  * never as a string: its bytes are decoded when a writer asks for them (`json-read-data.ts`).
  * Iterative: nesting depth costs heap, not stack.
  */
-import { concatBytes } from "../bytes/concat.js";
 import type { ByteSource } from "../bytes/source.js";
 import { ConvertError } from "../errors.js";
 import { JsonByteCursor } from "./json-cursor.js";
@@ -21,7 +20,6 @@ import type { JsonValue } from "./json-value.js";
 export const JSON_READ_WINDOW = 1 << 20;
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, PAD = 0x3d;
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 /** Bytes that may appear in a number token. */
 const NUMBER_BYTE: Uint8Array = (() => {
@@ -147,56 +145,6 @@ class JsonSourceParser extends JsonByteCursor {
     }
     if (!NUMBER.test(text)) throw this.fail(`bad number ${JSON.stringify(text.slice(0, 40))}`, start);
     return Number(text);
-  }
-
-  /** A string at the cursor (on its opening quote); `prefix` holds bytes already read of it. */
-  private string(prefix?: Uint8Array): string {
-    const start = this.offset;
-    if (prefix === undefined) this.pos++;
-    const parts: Uint8Array[] = prefix === undefined ? [] : [prefix];
-    let escaped = false;
-    for (;;) {
-      const b = this.buf;
-      let p = this.pos;
-      let c = 0;
-      while (p < b.length) {
-        c = b[p]!;
-        if (c === QUOTE || c < 0x20) break;
-        if (c === BACKSLASH) {
-          escaped = true;
-          if (p + 1 === b.length) break;
-          p += 2;
-        } else p++;
-      }
-      if (p < b.length && c !== BACKSLASH) {
-        if (c !== QUOTE) throw this.fail("control character in a string", this.base + p);
-        parts.push(b.subarray(this.pos, p));
-        this.pos = p + 1;
-        break;
-      }
-      // The window ends inside the string (or right after a backslash: its escaped byte comes next).
-      const last = p < b.length ? p + 1 : b.length;
-      parts.push(b.subarray(this.pos, last));
-      this.pos = last;
-      if (!this.refill()) throw this.end("a string");
-      if (last > p) {
-        parts.push(this.buf.subarray(0, 1));
-        this.pos = 1;
-      }
-    }
-    const bytes = concatBytes(parts);
-    let text: string;
-    try {
-      text = strictUtf8.decode(bytes);
-    } catch {
-      throw this.fail("a string that is not UTF-8", start);
-    }
-    if (!escaped) return text;
-    try {
-      return JSON.parse(`"${text}"`) as string;
-    } catch {
-      throw this.fail("bad escape in a string", start);
-    }
   }
 
   /**

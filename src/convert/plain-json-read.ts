@@ -30,8 +30,7 @@ export function parsePlainJsonText(text: string): ParsedJson {
   return parsePlainJsonSource(bytesSource(new TextEncoder().encode(text)));
 }
 
-const QUOTE = 0x22, BACKSLASH = 0x5c;
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const QUOTE = 0x22;
 const NUMBER_BYTE: Uint8Array = (() => {
   const t = new Uint8Array(256);
   for (const c of "0123456789+-.eE") t[c.charCodeAt(0)] = 1;
@@ -216,52 +215,8 @@ class PlainJsonParser extends JsonByteCursor {
     return true;
   }
 
-  /** A string at the cursor (on its opening quote). */
-  private string(): string {
-    const start = this.offset;
-    this.pos++;
-    const parts: Uint8Array[] = [];
-    let escaped = false;
-    for (;;) {
-      const b = this.buf;
-      let p = this.pos;
-      let c = 0;
-      while (p < b.length) {
-        c = b[p]!;
-        if (c === QUOTE || c < 0x20) break;
-        if (c === BACKSLASH) {
-          escaped = true;
-          if (p + 1 === b.length) break;
-          p += 2;
-        } else p++;
-      }
-      if (p < b.length && c !== BACKSLASH) {
-        if (c !== QUOTE) throw this.fail("control character in a string", this.base + p);
-        parts.push(b.subarray(this.pos, p));
-        this.pos = p + 1;
-        break;
-      }
-      const last = p < b.length ? p + 1 : b.length;
-      parts.push(b.subarray(this.pos, last));
-      this.pos = last;
-      if (!this.refill()) throw this.end("a string");
-      if (last > p) {
-        parts.push(this.buf.subarray(0, 1));
-        this.pos = 1;
-      }
-    }
-    let text: string;
-    try {
-      text = strictUtf8.decode(concatBytes(parts));
-    } catch {
-      throw new ConvertError("invalid-data", "JSON input is not UTF-8 (in the string that starts there)", { offset: start });
-    }
-    if (!escaped) return text;
-    try {
-      return JSON.parse(`"${text}"`) as string;
-    } catch {
-      throw this.fail("bad escape in a string", start);
-    }
+  protected override notUtf8(start: number): ConvertError {
+    return new ConvertError("invalid-data", "JSON input is not UTF-8 (in the string that starts there)", { offset: start });
   }
 }
 
