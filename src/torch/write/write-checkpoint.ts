@@ -132,11 +132,7 @@ function written(z: ZipOut, r: StorageRecord, entry: number): void {
  */
 function* zipChunks(data: DataPickle, opts: ResolvedWriteOptions): Generator<Uint8Array> {
   const z = zipOut(opts);
-  for (const [name, bytes] of headRecords(data, opts)) {
-    if (bytes.length <= SMALL_RECORD_BYTES) smallEntry(z, z.folder, name, bytes);
-    else yield* largeEntry(z, z.folder + name, bytes.length, [bytes]);
-  }
-  if (z.out.length > 0) yield* drain(z.out);
+  yield* headEntries(z, data, opts);
   for (const r of data.records) {
     const small = smallStorageBytes(r.storage, SMALL_RECORD_BYTES);
     let entry: number;
@@ -147,6 +143,15 @@ function* zipChunks(data: DataPickle, opts: ResolvedWriteOptions): Generator<Uin
   }
   tailRecords(z, opts);
   yield* drain(z.out);
+}
+
+/** The records before the storages (data.pkl, version, byteorder ...), for both writers. */
+function* headEntries(z: ZipOut, data: DataPickle, opts: ResolvedWriteOptions): Generator<Uint8Array> {
+  for (const [name, bytes] of headRecords(data, opts)) {
+    if (bytes.length <= SMALL_RECORD_BYTES) smallEntry(z, z.folder, name, bytes);
+    else yield* largeEntry(z, z.folder + name, bytes.length, [bytes]);
+  }
+  if (z.out.length > 0) yield* drain(z.out);
 }
 
 /** A record streamed chunk by chunk (a large one): coalesced output as it goes; returns its number. */
@@ -167,11 +172,7 @@ function* largeEntry(z: ZipOut, name: string, size: number, chunks: Iterable<Uin
  */
 async function* zipChunksAsync(data: DataPickle, opts: ResolvedWriteOptions): AsyncGenerator<Uint8Array> {
   const z = zipOut(opts);
-  for (const [name, bytes] of headRecords(data, opts)) {
-    if (bytes.length <= SMALL_RECORD_BYTES) smallEntry(z, z.folder, name, bytes);
-    else yield* largeEntry(z, z.folder + name, bytes.length, [bytes]);
-  }
-  if (z.out.length > 0) yield* drain(z.out);
+  yield* headEntries(z, data, opts);
   for (const r of data.records) {
     const ready = readsWithoutWaiting(r.storage);
     const small = ready ? smallStorageBytes(r.storage, SMALL_RECORD_BYTES) : undefined;
