@@ -118,6 +118,24 @@ export class JsonByteCursor {
     }
   }
 
+  /**
+   * After a value inside an array (`array`) or an object: consumes the `,` that follows (true) or
+   * the closing bracket (false).
+   * @throws ConvertError for anything else, `truncated` at the end of the source.
+   */
+  protected separator(array: boolean): boolean {
+    const c = this.space();
+    if (c === 0x2c) {
+      this.pos++;
+      return true;
+    }
+    if (c === (array ? 0x5d : 0x7d)) {
+      this.pos++;
+      return false;
+    }
+    throw this.unexpected(c, array ? "an array" : "an object");
+  }
+
   /** The error for a string at `start` whose bytes are not UTF-8. */
   protected notUtf8(start: number): ConvertError {
     return this.fail("a string that is not UTF-8", start);

@@ -90,17 +90,10 @@ class JsonSourceParser extends JsonByteCursor {
       }
       const top = stack[stack.length - 1];
       if (top === undefined) break;
-      const c = this.space();
-      if (c === 0x2c) {
-        this.pos++;
+      if (this.separator(top.array)) {
         if (!top.array) this.key(stack);
         expectValue = true;
-      } else if (c === (top.array ? 0x5d : 0x7d)) {
-        this.pos++;
-        stack.pop();
-      } else {
-        throw this.unexpected(c, top.array ? "an array" : "an object");
-      }
+      } else stack.pop();
     }
     const c = this.space();
     if (c >= 0) throw this.fail("text after the JSON value");

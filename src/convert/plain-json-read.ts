@@ -116,17 +116,12 @@ class PlainJsonParser extends JsonByteCursor {
       }
       const top = stack[stack.length - 1];
       if (top === undefined) break;
-      const c = this.space();
-      if (c === 0x2c) {
-        this.pos++;
+      if (this.separator(top.array)) {
         if (!top.array) this.key(top);
         expectValue = true;
-      } else if (c === (top.array ? 0x5d : 0x7d)) {
-        this.pos++;
+      } else {
         stack.pop();
         place(close(top));
-      } else {
-        throw this.unexpected(c, top.array ? "an array" : "an object");
       }
     }
     const c = this.space();
