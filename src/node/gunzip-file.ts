@@ -234,9 +234,15 @@ class Sink {
   }
 
   private open(): void {
-    this.tmp = tempPathFor(join(this.options.tempDir ?? tmpdir(), `${basename(this.file)}.inflated`));
+    const dir = this.options.tempDir ?? tmpdir();
+    this.tmp = tempPathFor(join(dir, `${basename(this.file)}.inflated`));
     this.untrack = trackTemp(this.tmp);
-    this.fd = openSync(this.tmp, "wx", 0o600);
+    try {
+      this.fd = openSync(this.tmp, "wx", 0o600);
+    } catch (e) {
+      const io = ioError(e, dir);
+      throw new CheckpointError("io", `cannot make a temp file in this folder to inflate ${basename(this.file)} into: ${io.reason}`, { file: dir, cause: e });
+    }
     for (const c of this.chunks.splice(0)) writeAll(this.fd, c);
   }
 

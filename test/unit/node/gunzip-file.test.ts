@@ -182,6 +182,16 @@ describe("openGunzippedFile", () => {
     );
   }, 60_000);
 
+  it("names the temp folder when the temp file cannot be made there", async () => {
+    const { path, temps } = place(gz);
+    const missing = join(temps, "no-such-folder");
+    const e = await openGunzippedFile(path, { maxBytes: 2 ** 30, tempDir: missing, wholeUpTo: 4096 }).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(CheckpointError);
+    expect((e as CheckpointError).code).toBe("io");
+    expect((e as CheckpointError).file).toBe(missing);
+    expect((e as CheckpointError).message).toMatch(/cannot make a temp file in this folder to inflate in\.gz into: no such file/);
+  });
+
   it("openFileSourceInflating: inflates gzip (by content) and opens anything else as it is", async () => {
     const { path, temps } = place(gz);
     const g = await openFileSourceInflating(path, { maxBytes: 2 ** 30, tempDir: temps, wholeUpTo: 4096 });
