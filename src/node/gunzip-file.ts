@@ -294,11 +294,10 @@ function writeAll(fd: number, chunk: Uint8Array): void {
 }
 
 /**
- * Opens `path` for conversion: a gzip file (by content: `1f 8b 08`) through
- * {@link openGunzippedFile}, any other as `openFileSource(path, { wholeUpTo })`.
- * @throws as {@link openGunzippedFile} and `openFileSource`.
+ * True when the file at `path` starts as gzip does (`1f 8b 08`).
+ * @throws CheckpointError `io` naming `path` when it cannot be read.
  */
-export async function openFileSourceInflating(path: string, options: GunzipFileOptions): Promise<{ readonly source: FileSource; readonly gzip: boolean }> {
+export function isGzipFile(path: string): boolean {
   let head: Uint8Array;
   try {
     const fd = openSync(path, "r");
@@ -310,6 +309,15 @@ export async function openFileSourceInflating(path: string, options: GunzipFileO
   } catch (e) {
     throw ioError(e, path);
   }
-  if (head.length === 3 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return { source: (await openGunzippedFile(path, options)).source, gzip: true };
+  return head.length === 3 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08;
+}
+
+/**
+ * Opens `path` for conversion: a gzip file (by content) through {@link openGunzippedFile}, any
+ * other as `openFileSource(path, { wholeUpTo })`.
+ * @throws as {@link openGunzippedFile} and `openFileSource`.
+ */
+export async function openFileSourceInflating(path: string, options: GunzipFileOptions): Promise<{ readonly source: FileSource; readonly gzip: boolean }> {
+  if (isGzipFile(path)) return { source: (await openGunzippedFile(path, options)).source, gzip: true };
   return { source: openFileSource(path, { wholeUpTo: options.wholeUpTo ?? GUNZIP_IN_MEMORY_BYTES }), gzip: false };
 }

@@ -1,14 +1,14 @@
 /**
  * gzip output at native speed: chunks (a conversion's output, produced synchronously) go through
  * node:zlib's gzip stream, which compresses on libuv's thread pool while the next chunks are
- * produced, and compressed chunks come out as they are ready. Memory stays bounded: at most
- * {@link GZIP_AHEAD_CHUNKS} input chunks wait for the compressor.
+ * produced, and compressed chunks come out as they are ready. Memory stays bounded: about
+ * {@link GZIP_AHEAD_CHUNKS} input chunks wait for the compressor (plus the one it is on).
  *
- * The header is the core's (`convert/gzip.ts`): no file name, mtime 0, OS 255 (unknown)... except
- * that zlib writes OS 3 (Unix) and XFL from the level, so the bytes are zlib's, not fflate's: the
- * same input gives the same bytes with the same Node (its bundled zlib), whatever the chunking
- * (zlib's deflate with no flush does not depend on where its input is cut), but not the browser's
- * fflate bytes. Both are valid gzip that Python's `gzip` module and torchsave read.
+ * The header is zlib's: no file name, mtime 0 (as the core's `convert/gzip.ts`). The deflate bytes
+ * are zlib's, not fflate's: the same input gives the same bytes with the same Node (its bundled
+ * zlib), whatever the chunking (zlib's deflate without flushes does not depend on where its input
+ * is cut), but not the bytes the browser's fflate writes. Both are valid gzip of the same content,
+ * which Python's `gzip` module and torchsave read.
  */
 import { Readable } from "node:stream";
 import { constants, createGzip } from "node:zlib";
@@ -18,8 +18,10 @@ import { DEFAULT_GZIP_LEVEL, type GzipOptions } from "../convert/gzip.js";
 export const GZIP_AHEAD_CHUNKS = 4;
 
 /**
- * Compresses `chunks` with node:zlib (see the module comment). A torchsave error thrown while the
- * chunks are produced (a damaged storage found as it is read, say) is rethrown as it is.
+ * Compresses `chunks` with node:zlib (see the module comment). Chunks are read ahead of the
+ * compressor, so each must stay unchanged once yielded (an iterable that reuses one buffer must
+ * copy). A torchsave error thrown while the chunks are produced (a damaged storage found as it is
+ * read, say) is rethrown as it is; stopping the iteration early stops the producer.
  */
 export async function* gzipStream(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, options: GzipOptions = {}): AsyncGenerator<Uint8Array> {
   const gz = createGzip({ level: options.level ?? DEFAULT_GZIP_LEVEL, chunkSize: 256 * 1024, flush: constants.Z_NO_FLUSH });

@@ -3,7 +3,7 @@
  * torchsave writes, optionally gzipped. The input format comes from content; the output from
  * `--to` or OUT's extension. Writes are atomic; storages stream one at a time.
  */
-import { basename, dirname, resolve } from "node:path";
+import { basename } from "node:path";
 import type { ConvertFormat, ConvertOptions } from "../../convert/index.js";
 import { CONVERT_FORMATS, DEFAULT_GUNZIP_MAX_BYTES, formatFromName, isConvertFormat, PLAIN_JSON_DTYPES, planConversion } from "../../convert/index.js";
 import { writeFileAtomic } from "../../node/index.js";
@@ -21,7 +21,7 @@ import { writeCheckedForTarget } from "../sanitize-check.js";
 import { parseTorchTarget } from "../torch-target.js";
 import type { TorchTarget } from "../../validate/index.js";
 import { isTorchsaveError } from "../../errors.js";
-import { loadAllStorages, needsInputHelper, openInput } from "../input.js";
+import { loadAllStorages, needsInputHelper, openInput, tempDirFor } from "../input.js";
 import { writeShardedOutput } from "../shards-output.js";
 import { writeDcpOutput } from "../dcp-output.js";
 
@@ -113,7 +113,7 @@ export const convertCommand: Command = {
     // beside OUT (not the system's, often held in memory) that is read in place and then removed.
     const file = other === undefined
       ? await openFileSourceInflating(inPath, {
-        wholeUpTo: CONVERT_WHOLE_FILE_BYTES, maxBytes: DEFAULT_GUNZIP_MAX_BYTES, verifyCrc: ctx.values["ignore-crc"] !== true, tempDir: dirname(resolve(outPath)),
+        wholeUpTo: CONVERT_WHOLE_FILE_BYTES, maxBytes: DEFAULT_GUNZIP_MAX_BYTES, verifyCrc: ctx.values["ignore-crc"] !== true, tempDir: tempDirFor(outPath),
       })
       : undefined;
     const source = file?.source ?? { close: () => other?.close() };
