@@ -226,7 +226,8 @@ class Sink {
       throw new CheckpointError("limit-exceeded", `gzip input inflates past ${this.maxBytes} bytes (maxInflatedBytes)`, { file: this.file });
     }
     if (this.fd === undefined && this.total <= this.wholeUpTo) {
-      this.chunks.push(chunk);
+      // A plain view of zlib's Buffer: the core never sees Buffer methods.
+      this.chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
       return;
     }
     if (this.fd === undefined) this.open();

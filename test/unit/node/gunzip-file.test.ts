@@ -71,6 +71,12 @@ describe("openGunzippedFile", () => {
     const small = await inflate(gz);
     expect(small.where).toBe("memory");
     expect(same(small.data, data)).toBe(true);
+    // One zlib chunk in memory: a plain Uint8Array (the core never sees a Buffer).
+    const { path, temps } = place(new Uint8Array(gzipSync(data.subarray(0, 1000))));
+    const one = await openGunzippedFile(path, { maxBytes: 2 ** 30, tempDir: temps });
+    expect(one.source.bytes?.length).toBe(1000);
+    expect(Buffer.isBuffer(one.source.bytes)).toBe(false);
+    one.source.close();
     const large = await inflate(gz, { wholeUpTo: 2 ** 20 });
     expect(large.where).toBe("temp-file");
     expect(same(large.data, data)).toBe(true);
