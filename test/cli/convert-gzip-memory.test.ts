@@ -83,5 +83,13 @@ describe(`convert of a gzip'd ${FILE_MIB} MiB checkpoint, in bounded memory`, ()
     expect(readdirSync(join(dir, "back"))).toEqual(["in.pt"]);
     expect(zipped).toBeLessThan(MAX_RSS_MB);
     expect(unzipped).toBeLessThan(MAX_RSS_MB);
+    // `tensors` reads the same gzip the same way (its temp file in the system's temp folder).
+    const listed = spawnSync(process.execPath, ["--import", hook, CLI, "tensors", gz, "--json"], { encoding: "utf8", timeout: 300_000, maxBuffer: 64 * MIB });
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(`layers.${TENSORS - 1}.weight`);
+    const listing = Number(/max-rss ([\d.]+)/.exec(listed.stderr)?.[1]);
+    console.log(`tensors of the .pt.gz: max RSS ${listing.toFixed(0)} MiB`);
+    expect(listing).toBeGreaterThan(0);
+    expect(listing).toBeLessThan(MAX_RSS_MB);
   }, 300_000);
 });
