@@ -11,7 +11,9 @@
 // msgpack only), big (the same three for big.pt, 64 × 16 MiB tensors read from the file),
 // memory (convert the 768 MiB mid.pt → pt, legacy, safetensors, msgpack, json, pickle, DCP and shards,
 // and each of legacy, safetensors, msgpack, json, pickle and DCP back to .pt: wall time and peak RSS;
-// with gzip in the cases also → .msgpack.gz and .pt.gz, which take a minute each).
+// with gzip in the cases also → .msgpack.gz, which takes a minute),
+// gzip (convert mid.pt → .pt.gz and that .pt.gz → .pt, node:zlib, beside Python's torch.save into
+// gzip.open at levels 9 (its default) and 6 (ours) and torch.load from gzip.open: wall, CPU, peak RSS).
 // Whole processes are timed with /usr/bin/time (%e, %M); in-process writes print wall and CPU
 // seconds of the write alone (Node: process.cpuUsage, Python: time.process_time). Every line
 // ends with the load average and the controlled load: BENCH_BUSY=N (default 0) spins N extra
@@ -34,12 +36,12 @@ const busy = startBusy();
 const load = () => `[load ${loadavg()[0].toFixed(2)}, ${busy.label}]`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Runs a command under /usr/bin/time; returns seconds, peak RSS (MB) and stdout. */
+/** Runs a command under /usr/bin/time; returns seconds, peak RSS (MB), CPU seconds (user + system) and stdout. */
 function run(cmd, args) {
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M %U %S", cmd, ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
-  const [s, kb] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
-  return { seconds: s, rssMB: kb / 1024, stdout: r.stdout };
+  const [s, kb, user, sys] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
+  return { seconds: s, rssMB: kb / 1024, cpu: user + sys, stdout: r.stdout };
 }
 const clean = () => rmSync(join(tmp, "o"), { recursive: true, force: true });
 const outPath = (name) => {
@@ -141,7 +143,7 @@ if (CASES.includes("big") && need("big.pt")) {
 if (CASES.includes("memory") && need("mid.pt")) {
   const input = join(OUT, "mid.pt");
   const outputs = [["pt"], ["pt-legacy"], ["safetensors"], ["msgpack"], ["json"], ["pickle"], ["dcp"], ["shards", "--max-shard-size", "200MB"]];
-  if (CASES.includes("gzip")) outputs.push(["msgpack.gz"], ["pt.gz"]);
+  if (CASES.includes("gzip")) outputs.push(["msgpack.gz"]);
   const name = (to) => (to === "pickle" ? "m.pkl" : to === "pt-legacy" ? "m.legacy.pt" : to === "dcp" || to === "shards" ? to : `m.${to}`);
   for (const [to, ...extra] of outputs) {
     const plain = to === "shards" || to.endsWith(".gz") ? [] : ["--to", to];
@@ -158,6 +160,33 @@ if (CASES.includes("memory") && need("mid.pt")) {
     console.log(`convert ${from.padEnd(11)} (768 MiB) → pt ${r.seconds.toFixed(2).padStart(6)} s, peak RSS ${r.rssMB.toFixed(0).padStart(5)} MB ${load()}`);
     rmSync(file, { recursive: true, force: true });
   }
+}
+// gzip both ways (node:zlib in the CLI) beside Python: torch.save into gzip.open (its default level
+// 9, and level 6 as ours) and torch.load from gzip.open, all reading the same files, interleaved.
+if (CASES.includes("gzip") && need("mid.pt")) {
+  const input = join(OUT, "mid.pt");
+  const gz = join(tmp, "mid.pt.gz");
+  run("node", [CLI, "convert", input, gz, "-q"]);
+  const save = (level) => `import gzip, sys, torch; torch.save(torch.load(sys.argv[1]), gzip.open(sys.argv[2], "wb"${level === undefined ? "" : `, compresslevel=${level}`}))`;
+  const t = { out: [], py9: [], py6: [], in: [], pyIn: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    t.out.push(run("node", [CLI, "convert", input, outPath("m.pt.gz"), "-q"]));
+    t.py9.push(run("/usr/bin/python3", ["-c", save(), input, outPath("p.pt.gz")]));
+    t.py6.push(run("/usr/bin/python3", ["-c", save(6), input, outPath("p.pt.gz")]));
+    t.in.push(run("node", [CLI, "convert", gz, outPath("back.pt"), "-q"]));
+    t.pyIn.push(run("/usr/bin/python3", ["-c", "import gzip, sys, torch; torch.save(torch.load(gzip.open(sys.argv[1], 'rb')), sys.argv[2])", gz, outPath("p.pt")]));
+  }
+  const line = (label, xs, theirs) => {
+    const m = (k) => median(xs.map((x) => x[k]));
+    const ratio = theirs === undefined ? "" : ` → ${(median(theirs.map((x) => x.seconds)) / m("seconds")).toFixed(2)}× (CPU ${(median(theirs.map((x) => x.cpu)) / m("cpu")).toFixed(2)}×)`;
+    console.log(`${label.padEnd(58)} ${m("seconds").toFixed(2).padStart(6)} s wall, ${m("cpu").toFixed(2).padStart(6)} s CPU, peak RSS ${m("rssMB").toFixed(0).padStart(5)} MB${ratio} ${load()}`);
+  };
+  line("convert mid.pt (768 MiB) → .pt.gz (level 6)", t.out, t.py9);
+  line("  python torch.save(torch.load(f), gzip.open(out)) (level 9)", t.py9);
+  line("  python the same, compresslevel=6", t.py6);
+  line("  (ours vs python at level 6)", t.out, t.py6);
+  line("convert mid.pt.gz → .pt", t.in, t.pyIn);
+  line("  python torch.save(torch.load(gzip.open(f)), out)", t.pyIn);
 }
 clean();
 rmSync(tmp, { recursive: true, force: true });

@@ -10,10 +10,10 @@ import { DCP_DATA_FILE, planDcp } from "../distributed/index.js";
 import { writeFileSetAtomic } from "../node/atomic-file-set.js";
 import { nodeCrc32 } from "../node/write-checkpoint.js";
 import type { CommandContext } from "./command.js";
-import { conversionInputOptions, loadAllStorages, openInput } from "./input.js";
+import { conversionInputOptions, loadAllStorages, openInput, tempDirFor } from "./input.js";
 
 export async function writeDcpOutput(ctx: CommandContext, inPath: string, outDir: string): Promise<number> {
-  const opened = await openInput(inPath, conversionInputOptions(ctx), { conversion: true });
+  const opened = await openInput(inPath, conversionInputOptions(ctx), { conversion: true, tempDir: tempDirFor(outDir) });
   try {
     await loadAllStorages(opened);
     const plan = planDcp(opened.input.root, { checkpointId: resolve(outDir), ...(nodeCrc32 === undefined ? {} : { write: { crc32: nodeCrc32 } }) });

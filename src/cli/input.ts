@@ -6,16 +6,17 @@
  * the tag folder itself), consolidated to fp32 as `zero_to_fp32.py` does. The commands share this so each accepts the
  * same inputs.
  */
-import { readdirSync, statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { urlSource } from "../bytes/url-source.js";
 import type { ReadAnyOptions, ReadAnyResult } from "../convert/index.js";
-import { readAnyForConversion, readAnySync } from "../convert/index.js";
+import { DEFAULT_GUNZIP_MAX_BYTES, readAnyForConversion, readAnySync } from "../convert/index.js";
 import { canOpen, hasDcpShardingInfo, openDcp, openDcpSafetensors, readSafetensorsHeaderSync, openDcpSync, openShards, openShardsSync, openZero, openZeroSync, readAnyAsync, SHARD_INDEX_NAMES } from "../distributed/index.js";
 import type { DirectoryFiles } from "../distributed/index.js";
 import { CheckpointError } from "../errors.js";
 import { directoryFiles } from "../node/directory-files.js";
 import { openFileSource } from "../node/index.js";
+import { isGzipFile, openGunzippedFile } from "../node/gunzip-file.js";
 import { nodeCrc32 } from "../node/write-checkpoint.js";
 import type { CommandContext } from "./command.js";
 import { loadStorage, walkTensors } from "../torch/index.js";
@@ -117,6 +118,19 @@ export interface InputOptions {
    * so its storage records are checked (CRC-32) as the writer reads them, unless `verifyCrc` is "none".
    */
   readonly conversion?: boolean;
+  /**
+   * The folder a gzip input is inflated into when it inflates past 64 MiB (a temp file, read in
+   * place and removed; see `node/gunzip-file.ts`). Default the system's temp folder; converting
+   * commands pass the output's (see {@link tempDirFor}), which can hold a file that size.
+   */
+  readonly tempDir?: string;
+}
+
+/** The folder beside `out` (or its nearest existing ancestor) for the temp file of a gzip input. */
+export function tempDirFor(out: string): string {
+  let dir = dirname(resolve(out));
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
 }
 
 /** The read options of a command that converts its whole input: storage CRCs checked unless `--ignore-crc`. */
@@ -156,9 +170,18 @@ export async function openInput(arg: string, options: ReadAnyOptions = {}, input
       throw e;
     }
   }
-  const source = openFileSource(arg);
+  // gzip is inflated as it is read (node:zlib), into a temp file past 64 MiB: never whole in memory.
+  const gzip = isGzipFile(arg);
+  const source = gzip
+    ? (await openGunzippedFile(arg, {
+      maxBytes: options.read?.maxInflatedBytes ?? DEFAULT_GUNZIP_MAX_BYTES,
+      verifyCrc: options.verifyCrc !== "none" && options.read?.verifyGzipCrc !== false,
+      ...(inputOptions.tempDir === undefined ? {} : { tempDir: inputOptions.tempDir }),
+    })).source
+    : openFileSource(arg);
   try {
-    const input = inputOptions.conversion === true ? readAnyForConversion(source, options) : readAnySync(source, options);
+    const read = gzip ? { ...options, gunzipped: true } : options;
+    const input = inputOptions.conversion === true ? readAnyForConversion(source, read) : readAnySync(source, read);
     return { input, async: false, close: () => source.close() };
   } catch (e) {
     source.close();

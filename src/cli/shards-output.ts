@@ -12,7 +12,7 @@ import { isTorchsaveError } from "../errors.js";
 import { writeFileSetAtomic } from "../node/atomic-file-set.js";
 import type { CommandContext } from "./command.js";
 import { UsageError } from "./errors.js";
-import { conversionInputOptions, loadAllStorages, openInput } from "./input.js";
+import { conversionInputOptions, loadAllStorages, openInput, tempDirFor } from "./input.js";
 
 /** Writes the shards; `optionsFor(file)` gives the convert options for one output file. */
 export async function writeShardedOutput(
@@ -31,7 +31,7 @@ export async function writeShardedOutput(
   const to = typeof ctx.values.to === "string" ? ctx.values.to : "safetensors";
   if (to !== "safetensors" && to !== "pt") throw new UsageError(`--max-shard-size writes safetensors or pt shards, not ${JSON.stringify(to)}`);
   const quiet = ctx.values.quiet === true;
-  const opened = await openInput(inPath, conversionInputOptions(ctx), { conversion: true });
+  const opened = await openInput(inPath, conversionInputOptions(ctx), { conversion: true, tempDir: tempDirFor(outDir) });
   try {
     await loadAllStorages(opened);
     const files = shardOutputFiles(opened.input, maxBytes, to, (name) => optionsFor(join(outDir, name)));

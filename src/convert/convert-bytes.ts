@@ -53,6 +53,12 @@ export interface ReadAnyOptions {
   readonly verifyCrc?: CrcCheck;
   /** CRC-32 implementation for those checks (Node passes `zlib.crc32`); default the portable one. */
   readonly crc32?: Crc32Fn;
+  /**
+   * The source holds what a gzip file inflated to (the Node layer inflates a large one to a temp
+   * file, streaming: see src/node/gunzip-file.ts): the result says `gzip`, and the same rules apply
+   * as to gzip inflated here (gzip inside it and an empty stream are refused).
+   */
+  readonly gunzipped?: boolean;
 }
 
 /** A value read by {@link readAnySync}, and what the input was. */
@@ -108,6 +114,7 @@ function readAnyNamed(source: ByteSource, options: ReadAnyOptions, asRead: boole
 }
 
 function readAny(source: ByteSource, options: ReadAnyOptions, asRead: boolean): ReadAnyResult {
+  if (options.gunzipped === true) return gunzippedResult(source, { ...options, gunzipped: false }, asRead);
   if (source.size === 0) {
     throw new ConvertError("invalid-data", "the file is empty (0 bytes): nothing to read", source.name === undefined ? {} : { file: source.name });
   }
@@ -123,10 +130,7 @@ function readAny(source: ByteSource, options: ReadAnyOptions, asRead: boolean): 
         verifyCrc: options.verifyCrc !== "none" && options.read?.verifyGzipCrc !== false,
         ...(options.crc32 === undefined ? {} : { crc32: options.crc32 }),
       });
-      if (isGzip(inner)) throw new ConvertError("unsupported", "gzip inside gzip is not read (a decompression bomb pattern)");
-      if (inner.length === 0) throw new ConvertError("invalid-data", "the gzip stream inflates to nothing (0 bytes): empty, or cut short inside its header");
-      const result = readAny(bytesSource(inner, source.name), options, asRead);
-      return { ...result, gzip: true };
+      return gunzippedResult(bytesSource(inner, source.name), options, asRead);
     }
     case "safetensors": {
       const v = readSafetensorsSync(source);
@@ -154,6 +158,14 @@ function readAny(source: ByteSource, options: ReadAnyOptions, asRead: boolean): 
       return { root: checkpoint.root, format: checkpoint.layout, gzip: checkpoint.compression === "gzip", checkpoint };
     }
   }
+}
+
+/** Reads what a gzip stream inflated to: neither gzip again nor empty. */
+function gunzippedResult(inner: ByteSource, options: ReadAnyOptions, asRead: boolean): ReadAnyResult {
+  if (inner.size === 0) throw new ConvertError("invalid-data", "the gzip stream inflates to nothing (0 bytes): empty, or cut short inside its header");
+  const head = inner.bytes?.subarray(0, 3) ?? inner.readSync?.(0, Math.min(3, inner.size)) ?? new Uint8Array(0);
+  if (isGzip(head)) throw new ConvertError("unsupported", "gzip inside gzip is not read (a decompression bomb pattern)");
+  return { ...readAny(inner, options, asRead), gzip: true };
 }
 
 /** Options of {@link convertBytes} / {@link planConversion}: the output format, rewrites, and each writer's options. */

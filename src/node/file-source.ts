@@ -36,6 +36,8 @@ export interface FileSourceOptions {
    * `read` does what `readSync` does and resolves (the writers' pipelines are tuned on that).
    */
   readonly threadPool?: boolean;
+  /** The file named in errors and as the source's `name`. Default the path opened. */
+  readonly name?: string;
 }
 
 /**
@@ -44,11 +46,13 @@ export interface FileSourceOptions {
  * thread-pool reads under way before it releases the descriptor; reads asked for after it fail
  * with `io`.
  */
-export function openFileSource(path: string, options: FileSourceOptions = {}): FileSource {
+export function openFileSource(file: string, options: FileSourceOptions = {}): FileSource {
   const { closeSync, fstatSync, openSync, read, readSync } = nodeFs();
+  // The name errors and `source.name` give (a temp file of inflated gzip names the gzip file).
+  const path = options.name ?? file;
   let fd: number | undefined;
   try {
-    fd = openSync(path, "r");
+    fd = openSync(file, "r");
   } catch (e) {
     throw ioError(e, path);
   }

@@ -13,3 +13,6 @@ export type { WriteFileOptions } from "./write-checkpoint.js";
 export { directoryFiles } from "./directory-files.js";
 export type { DirectoryFilesHandle } from "./directory-files.js";
 export { checkpointFolder, MAX_FOLDER_FILES } from "./checkpoint-folder.js";
+export { isGzipFile, openGunzippedFile, openFileSourceInflating, GUNZIP_IN_MEMORY_BYTES } from "./gunzip-file.js";
+export type { GunzipFileOptions, GunzippedFile } from "./gunzip-file.js";
+export { gzipStream } from "./gzip-stream.js";

@@ -5,8 +5,10 @@
  */
 import { basename } from "node:path";
 import type { ConvertFormat, ConvertOptions } from "../../convert/index.js";
-import { CONVERT_FORMATS, formatFromName, isConvertFormat, PLAIN_JSON_DTYPES, planConversion } from "../../convert/index.js";
-import { openFileSource, writeFileAtomic } from "../../node/index.js";
+import { CONVERT_FORMATS, DEFAULT_GUNZIP_MAX_BYTES, formatFromName, isConvertFormat, PLAIN_JSON_DTYPES, planConversion } from "../../convert/index.js";
+import { writeFileAtomic } from "../../node/index.js";
+import { openFileSourceInflating } from "../../node/gunzip-file.js";
+import { gzipStream } from "../../node/gzip-stream.js";
 import { archiveNameFor, nodeCrc32 } from "../../node/write-checkpoint.js";
 import type { DTypeName, TorchValue } from "../../torch/index.js";
 import { dtypeByName } from "../../torch/index.js";
@@ -19,7 +21,7 @@ import { writeCheckedForTarget } from "../sanitize-check.js";
 import { parseTorchTarget } from "../torch-target.js";
 import type { TorchTarget } from "../../validate/index.js";
 import { isTorchsaveError } from "../../errors.js";
-import { loadAllStorages, needsInputHelper, openInput } from "../input.js";
+import { loadAllStorages, needsInputHelper, openInput, tempDirFor } from "../input.js";
 import { writeShardedOutput } from "../shards-output.js";
 import { writeDcpOutput } from "../dcp-output.js";
 
@@ -107,27 +109,44 @@ export const convertCommand: Command = {
       other?.close();
       throw new UsageError("--include-optimizer applies to DeepSpeed ZeRO folders only");
     }
-    const source = other === undefined ? openFileSource(inPath, { wholeUpTo: CONVERT_WHOLE_FILE_BYTES }) : { close: () => other.close() };
+    // gzip input is inflated as it is read (node:zlib), to memory when small, else to a temp file
+    // beside OUT (not the system's, often held in memory) that is read in place and then removed.
+    const file = other === undefined
+      ? await openFileSourceInflating(inPath, {
+        wholeUpTo: CONVERT_WHOLE_FILE_BYTES, maxBytes: DEFAULT_GUNZIP_MAX_BYTES, verifyCrc: ctx.values["ignore-crc"] !== true, tempDir: tempDirFor(outPath),
+      })
+      : undefined;
+    const source = file?.source ?? { close: () => other?.close() };
     try {
       const plan = namingOutput(outPath, () =>
-        planConversion(other === undefined ? (source as ReturnType<typeof openFileSource>) : other.input, {
+        planConversion(file === undefined ? other!.input : file.source, {
           ...options,
+          // gzip output is node:zlib's, below (native, on the thread pool), not the core's fflate.
+          gzip: false,
+          ...(file?.gzip === true ? { gunzipped: true } : {}),
           ...writeOptions,
           ...(sanitizing ? { transform: (root: TorchValue) => sanitizeRoot(root, note, target) } : {}),
         }),
       );
       const progress = !quiet && !json && ctx.interactive && plan.storageBytes >= PROGRESS_MIN_BYTES ? progressBar(plan.storageBytes, options.to) : undefined;
       let written = 0;
-      const counted = function* (chunks: Iterable<Uint8Array>): Generator<Uint8Array> {
+      const countedSync = function* (chunks: Iterable<Uint8Array>): Generator<Uint8Array> {
         for (const c of chunks) {
           written += c.length;
           yield c;
         }
       };
-      const chunks = counted(progress === undefined ? plan.chunks : progress.wrap(plan.chunks));
-      if (checked) await writeCheckedForTarget(outPath, chunks, target);
+      const counted = async function* (chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+        for await (const c of chunks) {
+          written += c.length;
+          yield c;
+        }
+      };
+      const produced = progress === undefined ? plan.chunks : progress.wrap(plan.chunks);
+      if (checked) await writeCheckedForTarget(outPath, countedSync(produced), target);
       // Chunks come coalesced (about 1 MiB) and are each their own bytes, so a few writes can be pending.
-      else await writeFileAtomic(outPath, chunks, { inFlight: CONVERT_IN_FLIGHT });
+      else if (options.gzip === true) await writeFileAtomic(outPath, counted(gzipStream(produced)), { inFlight: CONVERT_IN_FLIGHT });
+      else await writeFileAtomic(outPath, countedSync(produced), { inFlight: CONVERT_IN_FLIGHT });
       progress?.done();
       // Notes after the write: a storage found damaged while it is written (CRC-32) is the only message.
       if (plan.input.format !== "json-plain") {

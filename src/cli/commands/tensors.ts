@@ -9,6 +9,7 @@ import type { ReadAnyOptions } from "../../convert/index.js";
 import { nodeCrc32 } from "../../node/write-checkpoint.js";
 import { bytesSource } from "../../bytes/source.js";
 import { ioError, openFileSource } from "../../node/file-source.js";
+import { isGzipFile } from "../../node/gunzip-file.js";
 import { formatKeyPath } from "../../errors.js";
 import { pyJsonDumps } from "../py-json.js";
 import type { Command } from "../command.js";
@@ -87,7 +88,8 @@ export const tensorsCommand: Command = {
     const read: ReadAnyOptions = { verifyCrc: values["ignore-crc"] === true ? "none" : "all", ...(nodeCrc32 === undefined ? {} : { crc32: nodeCrc32 }) };
     // A DCP directory, shard index or URL goes through ../input.ts; its storages are hashed one at a time and
     // let go again, so about one tensor is held at once.
-    const other = needsInputHelper(file!) ? await openInput(file!, read) : undefined;
+    // gzip too: ../input.ts inflates it as it reads it (a temp file past 64 MiB), never whole in memory.
+    const other = needsInputHelper(file!) || isGzipFile(file!) ? await openInput(file!, read) : undefined;
     const { root, close } = other === undefined ? openForHashing(file!, read) : { root: other.input.root, close: () => other.close() };
     // Lines go out in batches (one write per batch, not per tensor); whatever was listed before
     // an error is still written before it.

@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { convertCommand } from "../../../src/cli/commands/convert.js";
 import { bytesSource } from "../../../src/bytes/source.js";
@@ -90,6 +91,28 @@ describe("convert to several files checks storage CRCs and leaves nothing when o
       const differing = names.filter((n, i) => !readFileSync(join(out, n)).equals(intact[i]!));
       expect(differing.length).toBe(1);
       expect(differing[0]).toMatch(dataFile);
+    });
+  }
+});
+
+describe("convert of a gzip input to several files", () => {
+  for (const [label, flags] of SETS) {
+    it(`${label}: the same set as from the plain file; a damaged gzip trailer fails and leaves nothing`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "torchsave-sets-gz-"));
+      const gz = join(dir, "model.pt.gz");
+      writeFileSync(gz, gzipSync(readFileSync(FIXTURE)));
+      expect((await run([FIXTURE, join(dir, "plain")], { ...flags, quiet: true })).code).toBe(0);
+      expect((await run([gz, join(dir, "from-gz")], { ...flags, quiet: true })).code).toBe(0);
+      const names = tree(join(dir, "plain"));
+      expect(tree(join(dir, "from-gz"))).toEqual(names);
+      // A DCP folder's .metadata names its checkpoint folder; the tensor files are the same.
+      for (const n of names.filter((x) => x !== ".metadata")) expect(readFileSync(join(dir, "from-gz", n)).equals(readFileSync(join(dir, "plain", n))), n).toBe(true);
+      const bad = readFileSync(gz);
+      bad[bad.length - 8]! ^= 1;
+      writeFileSync(gz, bad);
+      await expect(run([gz, join(dir, "new", "out")], flags)).rejects.toMatchObject({ code: "crc-mismatch", file: gz, offset: bad.length - 8 });
+      expect(existsSync(join(dir, "new"))).toBe(false);
+      expect(tree(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
     });
   }
 });

@@ -1,12 +1,13 @@
 // `torchsave convert IN OUT`: formats from --to or the extension, gzip, prefixes, locations,
 // sanitize, usage errors, notes on stderr, and atomic output (no temp files left behind).
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { convertCommand, parseLocationMap } from "../../../src/cli/commands/convert.js";
 import { UsageError } from "../../../src/cli/errors.js";
-import { fromJson, fromSafetensors, toMsgpack } from "../../../src/convert/index.js";
+import { fromJson, fromSafetensors, gunzip, toMsgpack } from "../../../src/convert/index.js";
 import { pyDict } from "../../../src/pickle/value.js";
 import type { Tensor, TorchHost } from "../../../src/torch/index.js";
 import { readCheckpoint } from "../../../src/torch/index.js";
@@ -37,6 +38,42 @@ describe("torchsave convert", () => {
     expect(torchDiff(readCheckpoint(new Uint8Array(readFileSync(input))).root, fromJson(readFileSync(join(dir, "m.json"), "utf8")), { storageKeys: false })).toBeUndefined();
     const copy = readCheckpoint(new Uint8Array(readFileSync(join(dir, "copy.pt"))));
     expect(copy.archiveName).toBe("copy");
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("gzip output (node:zlib) inflates to the plain output, byte for byte, and is the same bytes every run", async () => {
+    // The same names in two folders: a .pt's archive is named after its file.
+    mkdirSync(join(dir, "again"));
+    for (const to of ["pt", "json", "msgpack"]) {
+      await run([input, join(dir, `z.${to}`)], { to });
+      await run([input, join(dir, `z.${to}.gz`)], { to });
+      await run([input, join(dir, "again", `z.${to}.gz`)], { to });
+      const plain = readFileSync(join(dir, `z.${to}`));
+      const z1 = readFileSync(join(dir, `z.${to}.gz`));
+      expect(gunzipSync(z1).equals(plain), to).toBe(true);
+      expect(Buffer.from(gunzip(new Uint8Array(z1))).equals(plain), to).toBe(true);
+      expect(z1.equals(readFileSync(join(dir, "again", `z.${to}.gz`))), to).toBe(true);
+    }
+  });
+
+  it("reads gzip input of every kind back (torch, JSON, msgpack inside), --ignore-crc reads a bad trailer", async () => {
+    for (const to of ["pt", "json", "msgpack"]) {
+      const { code, err } = await run([join(dir, `z.${to}.gz`), join(dir, `z-back-${to}.pt`)]);
+      expect(code, err.join("\n")).toBe(0);
+      expect(err.at(-1)).toMatch(/gzip\+(zip|json|msgpack) → pt: wrote/);
+      const back = readCheckpoint(new Uint8Array(readFileSync(join(dir, `z-back-${to}.pt`))));
+      expect(torchDiff(ddp(), back.root, { tensors: "logical" })).toBeUndefined();
+    }
+    const bad = readFileSync(join(dir, "z.pt.gz"));
+    bad[bad.length - 8]! ^= 1;
+    writeFileSync(join(dir, "bad.pt.gz"), bad);
+    await expect(run([join(dir, "bad.pt.gz"), join(dir, "bad-back.pt")])).rejects.toMatchObject({ code: "crc-mismatch", file: join(dir, "bad.pt.gz") });
+    expect((await run([join(dir, "bad.pt.gz"), join(dir, "bad-back.pt")], { "ignore-crc": true })).code).toBe(0);
+    // gzip inside gzip and an empty stream keep the core's refusals.
+    writeFileSync(join(dir, "twice.pt.gz"), gzipSync(readFileSync(join(dir, "z.pt.gz"))));
+    await expect(run([join(dir, "twice.pt.gz"), join(dir, "twice.pt")])).rejects.toMatchObject({ code: "unsupported", message: expect.stringMatching(/gzip inside gzip/) });
+    writeFileSync(join(dir, "nothing.gz"), gzipSync(new Uint8Array(0)));
+    await expect(run([join(dir, "nothing.gz"), join(dir, "nothing.pt")])).rejects.toMatchObject({ code: "invalid-data", message: expect.stringMatching(/inflates to nothing/) });
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
