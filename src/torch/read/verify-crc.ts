@@ -14,7 +14,7 @@ import { entryAt, rowCrc32, rowFlags, rowMethod, type ZipTable } from "../../con
 import type { StorageLocation } from "../model.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { TEXT_RECORDS } from "./zip-layout.js";
-import { armRecordCrc } from "../record-crc.js";
+import { armRecordCrc, armZipRow } from "../record-crc.js";
 
 /**
  * Which records {@link verifyRecordCrcsSync} checks: "all" every record the checkpoint refers to
@@ -185,7 +185,7 @@ export function verifyRecordCrcsAsRead(checkpoint: Checkpoint, options: Omit<Ver
     if (row >= 0) {
       const method = rowMethod(table!, row);
       if ((rowFlags(table!, row) & FLAG_ENCRYPTED) !== 0 || (method !== 0 && method !== 8)) continue;
-      armRecordCrc(s, rowCrc32(table!, row), table!.size[row]!, crc32, file);
+      if (!armZipRow(zip, table!, row, crc32, file)) armRecordCrc(s, rowCrc32(table!, row), table!.size[row]!, crc32, file);
       continue;
     }
     byName ??= new Map(zip.entries.map((e) => [e.name, e] as const));

@@ -131,6 +131,20 @@ describe("verifyRecordCrcsAsRead", () => {
     });
   }
 
+  it("a storage is checked once, then disarmed; two checkpoints opened over one source both stay armed", () => {
+    const source = bytesSource(fixture("full-checkpoint.pt"), "fc.pt");
+    const first = openCheckpointSync(source);
+    verifyRecordCrcsAsRead(first);
+    const second = openCheckpointSync(source);
+    verifyRecordCrcsAsRead(second);
+    for (const ck of [first, second]) for (const s of ck.storages) expect(pendingRecordCrc(s), s.from!.record).toBeDefined();
+    const s = first.storages[0]!;
+    storageBytesSync(s);
+    expect(pendingRecordCrc(s)).toBeUndefined();
+    expect(pendingRecordCrc(first.storages[1]!)).toBeDefined();
+    expect(pendingRecordCrc(second.storages[0]!)).toBeDefined();
+  });
+
   it("a deflated storage is armed with its record's CRC-32 of the inflated bytes", () => {
     const ck = openCheckpointSync(bytesSource(fixture("deflated.pt")));
     verifyRecordCrcsAsRead(ck);
