@@ -38,12 +38,18 @@ interface ArmedRows {
   readonly file: string | undefined;
 }
 
-const armed = new WeakMap<Storage, RecordCrcCheck>();
+/** A check as this module keeps it: where it is armed (`rows` and `row`, or on the storage itself when `rows` is undefined). */
+interface OwedCheck extends RecordCrcCheck {
+  readonly rows: ArmedRows | undefined;
+  readonly row: number;
+}
+
+const armed = new WeakMap<Storage, OwedCheck>();
 const armedRows = new WeakMap<ByteSource, ArmedRows>();
 
 /** Arms `storage` on its own: the next read of its record checks that its `size` bytes have CRC-32 `expected`. */
 export function armRecordCrc(storage: Storage, expected: number, size: number, crc32: Crc32Fn, file: string | undefined): void {
-  armed.set(storage, { expected, size, crc32, file });
+  armed.set(storage, { expected, size, crc32, file, rows: undefined, row: -1 });
 }
 
 /**
@@ -65,32 +71,29 @@ export function armZipRow(zip: ZipArchive, table: ZipTable, row: number, crc32: 
   return true;
 }
 
-/** The armed rows and row of `storage`'s record, or undefined. */
-function armedRowOf(storage: Storage): { rows: ArmedRows; row: number } | undefined {
+/** The check owed for `storage`'s record: its own, else its armed row's (found by where its data starts). */
+function owed(storage: Storage): OwedCheck | undefined {
+  const own = armed.get(storage);
+  if (own !== undefined) return own;
   const from = storage.from;
   if (from === undefined) return undefined;
   const rows = armedRows.get(from.source);
   if (rows === undefined) return undefined;
   const row = rowAtDataOffset(rows.zip, from.offset);
-  if (row < 0 || rows.armed[row] !== 1 || rows.table.compressedSize[row] !== from.length) return undefined;
-  return { rows, row };
+  const table = rows.table;
+  if (row < 0 || rows.armed[row] !== 1 || table.compressedSize[row] !== from.length) return undefined;
+  return { expected: rowCrc32(table, row), size: table.size[row]!, crc32: rows.crc32, file: rows.file, rows, row };
 }
 
 /** The check still owed for `storage`'s record (undefined when none). */
 export function pendingRecordCrc(storage: Storage): RecordCrcCheck | undefined {
-  const own = armed.get(storage);
-  if (own !== undefined) return own;
-  const at = armedRowOf(storage);
-  if (at === undefined) return undefined;
-  const { rows, row } = at;
-  return { expected: rowCrc32(rows.table, row), size: rows.table.size[row]!, crc32: rows.crc32, file: rows.file };
+  return owed(storage);
 }
 
-/** Drops the check owed for `storage`'s record. */
-function disarm(storage: Storage): void {
-  if (armed.delete(storage)) return;
-  const at = armedRowOf(storage);
-  if (at !== undefined) at.rows.armed[at.row] = 0;
+/** Drops `check`, owed for `storage`'s record. */
+function disarm(storage: Storage, check: OwedCheck): void {
+  if (check.rows === undefined) armed.delete(storage);
+  else check.rows.armed[check.row] = 0;
 }
 
 /**
@@ -100,7 +103,7 @@ function disarm(storage: Storage): void {
  * @throws as {@link checkRecordCrc}.
  */
 export function checkRecordInMemory(storage: Storage): void {
-  const check = pendingRecordCrc(storage);
+  const check = owed(storage);
   if (check === undefined) return;
   const from = storage.from;
   const whole = from?.source.bytes;
@@ -108,10 +111,10 @@ export function checkRecordInMemory(storage: Storage): void {
   if (from !== undefined && from.compression === "none" && whole !== undefined) bytes = whole.subarray(from.offset, from.offset + from.length);
   else if (storage.data !== undefined && storage.data.length === check.size) bytes = storage.data;
   if (bytes === undefined) {
-    disarm(storage); // bytes from elsewhere: no record to check them against
+    disarm(storage, check); // bytes from elsewhere: no record to check them against
     return;
   }
-  checkRecordCrc(storage, bytes.length === 0 ? 0 : check.crc32(bytes, 0), bytes.length);
+  settle(storage, check, bytes.length === 0 ? 0 : check.crc32(bytes, 0), bytes.length);
 }
 
 /**
@@ -128,9 +131,13 @@ export function writesRecordAsIs(storage: Storage, check: RecordCrcCheck, swappe
  * @throws CheckpointError `crc-mismatch` (the record is damaged) or `bad-archive` (its length is not the declared one).
  */
 export function checkRecordCrc(storage: Storage, crc: number, size: number): void {
-  const check = pendingRecordCrc(storage);
-  if (check === undefined) return;
-  disarm(storage);
+  const check = owed(storage);
+  if (check !== undefined) settle(storage, check, crc, size);
+}
+
+/** {@link checkRecordCrc} of the check `owed` found. */
+function settle(storage: Storage, check: OwedCheck, crc: number, size: number): void {
+  disarm(storage, check);
   if (size === check.size && crc >>> 0 === check.expected >>> 0) return;
   const where = { ...(storage.from === undefined ? {} : { entry: storage.from.record }), ...(check.file === undefined ? {} : { file: check.file }) };
   if (size !== check.size) {
