@@ -77,6 +77,8 @@ interface ZipState {
   /** The same for entries of another archive with a central header offset this one lacks (odd callers). */
   readonly foreign: Map<number, number>;
   scanned: boolean;
+  /** Whether rows are in ascending local header order (undefined until asked; see {@link rowAtDataOffset}). */
+  ordered: boolean | undefined;
 }
 
 type StatefulArchive = ZipArchive & { readonly [STATE]?: ZipState };
@@ -102,7 +104,7 @@ export async function openZip(source: ByteSource, options?: ZipOpenOptions): Pro
 
 function makeArchive(source: ByteSource, dir: ZipDirectory): ZipArchive {
   const table = dir.table;
-  const state: ZipState = { quirks: dir.quirks, table, offsets: undefined, foreign: new Map(), scanned: false };
+  const state: ZipState = { quirks: dir.quirks, table, offsets: undefined, foreign: new Map(), scanned: false, ordered: undefined };
   const archive: ZipArchive = {
     source,
     // Built on first use: reading a checkpoint needs no entry objects (see zip-table.ts).
@@ -227,6 +229,38 @@ export function rowDataOffsetSync(zip: ZipArchive, row: number): number {
     if (clean >= 0) return (offsets[row] = clean);
   }
   return entryDataOffsetSyncAt(zip, entryAt(state.table, row), row);
+}
+
+/**
+ * The directory row whose data starts at `dataOffset`, among rows whose data offset is already
+ * known (read through this archive: `rowDataOffsetSync`, `entryDataOffsetSync`...); -1 when none
+ * is, or when rows are not laid out in local header order (callers then look the entry up by
+ * name). A binary search over the local header offsets: no entry objects, no map.
+ */
+export function rowAtDataOffset(zip: ZipArchive, dataOffset: number): number {
+  const state = (zip as StatefulArchive)[STATE];
+  const offsets = state?.offsets;
+  if (state === undefined || offsets === undefined) return -1;
+  const table = state.table;
+  const starts = table.localHeaderOffset;
+  if (state.ordered === undefined) {
+    let ordered = true;
+    for (let i = 1; i < table.count && ordered; i++) ordered = starts[i - 1]! < starts[i]!;
+    state.ordered = ordered;
+  }
+  if (!state.ordered) return -1;
+  // The last row whose local header starts before the data (a header precedes its data).
+  let lo = 0;
+  let hi = table.count - 1;
+  let row = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (starts[mid]! < dataOffset) {
+      row = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return row >= 0 && offsets[row] === dataOffset ? row : -1;
 }
 
 /** Async twin of {@link rowDataOffsetSync}. */

@@ -53,6 +53,20 @@ describe("zip record lookup", () => {
     expect(Array.from(new Float32Array(t10.data!.slice().buffer))).toEqual([0]);
   });
 
+  it("tensors naming one key share one storage, whatever mix of torch's numbers and other keys the pickle uses", () => {
+    for (const keys of [["0", "1", "0", "2", "1"], ["0", "x", "1", "0", "x", "1", "2", "5", "5"], ["3", "0", "1", "3", "0"], ["a", "0", "a", "0"]]) {
+      const distinct = [...new Set(keys)];
+      const records = [{ name: "ck/data.pkl", data: dataPkl(keys) }, ...distinct.map((k, i) => ({ name: `ck/data/${k}`, data: float(i) }))];
+      const ckpt = readCheckpoint(zipRecordsSync(records));
+      expect(ckpt.storages.length, keys.join()).toBe(distinct.length);
+      const byKey = new Map(ckpt.storages.map((s) => [s.key, s]));
+      // dataPkl names its tensors t<key>: a repeated key gives the dict one entry, so check the storages by value.
+      const tensors = (ckpt.root as { entries: [string, { storage: { key: string } }][] }).entries;
+      for (const [name, t] of tensors) expect(t.storage, name).toBe(byKey.get(name.slice(1)));
+      for (const [k, s] of byKey) expect(Array.from(new Float32Array(s.data!.slice().buffer)), k).toEqual([distinct.indexOf(k)]);
+    }
+  });
+
   it("a storage record missing from the archive is a typed error naming it", () => {
     const bytes = zipRecordsSync([{ name: "ck/data.pkl", data: dataPkl(["0", "1"]) }, { name: "ck/data/0", data: float(1) }]);
     expect(() => readCheckpoint(bytes)).toThrow(/missing-record: storage 1 is referenced but ck\/data\/1 is missing/);

@@ -14,6 +14,7 @@ import {
   openZipSync,
   readEntry,
   readEntrySync,
+  rowAtDataOffset,
   scanLocalHeaders,
   scanLocalHeadersSync,
   ZIP_QUIRKS,
@@ -69,6 +70,8 @@ interface TestZip {
   /** Write a zip64 end record and locator; "mismatch" leaves real values in the classic record. */
   zip64?: boolean | "mismatch" | "bad-locator";
   eocd?: { disk?: number; cdDisk?: number; onDisk?: number; total?: number; cdSize?: number; cdOffset?: number };
+  /** The entries' order in the central directory (indices into `entries`); default the file order. */
+  directoryOrder?: readonly number[];
 }
 
 interface Built {
@@ -106,7 +109,8 @@ function buildZip(z: TestZip): Built {
   }
   if (z.beforeDirectory) w.bytes(new Uint8Array(z.beforeDirectory));
   const cdOffset = w.length;
-  z.entries.forEach((e, i) => {
+  (z.directoryOrder ?? z.entries.map((_, i) => i)).forEach((i) => {
+    const e = z.entries[i]!;
     const raw = e.data ?? new Uint8Array(0);
     const method = e.method ?? 0;
     const flags = (e.flags ?? 0) | (e.descriptor ? 8 : 0);
@@ -184,6 +188,22 @@ describe("opening a well-formed archive", () => {
     expect(e).toMatchObject({ method: 0, flags: 0, size: 64, compressedSize: 64, localHeaderOffset: built.localOffsets[2] });
     expect(e.crc32).toBe(crc32(Uint8Array.from({ length: 64 }, (_, i) => i)));
     expect(text(e.nameBytes)).toBe("archive/data/0");
+  });
+
+  it("finds a row by where its data starts, once that is known; never a row whose data starts elsewhere", () => {
+    const zip = openZipSync(bytesSource(built.bytes));
+    const e = zip.entries[2]!;
+    expect(rowAtDataOffset(zip, e.localHeaderOffset + 30 + e.nameBytes.length)).toBe(-1); // not read yet
+    const at = entryDataOffsetSync(zip, e);
+    expect(rowAtDataOffset(zip, at)).toBe(2);
+    for (const off of [at - 1, at + 1, e.localHeaderOffset, 0, built.cdOffset]) expect(rowAtDataOffset(zip, off)).toBe(-1);
+    for (const entry of zip.entries) expect(rowAtDataOffset(zip, entryDataOffsetSync(zip, entry))).toBe(zip.entries.indexOf(entry));
+  });
+
+  it("finds no row by data offset when the directory is not in local header order", () => {
+    const shuffled = buildZip({ entries: torchLike(), directoryOrder: [2, 0, 1, 3] });
+    const zip = openZipSync(bytesSource(shuffled.bytes));
+    for (const entry of zip.entries) expect(rowAtDataOffset(zip, entryDataOffsetSync(zip, entry))).toBe(-1);
   });
 
   it("looks records up below the prefix, ignoring ASCII case like torch", () => {

@@ -1,6 +1,7 @@
 // The memo pre-scan: which entries a pickle reads back. Checked against the disassembler's own
 // walk of every CPython fixture, and through the decoder: dropping the other entries changes no
 // decoded value, and `ReduceContext.shared` tells a reducer which arguments are referenced twice.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isFetched, mentions, scanMemoFetches } from "../../../src/pickle/decode-fetches.js";
 import { decodePickle, type DecodeOptions, type Reducer } from "../../../src/pickle/decoder.js";
@@ -88,6 +89,78 @@ describe("decoding with unread memo entries dropped", () => {
       const diff = pyDiff(decodePickle(bytes, keepAll(options)), decodePickle(bytes, options));
       expect(diff, fx.file).toBeUndefined();
     }
+  });
+});
+
+describe("the pruned memo against the full one, on any memo traffic", () => {
+  // A pickle of pushes, PUTs (in order, repeated, out of order, past 255), MEMOIZEs and GETs of
+  // indices already stored, ending in a list of the stack: pruning must change neither the value
+  // nor where a memo limit stops the decode.
+  // A PUT stores at the next index (as Python does), again at an index stored before, or anywhere.
+  type Op = { put: "next" | { again: number } | number } | { get: number } | { memoize: true } | { push: true };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.constant({ push: true as const }),
+    fc.record({ put: fc.oneof(
+      { weight: 6, arbitrary: fc.constant("next" as const) },
+      { weight: 2, arbitrary: fc.record({ again: fc.nat(40) }) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 300 }) },
+    ) }),
+    fc.record({ get: fc.integer({ min: 0, max: 40 }) }),
+    fc.constant({ memoize: true as const }),
+  );
+  const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
+  /** With `memoizes`, every store is a MEMOIZE; else a PUT (the scan refuses a mix: nothing to prune). */
+  function build(ops: readonly Op[], memoizes: boolean): Uint8Array {
+    const out: number[] = [0x80, 4, 0x28]; // PROTO 4, MARK
+    const stored: number[] = [];
+    let count = 0; // len(memo), which MEMOIZE stores at
+    const seen = new Set<number>();
+    let depth = 0;
+    for (const o of ops) {
+      if ("push" in o) {
+        out.push(0x5d, 0x4b, depth & 0xff, 0x61); // EMPTY_LIST BININT1 APPEND: an object of its own, told apart by its item
+        depth++;
+      } else if (depth === 0) {
+        continue;
+      } else if (!("get" in o) && !memoizes) {
+        const put = "put" in o ? o.put : "next";
+        const index = put === "next" ? count : typeof put === "number" ? put : stored.length > 0 ? stored[put.again % stored.length]! : count;
+        out.push(...(index < 256 ? [0x71, index] : [0x72, ...u32(index)]));
+        if (!seen.has(index)) (seen.add(index), count++);
+        stored.push(index);
+      } else if (!("get" in o)) {
+        out.push(0x94);
+        if (!seen.has(count)) (seen.add(count), stored.push(count), count++);
+      } else if (stored.length > 0) {
+        const index = stored[o.get % stored.length]!;
+        out.push(...(index < 256 ? [0x68, index] : [0x6a, ...u32(index)]));
+        depth++;
+      }
+    }
+    out.push(0x6c, 0x2e); // LIST STOP
+    return new Uint8Array(out);
+  }
+  const outcome = (bytes: Uint8Array, options: DecodeOptions<never>): unknown => {
+    try {
+      return decodePickle(bytes, options);
+    } catch (e) {
+      return { error: (e as { code?: string }).code, offset: (e as { offset?: number }).offset };
+    }
+  };
+
+  it("decodes the same value, or fails at the same place", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.boolean(), fc.integer({ min: 1, max: 40 }), (ops, memoizes, maxMemo) => {
+        const bytes = build(ops, memoizes);
+        if (ops.some((o) => "get" in o)) expect(scanMemoFetches(bytes, 0)).toBeDefined();
+        for (const limits of [{}, { maxMemo }]) {
+          const pruned = outcome(bytes, { limits });
+          const full = outcome(bytes, keepAll({ limits }));
+          expect(pruned).toEqual(full);
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 

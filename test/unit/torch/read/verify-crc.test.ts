@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { bytesSource } from "../../../../src/bytes/source.js";
 import { convertBytes, planConversion, readAnySync } from "../../../../src/convert/index.js";
 import { isTorchsaveError } from "../../../../src/errors.js";
-import { openCheckpointSync, verifyRecordCrcsSync } from "../../../../src/torch/index.js";
+import { openCheckpointSync, storageBytesSync, verifyRecordCrcsAsRead, verifyRecordCrcsSync } from "../../../../src/torch/index.js";
+import { pendingRecordCrc } from "../../../../src/torch/record-crc.js";
 import { REPO } from "../../../helpers/corpus.js";
 
 const fixture = (name: string) => new Uint8Array(readFileSync(join(REPO, "fixtures/torch", name)));
@@ -84,5 +85,73 @@ describe("verifyRecordCrcsSync", () => {
     for (const name of ["full-checkpoint.legacy.pt", "plain.p3.pkl"]) {
       expect(() => readAnySync(bytesSource(fixture(name)), { verifyCrc: "all" })).not.toThrow();
     }
+  });
+});
+
+/** `bytes` with its central directory's headers in reverse order (same records, same offsets). */
+function reversedDirectory(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  const view = new DataView(out.buffer);
+  let eocd = out.length - 22;
+  while (view.getUint32(eocd, true) !== 0x06054b50) eocd--;
+  const start = view.getUint32(eocd + 16, true);
+  const size = view.getUint32(eocd + 12, true);
+  const headers: Uint8Array[] = [];
+  for (let at = start; at < start + size;) {
+    const length = 46 + view.getUint16(at + 28, true) + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+    headers.push(bytes.slice(at, at + length));
+    at += length;
+  }
+  let at = start;
+  for (const h of headers.reverse()) {
+    out.set(h, at);
+    at += h.length;
+  }
+  return out;
+}
+
+describe("verifyRecordCrcsAsRead", () => {
+  for (const [what, arrange] of [["directory in file order", (b: Uint8Array) => b], ["directory in reverse order", reversedDirectory]] as const) {
+    it(`${what}: arms every storage with its own record's CRC-32 and size, and a flipped bit fails when the storage is read`, () => {
+      const bytes = arrange(fixture("full-checkpoint.pt"));
+      const ck = openCheckpointSync(bytesSource(bytes, "fc.pt"));
+      verifyRecordCrcsAsRead(ck);
+      expect(ck.storages.length).toBeGreaterThan(3);
+      for (const s of ck.storages) {
+        const e = ck.zip!.get(s.from!.record.slice(ck.zip!.prefix.length))!;
+        expect(pendingRecordCrc(s), s.from!.record).toMatchObject({ expected: e.crc32, size: e.size, file: "fc.pt" });
+      }
+      const damaged = bytes.slice();
+      damaged[dataOffset(damaged, "full-checkpoint/data/28") + 100]! ^= 1;
+      const bad = openCheckpointSync(bytesSource(damaged, "fc.pt"));
+      verifyRecordCrcsAsRead(bad);
+      const victim = bad.storages.find((s) => s.from!.record === "full-checkpoint/data/28")!;
+      expect(caught(() => storageBytesSync(victim))).toMatchObject({ code: "crc-mismatch", file: "fc.pt", entry: "full-checkpoint/data/28" });
+      for (const s of bad.storages) if (s !== victim) expect(() => storageBytesSync(s), s.from!.record).not.toThrow();
+    });
+  }
+
+  it("a storage is checked once, then disarmed; two checkpoints opened over one source both stay armed", () => {
+    const source = bytesSource(fixture("full-checkpoint.pt"), "fc.pt");
+    const first = openCheckpointSync(source);
+    verifyRecordCrcsAsRead(first);
+    const second = openCheckpointSync(source);
+    verifyRecordCrcsAsRead(second);
+    for (const ck of [first, second]) for (const s of ck.storages) expect(pendingRecordCrc(s), s.from!.record).toBeDefined();
+    const s = first.storages[0]!;
+    storageBytesSync(s);
+    expect(pendingRecordCrc(s)).toBeUndefined();
+    expect(pendingRecordCrc(first.storages[1]!)).toBeDefined();
+    expect(pendingRecordCrc(second.storages[0]!)).toBeDefined();
+  });
+
+  it("a deflated storage is armed with its record's CRC-32 of the inflated bytes", () => {
+    const ck = openCheckpointSync(bytesSource(fixture("deflated.pt")));
+    verifyRecordCrcsAsRead(ck);
+    const s = ck.storages.find((x) => x.from?.compression === "deflate")!;
+    const e = ck.zip!.get(s.from!.record.slice(ck.zip!.prefix.length))!;
+    expect(pendingRecordCrc(s)).toMatchObject({ expected: e.crc32, size: e.size });
+    expect(() => storageBytesSync(s)).not.toThrow();
+    expect(pendingRecordCrc(s)).toBeUndefined();
   });
 });
