@@ -12,7 +12,7 @@
  */
 import { pyKind, type PyDict } from "../pickle/value.js";
 import type { Tensor, TorchValue } from "../torch/index.js";
-import { isTensor } from "../torch/index.js";
+import { isStorage, isTensor } from "../torch/index.js";
 import { directConverter } from "./json-direct.js";
 import { INLINE_DEPTH, INLINE_WIDTH, jsonScalarText } from "./json-pretty.js";
 import { NOT_PRIMITIVE, plainKeys, primitiveJson } from "./json-value-to.js";
@@ -32,6 +32,10 @@ const DIRECT_DEPTH = 200;
 
 /** Characters of text gathered per yield. */
 const CHARS_PER_YIELD = 64 * 1024;
+
+/** Characters of a plain tensor's one-line text that do not depend on the tensor. */
+const TENSOR_TEXT_FIXED =
+  '{"$tensor": {"dtype": , "shape": [], "stride": [], "offset": , "storage": , "device": , "requires_grad": , "parameter": }}'.length;
 
 /** A container as the printer sees it: values in order, with their keys for an object. */
 class Box {
@@ -65,6 +69,15 @@ export function directRootPieces(
 function directTakes(root: TorchValue, facts: GraphFacts, limit: number, tensors: DirectTensors): boolean {
   const leaf = directConverter(facts, limit, () => undefined);
   const seen = new Set<object>();
+  // The graph walk met every container and tensor once (nothing but storages shared): then so does
+  // this walk, which follows fewer edges, and it need not remember them (leaves still are, by `leaf`).
+  let track = false;
+  for (const o of facts.shared) {
+    if (!isStorage(o)) {
+      track = true;
+      break;
+    }
+  }
   // Two stacks (value, depth) rather than one of pairs: no array per value met.
   const values: unknown[] = [root];
   const depths: number[] = [0];
@@ -100,13 +113,17 @@ function directTakes(root: TorchValue, facts: GraphFacts, limit: number, tensors
       case "tuple":
       case "set":
       case "frozenset":
-        if (seen.has(v)) return false;
-        seen.add(v);
+        if (track) {
+          if (seen.has(v)) return false;
+          seen.add(v);
+        }
         if (!pushAll((v as { items: unknown }).items, depth + 1)) return false;
         break;
       case "dict": {
-        if (seen.has(v)) return false;
-        seen.add(v);
+        if (track) {
+          if (seen.has(v)) return false;
+          seen.add(v);
+        }
         const d = v as PyDict<unknown>;
         const entries: unknown = d.entries;
         if (!Array.isArray(entries)) return false;
@@ -132,8 +149,10 @@ function directTakes(root: TorchValue, facts: GraphFacts, limit: number, tensors
       }
       default:
         if (isTensor(v)) {
-          if (seen.has(v)) return false;
-          seen.add(v);
+          if (track) {
+            if (seen.has(v)) return false;
+            seen.add(v);
+          }
           if (!tensors.isPlain(v) || typeof v.requiresGrad !== "boolean" || typeof v.isParameter !== "boolean") return false;
           break;
         }
@@ -153,6 +172,8 @@ function* printRoot(
   const colon = tight ? ":" : ": ";
   const comma = ",";
 
+  let lastDict: unknown;
+  let lastBox: Box | undefined;
   /** A value as the printer sees it: its scalar text, or a container. */
   const shape = (v: unknown): string | Box | PlainTensor => {
     if (v instanceof Box || v instanceof PlainTensor) return v;
@@ -170,7 +191,12 @@ function* printRoot(
       case "frozenset":
         return new Box(false, [`$${pyKind(v)!}`], [new Box(true, undefined, (v as { items: unknown[] }).items)]);
       case "dict":
-        return dictBox(v as PyDict<unknown>);
+        // A dict is shaped by its parent's one-line probe, then again when printed: one box for both.
+        if (v !== lastDict) {
+          lastBox = dictBox(v as PyDict<unknown>);
+          lastDict = v;
+        }
+        return lastBox!;
       default:
         if (isTensor(v)) return new PlainTensor(v);
         return jsonShape(leaf(v));
@@ -215,9 +241,18 @@ function* printRoot(
   const tensorLine = (t: Tensor, budget: { left: number }, depth: number): string | undefined => {
     // The record's shape and stride arrays sit two levels below the tensor.
     if (depth + 2 >= INLINE_DEPTH || t.shape.length > INLINE_WIDTH / 2 || t.stride.length > INLINE_WIDTH / 2) return undefined;
+    const extra = 4 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
+    // Most tensors do not fit what a probe has left: known from a bound on the text's length, without making it.
+    if (tensorTextAtLeast(t) + extra > budget.left) return undefined;
     const text = tensorText(t);
-    budget.left -= text.length + 4 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
+    budget.left -= text.length + extra;
     return budget.left < 0 ? undefined : text;
+  };
+  /** A lower bound of `tensorText(t).length`: the fixed text, quoted strings, one digit per number, `true` for booleans. */
+  const tensorTextAtLeast = (t: Tensor): number => {
+    const str = (x: unknown): number => (typeof x === "string" ? x.length + 2 : 0);
+    const list = (n: number): number => (n === 0 ? 0 : 3 * n - 2);
+    return TENSOR_TEXT_FIXED + str(t.dtype) + list(t.shape.length) + list(t.stride.length) + 1 + str(tensors.storageKey(t)) + str(t.device) + 8;
   };
   const tensorText = (t: Tensor): string =>
     `{"$tensor": {"dtype": ${JSON.stringify(t.dtype)}, "shape": [${t.shape.join(", ")}], "stride": [${t.stride.join(", ")}], ` +
