@@ -75,7 +75,7 @@ export function* jsonBytes(input: ConvertInput, options: JsonOptions = {}): Gene
   for (const s of facts.storages) {
     sink.text(lineStart(first, indent));
     first = false;
-    if (!lines.header(s, facts.keyOf.get(s)!)) {
+    if (!lines.header(s, facts.storageKey(s))) {
       const slices = sliceReader(s);
       const data = slices === undefined ? storageData(s) : undefined;
       if (data !== undefined && data.length <= SMALL_STORAGE) lines.data(data);
@@ -233,7 +233,7 @@ export function toJson(input: ConvertInput, options: JsonOptions = {}): string {
 
 /** What the direct printer needs about tensors (json-direct-print.ts). */
 export function directTensors(facts: GraphFacts): DirectTensors {
-  const key = (t: Tensor): string => facts.keyOf.get(t.storage!)!;
+  const key = (t: Tensor): string => facts.storageKey(t.storage!);
   return { isPlain: (t) => isPlainTensor(t, facts), storageKey: key, recordJson: (t) => plainTensorJson(t, key(t)) };
 }
 

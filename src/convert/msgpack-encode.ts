@@ -35,7 +35,7 @@ export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}
   str(w, "storages");
   w.arrayHeader(facts.storages.length);
   for (const s of facts.storages) {
-    const key = facts.keyOf.get(s)!;
+    const key = facts.storageKey(s);
     const h = storageHeader(s, key, facts.keyOf);
     const data = h.view === undefined ? storageData(s) : undefined;
     writeHeader(w, h, data !== undefined);
@@ -276,7 +276,7 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
     str(w, "offset");
     value(t.storageOffset, depth);
     str(w, "storage");
-    value(facts.keyOf.get(t.storage!)!, depth);
+    value(facts.storageKey(t.storage!), depth);
     str(w, "device");
     value(t.device, depth);
     str(w, "requires_grad");

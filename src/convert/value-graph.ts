@@ -82,6 +82,8 @@ export interface GraphFacts {
   readonly storages: readonly Storage[];
   /** A unique key per storage: its own key, or `key#n` when two storages share one. */
   readonly keyOf: ReadonlyMap<Storage, string>;
+  /** `keyOf.get(s)!` for a storage of {@link storages} (what writers ask), without checking that it is one. */
+  readonly storageKey: (s: Storage) => string;
   /** Every tensor written, in the order met. */
   readonly tensors: readonly Tensor[];
 }
@@ -107,7 +109,10 @@ function withoutOrigins(root: TorchValue, maxNodes: number): GraphFacts | undefi
   const found = walkEncoded(root, maxNodes, (v) => ((isTensor(v) && v.origin !== undefined) || isNdArray(v) ? undefined : encodedChildren(v, none)));
   if (found === undefined) return undefined;
   const ordered = orderStorages(found.storages);
-  return { shared: found.shared, omitOrigin: none, storages: ordered, keyOf: ownKeys(ordered, found.seen) ?? uniqueKeys(ordered), tensors: found.tensors };
+  const own = ownKeys(ordered, found.seen);
+  if (own !== undefined) return { shared: found.shared, omitOrigin: none, storages: ordered, keyOf: own, storageKey: (s) => s.key, tensors: found.tensors };
+  const keyOf = uniqueKeys(ordered);
+  return { shared: found.shared, omitOrigin: none, storages: ordered, keyOf, storageKey: (s) => keyOf.get(s)!, tensors: found.tensors };
 }
 
 /** The model walk (which origins to leave out), then the walk of what is written: {@link graphFacts} for any value (tests compare the two). */
@@ -130,7 +135,8 @@ export function graphFactsTwoWalks(root: TorchValue, maxNodes = 100_000_000): Gr
     else if (isTensor(v)) written.push(v);
   }, shared);
   const ordered = orderStorages(storages);
-  return { shared, omitOrigin, storages: ordered, keyOf: uniqueKeys(ordered), tensors: written };
+  const keyOf = uniqueKeys(ordered);
+  return { shared, omitOrigin, storages: ordered, keyOf, storageKey: (s) => keyOf.get(s)!, tensors: written };
 }
 
 /** The values a format writes under `v`, in order (tensors and arrays through their records). */

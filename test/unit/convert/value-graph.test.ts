@@ -12,6 +12,8 @@ import { storage, tensor } from "./values.js";
 
 const facts = (f: GraphFacts) => ({
   shared: [...f.shared], omitOrigin: [...f.omitOrigin], storages: f.storages, keys: [...f.keyOf], tensors: f.tensors,
+  // What writers ask: each storage's key, straight.
+  storageKeys: f.storages.map((s) => f.storageKey(s)),
 });
 
 /** The tensors of a value without their origins (as the reader gives torch.save's standard call). */
@@ -91,6 +93,7 @@ describe("graphFacts in one walk", () => {
       expect(facts(one)).toEqual(facts(two));
       expect(one.keyOf.size).toBe(two.keyOf.size);
       for (const s of two.storages) {
+        expect(one.storageKey(s)).toBe(two.keyOf.get(s));
         expect(one.keyOf.has(s)).toBe(true);
         expect(one.keyOf.get(s)).toBe(two.keyOf.get(s));
       }
