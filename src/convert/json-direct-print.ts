@@ -12,8 +12,11 @@
  */
 import { pyKind, type PyDict } from "../pickle/value.js";
 import type { Tensor, TorchValue } from "../torch/index.js";
-import { isStorage, isTensor } from "../torch/index.js";
+import { isTensor } from "../torch/index.js";
+import type { TextSink } from "../bytes/text-sink.js";
 import { directConverter } from "./json-direct.js";
+import { directTakes } from "./json-direct-check.js";
+import { TensorLineWriter } from "./json-bytes.js";
 import { INLINE_DEPTH, INLINE_WIDTH, jsonScalarText } from "./json-pretty.js";
 import { NOT_PRIMITIVE, plainKeys, primitiveJson } from "./json-value-to.js";
 import type { JsonValue } from "./json-value-types.js";
@@ -62,110 +65,25 @@ export function directRootPieces(
   if (!directTakes(root, facts, Math.min(maxDepth, DIRECT_DEPTH), tensors)) return undefined;
   // A fresh converter per leaf: the printer meets a value more than once (one-line probes, then the value itself).
   const leaf = (v: unknown): JsonValue => directConverter(facts, maxDepth, () => undefined)(v, 0)!;
-  return printRoot(root, leaf, tensors, indent, baseLevel);
+  return printRoot(root, leaf, tensors, indent, baseLevel, undefined) as Generator<string>;
 }
 
-/** Whether `directRootJson` would take `root` (walks it once, making only the leaves' JSON). */
-function directTakes(root: TorchValue, facts: GraphFacts, limit: number, tensors: DirectTensors): boolean {
-  const leaf = directConverter(facts, limit, () => undefined);
-  const seen = new Set<object>();
-  // The graph walk met every container and tensor once (nothing but storages shared): then so does
-  // this walk, which follows fewer edges, and it need not remember them (leaves still are, by `leaf`).
-  let track = false;
-  for (const o of facts.shared) {
-    if (!isStorage(o)) {
-      track = true;
-      break;
-    }
-  }
-  // Two stacks (value, depth) rather than one of pairs: no array per value met.
-  const values: unknown[] = [root];
-  const depths: number[] = [0];
-  const pushAll = (list: unknown, depth: number): boolean => {
-    if (!Array.isArray(list)) return false;
-    for (let i = list.length - 1; i >= 0; i--) {
-      values.push(list[i]);
-      depths.push(depth);
-    }
-    return true;
-  };
-  while (values.length > 0) {
-    const v = values.pop();
-    const depth = depths.pop()!;
-    // primitiveJson's cases: it throws (the direct builder declines) only for a number that is not an integer.
-    switch (typeof v) {
-      case "string":
-      case "boolean":
-      case "bigint":
-        continue;
-      case "number":
-        if (!Number.isInteger(v)) return false;
-        continue;
-      case "object":
-        break;
-      default:
-        return false;
-    }
-    if (depth > limit) return false;
-    if (v === null) continue;
-    switch (pyKind(v)) {
-      case "list":
-      case "tuple":
-      case "set":
-      case "frozenset":
-        if (track) {
-          if (seen.has(v)) return false;
-          seen.add(v);
-        }
-        if (!pushAll((v as { items: unknown }).items, depth + 1)) return false;
-        break;
-      case "dict": {
-        if (track) {
-          if (seen.has(v)) return false;
-          seen.add(v);
-        }
-        const d = v as PyDict<unknown>;
-        const entries: unknown = d.entries;
-        if (!Array.isArray(entries)) return false;
-        if (d.type === undefined && d.state === undefined && plainKeys(entries)) {
-          for (let i = entries.length - 1; i >= 0; i--) {
-            values.push((entries[i] as unknown[])[1]);
-            depths.push(depth + 1);
-          }
-          break;
-        }
-        if (d.type !== undefined && pyKind(d.type) !== "global") return false;
-        if (d.state !== undefined) {
-          values.push(d.state);
-          depths.push(depth + 1);
-        }
-        for (let i = entries.length - 1; i >= 0; i--) {
-          const e: unknown = entries[i];
-          if (!Array.isArray(e) || e.length !== 2) return false;
-          values.push(e[1], e[0]);
-          depths.push(depth + 1, depth + 1);
-        }
-        break;
-      }
-      default:
-        if (isTensor(v)) {
-          if (track) {
-            if (seen.has(v)) return false;
-            seen.add(v);
-          }
-          if (!tensors.isPlain(v) || typeof v.requiresGrad !== "boolean" || typeof v.isParameter !== "boolean") return false;
-          break;
-        }
-        // Floats, globals, bytes, storages: the converter checks them (and remembers them, so one met twice is declined).
-        if (leaf(v, depth) === undefined) return false;
-    }
-  }
-  return true;
+/**
+ * {@link directRootPieces} written into `sink` (the same bytes): the generator yields the sink's
+ * full buffers as they fill, and leaves the last, partly filled one in the sink. Plain tensors'
+ * one-line texts are written as bytes (json-bytes.ts `TensorLineWriter`), never made as strings.
+ */
+export function directRootBytes(
+  root: TorchValue, facts: GraphFacts, maxDepth: number, tensors: DirectTensors, indent: number, baseLevel: number, sink: TextSink,
+): Generator<Uint8Array> | undefined {
+  if (!directTakes(root, facts, Math.min(maxDepth, DIRECT_DEPTH), tensors)) return undefined;
+  const leaf = (v: unknown): JsonValue => directConverter(facts, maxDepth, () => undefined)(v, 0)!;
+  return printRoot(root, leaf, tensors, indent, baseLevel, sink) as Generator<Uint8Array>;
 }
 
 function* printRoot(
-  root: TorchValue, leaf: (v: unknown) => JsonValue, tensors: DirectTensors, indent: number, baseLevel: number,
-): Generator<string> {
+  root: TorchValue, leaf: (v: unknown) => JsonValue, tensors: DirectTensors, indent: number, baseLevel: number, sink: TextSink | undefined,
+): Generator<string | Uint8Array> {
   const pads: string[] = [];
   const pad = (level: number): string => (indent > 0 ? (pads[level] ??= `\n${" ".repeat(indent * level)}`) : "");
   const tight = indent === 0;
@@ -300,17 +218,28 @@ function* printRoot(
 
   type Frame = { readonly box: Box; readonly level: number; next: number; readonly tail: boolean };
   const stack: Frame[] = [];
+  // Text goes into a string yielded every CHARS_PER_YIELD characters, or straight into the sink.
   let out = "";
+  const put = sink === undefined ? (text: string): void => void (out += text) : (text: string): void => sink.text(text);
+  const lines = sink === undefined ? undefined : new TensorLineWriter(sink);
+  let ownExtra = 0;
+  const ownFits = (length: number): boolean => length + ownExtra <= INLINE_WIDTH;
   const open = (v: unknown, level: number): void => {
     let s = shape(v);
     if (typeof s === "string") {
-      out += s;
+      put(s);
       return;
     }
     if (s instanceof PlainTensor) {
+      const t = s.t;
+      // tensorOwnLine's test, on the line's length, with the line written as bytes.
+      if (lines !== undefined && indent > 0 && t.shape.length <= INLINE_WIDTH / 2 && t.stride.length <= INLINE_WIDTH / 2) {
+        ownExtra = -13 + 2 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
+        if (lines.line(t, tensors.storageKey(t), ownFits)) return;
+      }
       const line = indent > 0 ? tensorOwnLine(s.t) : undefined;
       if (line !== undefined) {
-        out += line;
+        put(line);
         return;
       }
       s = tensorBox(s.t);
@@ -318,12 +247,12 @@ function* printRoot(
     const { isArray, keys, values } = s;
     const n = values.length;
     if (n === 0) {
-      out += isArray ? "[]" : "{}";
+      put(isArray ? "[]" : "{}");
       return;
     }
     const inline = indent > 0 ? inlineItems(s, { left: INLINE_WIDTH }, 0) : undefined;
     if (inline !== undefined) {
-      out += inline;
+      put(inline);
       return;
     }
     // A few scalars then one container, or a one-key object: json-pretty.ts's "tail" form.
@@ -337,12 +266,12 @@ function* printRoot(
       }
       if (scalars) {
         const lastKey = keys?.[n - 1];
-        out += `${isArray ? "[" : "{"}${head}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`;
+        put(`${isArray ? "[" : "{"}${head}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`);
         stack.push({ box: s, level, next: n - 1, tail: true });
         return;
       }
     }
-    out += isArray ? "[" : "{";
+    put(isArray ? "[" : "{");
     stack.push({ box: s, level, next: 0, tail: false });
   };
 
@@ -352,16 +281,18 @@ function* printRoot(
     const { keys, values, isArray } = f.box;
     if (f.next === values.length) {
       stack.pop();
-      out += f.tail ? (isArray ? "]" : "}") : `${pad(f.level)}${isArray ? "]" : "}"}`;
+      put(f.tail ? (isArray ? "]" : "}") : `${pad(f.level)}${isArray ? "]" : "}"}`);
       continue;
     }
     const i = f.next++;
     if (!f.tail) {
       const key = keys?.[i];
-      out += `${i > 0 ? comma : ""}${pad(f.level + 1)}${key === undefined ? "" : `${JSON.stringify(key)}${colon}`}`;
+      put(`${i > 0 ? comma : ""}${pad(f.level + 1)}${key === undefined ? "" : `${JSON.stringify(key)}${colon}`}`);
     }
     open(values[i], f.tail ? f.level : f.level + 1);
-    if (out.length >= CHARS_PER_YIELD) {
+    if (sink !== undefined) {
+      if (sink.ready.length > 0) yield* sink.take();
+    } else if (out.length >= CHARS_PER_YIELD) {
       yield out;
       out = "";
     }

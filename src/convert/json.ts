@@ -8,16 +8,15 @@ import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyValue } from "../pickle/value.js";
 import type { Storage, StorageLocation, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { dtypeByName, isNdArray, isStorage, isTensor } from "../torch/index.js";
-import { pendingRecordCrc, recordCrcStream } from "../torch/record-crc.js";
 import type { ByteSource } from "../bytes/source.js";
 import { bytesSource } from "../bytes/source.js";
 import { TextSink } from "../bytes/text-sink.js";
-import { decodeBase64Bulk, encodeBase64Bulk, encodeBase64Bytes } from "./base64-bulk.js";
+import { decodeBase64Bulk, encodeBase64Bulk } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { directRootJson } from "./json-direct.js";
-import { StorageLineWriter } from "./json-bytes.js";
+import { largeData, SMALL_STORAGE, slicedData, sliceReader, StorageLineWriter } from "./json-bytes.js";
 import { jsonPieces as prettyPieces } from "./json-pretty.js";
-import { directRootPieces, type DirectTensors } from "./json-direct-print.js";
+import { directRootBytes, directRootPieces, type DirectTensors } from "./json-direct-print.js";
 import { parseJsonSource } from "./json-read.js";
 import { base64Location, isLocatedBase64 } from "./json-read-data.js";
 import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
@@ -29,12 +28,8 @@ import { graphFacts, type GraphFacts } from "./value-graph.js";
 /** Version of the document layout, the value of `"$torchsave"`. */
 export const JSON_FORMAT_VERSION = 1;
 
-/** Storage bytes per base64 piece {@link jsonChunks} yields (a multiple of 3, so pieces concatenate). */
-const BASE64_PIECE = 3 * 1024 * 1024;
 /** Characters of storage-table text gathered before it is yielded. */
 const TEXT_GATHER = 64 * 1024;
-/** Storages up to this size are written as text with the tokens around them (one encode for many). */
-const SMALL_STORAGE = 48 * 1024;
 
 /** Options of {@link toJson} and {@link jsonChunks}. */
 export interface JsonOptions {
@@ -66,9 +61,12 @@ export function* jsonBytes(input: ConvertInput, options: JsonOptions = {}): Gene
   const root = rootOf(input);
   const facts = graphFacts(root);
   const indent = options.indent ?? 1;
-  const rootText = rootPieces(root, facts, indent, options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH);
-  // The storage table straight into output buffers (json-bytes.ts); the same bytes as documentChunks.
+  const maxDepth = options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH;
+  // Everything straight into output buffers (json-bytes.ts); the same bytes as documentChunks.
   const sink = new TextSink();
+  // As in rootPieces: the root is checked (or its JSON made) before the first byte.
+  const direct = directRootBytes(root, facts, maxDepth, directTensors(facts), indent, 1, sink);
+  const general = direct === undefined ? generalRootPieces(root, facts, indent, maxDepth) : undefined;
   const lines = new StorageLineWriter(sink, facts.keyOf);
   sink.text(documentHead(indent));
   let first = true;
@@ -94,9 +92,12 @@ export function* jsonBytes(input: ConvertInput, options: JsonOptions = {}): Gene
     if (sink.ready.length > 0) yield* sink.take();
   }
   sink.text(tableEnd(first, indent));
-  for (const piece of rootText) {
-    sink.text(piece);
-    if (sink.ready.length > 0) yield* sink.take();
+  if (direct !== undefined) yield* direct;
+  else {
+    for (const piece of general!) {
+      sink.text(piece);
+      if (sink.ready.length > 0) yield* sink.take();
+    }
   }
   sink.text(documentEnd(indent));
   sink.flush();
@@ -113,41 +114,6 @@ function jsonPieces(input: ConvertInput, options: JsonOptions): Generator<string
     if (data.length <= SMALL_STORAGE) return `,"data":"${encodeBase64Bulk(data)}"`;
     return largeData(data);
   });
-}
-
-/** A large storage read from a file: a slice at a time, so memory does not grow with its size. */
-function* slicedData(s: Storage, slices: (at: number, n: number) => Uint8Array): Generator<string | Uint8Array> {
-  yield ',"data":"';
-  for (let i = 0; i < s.byteLength; i += BASE64_PIECE) yield encodeBase64Bytes(slices(i, Math.min(BASE64_PIECE, s.byteLength - i)));
-  yield '"';
-}
-
-function* largeData(data: Uint8Array): Generator<string | Uint8Array> {
-  yield ',"data":"';
-  for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bytes(data.subarray(i, i + BASE64_PIECE));
-  yield '"';
-}
-
-/**
- * Reads slices of a large storage straight from its source when it is stored as is (no deflate,
- * not in memory, as long as its record) and the source reads synchronously; otherwise undefined
- * (the whole storage is read, with the reader's checks).
- */
-function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | undefined {
-  const from = s.from;
-  if (s.data !== undefined || from === undefined || s.byteLength <= BASE64_PIECE || from.compression !== "none" || from.length < s.byteLength) return undefined;
-  const source = from.source;
-  if (source.bytes !== undefined || source.readSync === undefined) return undefined;
-  // A CRC-32 check owed (record-crc.ts) runs over the slices, read in order; a record longer than the storage is read whole.
-  const check = pendingRecordCrc(s);
-  if (check !== undefined && check.size !== s.byteLength) return undefined;
-  const crc = recordCrcStream(s);
-  return (at, n) => {
-    const bytes = source.readSync!(from.offset + at, n);
-    crc?.push(bytes);
-    if (at + n >= s.byteLength) crc?.end();
-    return bytes;
-  };
 }
 
 /**
@@ -197,8 +163,11 @@ export function* documentChunks<P extends string | Uint8Array>(
  * document's first piece.
  */
 function rootPieces(root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number): Iterable<string> {
-  const direct = directRootPieces(root, facts, maxDepth, directTensors(facts), indent, 1);
-  if (direct !== undefined) return direct;
+  return directRootPieces(root, facts, maxDepth, directTensors(facts), indent, 1) ?? generalRootPieces(root, facts, indent, maxDepth);
+}
+
+/** The root's JSON made now (refusing what the format cannot hold), printed in pieces. */
+function generalRootPieces(root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number): Iterable<string> {
   const rootJson = valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth });
   return prettyPieces(rootJson, { indent, separators: "tight" }, 1);
 }

@@ -59,3 +59,41 @@ describe("lossless JSON as bytes", () => {
     }
   });
 });
+
+describe("plain tensors' one-line text as bytes", () => {
+  it("is the text path's, on either side of the one-line width, for every boolean, sign and odd string", () => {
+    const keyArb2 = fc.oneof(fc.integer({ min: 1, max: 95 }).map((n) => "k".repeat(n)), fc.constantFrom("a\"b", "é", "\\", "x\u0001"));
+    const tensorArb = fc.record({
+      key: keyArb2,
+      dtype: fc.constantFrom("float32", "bool"),
+      location: fc.constantFrom("cpu", "", "cuda:1", "dé"),
+      shape: fc.oneof(fc.constant<number[]>([]), fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 }), fc.constant(new Array<number>(81).fill(1))),
+      offset: fc.constantFrom(0, 1, 12345),
+      strides: fc.array(fc.constantFrom(-1, -12, 0, 1, 7, 123456), { minLength: 81, maxLength: 81 }),
+      transposed: fc.boolean(),
+      requiresGrad: fc.boolean(),
+      parameter: fc.boolean(),
+    }).map((r) => {
+      const n = r.shape.reduce((a, b) => a * b, 1);
+      const s = storage(r.dtype as "float32" | "bool", new Uint8Array((r.dtype === "bool" ? 1 : 4) * (n + r.offset)), { key: r.key, location: r.location });
+      return tensor(s, r.shape, { offset: r.offset, requiresGrad: r.requiresGrad, parameter: r.parameter, ...(r.transposed ? { stride: r.strides.slice(0, r.shape.length) } : {}) });
+    });
+    const containerArb = fc.array(tensorArb, { minLength: 1, maxLength: 4 }).chain((ts) => fc.constantFrom<TorchValue>(
+      pyList<TorchHost>(ts),
+      pyDict<TorchHost>(ts.map((t, i) => [`p${i}`, t]), ORDERED_DICT),
+      pyDict<TorchHost>([["state", pyDict<TorchHost>(ts.map((t, i) => [i, pyDict<TorchHost>([["exp_avg", t]])]))]]),
+      pyList<TorchHost>([1, ...ts]),
+    ));
+    fc.assert(fc.property(containerArb, fc.constantFrom(0, 1, 2), (v, indent) => same(v, indent)), { numRuns: 400 });
+  });
+
+  it("is the text path's for keys of every length across the one-line width", () => {
+    for (const [requiresGrad, parameter] of [[true, true], [false, false], [true, false], [false, true]] as const) {
+      for (const shape of [[], [4], [2, 3]]) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const ts = Array.from({ length: 100 }, (_, i) => tensor(storage("float32", new Uint8Array(4 * n), { key: "k".repeat(i + 1) }), shape, { requiresGrad, parameter }));
+        for (const indent of [1, 2]) same(pyDict<TorchHost>(ts.map((t, i) => [`t${i}`, t]), ORDERED_DICT), indent);
+      }
+    }
+  });
+});
