@@ -9,6 +9,7 @@ import { dtypeByName, isNdArray, isStorage, isTensor } from "../torch/index.js";
 import { guarded, hasLoneSurrogate, rootOf, type ConvertInput } from "./input.js";
 import { MSGPACK_EXT } from "./msgpack-ext.js";
 import { MsgpackWriter } from "./msgpack-wire.js";
+import { MsgpackRuns } from "./msgpack-fast.js";
 import { storageData, storageHeader, type StorageHeader } from "./storage-table.js";
 import { ndarrayRecord, tensorRecord } from "./torch-records.js";
 import { graphFacts, type GraphFacts } from "./value-graph.js";
@@ -25,7 +26,16 @@ const DRAIN_BYTES = 1 << 20;
  * @throws ConvertError `unencodable` (with the key path) for a value outside the model,
  *   `limit-exceeded` past `maxDepth`; CheckpointError when a storage's bytes cannot be read.
  */
-export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}): Generator<Uint8Array> {
+export function msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}): Generator<Uint8Array> {
+  return documentChunks(input, options, new MsgpackRuns());
+}
+
+/** {@link msgpackChunks} written item by item, without the whole runs of `msgpack-fast.ts` (tests compare the two). */
+export function msgpackChunksItemByItem(input: ConvertInput, options: MsgpackOptions = {}): Generator<Uint8Array> {
+  return documentChunks(input, options, undefined);
+}
+
+function* documentChunks(input: ConvertInput, options: MsgpackOptions, runs: MsgpackRuns | undefined): Generator<Uint8Array> {
   const root = rootOf(input);
   const facts = graphFacts(root);
   const w = new MsgpackWriter(64 * 1024);
@@ -36,9 +46,15 @@ export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}
   w.arrayHeader(facts.storages.length);
   for (const s of facts.storages) {
     const key = facts.storageKey(s);
-    const h = storageHeader(s, key, facts.keyOf);
-    const data = h.view === undefined ? storageData(s) : undefined;
-    writeHeader(w, h, data !== undefined);
+    let data: Uint8Array | undefined;
+    if (s.view === undefined && s.byteOrder === "little") {
+      data = storageData(s);
+      if (runs?.storageHeader(w, s, key) !== true) writeHeader(w, storageHeader(s, key, facts.keyOf), true);
+    } else {
+      const h = storageHeader(s, key, facts.keyOf);
+      data = h.view === undefined ? storageData(s) : undefined;
+      writeHeader(w, h, data !== undefined);
+    }
     if (data !== undefined) {
       w.binHeader(data.length);
       if (data.length < 64 * 1024) w.raw(data);
@@ -51,7 +67,7 @@ export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}
     if (w.length >= DRAIN_BYTES) yield w.drain();
   }
   str(w, "root");
-  guarded("msgpack", () => encodeRoot(w, facts, options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH, root));
+  guarded("msgpack", () => encodeRoot(w, facts, options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH, root, runs));
   yield w.drain();
 }
 
@@ -96,7 +112,7 @@ function writeHeader(w: MsgpackWriter, h: StorageHeader, hasData: boolean): void
 }
 
 /** The value encoder: writes `root` into `w`, giving shared objects ids as it first meets them. */
-function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root: TorchValue): void {
+function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root: TorchValue, runs?: MsgpackRuns): void {
   const ids = new Map<object, number>();
   const path: (string | number)[] = [];
 
@@ -252,7 +268,10 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
       default:
         break;
     }
-    if (isTensor(v) && depth + 2 < maxDepth && isPlainTensor(v)) return ext(MSGPACK_EXT.tensor, () => plainTensor(v, depth + 2));
+    if (isTensor(v) && depth + 2 < maxDepth && isPlainTensor(v)) {
+      if (runs?.plainTensor(w, v, facts.storageKey(v.storage!)) === true) return;
+      return ext(MSGPACK_EXT.tensor, () => plainTensor(v, depth + 2));
+    }
     if (isTensor(v)) {
       const keyOf = (s: Storage) => facts.keyOf.get(s)!;
       return ext(MSGPACK_EXT.tensor, () => value(tensorRecord(v, keyOf, facts.omitOrigin.has(v)), depth + 1));

@@ -144,6 +144,15 @@ export class MsgpackWriter extends GrowableBuffer {
     this.length += data.length;
   }
 
+  /** The first `n` bytes of `data`, copied a byte at a time (a short run: no view made for it). */
+  rawPrefix(data: Uint8Array, n: number): void {
+    this.reserve(n);
+    const buf = this.buf;
+    const at = this.length;
+    for (let i = 0; i < n; i++) buf[at + i] = data[i]!;
+    this.length = at + n;
+  }
+
   /**
    * Starts an ext item whose payload is written next; returns a mark for {@link endExt}. The
    * header is reserved at its largest (ext 32) and shrunk to ext 8 when the payload turns out to
