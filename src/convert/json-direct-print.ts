@@ -98,6 +98,8 @@ function* printRoot(
     if (v instanceof Made) return jsonShape(v.json);
     // A raw array is a `$dict` pair (`[key, value]`): no value of the model is one (the check declines them).
     if (Array.isArray(v)) return new Box(true, undefined, v);
+    // Tensors first: most values of a checkpoint are (and pyKind's set lookup is not needed for them).
+    if (isTensor(v)) return new PlainTensor(v);
     const prim = primitiveJson(v, undefined);
     if (prim !== NOT_PRIMITIVE) return jsonShape(prim);
     if (v === null) return "null";
