@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { msgpackChunks, msgpackChunksItemByItem } from "../../../src/convert/msgpack-encode.js";
-import { ORDERED_DICT, pyDict, pyGlobal, pyList } from "../../../src/pickle/value.js";
+import { ORDERED_DICT, pyDict, pyGlobal, pyList, pySet, pyTuple } from "../../../src/pickle/value.js";
 import type { Storage, TorchHost, TorchValue } from "../../../src/torch/index.js";
 import { checkpointArb } from "./arbitraries.js";
 import { storage, tensor } from "./values.js";
@@ -43,5 +43,19 @@ describe("msgpack whole runs", () => {
     const wide = Array.from({ length: 32 }, (_, i) => tensor(storage("float32", new Uint8Array(4), { key: "k".repeat(i) }), new Array<number>(15).fill(2 ** 32 - 1), { stride: new Array<number>(15).fill(i < 16 ? 2 ** 32 - 1 : 70000), origin: "none" }));
     same(pyList<TorchHost>(wide));
     same(pyList<TorchHost>(Array.from({ length: 3000 }, (_, i) => tensor(storage("float32", new Uint8Array(16).fill(i & 0xff), { key: String(i) }), [4], { origin: "none" }))));
+  });
+
+  it("hand the root on a MiB at a time only between whole items (never inside an ext item), the same bytes", () => {
+    const many = Array.from({ length: 15_000 }, (_, i) => tensor(storage("float32", new Uint8Array(16).fill(i & 0xff), { key: String(i) }), [4], { origin: "none" }));
+    const shared = many[7]!;
+    const roots: TorchValue[] = [
+      pyDict<TorchHost>([["model", pyDict<TorchHost>(many.map((t, i) => [`p${i}`, t]), ORDERED_DICT)], ["again", pyList<TorchHost>([shared, shared])]]),
+      pyTuple<TorchHost>(many),
+      pyList<TorchHost>([pyTuple<TorchHost>(many.slice(0, 9000)), ...many.slice(9000), pySet<TorchHost>(many.slice(0, 9000).map((_, i) => i))]),
+    ];
+    for (const root of roots) same(root);
+    // The dict root went out in pieces; the tuple (one ext item) could not.
+    const pieces = roots.map((r) => [...msgpackChunks(r)].length);
+    expect(pieces[0]).toBeGreaterThan(pieces[1]!);
   });
 });
