@@ -25,7 +25,9 @@ export class TextSink {
   /** Full buffers not yet taken, in order. */
   readonly ready: Uint8Array[] = [];
 
+  /** `size` is at least 4 bytes (one UTF-8 character always fits an empty buffer). */
   constructor(readonly size = TEXT_SINK_BYTES) {
+    if (!Number.isSafeInteger(size) || size < 4) throw new RangeError(`a text sink's buffers hold at least 4 bytes, not ${size}`);
     this.buf = new Uint8Array(size);
   }
 

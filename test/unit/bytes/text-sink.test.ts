@@ -59,4 +59,9 @@ describe("text sink", () => {
     // Long pieces are split across buffers; a short one (up to 48 characters) may start the next.
     expect(out.slice(0, -1).every((b) => b.length > 1000 - 48)).toBe(true);
   });
+
+  it("refuses buffers too small for one character", () => {
+    expect(() => new TextSink(3)).toThrow(RangeError);
+    expect(() => new TextSink(4)).not.toThrow();
+  });
 });
