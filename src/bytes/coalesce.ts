@@ -147,7 +147,9 @@ export function* encodeTextChunks(pieces: Iterable<string | Uint8Array>): Genera
 /** Writes `s` as UTF-8 at `buf[at]` (which has room for 3 bytes per unit); returns the new end. */
 function putText(utf8: TextEncoder, s: string, buf: Uint8Array, at: number): number {
   // ASCII, which is nearly all JSON text, byte by byte: cheaper than a view and a call per piece.
+  // A long piece goes through the encoder at once (native speed, and no loop to warm up first).
   const n = s.length;
+  if (n > 64) return at + utf8.encodeInto(s, buf.subarray(at)).written;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c > 0x7f) return at + utf8.encodeInto(s, buf.subarray(at)).written;

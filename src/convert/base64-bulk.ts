@@ -58,6 +58,41 @@ export function encodeBase64Bytes(bytes: Uint8Array): Uint8Array {
 }
 
 /**
+ * Writes the padded standard base64 of `bytes` into `out` at `at` (which must have room for
+ * `4 * ceil(n / 3)` bytes, at any alignment); returns the new end. For small storages written
+ * straight into an output buffer.
+ */
+export function encodeBase64Into(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  const n = bytes.length;
+  const whole = n - (n % 3);
+  let o = at;
+  for (let i = 0; i < whole; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o] = ENCODE[v >>> 18]!;
+    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
+    out[o + 2] = ENCODE[(v >>> 6) & 63]!;
+    out[o + 3] = ENCODE[v & 63]!;
+    o += 4;
+  }
+  if (n - whole === 1) {
+    const v = bytes[whole]! << 16;
+    out[o] = ENCODE[v >>> 18]!;
+    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
+    out[o + 2] = PAD;
+    out[o + 3] = PAD;
+    o += 4;
+  } else if (n - whole === 2) {
+    const v = (bytes[whole]! << 16) | (bytes[whole + 1]! << 8);
+    out[o] = ENCODE[v >>> 18]!;
+    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
+    out[o + 2] = ENCODE[(v >>> 6) & 63]!;
+    out[o + 3] = PAD;
+    o += 4;
+  }
+  return o;
+}
+
+/**
  * Decodes strict padded standard base64 (length a multiple of 4, only the alphabet and trailing
  * `=`, zero unused bits), or returns undefined, exactly as `decodeBase64` does.
  */

@@ -13,7 +13,10 @@
 import { pyKind, type PyDict } from "../pickle/value.js";
 import type { Tensor, TorchValue } from "../torch/index.js";
 import { isTensor } from "../torch/index.js";
+import type { TextSink } from "../bytes/text-sink.js";
 import { directConverter } from "./json-direct.js";
+import { directTakes } from "./json-direct-check.js";
+import { TensorLineWriter } from "./json-bytes.js";
 import { INLINE_DEPTH, INLINE_WIDTH, jsonScalarText } from "./json-pretty.js";
 import { NOT_PRIMITIVE, plainKeys, primitiveJson } from "./json-value-to.js";
 import type { JsonValue } from "./json-value-types.js";
@@ -32,6 +35,10 @@ const DIRECT_DEPTH = 200;
 
 /** Characters of text gathered per yield. */
 const CHARS_PER_YIELD = 64 * 1024;
+
+/** Characters of a plain tensor's one-line text that do not depend on the tensor. */
+const TENSOR_TEXT_FIXED =
+  '{"$tensor": {"dtype": , "shape": [], "stride": [], "offset": , "storage": , "device": , "requires_grad": , "parameter": }}'.length;
 
 /** A container as the printer sees it: values in order, with their keys for an object. */
 class Box {
@@ -58,107 +65,41 @@ export function directRootPieces(
   if (!directTakes(root, facts, Math.min(maxDepth, DIRECT_DEPTH), tensors)) return undefined;
   // A fresh converter per leaf: the printer meets a value more than once (one-line probes, then the value itself).
   const leaf = (v: unknown): JsonValue => directConverter(facts, maxDepth, () => undefined)(v, 0)!;
-  return printRoot(root, leaf, tensors, indent, baseLevel);
+  return printRoot(root, leaf, tensors, indent, baseLevel, undefined) as Generator<string>;
 }
 
-/** Whether `directRootJson` would take `root` (walks it once, making only the leaves' JSON). */
-function directTakes(root: TorchValue, facts: GraphFacts, limit: number, tensors: DirectTensors): boolean {
-  const leaf = directConverter(facts, limit, () => undefined);
-  const seen = new Set<object>();
-  // Two stacks (value, depth) rather than one of pairs: no array per value met.
-  const values: unknown[] = [root];
-  const depths: number[] = [0];
-  const pushAll = (list: unknown, depth: number): boolean => {
-    if (!Array.isArray(list)) return false;
-    for (let i = list.length - 1; i >= 0; i--) {
-      values.push(list[i]);
-      depths.push(depth);
-    }
-    return true;
-  };
-  while (values.length > 0) {
-    const v = values.pop();
-    const depth = depths.pop()!;
-    // primitiveJson's cases: it throws (the direct builder declines) only for a number that is not an integer.
-    switch (typeof v) {
-      case "string":
-      case "boolean":
-      case "bigint":
-        continue;
-      case "number":
-        if (!Number.isInteger(v)) return false;
-        continue;
-      case "object":
-        break;
-      default:
-        return false;
-    }
-    if (depth > limit) return false;
-    if (v === null) continue;
-    switch (pyKind(v)) {
-      case "list":
-      case "tuple":
-      case "set":
-      case "frozenset":
-        if (seen.has(v)) return false;
-        seen.add(v);
-        if (!pushAll((v as { items: unknown }).items, depth + 1)) return false;
-        break;
-      case "dict": {
-        if (seen.has(v)) return false;
-        seen.add(v);
-        const d = v as PyDict<unknown>;
-        const entries: unknown = d.entries;
-        if (!Array.isArray(entries)) return false;
-        if (d.type === undefined && d.state === undefined && plainKeys(entries)) {
-          for (let i = entries.length - 1; i >= 0; i--) {
-            values.push((entries[i] as unknown[])[1]);
-            depths.push(depth + 1);
-          }
-          break;
-        }
-        if (d.type !== undefined && pyKind(d.type) !== "global") return false;
-        if (d.state !== undefined) {
-          values.push(d.state);
-          depths.push(depth + 1);
-        }
-        for (let i = entries.length - 1; i >= 0; i--) {
-          const e: unknown = entries[i];
-          if (!Array.isArray(e) || e.length !== 2) return false;
-          values.push(e[1], e[0]);
-          depths.push(depth + 1, depth + 1);
-        }
-        break;
-      }
-      default:
-        if (isTensor(v)) {
-          if (seen.has(v)) return false;
-          seen.add(v);
-          if (!tensors.isPlain(v) || typeof v.requiresGrad !== "boolean" || typeof v.isParameter !== "boolean") return false;
-          break;
-        }
-        // Floats, globals, bytes, storages: the converter checks them (and remembers them, so one met twice is declined).
-        if (leaf(v, depth) === undefined) return false;
-    }
-  }
-  return true;
+/**
+ * {@link directRootPieces} written into `sink` (the same bytes): the generator yields the sink's
+ * full buffers as they fill, and leaves the last, partly filled one in the sink. Plain tensors'
+ * one-line texts are written as bytes (json-bytes.ts `TensorLineWriter`), never made as strings.
+ */
+export function directRootBytes(
+  root: TorchValue, facts: GraphFacts, maxDepth: number, tensors: DirectTensors, indent: number, baseLevel: number, sink: TextSink,
+): Generator<Uint8Array> | undefined {
+  if (!directTakes(root, facts, Math.min(maxDepth, DIRECT_DEPTH), tensors)) return undefined;
+  const leaf = (v: unknown): JsonValue => directConverter(facts, maxDepth, () => undefined)(v, 0)!;
+  return printRoot(root, leaf, tensors, indent, baseLevel, sink) as Generator<Uint8Array>;
 }
 
 function* printRoot(
-  root: TorchValue, leaf: (v: unknown) => JsonValue, tensors: DirectTensors, indent: number, baseLevel: number,
-): Generator<string> {
+  root: TorchValue, leaf: (v: unknown) => JsonValue, tensors: DirectTensors, indent: number, baseLevel: number, sink: TextSink | undefined,
+): Generator<string | Uint8Array> {
   const pads: string[] = [];
   const pad = (level: number): string => (indent > 0 ? (pads[level] ??= `\n${" ".repeat(indent * level)}`) : "");
   const tight = indent === 0;
   const colon = tight ? ":" : ": ";
   const comma = ",";
 
+  let lastDict: unknown;
+  let lastBox: Box | undefined;
   /** A value as the printer sees it: its scalar text, or a container. */
   const shape = (v: unknown): string | Box | PlainTensor => {
     if (v instanceof Box || v instanceof PlainTensor) return v;
     if (v instanceof Made) return jsonShape(v.json);
     // A raw array is a `$dict` pair (`[key, value]`): no value of the model is one (the check declines them).
     if (Array.isArray(v)) return new Box(true, undefined, v);
+    // Tensors first: most values of a checkpoint are (and pyKind's set lookup is not needed for them).
+    if (isTensor(v)) return new PlainTensor(v);
     const prim = primitiveJson(v, undefined);
     if (prim !== NOT_PRIMITIVE) return jsonShape(prim);
     if (v === null) return "null";
@@ -170,7 +111,12 @@ function* printRoot(
       case "frozenset":
         return new Box(false, [`$${pyKind(v)!}`], [new Box(true, undefined, (v as { items: unknown[] }).items)]);
       case "dict":
-        return dictBox(v as PyDict<unknown>);
+        // A dict is shaped by its parent's one-line probe, then again when printed: one box for both.
+        if (v !== lastDict) {
+          lastBox = dictBox(v as PyDict<unknown>);
+          lastDict = v;
+        }
+        return lastBox!;
       default:
         if (isTensor(v)) return new PlainTensor(v);
         return jsonShape(leaf(v));
@@ -215,9 +161,18 @@ function* printRoot(
   const tensorLine = (t: Tensor, budget: { left: number }, depth: number): string | undefined => {
     // The record's shape and stride arrays sit two levels below the tensor.
     if (depth + 2 >= INLINE_DEPTH || t.shape.length > INLINE_WIDTH / 2 || t.stride.length > INLINE_WIDTH / 2) return undefined;
+    const extra = 4 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
+    // Most tensors do not fit what a probe has left: known from a bound on the text's length, without making it.
+    if (tensorTextAtLeast(t) + extra > budget.left) return undefined;
     const text = tensorText(t);
-    budget.left -= text.length + 4 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
+    budget.left -= text.length + extra;
     return budget.left < 0 ? undefined : text;
+  };
+  /** A lower bound of `tensorText(t).length`: the fixed text, quoted strings, one digit per number, `true` for booleans. */
+  const tensorTextAtLeast = (t: Tensor): number => {
+    const str = (x: unknown): number => (typeof x === "string" ? x.length + 2 : 0);
+    const list = (n: number): number => (n === 0 ? 0 : 3 * n - 2);
+    return TENSOR_TEXT_FIXED + str(t.dtype) + list(t.shape.length) + list(t.stride.length) + 1 + str(tensors.storageKey(t)) + str(t.device) + 8;
   };
   const tensorText = (t: Tensor): string =>
     `{"$tensor": {"dtype": ${JSON.stringify(t.dtype)}, "shape": [${t.shape.join(", ")}], "stride": [${t.stride.join(", ")}], ` +
@@ -265,17 +220,28 @@ function* printRoot(
 
   type Frame = { readonly box: Box; readonly level: number; next: number; readonly tail: boolean };
   const stack: Frame[] = [];
+  // Text goes into a string yielded every CHARS_PER_YIELD characters, or straight into the sink.
   let out = "";
+  const put = sink === undefined ? (text: string): void => void (out += text) : (text: string): void => sink.text(text);
+  const lines = sink === undefined ? undefined : new TensorLineWriter(sink);
+  let ownExtra = 0;
+  const ownFits = (length: number): boolean => length + ownExtra <= INLINE_WIDTH;
   const open = (v: unknown, level: number): void => {
     let s = shape(v);
     if (typeof s === "string") {
-      out += s;
+      put(s);
       return;
     }
     if (s instanceof PlainTensor) {
+      const t = s.t;
+      // tensorOwnLine's test, on the line's length, with the line written as bytes.
+      if (lines !== undefined && indent > 0 && t.shape.length <= INLINE_WIDTH / 2 && t.stride.length <= INLINE_WIDTH / 2) {
+        ownExtra = -13 + 2 + (t.shape.length > 0 ? 2 : 0) + (t.stride.length > 0 ? 2 : 0);
+        if (lines.line(t, tensors.storageKey(t), ownFits)) return;
+      }
       const line = indent > 0 ? tensorOwnLine(s.t) : undefined;
       if (line !== undefined) {
-        out += line;
+        put(line);
         return;
       }
       s = tensorBox(s.t);
@@ -283,12 +249,12 @@ function* printRoot(
     const { isArray, keys, values } = s;
     const n = values.length;
     if (n === 0) {
-      out += isArray ? "[]" : "{}";
+      put(isArray ? "[]" : "{}");
       return;
     }
     const inline = indent > 0 ? inlineItems(s, { left: INLINE_WIDTH }, 0) : undefined;
     if (inline !== undefined) {
-      out += inline;
+      put(inline);
       return;
     }
     // A few scalars then one container, or a one-key object: json-pretty.ts's "tail" form.
@@ -302,12 +268,12 @@ function* printRoot(
       }
       if (scalars) {
         const lastKey = keys?.[n - 1];
-        out += `${isArray ? "[" : "{"}${head}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`;
+        put(`${isArray ? "[" : "{"}${head}${lastKey === undefined ? "" : `${JSON.stringify(lastKey)}: `}`);
         stack.push({ box: s, level, next: n - 1, tail: true });
         return;
       }
     }
-    out += isArray ? "[" : "{";
+    put(isArray ? "[" : "{");
     stack.push({ box: s, level, next: 0, tail: false });
   };
 
@@ -317,16 +283,18 @@ function* printRoot(
     const { keys, values, isArray } = f.box;
     if (f.next === values.length) {
       stack.pop();
-      out += f.tail ? (isArray ? "]" : "}") : `${pad(f.level)}${isArray ? "]" : "}"}`;
+      put(f.tail ? (isArray ? "]" : "}") : `${pad(f.level)}${isArray ? "]" : "}"}`);
       continue;
     }
     const i = f.next++;
     if (!f.tail) {
       const key = keys?.[i];
-      out += `${i > 0 ? comma : ""}${pad(f.level + 1)}${key === undefined ? "" : `${JSON.stringify(key)}${colon}`}`;
+      put(`${i > 0 ? comma : ""}${pad(f.level + 1)}${key === undefined ? "" : `${JSON.stringify(key)}${colon}`}`);
     }
     open(values[i], f.tail ? f.level : f.level + 1);
-    if (out.length >= CHARS_PER_YIELD) {
+    if (sink !== undefined) {
+      if (sink.ready.length > 0) yield* sink.take();
+    } else if (out.length >= CHARS_PER_YIELD) {
       yield out;
       out = "";
     }

@@ -338,12 +338,20 @@ function withId(body: JsonValue, id: number): JsonValue {
 
 /** True when every entry is a `[str, value]` pair with a distinct key an object keeps in order. */
 export function plainKeys(entries: unknown[]): boolean {
-  const seen = new Set<string>();
-  for (const e of entries) {
+  // A few keys (optimizer state: step, exp_avg, exp_avg_sq) are compared with each other: no set per dict.
+  const n = entries.length;
+  const seen = n > 8 ? new Set<string>() : undefined;
+  for (let i = 0; i < n; i++) {
+    const e: unknown = entries[i];
     if (!Array.isArray(e) || e.length !== 2) return false;
     const k: unknown = e[0];
-    if (typeof k !== "string" || !isPlainKey(k) || seen.has(k)) return false;
-    seen.add(k);
+    if (typeof k !== "string" || !isPlainKey(k)) return false;
+    if (seen === undefined) {
+      for (let j = 0; j < i; j++) if ((entries[j] as unknown[])[0] === k) return false;
+    } else {
+      if (seen.has(k)) return false;
+      seen.add(k);
+    }
   }
   return true;
 }

@@ -63,11 +63,25 @@ export function isNanPattern(bits: string): boolean {
 }
 
 
-/** Keys JS objects would reorder (array indices), so a dict with one uses the `"$dict"` pair form. */
-const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
+/**
+ * Keys JS objects would reorder (array indices), so a dict with one uses the `"$dict"` pair form:
+ * `/^(?:0|[1-9][0-9]*)$/`, checked a character at a time (most keys fail at the first one).
+ */
+export function isIndexLike(k: string): boolean {
+  const n = k.length;
+  if (n === 0) return false;
+  const first = k.charCodeAt(0);
+  if (first === 0x30) return n === 1;
+  if (first < 0x31 || first > 0x39) return false;
+  for (let i = 1; i < n; i++) {
+    const c = k.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
 
 /** True when a str dict key can be a JSON object key of the plain-object dict form. */
-export const isPlainKey = (k: string): boolean => !k.startsWith("$") && !INDEX_LIKE.test(k);
+export const isPlainKey = (k: string): boolean => k.charCodeAt(0) !== 0x24 && !isIndexLike(k);
 
 /** A key path as a linked list, so walks never copy arrays; turned into a {@link KeyPath} on error. */
 export interface PathNode {

@@ -8,32 +8,28 @@ import { ConvertError, isTorchsaveError } from "../errors.js";
 import type { PyValue } from "../pickle/value.js";
 import type { Storage, StorageLocation, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { dtypeByName, isNdArray, isStorage, isTensor } from "../torch/index.js";
-import { pendingRecordCrc, recordCrcStream } from "../torch/record-crc.js";
 import type { ByteSource } from "../bytes/source.js";
 import { bytesSource } from "../bytes/source.js";
-import { encodeTextChunks } from "../bytes/coalesce.js";
-import { decodeBase64Bulk, encodeBase64Bulk, encodeBase64Bytes } from "./base64-bulk.js";
+import { TextSink } from "../bytes/text-sink.js";
+import { decodeBase64Bulk, encodeBase64Bulk } from "./base64-bulk.js";
 import { guarded, rootOf, type ConvertInput } from "./input.js";
 import { directRootJson } from "./json-direct.js";
+import { largeData, SMALL_STORAGE, slicedData, sliceReader, StorageLineWriter } from "./json-bytes.js";
 import { jsonPieces as prettyPieces } from "./json-pretty.js";
-import { directRootPieces, type DirectTensors } from "./json-direct-print.js";
+import { directRootBytes, directRootPieces, type DirectTensors } from "./json-direct-print.js";
 import { parseJsonSource } from "./json-read.js";
 import { base64Location, isLocatedBase64 } from "./json-read-data.js";
 import { valueFromJson, valueToJson, type JsonValue } from "./json-value.js";
 import { DEFAULT_JSON_MAX_DEPTH } from "./json-value-types.js";
-import { storageData, storageFromHeader, storageHeader, type StorageHeader } from "./storage-table.js";
+import { headerText, storageData, storageFromHeader, storageHeader, type StorageHeader } from "./storage-table.js";
 import { ndarrayFromRecord, ndarrayRecord, tensorFromRecord, tensorRecord } from "./torch-records.js";
 import { graphFacts, type GraphFacts } from "./value-graph.js";
 
 /** Version of the document layout, the value of `"$torchsave"`. */
 export const JSON_FORMAT_VERSION = 1;
 
-/** Storage bytes per base64 piece {@link jsonChunks} yields (a multiple of 3, so pieces concatenate). */
-const BASE64_PIECE = 3 * 1024 * 1024;
 /** Characters of storage-table text gathered before it is yielded. */
 const TEXT_GATHER = 64 * 1024;
-/** Storages up to this size are written as text with the tokens around them (one encode for many). */
-const SMALL_STORAGE = 48 * 1024;
 
 /** Options of {@link toJson} and {@link jsonChunks}. */
 export interface JsonOptions {
@@ -61,8 +57,51 @@ export function* jsonChunks(input: ConvertInput, options: JsonOptions = {}): Gen
  * {@link jsonChunks} as UTF-8 chunks of about a MiB, for files and streams: large storages are
  * base64-encoded straight into bytes (never a string), small ones join the text around them.
  */
-export function jsonBytes(input: ConvertInput, options: JsonOptions = {}): Generator<Uint8Array> {
-  return encodeTextChunks(jsonPieces(input, options));
+export function* jsonBytes(input: ConvertInput, options: JsonOptions = {}): Generator<Uint8Array> {
+  const root = rootOf(input);
+  const facts = graphFacts(root);
+  const indent = options.indent ?? 1;
+  const maxDepth = options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH;
+  // Everything straight into output buffers (json-bytes.ts); the same bytes as documentChunks.
+  const sink = new TextSink();
+  // As in rootPieces: the root is checked (or its JSON made) before the first byte.
+  const direct = directRootBytes(root, facts, maxDepth, directTensors(facts), indent, 1, sink);
+  const general = direct === undefined ? generalRootPieces(root, facts, indent, maxDepth) : undefined;
+  const lines = new StorageLineWriter(sink, facts.keyOf);
+  sink.text(documentHead(indent));
+  let first = true;
+  for (const s of facts.storages) {
+    sink.text(lineStart(first, indent));
+    first = false;
+    if (!lines.header(s, facts.storageKey(s))) {
+      const slices = sliceReader(s);
+      const data = slices === undefined ? storageData(s) : undefined;
+      if (data !== undefined && data.length <= SMALL_STORAGE) lines.data(data);
+      else {
+        for (const piece of slices !== undefined ? slicedData(s, slices) : largeData(data!)) {
+          if (typeof piece === "string") sink.text(piece);
+          else {
+            sink.flush();
+            yield* sink.take();
+            yield piece;
+          }
+        }
+      }
+    }
+    sink.text("}");
+    if (sink.ready.length > 0) yield* sink.take();
+  }
+  sink.text(tableEnd(first, indent));
+  if (direct !== undefined) yield* direct;
+  else {
+    for (const piece of general!) {
+      sink.text(piece);
+      if (sink.ready.length > 0) yield* sink.take();
+    }
+  }
+  sink.text(documentEnd(indent));
+  sink.flush();
+  yield* sink.take();
 }
 
 function jsonPieces(input: ConvertInput, options: JsonOptions): Generator<string | Uint8Array> {
@@ -77,41 +116,6 @@ function jsonPieces(input: ConvertInput, options: JsonOptions): Generator<string
   });
 }
 
-/** A large storage read from a file: a slice at a time, so memory does not grow with its size. */
-function* slicedData(s: Storage, slices: (at: number, n: number) => Uint8Array): Generator<string | Uint8Array> {
-  yield ',"data":"';
-  for (let i = 0; i < s.byteLength; i += BASE64_PIECE) yield encodeBase64Bytes(slices(i, Math.min(BASE64_PIECE, s.byteLength - i)));
-  yield '"';
-}
-
-function* largeData(data: Uint8Array): Generator<string | Uint8Array> {
-  yield ',"data":"';
-  for (let i = 0; i < data.length; i += BASE64_PIECE) yield encodeBase64Bytes(data.subarray(i, i + BASE64_PIECE));
-  yield '"';
-}
-
-/**
- * Reads slices of a large storage straight from its source when it is stored as is (no deflate,
- * not in memory, as long as its record) and the source reads synchronously; otherwise undefined
- * (the whole storage is read, with the reader's checks).
- */
-function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | undefined {
-  const from = s.from;
-  if (s.data !== undefined || from === undefined || s.byteLength <= BASE64_PIECE || from.compression !== "none" || from.length < s.byteLength) return undefined;
-  const source = from.source;
-  if (source.bytes !== undefined || source.readSync === undefined) return undefined;
-  // A CRC-32 check owed (record-crc.ts) runs over the slices, read in order; a record longer than the storage is read whole.
-  const check = pendingRecordCrc(s);
-  if (check !== undefined && check.size !== s.byteLength) return undefined;
-  const crc = recordCrcStream(s);
-  return (at, n) => {
-    const bytes = source.readSync!(from.offset + at, n);
-    crc?.push(bytes);
-    if (at + n >= s.byteLength) crc?.end();
-    return bytes;
-  };
-}
-
 /**
  * A checkpoint document's text. `storageFields(s)` gives the fields (one string, or pieces) after a storage's header
  * (`,"data":"..."` here, `,"entry":"name"` in a safetensors skeleton); views get none.
@@ -119,19 +123,15 @@ function sliceReader(s: Storage): ((at: number, n: number) => Uint8Array) | unde
 export function* documentChunks<P extends string | Uint8Array>(
   root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number, storageFields: (s: Storage) => string | Iterable<P>,
 ): Generator<string | P> {
-  // The root printed straight from the value when the direct builder takes it, else its JSON made
-  // now: either way a value the format cannot hold is refused before the first piece.
-  const direct = directRootPieces(root, facts, maxDepth, directTensors(facts), indent, 1);
-  const rootJson = direct === undefined ? valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth }) : undefined;
-  const nl = indent > 0 ? "\n" : "";
-  yield `{"$torchsave":${indent > 0 ? " " : ""}${JSON_FORMAT_VERSION},${nl}${indent > 0 ? " " : ""}"storages":${indent > 0 ? " " : ""}[`;
+  const rootText = rootPieces(root, facts, indent, maxDepth);
+  yield documentHead(indent);
   let first = true;
   // Text pieces are gathered into strings of about TEXT_GATHER characters (a small storage's line is
   // a few pieces: one write per piece would cost more than making it).
   let text = "";
   for (const s of facts.storages) {
     const h = storageHeader(s, facts.keyOf.get(s)!, facts.keyOf);
-    text += `${first ? "" : ","}${nl}${indent > 0 ? "  " : ""}${headerText(h)}`;
+    text += `${lineStart(first, indent)}${headerText(h)}`;
     first = false;
     const fields = h.view === undefined ? storageFields(s) : "";
     if (typeof fields === "string") text += fields;
@@ -152,11 +152,31 @@ export function* documentChunks<P extends string | Uint8Array>(
       text = "";
     }
   }
-  yield `${text}${first || indent === 0 ? "" : "\n "}],${nl}${indent > 0 ? " " : ""}"root":${indent > 0 ? " " : ""}`;
-  if (direct !== undefined) yield* direct;
-  else yield* prettyPieces(rootJson!, { indent, separators: "tight" }, 1);
-  yield `${nl}}${nl}`;
+  yield `${text}${tableEnd(first, indent)}`;
+  yield* rootText;
+  yield documentEnd(indent);
 }
+
+/**
+ * The root's text in pieces: printed straight from the value when the direct builder takes it,
+ * else its JSON made now. Either way a value the format cannot hold is refused here, before the
+ * document's first piece.
+ */
+function rootPieces(root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number): Iterable<string> {
+  return directRootPieces(root, facts, maxDepth, directTensors(facts), indent, 1) ?? generalRootPieces(root, facts, indent, maxDepth);
+}
+
+/** The root's JSON made now (refusing what the format cannot hold), printed in pieces. */
+function generalRootPieces(root: TorchValue, facts: GraphFacts, indent: number, maxDepth: number): Iterable<string> {
+  const rootJson = valueToJson<TorchHost>(root, { host: hostToJson(facts), maxDepth });
+  return prettyPieces(rootJson, { indent, separators: "tight" }, 1);
+}
+
+const documentHead = (indent: number): string =>
+  indent > 0 ? `{"$torchsave": ${JSON_FORMAT_VERSION},\n "storages": [` : `{"$torchsave":${JSON_FORMAT_VERSION},"storages":[`;
+const lineStart = (first: boolean, indent: number): string => (indent > 0 ? (first ? "\n  " : ",\n  ") : first ? "" : ",");
+const tableEnd = (empty: boolean, indent: number): string => (indent > 0 ? `${empty ? "" : "\n "}],\n "root": ` : `],"root":`);
+const documentEnd = (indent: number): string => (indent > 0 ? "\n}\n" : "}");
 
 /**
  * The JSON of a document's root: built directly for the common shapes (json-direct.ts), else by
@@ -182,27 +202,8 @@ export function toJson(input: ConvertInput, options: JsonOptions = {}): string {
 
 /** What the direct printer needs about tensors (json-direct-print.ts). */
 export function directTensors(facts: GraphFacts): DirectTensors {
-  const key = (t: Tensor): string => facts.keyOf.get(t.storage!)!;
+  const key = (t: Tensor): string => facts.storageKey(t.storage!);
   return { isPlain: (t) => isPlainTensor(t, facts), storageKey: key, recordJson: (t) => plainTensorJson(t, key(t)) };
-}
-
-/** A storage header's JSON without its closing brace: `JSON.stringify(headerJson(h)).slice(0, -1)`, made directly. */
-function headerText(h: StorageHeader): string {
-  const str = (v: unknown): boolean => typeof v === "string";
-  if (!str(h.key) || !str(h.type[0]) || !str(h.type[1]) || !str(h.dtype) || !str(h.location) || typeof h.numel !== "number" || !str(h.byteOrder) ||
-    (h.view !== undefined && (!str(h.view.root) || typeof h.view.offset !== "number"))) {
-    return JSON.stringify(headerJson(h)).slice(0, -1);
-  }
-  const q = JSON.stringify;
-  return `{"key":${q(h.key)},"type":[${q(h.type[0])},${q(h.type[1])}],"dtype":${q(h.dtype)},"location":${q(h.location)},"numel":${q(h.numel)}` +
-    `${h.byteOrder !== "little" ? `,"byte_order":${q(h.byteOrder)}` : ""}${h.view !== undefined ? `,"view":{"root":${q(h.view.root)},"offset":${q(h.view.offset)}}` : ""}`;
-}
-
-function headerJson(h: StorageHeader): Record<string, JsonValue> {
-  const out: Record<string, JsonValue> = { key: h.key, type: [...h.type], dtype: h.dtype, location: h.location, numel: h.numel };
-  if (h.byteOrder !== "little") out.byte_order = h.byteOrder;
-  if (h.view !== undefined) out.view = { root: h.view.root, offset: h.view.offset };
-  return out;
 }
 
 /** A strided tensor on a storage whose record holds only its plain fields (no origin, quantization, sparse parts, state). */

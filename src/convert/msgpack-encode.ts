@@ -9,6 +9,7 @@ import { dtypeByName, isNdArray, isStorage, isTensor } from "../torch/index.js";
 import { guarded, hasLoneSurrogate, rootOf, type ConvertInput } from "./input.js";
 import { MSGPACK_EXT } from "./msgpack-ext.js";
 import { MsgpackWriter } from "./msgpack-wire.js";
+import { MsgpackRuns } from "./msgpack-fast.js";
 import { storageData, storageHeader, type StorageHeader } from "./storage-table.js";
 import { ndarrayRecord, tensorRecord } from "./torch-records.js";
 import { graphFacts, type GraphFacts } from "./value-graph.js";
@@ -25,7 +26,19 @@ const DRAIN_BYTES = 1 << 20;
  * @throws ConvertError `unencodable` (with the key path) for a value outside the model,
  *   `limit-exceeded` past `maxDepth`; CheckpointError when a storage's bytes cannot be read.
  */
-export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}): Generator<Uint8Array> {
+export function msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}): Generator<Uint8Array> {
+  return documentChunks(input, options, new MsgpackRuns());
+}
+
+/**
+ * {@link msgpackChunks} written item by item, without the whole runs of `msgpack-fast.ts` and with
+ * the root in one buffer (not handed on a MiB at a time): tests compare the two.
+ */
+export function msgpackChunksItemByItem(input: ConvertInput, options: MsgpackOptions = {}): Generator<Uint8Array> {
+  return documentChunks(input, options, undefined);
+}
+
+function* documentChunks(input: ConvertInput, options: MsgpackOptions, runs: MsgpackRuns | undefined): Generator<Uint8Array> {
   const root = rootOf(input);
   const facts = graphFacts(root);
   const w = new MsgpackWriter(64 * 1024);
@@ -35,10 +48,16 @@ export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}
   str(w, "storages");
   w.arrayHeader(facts.storages.length);
   for (const s of facts.storages) {
-    const key = facts.keyOf.get(s)!;
-    const h = storageHeader(s, key, facts.keyOf);
-    const data = h.view === undefined ? storageData(s) : undefined;
-    writeHeader(w, h, data !== undefined);
+    const key = facts.storageKey(s);
+    let data: Uint8Array | undefined;
+    if (s.view === undefined && s.byteOrder === "little") {
+      data = storageData(s);
+      if (runs?.storageHeader(w, s, key) !== true) writeHeader(w, storageHeader(s, key, facts.keyOf), true);
+    } else {
+      const h = storageHeader(s, key, facts.keyOf);
+      data = h.view === undefined ? storageData(s) : undefined;
+      writeHeader(w, h, data !== undefined);
+    }
     if (data !== undefined) {
       w.binHeader(data.length);
       if (data.length < 64 * 1024) w.raw(data);
@@ -51,7 +70,10 @@ export function* msgpackChunks(input: ConvertInput, options: MsgpackOptions = {}
     if (w.length >= DRAIN_BYTES) yield w.drain();
   }
   str(w, "root");
-  guarded("msgpack", () => encodeRoot(w, facts, options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH, root));
+  // The root's bytes are handed on a MiB at a time as they are written (no growing buffer, no copy at the end).
+  const spilled: Uint8Array[] = [];
+  guarded("msgpack", () => encodeRoot(w, facts, options.maxDepth ?? DEFAULT_MSGPACK_MAX_DEPTH, root, runs, runs === undefined ? undefined : spilled));
+  yield* spilled;
   yield w.drain();
 }
 
@@ -96,7 +118,7 @@ function writeHeader(w: MsgpackWriter, h: StorageHeader, hasData: boolean): void
 }
 
 /** The value encoder: writes `root` into `w`, giving shared objects ids as it first meets them. */
-function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root: TorchValue): void {
+function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root: TorchValue, runs?: MsgpackRuns, spilled?: Uint8Array[]): void {
   const ids = new Map<object, number>();
   const path: (string | number)[] = [];
 
@@ -159,7 +181,10 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
 
   function items(items: readonly TorchValue[], depth: number): void {
     w.arrayHeader(items.length);
-    items.forEach((x, i) => child(x, i, depth));
+    items.forEach((x, i) => {
+      child(x, i, depth);
+      if (spilled !== undefined) w.spill(spilled, DRAIN_BYTES);
+    });
   }
 
   function pairs(entries: readonly [TorchValue, TorchValue][], depth: number): void {
@@ -168,6 +193,7 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
       const key = typeof k === "string" || typeof k === "number" ? k : i;
       child(k, key, depth);
       child(x, key, depth);
+      if (spilled !== undefined) w.spill(spilled, DRAIN_BYTES);
     });
   }
 
@@ -252,7 +278,10 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
       default:
         break;
     }
-    if (isTensor(v) && depth + 2 < maxDepth && isPlainTensor(v)) return ext(MSGPACK_EXT.tensor, () => plainTensor(v, depth + 2));
+    if (isTensor(v) && depth + 2 < maxDepth && isPlainTensor(v)) {
+      if (runs?.plainTensor(w, v, facts.storageKey(v.storage!)) === true) return;
+      return ext(MSGPACK_EXT.tensor, () => plainTensor(v, depth + 2));
+    }
     if (isTensor(v)) {
       const keyOf = (s: Storage) => facts.keyOf.get(s)!;
       return ext(MSGPACK_EXT.tensor, () => value(tensorRecord(v, keyOf, facts.omitOrigin.has(v)), depth + 1));
@@ -276,7 +305,7 @@ function encodeRoot(w: MsgpackWriter, facts: GraphFacts, maxDepth: number, root:
     str(w, "offset");
     value(t.storageOffset, depth);
     str(w, "storage");
-    value(facts.keyOf.get(t.storage!)!, depth);
+    value(facts.storageKey(t.storage!), depth);
     str(w, "device");
     value(t.device, depth);
     str(w, "requires_grad");

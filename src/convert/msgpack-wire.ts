@@ -11,6 +11,9 @@ import { ConvertError } from "../errors.js";
 
 /** A growable big-endian byte buffer with back-patching for ext payload lengths. */
 export class MsgpackWriter extends GrowableBuffer {
+  /** Ext items begun and not yet ended (their headers are patched at the end). */
+  private openExts = 0;
+
   constructor(initialCapacity = 1024) {
     super(initialCapacity);
   }
@@ -144,12 +147,22 @@ export class MsgpackWriter extends GrowableBuffer {
     this.length += data.length;
   }
 
+  /** The first `n` bytes of `data`, copied a byte at a time (a short run: no view made for it). */
+  rawPrefix(data: Uint8Array, n: number): void {
+    this.reserve(n);
+    const buf = this.buf;
+    const at = this.length;
+    for (let i = 0; i < n; i++) buf[at + i] = data[i]!;
+    this.length = at + n;
+  }
+
   /**
    * Starts an ext item whose payload is written next; returns a mark for {@link endExt}. The
    * header is reserved at its largest (ext 32) and shrunk to ext 8 when the payload turns out to
    * be short, which moves at most 255 bytes: nested ext items stay linear in total size.
    */
   beginExt(type: number): number {
+    this.openExts++;
     const mark = this.length;
     this.reserve(6);
     this.buf[mark] = 0xc9;
@@ -159,6 +172,7 @@ export class MsgpackWriter extends GrowableBuffer {
   }
 
   endExt(mark: number): void {
+    this.openExts--;
     const payload = this.length - mark - 6;
     if (payload < 0x100) {
       const type = this.buf[mark + 5]!;
@@ -170,6 +184,19 @@ export class MsgpackWriter extends GrowableBuffer {
     } else {
       this.view.setUint32(mark + 1, checkU32(payload, "ext"), false);
     }
+  }
+
+  /**
+   * When no ext item is open (nothing left to patch) and at least `min` bytes are buffered: hands
+   * them to `out` as they are (no copy) and starts a new buffer of the same size, so a long item
+   * sequence neither grows the buffer nor is copied out at the end.
+   */
+  spill(out: Uint8Array[], min: number): void {
+    if (this.openExts > 0 || this.length < min) return;
+    out.push(this.buf.subarray(0, this.length));
+    this.buf = new Uint8Array(this.buf.length);
+    this.view = new DataView(this.buf.buffer);
+    this.length = 0;
   }
 
   /** The bytes written so far, copied out, and the buffer emptied (chunked output). */

@@ -6,6 +6,7 @@
 import { ConvertError, type KeyPath } from "../errors.js";
 import type { DTypeName, Storage, StorageLocation } from "../torch/index.js";
 import { dtypeByName, dtypeByStorageClass, readStorageBytesSync } from "../torch/index.js";
+import type { JsonValue } from "./json-value-types.js";
 
 /** A storage's description without its bytes. */
 export interface StorageHeader {
@@ -32,6 +33,25 @@ export function storageHeader(s: Storage, key: string, keyOf: ReadonlyMap<Storag
   const root = keyOf.get(s.view.root);
   if (root === undefined) throw new ConvertError("invalid-data", `view storage ${s.key} has a root outside the table`);
   return { ...base, view: { root, offset: s.view.offset } };
+}
+
+/** A storage header's JSON without its closing brace: `JSON.stringify(headerJson(h)).slice(0, -1)`, made directly. */
+export function headerText(h: StorageHeader): string {
+  const str = (v: unknown): boolean => typeof v === "string";
+  if (!str(h.key) || !str(h.type[0]) || !str(h.type[1]) || !str(h.dtype) || !str(h.location) || typeof h.numel !== "number" || !str(h.byteOrder) ||
+    (h.view !== undefined && (!str(h.view.root) || typeof h.view.offset !== "number"))) {
+    return JSON.stringify(headerJson(h)).slice(0, -1);
+  }
+  const q = JSON.stringify;
+  return `{"key":${q(h.key)},"type":[${q(h.type[0])},${q(h.type[1])}],"dtype":${q(h.dtype)},"location":${q(h.location)},"numel":${q(h.numel)}` +
+    `${h.byteOrder !== "little" ? `,"byte_order":${q(h.byteOrder)}` : ""}${h.view !== undefined ? `,"view":{"root":${q(h.view.root)},"offset":${q(h.view.offset)}}` : ""}`;
+}
+
+function headerJson(h: StorageHeader): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = { key: h.key, type: [...h.type], dtype: h.dtype, location: h.location, numel: h.numel };
+  if (h.byteOrder !== "little") out.byte_order = h.byteOrder;
+  if (h.view !== undefined) out.view = { root: h.view.root, offset: h.view.offset };
+  return out;
 }
 
 /** Bytes per element of a storage class (1 for UntypedStorage, whose numel counts bytes). */

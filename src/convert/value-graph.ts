@@ -10,6 +10,7 @@ import { pyKind } from "../pickle/value.js";
 import type { Storage, Tensor, TorchHost, TorchValue } from "../torch/index.js";
 import { isNdArray, isStorage, isTensor } from "../torch/index.js";
 import { hasCanonicalOrigin, ndarrayRecord, tensorRecord } from "./torch-records.js";
+import { ownKeys, walkEncoded } from "./value-graph-fast.js";
 
 /** Children every walk shares: containers, objects and persistent ids. */
 function valueChildren(v: object): TorchValue[] | undefined {
@@ -81,6 +82,8 @@ export interface GraphFacts {
   readonly storages: readonly Storage[];
   /** A unique key per storage: its own key, or `key#n` when two storages share one. */
   readonly keyOf: ReadonlyMap<Storage, string>;
+  /** `keyOf.get(s)!` for a storage of {@link storages} (what writers ask), without checking that it is one. */
+  readonly storageKey: (s: Storage) => string;
   /** Every tensor written, in the order met. */
   readonly tensors: readonly Tensor[];
 }
@@ -95,9 +98,6 @@ export function graphFacts(root: TorchValue, maxNodes = 100_000_000): GraphFacts
   return withoutOrigins(root, maxNodes) ?? graphFactsTwoWalks(root, maxNodes);
 }
 
-/** Thrown by {@link withoutOrigins} to leave its walk. */
-const HAS_ORIGIN: unique symbol = Symbol("torchsave.hasOrigin");
-
 /**
  * The facts in one walk when no tensor keeps an origin and there is no numpy array (the reader
  * keeps no origin for torch.save's standard call, so this is the common case): the model walk
@@ -106,24 +106,13 @@ const HAS_ORIGIN: unique symbol = Symbol("torchsave.hasOrigin");
  */
 function withoutOrigins(root: TorchValue, maxNodes: number): GraphFacts | undefined {
   const none = new Set<Tensor>();
-  const shared = new Set<object>();
-  const storages: Storage[] = [];
-  const written: Tensor[] = [];
-  const encoded = (v: object): TorchValue[] => {
-    if ((isTensor(v) && v.origin !== undefined) || isNdArray(v)) throw HAS_ORIGIN;
-    return encodedChildren(v, none);
-  };
-  try {
-    walk(root, encoded, maxNodes, (v) => {
-      if (isStorage(v)) storages.push(v);
-      else if (isTensor(v)) written.push(v);
-    }, shared);
-  } catch (e) {
-    if (e === HAS_ORIGIN) return undefined;
-    throw e;
-  }
-  const ordered = orderStorages(storages);
-  return { shared, omitOrigin: none, storages: ordered, keyOf: uniqueKeys(ordered), tensors: written };
+  const found = walkEncoded(root, maxNodes, (v) => ((isTensor(v) && v.origin !== undefined) || isNdArray(v) ? undefined : encodedChildren(v, none)));
+  if (found === undefined) return undefined;
+  const ordered = orderStorages(found.storages);
+  const own = ownKeys(ordered, found.seen);
+  if (own !== undefined) return { shared: found.shared, omitOrigin: none, storages: ordered, keyOf: own, storageKey: (s) => s.key, tensors: found.tensors };
+  const keyOf = uniqueKeys(ordered);
+  return { shared: found.shared, omitOrigin: none, storages: ordered, keyOf, storageKey: (s) => keyOf.get(s)!, tensors: found.tensors };
 }
 
 /** The model walk (which origins to leave out), then the walk of what is written: {@link graphFacts} for any value (tests compare the two). */
@@ -146,7 +135,8 @@ export function graphFactsTwoWalks(root: TorchValue, maxNodes = 100_000_000): Gr
     else if (isTensor(v)) written.push(v);
   }, shared);
   const ordered = orderStorages(storages);
-  return { shared, omitOrigin, storages: ordered, keyOf: uniqueKeys(ordered), tensors: written };
+  const keyOf = uniqueKeys(ordered);
+  return { shared, omitOrigin, storages: ordered, keyOf, storageKey: (s) => keyOf.get(s)!, tensors: written };
 }
 
 /** The values a format writes under `v`, in order (tensors and arrays through their records). */

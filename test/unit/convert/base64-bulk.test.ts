@@ -3,13 +3,23 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeBase64, encodeBase64 } from "../../../src/convert/base64.js";
-import { decodeBase64Bulk, encodeBase64Bulk } from "../../../src/convert/base64-bulk.js";
+import { decodeBase64Bulk, encodeBase64Bulk, encodeBase64Into } from "../../../src/convert/base64-bulk.js";
 
 describe("bulk base64", () => {
   it("encodes like the reference codec", () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
       expect(encodeBase64Bulk(b)).toBe(encodeBase64(b));
       expect(decodeBase64Bulk(encodeBase64Bulk(b))).toEqual(b);
+    }), { numRuns: 500 });
+  });
+
+  it("encodes into a buffer at any offset like the reference codec, touching nothing else", () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 7 }), (b, at) => {
+      const want = new TextEncoder().encode(encodeBase64(b));
+      const out = new Uint8Array(at + want.length + 3).fill(0xee);
+      expect(encodeBase64Into(b, out, at)).toBe(at + want.length);
+      expect(out.subarray(at, at + want.length)).toEqual(want);
+      expect([...out.subarray(0, at), ...out.subarray(at + want.length)].every((x) => x === 0xee)).toBe(true);
     }), { numRuns: 500 });
   });
 

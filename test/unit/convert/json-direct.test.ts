@@ -169,6 +169,26 @@ describe("direct JSON root vs the general path", () => {
     }
   });
 
+  it("prints a tensor alone or last in a small container as the general path does, whatever its booleans", () => {
+    // Keys of every length sweep the tensor's text across the one-line width inside a container's
+    // one-line probe (which skips making the text of a tensor whose length bound cannot fit).
+    let inline = 0;
+    for (const [requiresGrad, parameter] of [[true, true], [false, false], [true, false]] as const) {
+      for (const shape of [[], [3], [1, 2]]) {
+        for (let i = 1; i < 60; i++) {
+          const t = tensor(storage("float32", new Uint8Array(4 * shape.reduce((a, b) => a * b, 1)), { key: "k".repeat(i) }), shape, { requiresGrad, parameter });
+          for (const root of [pyList([t]), pyList([1, t]), pyTuple([t])]) {
+            const r = both(root);
+            expect(r.took).toBe(true);
+            expect(r.printed).toEqual(r.expected);
+            if (!r.expected[0]!.includes("\n")) inline++;
+          }
+        }
+      }
+    }
+    expect(inline).toBeGreaterThan(50);
+  });
+
   it("prints what the direct builder takes and declines the rest", () => {
     const t = (key: string, shape: number[]) => tensor(storage("float32", new Uint8Array(4 * shape.reduce((a, b) => a * b, 1)), { key }), shape);
     const roots: TorchValue[] = [

@@ -678,3 +678,14 @@ describe("base64", () => {
     expect(decodeBase64("YWJj")).toEqual(bytes(0x61, 0x62, 0x63));
   });
 });
+
+describe("index-like keys", () => {
+  it("are exactly what /^(?:0|[1-9][0-9]*)$/ matches", async () => {
+    const { isIndexLike, isPlainKey } = await import("../../../src/convert/json-value-types.js");
+    const keys = fc.oneof(fc.string(), fc.stringMatching(/^[0-9]{0,12}$/), fc.constantFrom("", "0", "00", "01", "10", "9", "$0", "$", "1a", "a1", "٣", "1 ", "-1"));
+    fc.assert(fc.property(keys, (k) => {
+      expect(isIndexLike(k)).toBe(/^(?:0|[1-9][0-9]*)$/.test(k));
+      expect(isPlainKey(k)).toBe(!k.startsWith("$") && !/^(?:0|[1-9][0-9]*)$/.test(k));
+    }), { numRuns: 2000 });
+  });
+});

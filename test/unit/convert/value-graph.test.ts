@@ -12,6 +12,8 @@ import { storage, tensor } from "./values.js";
 
 const facts = (f: GraphFacts) => ({
   shared: [...f.shared], omitOrigin: [...f.omitOrigin], storages: f.storages, keys: [...f.keyOf], tensors: f.tensors,
+  // What writers ask: each storage's key, straight.
+  storageKeys: f.storages.map((s) => f.storageKey(s)),
 });
 
 /** The tensors of a value without their origins (as the reader gives torch.save's standard call). */
@@ -80,5 +82,30 @@ describe("graphFacts in one walk", () => {
     const f = graphFacts(root);
     expect([...f.shared]).toEqual([s, l]);
     expect(facts(f)).toEqual(facts(graphFactsTwoWalks(root)));
+  });
+
+  it("keeps torch's own keys when they are distinct numbers, and renames as the two walks do otherwise", () => {
+    const keyArb = fc.oneof(fc.nat({ max: 40 }).map(String), fc.constantFrom("00", "01", "-1", "1e2", "", "a", "3#1", "999999999", "1234567890", " 1"));
+    fc.assert(fc.property(fc.array(keyArb, { maxLength: 30 }), (keys) => {
+      const root = pyList(keys.map((key, i) => tensor(storage("float32", new Uint8Array(4).fill(i), { key }), [1], { origin: "none" })));
+      const one = graphFacts(root);
+      const two = graphFactsTwoWalks(root);
+      expect(facts(one)).toEqual(facts(two));
+      expect(one.keyOf.size).toBe(two.keyOf.size);
+      for (const s of two.storages) {
+        expect(one.storageKey(s)).toBe(two.keyOf.get(s));
+        expect(one.keyOf.has(s)).toBe(true);
+        expect(one.keyOf.get(s)).toBe(two.keyOf.get(s));
+      }
+      // A storage outside the value has no key.
+      const outside = storage("float32", new Uint8Array(4), { key: "0" });
+      expect(one.keyOf.get(outside)).toBeUndefined();
+      expect(one.keyOf.has(outside)).toBe(false);
+      expect([...one.keyOf.keys()]).toEqual([...two.keyOf.keys()]);
+      expect([...one.keyOf.values()]).toEqual([...two.keyOf.values()]);
+      const seen: [string, unknown][] = [];
+      one.keyOf.forEach((k, s) => seen.push([k, s]));
+      expect(seen).toEqual([...two.keyOf].map(([s, k]) => [k, s]));
+    }), { numRuns: 300 });
   });
 });
