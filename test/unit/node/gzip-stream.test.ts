@@ -1,15 +1,15 @@
 // gzip output through node:zlib: valid gzip that zlib and the core read back, no name and mtime 0,
 // the same bytes however the input is chunked, errors from the producer kept as they are, and
 // production stopped when the consumer stops.
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { concatBytes } from "../../../src/bytes/concat.js";
 import { gunzip } from "../../../src/convert/gzip.js";
 import { CheckpointError } from "../../../src/errors.js";
-import { gzipStream } from "../../../src/node/gzip-stream.js";
+import { GZIP_BLOCK_BYTES, gzipStream } from "../../../src/node/gzip-stream.js";
 
-async function gz(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, level?: 0 | 9): Promise<Uint8Array> {
+async function gz(chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, level?: 0 | 1 | 6 | 9): Promise<Uint8Array> {
   const out: Uint8Array[] = [];
   for await (const c of gzipStream(chunks, level === undefined ? {} : { level })) out.push(c);
   return concatBytes(out);
@@ -53,6 +53,44 @@ describe("gzipStream", () => {
       { numRuns: 25 },
     );
   }, 60_000);
+
+  it("writes zlib's own header at each level", async () => {
+    for (const level of [0, 1, 6, 9] as const) {
+      const ours = await gz([data.subarray(0, 1000)], level);
+      expect([...ours.subarray(0, 10)]).toEqual([...gzipSync(data.subarray(0, 1000), { level }).subarray(0, 10)]);
+    }
+  });
+
+  it("inflates right at every block boundary: empty, one block exactly, two exactly, one byte past", async () => {
+    const big = sample(2 * GZIP_BLOCK_BYTES + 1);
+    for (const n of [0, 1, GZIP_BLOCK_BYTES - 1, GZIP_BLOCK_BYTES, GZIP_BLOCK_BYTES + 1, 2 * GZIP_BLOCK_BYTES, 2 * GZIP_BLOCK_BYTES + 1]) {
+      const z = await gz([big.subarray(0, n)]);
+      expect(same(gunzipSync(z), big.subarray(0, n))).toBe(true);
+      expect(same(gunzip(z), big.subarray(0, n))).toBe(true);
+    }
+  });
+
+  it("primes each block with the window before it: a repeated pattern compresses as in one stream", async () => {
+    const period = sample(16 * 1024);
+    const repeated = new Uint8Array(4 * GZIP_BLOCK_BYTES);
+    for (let at = 0; at < repeated.length; at += period.length) repeated.set(period, at);
+    const ours = await gz([repeated]);
+    expect(same(gunzipSync(ours), repeated)).toBe(true);
+    // Unprimed, each of the 4 blocks would spell the 16 KiB period out again (~12 KiB each).
+    expect(ours.length).toBeLessThan(gzipSync(repeated).length + 1024);
+  });
+
+  it("copies what it is given: a producer that reuses one buffer is compressed right", async () => {
+    const buffer = new Uint8Array(300_000);
+    function* reusing() {
+      for (let at = 0; at < data.length; at += buffer.length) {
+        const n = Math.min(buffer.length, data.length - at);
+        buffer.set(data.subarray(at, at + n));
+        yield buffer.subarray(0, n);
+      }
+    }
+    expect(same(gunzipSync(await gz(reusing())), data)).toBe(true);
+  });
 
   it("takes the level", async () => {
     const stored = await gz([data], 0);
