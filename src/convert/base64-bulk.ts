@@ -40,20 +40,7 @@ export function encodeBase64Bytes(bytes: Uint8Array): Uint8Array {
     pairs[w] = pair[v >>> 12]!;
     pairs[w + 1] = pair[v & 0xfff]!;
   }
-  const o = (whole / 3) * 4;
-  if (n - whole === 1) {
-    const v = bytes[whole]! << 16;
-    out[o] = ENCODE[v >>> 18]!;
-    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
-    out[o + 2] = PAD;
-    out[o + 3] = PAD;
-  } else if (n - whole === 2) {
-    const v = (bytes[whole]! << 16) | (bytes[whole + 1]! << 8);
-    out[o] = ENCODE[v >>> 18]!;
-    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
-    out[o + 2] = ENCODE[(v >>> 6) & 63]!;
-    out[o + 3] = PAD;
-  }
+  encodeTail(bytes, whole, out, (whole / 3) * 4);
   return out;
 }
 
@@ -74,22 +61,19 @@ export function encodeBase64Into(bytes: Uint8Array, out: Uint8Array, at: number)
     out[o + 3] = ENCODE[v & 63]!;
     o += 4;
   }
-  if (n - whole === 1) {
-    const v = bytes[whole]! << 16;
-    out[o] = ENCODE[v >>> 18]!;
-    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
-    out[o + 2] = PAD;
-    out[o + 3] = PAD;
-    o += 4;
-  } else if (n - whole === 2) {
-    const v = (bytes[whole]! << 16) | (bytes[whole + 1]! << 8);
-    out[o] = ENCODE[v >>> 18]!;
-    out[o + 1] = ENCODE[(v >>> 12) & 63]!;
-    out[o + 2] = ENCODE[(v >>> 6) & 63]!;
-    out[o + 3] = PAD;
-    o += 4;
-  }
-  return o;
+  return encodeTail(bytes, whole, out, o);
+}
+
+/** The last 1 or 2 bytes of `bytes` (from `whole` on) as 4 padded characters at `o`; returns the new end. */
+function encodeTail(bytes: Uint8Array, whole: number, out: Uint8Array, o: number): number {
+  const left = bytes.length - whole;
+  if (left === 0) return o;
+  const v = (bytes[whole]! << 16) | (left === 2 ? bytes[whole + 1]! << 8 : 0);
+  out[o] = ENCODE[v >>> 18]!;
+  out[o + 1] = ENCODE[(v >>> 12) & 63]!;
+  out[o + 2] = left === 2 ? ENCODE[(v >>> 6) & 63]! : PAD;
+  out[o + 3] = PAD;
+  return o + 4;
 }
 
 /**

@@ -7,7 +7,7 @@
 // compared by streaming hashes. The files are deleted after.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stateDict, tensor } from "../../src/torch/builder.js";
 import { checkpointChunks } from "../../src/torch/write/write-checkpoint.js";
 import { CLI } from "../helpers/cli.js";
+import { cliWithPeakRss, writePeakRssHook } from "../helpers/peak-rss.js";
 
 const MIB = 2 ** 20;
 const TENSORS = 72;
@@ -31,8 +32,7 @@ let hook: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "torchsave-gzip-memory-"));
   input = join(dir, "in.pt");
-  hook = join(dir, "max-rss.mjs");
-  writeFileSync(hook, 'process.on("exit", () => process.stderr.write(`\\nmax-rss ${process.resourceUsage().maxRSS / 1024}\\n`));\n');
+  hook = writePeakRssHook(dir);
   const values = new Float32Array(TENSOR_BYTES / 4);
   for (let j = values.length - 4096; j < values.length; j++) values[j] = j;
   const entries: Record<string, ReturnType<typeof tensor>> = {};
@@ -49,9 +49,8 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function convert(from: string, to: string): number {
-  const r = spawnSync(process.execPath, ["--import", hook, CLI, "convert", from, to, "-q"], { encoding: "utf8", timeout: 300_000 });
+  const { run: r, rssMiB: rss } = cliWithPeakRss(hook, ["convert", from, to, "-q"]);
   expect(r.status, r.stderr).toBe(0);
-  const rss = Number(/max-rss ([\d.]+)/.exec(r.stderr)?.[1]);
   expect(rss).toBeGreaterThan(0);
   return rss;
 }
@@ -84,10 +83,9 @@ describe(`convert of a gzip'd ${FILE_MIB} MiB checkpoint, in bounded memory`, ()
     expect(zipped).toBeLessThan(MAX_RSS_MB);
     expect(unzipped).toBeLessThan(MAX_RSS_MB);
     // `tensors` reads the same gzip the same way (its temp file in the system's temp folder).
-    const listed = spawnSync(process.execPath, ["--import", hook, CLI, "tensors", gz, "--json"], { encoding: "utf8", timeout: 300_000, maxBuffer: 64 * MIB });
+    const { run: listed, rssMiB: listing } = cliWithPeakRss(hook, ["tensors", gz, "--json"], 64 * MIB);
     expect(listed.status, listed.stderr).toBe(0);
     expect(listed.stdout).toContain(`layers.${TENSORS - 1}.weight`);
-    const listing = Number(/max-rss ([\d.]+)/.exec(listed.stderr)?.[1]);
     console.log(`tensors of the .pt.gz: max RSS ${listing.toFixed(0)} MiB`);
     expect(listing).toBeGreaterThan(0);
     expect(listing).toBeLessThan(MAX_RSS_MB);

@@ -4,13 +4,14 @@
 // all-zero storages are seeks, not writes), so it costs little disk; the outputs are real files,
 // deleted after.
 import { spawnSync } from "node:child_process";
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stateDict, tensor } from "../../src/torch/builder.js";
 import { checkpointChunks } from "../../src/torch/write/write-checkpoint.js";
 import { CLI } from "../helpers/cli.js";
+import { cliWithPeakRss, writePeakRssHook } from "../helpers/peak-rss.js";
 
 const MIB = 2 ** 20;
 const TENSORS = 72;
@@ -30,9 +31,7 @@ let hook: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "torchsave-convert-memory-"));
   input = join(dir, "in.pt");
-  hook = join(dir, "max-rss.mjs");
-  // Prints the process's peak RSS (MiB) on stderr as it exits.
-  writeFileSync(hook, 'process.on("exit", () => process.stderr.write(`\\nmax-rss ${process.resourceUsage().maxRSS / 1024}\\n`));\n');
+  hook = writePeakRssHook(dir);
   const zeros = new Uint8Array(TENSOR_BYTES);
   const entries: Record<string, ReturnType<typeof tensor>> = {};
   // Each tensor its own storage; they share one buffer of zeros, which is skipped when written.
@@ -59,9 +58,8 @@ describe(`convert of a ${FILE_MIB} MiB checkpoint, in bounded memory`, () => {
       const out = join(dir, `out.${to}`);
       // A DCP output is a folder; its tensors are in the one data file.
       const written = to === "dcp" ? join(out, "__0_0.distcp") : out;
-      const r = spawnSync(process.execPath, ["--import", hook, CLI, "convert", input, out, "--to", to, "-q"], { encoding: "utf8", timeout: 300_000 });
+      const { run: r, rssMiB: rss } = cliWithPeakRss(hook, ["convert", input, out, "--to", to, "-q"]);
       expect(r.status, r.stderr).toBe(0);
-      const rss = Number(/max-rss ([\d.]+)/.exec(r.stderr)?.[1]);
       const size = statSync(written).size;
       // What was written reads back: every tensor is there.
       const listed = to === "pickle" || to === "dcp" ? spawnSync(process.execPath, [CLI, "tensors", out, "--json"], { encoding: "utf8", maxBuffer: 64 * MIB }) : undefined;
@@ -85,9 +83,8 @@ describe(`convert of a ${FILE_MIB} MiB checkpoint, in bounded memory`, () => {
       const first = spawnSync(process.execPath, [CLI, "convert", input, made, "--to", from, "-q"], { encoding: "utf8", timeout: 300_000 });
       expect(first.status, first.stderr).toBe(0);
       const out = join(dir, "back.pt");
-      const r = spawnSync(process.execPath, ["--import", hook, CLI, "convert", made, out, "-q"], { encoding: "utf8", timeout: 300_000 });
+      const { run: r, rssMiB: rss } = cliWithPeakRss(hook, ["convert", made, out, "-q"]);
       expect(r.status, r.stderr).toBe(0);
-      const rss = Number(/max-rss ([\d.]+)/.exec(r.stderr)?.[1]);
       const listed = spawnSync(process.execPath, [CLI, "tensors", out, "--json"], { encoding: "utf8", maxBuffer: 64 * MIB });
       const size = statSync(out).size;
       rmSync(made);
