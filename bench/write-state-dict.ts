@@ -6,6 +6,8 @@
  *   node_modules/.bin/esbuild bench/write-state-dict.ts --bundle --platform=node --format=esm \
  *     --outfile=/tmp/write-state-dict.mjs && node /tmp/write-state-dict.mjs [GiB=1] [rounds=5] [names]
  * (`names`: a comma-separated subset of the contenders, e.g. `nofsync,atomic,torch`; default all).
+ * BENCH_BUSY=N spins N extra processes for the whole run (lib.mjs `startBusy`), so every contender
+ * meets the same load (`BENCH_BUSY=2`: both cores busy).
  *
  * Contenders: writeCheckpointFile pipelined (4 writes in flight, the default) and one write at a
  * time, each with and without fsync; the sync writer (zlib.crc32 and the portable CRC);
@@ -28,6 +30,8 @@ import { stateDict, tensor } from "../src/torch/builder.js";
 import type { Storage, Tensor, TorchValue } from "../src/torch/model.js";
 import { checkpointChunks } from "../src/torch/write/write-checkpoint.js";
 import { walkTensors } from "../src/torch/walk.js";
+// @ts-expect-error lib.mjs is plain JavaScript without declarations
+import { startBusy } from "./lib.mjs";
 
 const GIB = 1024 ** 3;
 const gib = Number(process.argv[2] ?? "1");
@@ -119,7 +123,8 @@ print(time.perf_counter() - start)
 
 async function main(): Promise<void> {
   const total = count * TENSOR_BYTES;
-  console.log(`state_dict: ${count} float32 tensors of 16 MiB = ${(total / GIB).toFixed(2)} GiB; node ${process.version}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  const busy = (startBusy as () => { label: string })();
+  console.log(`state_dict: ${count} float32 tensors of 16 MiB = ${(total / GIB).toFixed(2)} GiB; node ${process.version}; ${busy.label}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   const sd = inMemoryStateDict();
   const path = join(dir, "ours.pt");
   const contenders: { name: string; label: string; run: () => Promise<void> | void; readBack: boolean }[] = [
