@@ -7,43 +7,27 @@
 // compared by streaming hashes. The files are deleted after.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createReadStream, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stateDict, tensor } from "../../src/torch/builder.js";
-import { checkpointChunks } from "../../src/torch/write/write-checkpoint.js";
 import { CLI } from "../helpers/cli.js";
-import { cliWithPeakRss, writePeakRssHook } from "../helpers/peak-rss.js";
+import { MAX_RSS_MIB, MEMORY_CASE, cliWithPeakRss, setUpMemoryCase } from "../helpers/peak-rss.js";
 
 const MIB = 2 ** 20;
-const TENSORS = 72;
-const TENSOR_BYTES = 4 * MIB;
-const FILE_MIB = (TENSORS * TENSOR_BYTES) / MIB;
+const { tensors: TENSORS, tensorBytes: TENSOR_BYTES, fileMiB: FILE_MIB } = MEMORY_CASE;
 /** Two thirds of the inflated size, as test/cli/convert-memory.test.ts allows for plain inputs. */
-const MAX_RSS_MB = (FILE_MIB * 2) / 3;
+const MAX_RSS_MB = MAX_RSS_MIB;
 
 let dir: string;
 let input: string;
 let hook: string;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "torchsave-gzip-memory-"));
-  input = join(dir, "in.pt");
-  hook = writePeakRssHook(dir);
   const values = new Float32Array(TENSOR_BYTES / 4);
   for (let j = values.length - 4096; j < values.length; j++) values[j] = j;
-  const entries: Record<string, ReturnType<typeof tensor>> = {};
-  for (let i = 0; i < TENSORS; i++) entries[`layers.${i}.weight`] = tensor(new Float32Array(values.buffer), { shape: [1024, 1024] });
-  entries.small = tensor(Float32Array.from([1.5, -2, 3]));
-  const fd = openSync(input, "w");
-  try {
-    for (const c of checkpointChunks(stateDict(entries), { chunkBytes: TENSOR_BYTES })) writeSync(fd, c);
-  } finally {
-    closeSync(fd);
-  }
+  ({ dir, input, hook } = setUpMemoryCase("torchsave-gzip-memory-", values, false));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,50 +4,23 @@
 // all-zero storages are seeks, not writes), so it costs little disk; the outputs are real files,
 // deleted after.
 import { spawnSync } from "node:child_process";
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stateDict, tensor } from "../../src/torch/builder.js";
-import { checkpointChunks } from "../../src/torch/write/write-checkpoint.js";
 import { CLI } from "../helpers/cli.js";
-import { cliWithPeakRss, writePeakRssHook } from "../helpers/peak-rss.js";
+import { MAX_RSS_MIB, MEMORY_CASE, cliWithPeakRss, setUpMemoryCase } from "../helpers/peak-rss.js";
 
 const MIB = 2 ** 20;
-const TENSORS = 72;
-const TENSOR_BYTES = 4 * MIB;
-const FILE_MIB = (TENSORS * TENSOR_BYTES) / MIB;
-/**
- * The peak allowed: two thirds of the input's size. Measured (Node 20, 2 cores): pickle 147 MiB,
- * msgpack 118, `inspect` of the same file 97; a writer that holds the whole output needs 400+, and
- * the DCP writer took 372 while each tensor's bytes stayed cached on its storage.
- */
-const MAX_RSS_MB = (FILE_MIB * 2) / 3;
+const { tensors: TENSORS, tensorBytes: TENSOR_BYTES, fileMiB: FILE_MIB } = MEMORY_CASE;
+const MAX_RSS_MB = MAX_RSS_MIB;
 
 let dir: string;
 let input: string;
 let hook: string;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "torchsave-convert-memory-"));
-  input = join(dir, "in.pt");
-  hook = writePeakRssHook(dir);
-  const zeros = new Uint8Array(TENSOR_BYTES);
-  const entries: Record<string, ReturnType<typeof tensor>> = {};
   // Each tensor its own storage; they share one buffer of zeros, which is skipped when written.
-  for (let i = 0; i < TENSORS; i++) entries[`layers.${i}.weight`] = tensor(new Float32Array(zeros.buffer), { shape: [1024, 1024] });
-  entries.small = tensor(Float32Array.from([1.5, -2, 3]));
-  const fd = openSync(input, "w");
-  let position = 0;
-  try {
-    for (const c of checkpointChunks(stateDict(entries), { chunkBytes: TENSOR_BYTES })) {
-      if (c.buffer !== zeros.buffer) writeSync(fd, c, 0, c.length, position);
-      position += c.length;
-    }
-    ftruncateSync(fd, position);
-  } finally {
-    closeSync(fd);
-  }
+  ({ dir, input, hook } = setUpMemoryCase("torchsave-convert-memory-", new Float32Array(TENSOR_BYTES / 4), true));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
